@@ -1,0 +1,164 @@
+//! # Préau host
+//!
+//! The thin host of the Préau school portal: identity, tenancy, routing,
+//! storage, theming and safety. Services are WebAssembly component plugins
+//! (see `wit/` and the SDK); this crate never names one.
+//!
+//! [`serve`] is what the `preau` binary and the integration tests call.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+pub mod config_form;
+pub mod demo;
+pub mod directory;
+pub mod html;
+pub mod manifest;
+pub mod runtime;
+pub mod store;
+pub mod theme;
+mod web;
+
+use directory::{Directory, PasswordPool};
+use html::{EmbedProvider, Sanitizer};
+use runtime::Runtime;
+use store::{SledStore, Store};
+use theme::Theme;
+
+/// The sanitizer in force; replaced when the region changes its embed allowlist.
+pub type SharedSanitizer = Arc<RwLock<Arc<Sanitizer>>>;
+
+/// Everything [`serve`] needs to know.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Folder of the sled database (created if missing).
+    pub data_dir: PathBuf,
+    /// Seed the demonstration region (idempotent).
+    pub demo: bool,
+    /// The demonstration data file.
+    pub demo_file: PathBuf,
+    /// Folders whose sub-folders are plugins (`<id>/plugin.toml`, `<id>/templates/`).
+    pub plugin_dirs: Vec<PathBuf>,
+    /// Folder of compiled components (`<id>.wasm`, `-` written `_`).
+    pub wasm_dir: PathBuf,
+    /// Theme folder (`templates/`, `static/`).
+    pub theme_dir: PathBuf,
+    /// Precompiled components cache.
+    pub cache_dir: PathBuf,
+    /// How often plugin folders are checked for changes (hot reload); None disables it.
+    pub reload_interval: Option<Duration>,
+    /// Add `Secure` to cookies (when served over https).
+    pub secure_cookies: bool,
+    /// Concurrent password hashings.
+    pub password_workers: usize,
+}
+
+impl Config {
+    /// The defaults for a checkout of the repository at `root`.
+    pub fn for_checkout(root: &Path) -> Config {
+        Config {
+            data_dir: root.join("data/db"),
+            demo: false,
+            demo_file: root.join("data/demo.toml"),
+            plugin_dirs: vec![root.join("plugins")],
+            wasm_dir: root.join("target/wasm32-wasip2/release"),
+            theme_dir: root.join("themes/default"),
+            cache_dir: root.join("target/preau-cache"),
+            reload_interval: Some(Duration::from_secs(1)),
+            secure_cookies: false,
+            password_workers: std::thread::available_parallelism().map(|n| n.get().div_ceil(2)).unwrap_or(1),
+        }
+    }
+}
+
+/// The shared state of a running host.
+pub struct App {
+    config: Config,
+    directory: Directory,
+    runtime: Arc<Runtime>,
+    theme: Theme,
+    passwords: PasswordPool,
+    sanitizer: SharedSanitizer,
+    login_failures: web::auth::FailureLimiter,
+}
+
+/// Opens the database, loads the plugins and theme, seeds what is needed.
+pub async fn build(config: Config) -> Result<Arc<App>> {
+    let store: Arc<dyn Store> = Arc::new(SledStore::open(&config.data_dir)?);
+    let directory = Directory::new(store.clone());
+    let providers: Vec<EmbedProvider> = directory
+        .region_setting::<Vec<String>>("embed-providers")?
+        .map(|ids| ids.iter().filter_map(|id| EmbedProvider::from_id(id)).collect())
+        .unwrap_or_else(|| EmbedProvider::ALL.to_vec());
+    let sanitizer: SharedSanitizer = Arc::new(RwLock::new(Arc::new(Sanitizer::new(&providers))));
+    let runtime = Runtime::new(
+        store.clone(),
+        sanitizer.clone(),
+        config.plugin_dirs.clone(),
+        config.wasm_dir.clone(),
+        config.cache_dir.clone(),
+    )?;
+    let theme = Theme::new(config.theme_dir.clone(), sanitizer.clone(), &runtime.plugins())
+        .context("chargement du thème")?;
+    let app = Arc::new(App {
+        passwords: PasswordPool::new(config.password_workers)?,
+        directory,
+        runtime,
+        theme,
+        sanitizer,
+        login_failures: web::auth::FailureLimiter::default(),
+        config,
+    });
+    if app.config.demo {
+        demo::seed(&app).await.context("données de démonstration")?;
+    } else if !app.directory.has_users()? {
+        let password = demo::create_first_admin(&app.directory)?;
+        println!(
+            "Premier démarrage : compte administrateur de la région « admin », mot de passe à usage unique : {password}"
+        );
+    }
+    if let Some(interval) = app.config.reload_interval {
+        let weak = Arc::downgrade(&app);
+        app.runtime.watch(interval, move |reloaded| {
+            if let Some(app) = weak.upgrade() {
+                tracing::info!("plugins rechargés : {}", reloaded.join(", "));
+                if let Err(e) = app.theme.rebuild(&app.runtime.plugins()) {
+                    tracing::error!("gabarits : {e:#}");
+                }
+            }
+        });
+    }
+    Ok(app)
+}
+
+/// Serves Préau on `listener` until the process ends.
+pub async fn serve(listener: tokio::net::TcpListener, config: Config) -> Result<()> {
+    let app = build(config).await?;
+    tracing::info!(
+        "Préau à l'écoute sur http://{} ({} plugin(s), allocateur {})",
+        listener.local_addr()?,
+        app.runtime.plugins().len(),
+        if app.runtime.pooled { "mutualisé" } else { "à la demande" }
+    );
+    axum::serve(listener, web::router(app)).await.context("serveur HTTP")
+}
+
+/// Compatibility alias used by benchmarks: the router of a built app.
+pub fn router(app: Arc<App>) -> axum::Router {
+    web::router(app)
+}
+
+impl App {
+    /// The plugin runtime (benchmarks call plugins directly).
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
+    }
+
+    /// The directory.
+    pub fn directory(&self) -> &Directory {
+        &self.directory
+    }
+}

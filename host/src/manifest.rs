@@ -1,0 +1,188 @@
+//! `plugin.toml`: what a plugin declares about itself.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+
+/// Contract versions this host serves.
+pub const SUPPORTED_CONTRACTS: &[&str] = &["0.1.0"];
+/// Memory cap of a plugin instance unless its manifest lowers it.
+pub const DEFAULT_MEMORY_MIB: u64 = 64;
+/// Deadline of one call unless the manifest lowers it.
+pub const DEFAULT_TIMEOUT_MS: u64 = 2_000;
+
+/// A role a plugin defines; granted by administrators to populations.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Role {
+    /// Id passed to the plugin (e.g. `lecteur`).
+    pub id: String,
+    /// French label for administrators.
+    pub label: String,
+    /// What the role allows, in French, for the rights pages.
+    #[serde(default)]
+    pub permissions: Vec<String>,
+    /// Profiles granted this role when the plugin is first enabled in an establishment.
+    #[serde(default)]
+    pub default_profiles: Vec<String>,
+}
+
+/// A block the plugin can render on a home page.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Block {
+    /// Block name passed to `render-block`.
+    pub id: String,
+    /// French label.
+    pub label: String,
+}
+
+/// Resource limits declared by the plugin (may only lower the host's defaults).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct Limits {
+    /// Memory cap in MiB.
+    pub memory_mib: u64,
+    /// Deadline of one call in milliseconds.
+    pub timeout_ms: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            memory_mib: DEFAULT_MEMORY_MIB,
+            timeout_ms: DEFAULT_TIMEOUT_MS,
+        }
+    }
+}
+
+/// A parsed and checked `plugin.toml`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Manifest {
+    /// Id: crate name, folder name, URL segment, template prefix.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Plugin version.
+    pub version: String,
+    /// WIT contract version it was built against.
+    pub contract: String,
+    /// French description.
+    #[serde(default)]
+    pub description: String,
+    /// Enabled in new establishments by default.
+    #[serde(default)]
+    pub default_enabled: bool,
+    /// Limits.
+    #[serde(default)]
+    pub limits: Limits,
+    /// Roles.
+    #[serde(default)]
+    pub roles: Vec<Role>,
+    /// Home-page blocks.
+    #[serde(default)]
+    pub blocks: Vec<Block>,
+    /// JSON Schema of the per-establishment configuration.
+    #[serde(default = "empty_object_schema")]
+    pub config_schema: serde_json::Value,
+}
+
+fn empty_object_schema() -> serde_json::Value {
+    serde_json::json!({ "type": "object" })
+}
+
+/// Whether `id` is usable as a plugin id (URL segment, crate name).
+pub fn valid_plugin_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 40
+        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !id.starts_with('-')
+}
+
+impl Manifest {
+    /// Parses and checks a manifest's text.
+    pub fn parse(text: &str) -> Result<Manifest> {
+        let mut manifest: Manifest = toml::from_str(text).context("plugin.toml illisible")?;
+        if !valid_plugin_id(&manifest.id) {
+            bail!("identifiant de plugin invalide « {} »", manifest.id);
+        }
+        if !SUPPORTED_CONTRACTS.contains(&manifest.contract.as_str()) {
+            bail!("contrat {} non pris en charge (pris en charge : {:?})", manifest.contract, SUPPORTED_CONTRACTS);
+        }
+        if manifest.roles.is_empty() {
+            bail!("le plugin {} ne déclare aucun rôle", manifest.id);
+        }
+        // Manifests may lower the limits, never raise them.
+        manifest.limits.memory_mib = manifest.limits.memory_mib.clamp(1, DEFAULT_MEMORY_MIB);
+        manifest.limits.timeout_ms = manifest.limits.timeout_ms.clamp(10, DEFAULT_TIMEOUT_MS);
+        jsonschema::validator_for(&manifest.config_schema)
+            .map_err(|e| anyhow::anyhow!("schéma de configuration invalide : {e}"))?;
+        Ok(manifest)
+    }
+
+    /// Reads `dir/plugin.toml`.
+    pub fn load(dir: &Path) -> Result<Manifest> {
+        let path = dir.join("plugin.toml");
+        let text = std::fs::read_to_string(&path).with_context(|| format!("lecture de {}", path.display()))?;
+        Manifest::parse(&text).with_context(|| format!("manifeste {}", path.display()))
+    }
+
+    /// Ids of every role.
+    pub fn role_ids(&self) -> Vec<String> {
+        self.roles.iter().map(|r| r.id.clone()).collect()
+    }
+
+    /// Name of the compiled component in the wasm output folder.
+    pub fn wasm_file_name(&self) -> String {
+        format!("{}.wasm", self.id.replace('-', "_"))
+    }
+
+    /// The configuration made of the schema's defaults.
+    pub fn default_config(&self) -> serde_json::Value {
+        let mut config = serde_json::Map::new();
+        if let Some(props) = self.config_schema.get("properties").and_then(|p| p.as_object()) {
+            for (name, prop) in props {
+                if let Some(default) = prop.get("default") {
+                    config.insert(name.clone(), default.clone());
+                }
+            }
+        }
+        serde_json::Value::Object(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+        id = "notes"
+        name = "Notes"
+        version = "0.1.0"
+        contract = "0.1.0"
+        [limits]
+        memory_mib = 4096
+        [[roles]]
+        id = "lecteur"
+        label = "Lecteur"
+        [config_schema]
+        type = "object"
+        [config_schema.properties.n]
+        type = "integer"
+        default = 3
+    "#;
+
+    #[test]
+    fn parses_and_clamps_limits() {
+        let m = Manifest::parse(MINIMAL).unwrap();
+        assert_eq!(m.limits.memory_mib, DEFAULT_MEMORY_MIB);
+        assert_eq!(m.default_config(), serde_json::json!({"n": 3}));
+        assert_eq!(m.wasm_file_name(), "notes.wasm");
+    }
+
+    #[test]
+    fn rejects_bad_ids_and_contracts() {
+        assert!(Manifest::parse(&MINIMAL.replace("\"notes\"", "\"../x\"")).is_err());
+        assert!(Manifest::parse(&MINIMAL.replace("contract = \"0.1.0\"", "contract = \"9.0.0\"")).is_err());
+        assert!(Manifest::parse(&MINIMAL.replace("type = \"integer\"", "type = 12")).is_err());
+    }
+}

@@ -1,0 +1,676 @@
+//! The plugin runtime: wasmtime components in a sandbox.
+//!
+//! One engine (pooling allocator with copy-on-write memory images when the
+//! address space can be reserved, on-demand otherwise), one `InstancePre` per
+//! plugin, a fresh `Store` per call with a memory cap and an epoch deadline,
+//! caps on the data crossing the boundary, a concurrency bound per plugin,
+//! precompiled components cached on disk, and hot reload by swapping the
+//! loaded plugin (in-flight calls finish on the old one).
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context, Result, anyhow};
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::{
+    Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store as WasmStore, StoreLimits,
+    StoreLimitsBuilder, Trap,
+};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::SharedSanitizer;
+use crate::html::Sanitizer;
+use crate::manifest::Manifest;
+use crate::store::{Op, Space, Store};
+
+mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "plugin",
+    });
+}
+
+pub use bindings::preau::plugin::types::{
+    Caller as WitCaller, Establishment as WitEstablishment, Event as WitEvent,
+    Fragment as WitFragment, Invocation as WitInvocation, Method as WitMethod,
+    Request as WitRequest, Response as WitResponse,
+};
+use bindings::preau::plugin::{config, html, log, store as wit_store, types};
+
+/// Epoch tick: the granularity of deadlines.
+const TICK: Duration = Duration::from_millis(10);
+/// Largest value a plugin may store under one key.
+const MAX_VALUE_BYTES: usize = 1 << 20;
+/// Longest key.
+const MAX_KEY_BYTES: usize = 1024;
+/// Most entries one scan returns, and most bytes.
+const MAX_SCAN_ENTRIES: u32 = 1000;
+const MAX_SCAN_BYTES: usize = 8 << 20;
+/// Most operations in one batch.
+const MAX_BATCH_OPS: usize = 1000;
+/// Largest HTML the sanitizer accepts from a plugin.
+const MAX_HTML_BYTES: usize = 2 << 20;
+/// Log lines per call, and their length.
+const MAX_LOG_LINES: u32 = 100;
+const MAX_LOG_CHARS: usize = 2000;
+/// Largest page context, JSON or download a plugin may return.
+pub const MAX_OUTPUT_BYTES: usize = 4 << 20;
+/// Concurrent calls into one plugin; further calls wait.
+const PER_PLUGIN_CONCURRENCY: usize = 16;
+/// Pool slots (bounds concurrent instances of all plugins).
+const POOL_SLOTS: u32 = 128;
+
+/// Why a call into a plugin failed. Each maps to an error page for that request only.
+#[derive(Debug)]
+pub enum CallError {
+    /// Ran past its deadline (503).
+    Timeout,
+    /// Tried to grow memory past its cap (503).
+    OutOfMemory,
+    /// Trapped or panicked (500).
+    Trap(String),
+    /// Returned more than the host accepts (500).
+    OutputTooLarge,
+    /// No such plugin (404).
+    Unknown,
+    /// The host could not run it (500).
+    Host(String),
+}
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallError::Timeout => f.write_str("délai dépassé"),
+            CallError::OutOfMemory => f.write_str("mémoire épuisée"),
+            CallError::Trap(m) => write!(f, "arrêt anormal : {m}"),
+            CallError::OutputTooLarge => f.write_str("réponse trop volumineuse"),
+            CallError::Unknown => f.write_str("plugin inconnu"),
+            CallError::Host(m) => write!(f, "erreur de l'hôte : {m}"),
+        }
+    }
+}
+
+/// What the host functions of one call can reach: nothing but this namespace.
+pub struct CallState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limits: StoreLimits,
+    store: Arc<dyn Store>,
+    /// `<uai>/<plugin>/`: prepended to every key the plugin uses.
+    namespace: Vec<u8>,
+    config: String,
+    sanitizer: Arc<Sanitizer>,
+    plugin: String,
+    uai: String,
+    log_lines: u32,
+    stderr: MemoryOutputPipe,
+}
+
+impl WasiView for CallState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl CallState {
+    fn scoped(&self, key: &str) -> Result<Vec<u8>, String> {
+        if key.len() > MAX_KEY_BYTES {
+            return Err(format!("clé trop longue ({} octets, {MAX_KEY_BYTES} au plus)", key.len()));
+        }
+        let mut scoped = self.namespace.clone();
+        scoped.extend_from_slice(key.as_bytes());
+        Ok(scoped)
+    }
+
+    fn unscoped(&self, key: &[u8]) -> String {
+        String::from_utf8_lossy(&key[self.namespace.len()..]).into_owned()
+    }
+}
+
+impl types::Host for CallState {}
+
+impl wit_store::Host for CallState {
+    fn get(&mut self, key: String) -> Option<Vec<u8>> {
+        let key = self.scoped(&key).ok()?;
+        self.store.get(Space::PluginData, &key).unwrap_or_else(|e| {
+            tracing::error!(plugin = %self.plugin, uai = %self.uai, "lecture : {e:#}");
+            None
+        })
+    }
+
+    fn put(&mut self, key: String, value: Vec<u8>) -> Result<(), String> {
+        if value.len() > MAX_VALUE_BYTES {
+            return Err(format!("valeur trop volumineuse ({} octets)", value.len()));
+        }
+        let key = self.scoped(&key)?;
+        self.store.put(Space::PluginData, &key, &value).map_err(|e| e.to_string())
+    }
+
+    fn delete(&mut self, key: String) -> Result<(), String> {
+        let key = self.scoped(&key)?;
+        self.store.delete(Space::PluginData, &key).map_err(|e| e.to_string())
+    }
+
+    fn scan(
+        &mut self,
+        prefix: String,
+        after: Option<String>,
+        limit: u32,
+        reverse: bool,
+    ) -> Vec<wit_store::Entry> {
+        let (Ok(prefix), Ok(after)) = (self.scoped(&prefix), after.map(|a| self.scoped(&a)).transpose()) else {
+            return Vec::new();
+        };
+        let limit = limit.min(MAX_SCAN_ENTRIES) as usize;
+        let entries = match self.store.scan(Space::PluginData, &prefix, after.as_deref(), limit, reverse) {
+            Ok(entries) => entries,
+            Err(e) => {
+                tracing::error!(plugin = %self.plugin, uai = %self.uai, "parcours : {e:#}");
+                return Vec::new();
+            }
+        };
+        let mut total = 0;
+        entries
+            .into_iter()
+            .take_while(|(k, v)| {
+                total += k.len() + v.len();
+                total <= MAX_SCAN_BYTES
+            })
+            .map(|(k, value)| wit_store::Entry { key: self.unscoped(&k), value })
+            .collect()
+    }
+
+    fn batch(&mut self, ops: Vec<wit_store::Op>) -> Result<(), String> {
+        if ops.len() > MAX_BATCH_OPS {
+            return Err(format!("lot trop grand ({} opérations, {MAX_BATCH_OPS} au plus)", ops.len()));
+        }
+        let mut scoped = Vec::with_capacity(ops.len());
+        for op in ops {
+            scoped.push(match op {
+                wit_store::Op::Put(entry) => {
+                    if entry.value.len() > MAX_VALUE_BYTES {
+                        return Err(format!("valeur trop volumineuse ({} octets)", entry.value.len()));
+                    }
+                    Op::Put(self.scoped(&entry.key)?, entry.value)
+                }
+                wit_store::Op::Delete(key) => Op::Delete(self.scoped(&key)?),
+            });
+        }
+        self.store.batch(Space::PluginData, scoped).map_err(|e| e.to_string())
+    }
+
+    fn next_id(&mut self) -> u64 {
+        self.store.next_id().unwrap_or_else(|e| {
+            tracing::error!(plugin = %self.plugin, "identifiant : {e:#}");
+            // Time-based fallback keeps ids increasing if sled cannot reserve.
+            (SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_micros() as u64) | (1 << 62)
+        })
+    }
+}
+
+impl config::Host for CallState {
+    fn get(&mut self) -> String {
+        self.config.clone()
+    }
+}
+
+impl html::Host for CallState {
+    fn sanitize(&mut self, html: String) -> String {
+        if html.len() > MAX_HTML_BYTES {
+            return String::new();
+        }
+        self.sanitizer.clean(&html)
+    }
+
+    fn plain_text(&mut self, html: String) -> String {
+        if html.len() > MAX_HTML_BYTES {
+            return String::new();
+        }
+        self.sanitizer.plain_text(&html)
+    }
+
+    fn embed(&mut self, url: String) -> Option<String> {
+        self.sanitizer.embed_html(&url)
+    }
+}
+
+impl log::Host for CallState {
+    fn write(&mut self, level: log::Level, message: String) {
+        self.log_lines += 1;
+        if self.log_lines > MAX_LOG_LINES {
+            return;
+        }
+        let message: String = message.chars().take(MAX_LOG_CHARS).collect();
+        let (plugin, uai) = (&self.plugin, &self.uai);
+        match level {
+            log::Level::Debug => tracing::debug!(plugin = %plugin, uai = %uai, "{message}"),
+            log::Level::Info => tracing::info!(plugin = %plugin, uai = %uai, "{message}"),
+            log::Level::Warn => tracing::warn!(plugin = %plugin, uai = %uai, "{message}"),
+            log::Level::Error => tracing::error!(plugin = %plugin, uai = %uai, "{message}"),
+        }
+    }
+}
+
+/// A plugin ready to instantiate.
+pub struct LoadedPlugin {
+    /// Its manifest.
+    pub manifest: Manifest,
+    /// Folder holding `plugin.toml` and `templates/`.
+    pub dir: PathBuf,
+    pre: bindings::PluginPre<CallState>,
+    permits: Arc<tokio::sync::Semaphore>,
+    /// Modification times of (manifest, wasm) when loaded, for hot reload.
+    stamp: (Option<SystemTime>, Option<SystemTime>),
+}
+
+/// What one call needs besides its arguments.
+pub struct CallContext {
+    /// Establishment UAI (namespace).
+    pub uai: String,
+    /// Validated configuration of the plugin here, as JSON.
+    pub config: String,
+}
+
+/// The runtime: engine, linker, loaded plugins.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<CallState>,
+    plugins: RwLock<BTreeMap<String, Arc<LoadedPlugin>>>,
+    store: Arc<dyn Store>,
+    sanitizer: SharedSanitizer,
+    plugin_dirs: Vec<PathBuf>,
+    wasm_dir: PathBuf,
+    cache_dir: PathBuf,
+    /// Whether the pooling allocator could be reserved.
+    pub pooled: bool,
+}
+
+fn engine_config() -> wasmtime::Config {
+    let mut config = wasmtime::Config::new();
+    config.wasm_component_model(true);
+    config.epoch_interruption(true);
+    config
+}
+
+fn build_engine() -> Result<(Engine, bool)> {
+    let mut pooled = engine_config();
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_component_instances(POOL_SLOTS)
+        .total_core_instances(POOL_SLOTS * 4)
+        .total_memories(POOL_SLOTS * 2)
+        .total_tables(POOL_SLOTS * 4)
+        .total_stacks(POOL_SLOTS)
+        .max_memory_size((crate::manifest::DEFAULT_MEMORY_MIB as usize) << 20);
+    pooled.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    pooled.memory_init_cow(true);
+    match Engine::new(&pooled) {
+        Ok(engine) => Ok((engine, true)),
+        Err(e) => {
+            tracing::warn!("allocateur mutualisé indisponible ({e}), allocation à la demande");
+            let engine = Engine::new(&engine_config()).map_err(|e| anyhow!("moteur wasm : {e}"))?;
+            Ok((engine, false))
+        }
+    }
+}
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+impl Runtime {
+    /// Creates the engine and loads every plugin found in `plugin_dirs`
+    /// (each a folder of `<id>/plugin.toml` folders) whose component exists in `wasm_dir`.
+    pub fn new(
+        store: Arc<dyn Store>,
+        sanitizer: SharedSanitizer,
+        plugin_dirs: Vec<PathBuf>,
+        wasm_dir: PathBuf,
+        cache_dir: PathBuf,
+    ) -> Result<Arc<Runtime>> {
+        let (engine, pooled) = build_engine()?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| anyhow!("liaison WASI : {e}"))?;
+        bindings::Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)
+            .map_err(|e| anyhow!("liaison du contrat : {e}"))?;
+        std::fs::create_dir_all(&cache_dir).with_context(|| format!("création de {}", cache_dir.display()))?;
+        let runtime = Arc::new(Runtime {
+            engine,
+            linker,
+            plugins: RwLock::new(BTreeMap::new()),
+            store,
+            sanitizer,
+            plugin_dirs,
+            wasm_dir,
+            cache_dir,
+            pooled,
+        });
+        runtime.rescan();
+        start_epoch_ticker(&runtime.engine);
+        Ok(runtime)
+    }
+
+    /// The current sanitizer.
+    pub fn sanitizer(&self) -> Arc<Sanitizer> {
+        self.sanitizer.read().expect("verrou").clone()
+    }
+
+    /// Every loaded plugin, by id.
+    pub fn plugins(&self) -> Vec<Arc<LoadedPlugin>> {
+        self.plugins.read().expect("verrou").values().cloned().collect()
+    }
+
+    /// A loaded plugin.
+    pub fn plugin(&self, id: &str) -> Option<Arc<LoadedPlugin>> {
+        self.plugins.read().expect("verrou").get(id).cloned()
+    }
+
+    fn plugin_folders(&self) -> Vec<PathBuf> {
+        let mut folders = Vec::new();
+        for dir in &self.plugin_dirs {
+            let Ok(entries) = std::fs::read_dir(dir) else { continue };
+            for entry in entries.flatten() {
+                if entry.path().join("plugin.toml").is_file() {
+                    folders.push(entry.path());
+                }
+            }
+        }
+        folders.sort();
+        folders
+    }
+
+    /// Loads new plugins and reloads changed ones; returns the ids (re)loaded.
+    /// A plugin that fails to load keeps its previous version.
+    pub fn rescan(&self) -> Vec<String> {
+        let mut reloaded = Vec::new();
+        for folder in self.plugin_folders() {
+            let manifest_path = folder.join("plugin.toml");
+            let manifest = match Manifest::load(&folder) {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::error!("plugin ignoré : {e:#}");
+                    continue;
+                }
+            };
+            let wasm = self.wasm_dir.join(manifest.wasm_file_name());
+            let stamp = (modified(&manifest_path), modified(&wasm));
+            if stamp.1.is_none() {
+                tracing::warn!(plugin = %manifest.id, "composant introuvable : {} (lancez cargo xtask build-plugins)", wasm.display());
+                continue;
+            }
+            if let Some(current) = self.plugin(&manifest.id) {
+                if current.stamp == stamp {
+                    continue;
+                }
+            }
+            let id = manifest.id.clone();
+            match self.load(manifest, &folder, &wasm, stamp) {
+                Ok(plugin) => {
+                    tracing::info!(plugin = %id, "plugin chargé");
+                    self.plugins.write().expect("verrou").insert(id.clone(), Arc::new(plugin));
+                    reloaded.push(id);
+                }
+                Err(e) => tracing::error!(plugin = %id, "chargement impossible : {e:#}"),
+            }
+        }
+        reloaded
+    }
+
+    fn load(
+        &self,
+        manifest: Manifest,
+        dir: &Path,
+        wasm: &Path,
+        stamp: (Option<SystemTime>, Option<SystemTime>),
+    ) -> Result<LoadedPlugin> {
+        let bytes = std::fs::read(wasm).with_context(|| format!("lecture de {}", wasm.display()))?;
+        let component = self.compile_cached(&manifest.id, &bytes)?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| anyhow!("le composant ne respecte pas le contrat : {e}"))?;
+        let pre = bindings::PluginPre::new(pre).map_err(|e| anyhow!("exports du composant : {e}"))?;
+        Ok(LoadedPlugin {
+            manifest,
+            dir: dir.to_path_buf(),
+            pre,
+            permits: Arc::new(tokio::sync::Semaphore::new(PER_PLUGIN_CONCURRENCY)),
+            stamp,
+        })
+    }
+
+    /// Compiles a component, or loads it from the on-disk cache keyed by the
+    /// component's hash and the engine's compatibility hash.
+    fn compile_cached(&self, id: &str, bytes: &[u8]) -> Result<Component> {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        self.engine.precompile_compatibility_hash().hash(&mut hasher);
+        let engine_hash = hasher.finish();
+        let digest: String = Sha256::digest(bytes).iter().take(12).map(|b| format!("{b:02x}")).collect();
+        let path = self.cache_dir.join(format!("{id}-{digest}-{engine_hash:016x}.cwasm"));
+        if path.is_file() {
+            // SAFETY: the file was written by `Component::serialize` of an engine
+            // with the same compatibility hash (part of the file name) into our own
+            // cache folder; wasmtime checks its header before using it.
+            #[allow(unsafe_code)]
+            let loaded = unsafe { Component::deserialize_file(&self.engine, &path) };
+            match loaded {
+                Ok(component) => return Ok(component),
+                Err(e) => tracing::warn!(plugin = %id, "cache inutilisable, recompilation : {e}"),
+            }
+        }
+        let component = Component::new(&self.engine, bytes).map_err(|e| anyhow!("compilation : {e}"))?;
+        match component.serialize() {
+            Ok(serialized) => {
+                // Write then rename, so a concurrent reader never sees half a file.
+                let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+                if std::fs::write(&tmp, serialized).and_then(|_| std::fs::rename(&tmp, &path)).is_err() {
+                    tracing::warn!(plugin = %id, "cache non écrit : {}", path.display());
+                }
+            }
+            Err(e) => tracing::warn!(plugin = %id, "sérialisation : {e}"),
+        }
+        Ok(component)
+    }
+
+    fn new_store(&self, plugin: &LoadedPlugin, ctx: &CallContext) -> WasmStore<CallState> {
+        let stderr = MemoryOutputPipe::new(4096);
+        let wasi = WasiCtx::builder().stderr(stderr.clone()).build();
+        let memory = (plugin.manifest.limits.memory_mib as usize) << 20;
+        let state = CallState {
+            wasi,
+            table: ResourceTable::new(),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(memory)
+                .table_elements(100_000)
+                .instances(16)
+                .trap_on_grow_failure(true)
+                .build(),
+            store: self.store.clone(),
+            namespace: format!("{}/{}/", ctx.uai, plugin.manifest.id).into_bytes(),
+            config: ctx.config.clone(),
+            sanitizer: self.sanitizer(),
+            plugin: plugin.manifest.id.clone(),
+            uai: ctx.uai.clone(),
+            log_lines: 0,
+            stderr,
+        };
+        let mut store = WasmStore::new(&self.engine, state);
+        store.limiter(|s| &mut s.limits);
+        let ticks = plugin.manifest.limits.timeout_ms.div_ceil(TICK.as_millis() as u64).max(1);
+        store.set_epoch_deadline(ticks);
+        store.epoch_deadline_trap();
+        store
+    }
+
+    /// Runs `f` against a fresh instance of plugin `id`, on a blocking thread,
+    /// within the plugin's concurrency bound. Traps, timeouts and memory
+    /// exhaustion become [`CallError`]s; the instance is discarded either way.
+    pub async fn call<T, F>(&self, id: &str, ctx: CallContext, f: F) -> Result<T, CallError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&bindings::Plugin, &mut WasmStore<CallState>) -> wasmtime::Result<T> + Send + 'static,
+    {
+        let plugin = self.plugin(id).ok_or(CallError::Unknown)?;
+        let _permit = plugin
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| CallError::Host(e.to_string()))?;
+        let mut store = self.new_store(&plugin, &ctx);
+        let plugin_id = plugin.manifest.id.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            let outcome = plugin
+                .pre
+                .instantiate(&mut store)
+                .and_then(|instance| f(&instance, &mut store));
+            let stderr = String::from_utf8_lossy(&store.data().stderr.contents()).into_owned();
+            (outcome, stderr)
+        })
+        .await
+        .map_err(|e| CallError::Host(e.to_string()))?;
+        match result {
+            (Ok(value), _) => Ok(value),
+            (Err(error), stderr) => {
+                let call_error = classify(&error);
+                tracing::error!(plugin = %plugin_id, uai = %ctx.uai, stderr = %stderr.trim(), "appel échoué : {call_error} ({error:?})");
+                Err(call_error)
+            }
+        }
+    }
+
+    /// `handle(request)`.
+    pub async fn handle(&self, id: &str, ctx: CallContext, request: WitRequest) -> Result<WitResponse, CallError> {
+        let response = self.call(id, ctx, move |plugin, store| plugin.call_handle(store, &request)).await?;
+        let size = match &response {
+            WitResponse::Page(page) => page.context.len() + page.template.len() + page.title.len(),
+            WitResponse::Json(body) | WitResponse::Redirect(body) | WitResponse::Internal(body) => body.len(),
+            WitResponse::Download(download) => download.body.len(),
+            WitResponse::Invalid(errors) => errors.iter().map(|e| e.field.len() + e.message.len()).sum(),
+            WitResponse::NotFound | WitResponse::Forbidden => 0,
+        };
+        if size > MAX_OUTPUT_BYTES {
+            tracing::error!(plugin = %id, "réponse de {size} octets refusée");
+            return Err(CallError::OutputTooLarge);
+        }
+        Ok(response)
+    }
+
+    /// `render-block(name, params, invocation)`.
+    pub async fn render_block(
+        &self,
+        id: &str,
+        ctx: CallContext,
+        name: String,
+        invocation: WitInvocation,
+    ) -> Result<Option<WitFragment>, CallError> {
+        let result = self
+            .call(id, ctx, move |plugin, store| plugin.call_render_block(store, &name, &[], &invocation))
+            .await?;
+        match result {
+            Ok(Some(fragment)) if fragment.context.len() > MAX_OUTPUT_BYTES => Err(CallError::OutputTooLarge),
+            Ok(fragment) => Ok(fragment),
+            Err(message) => Err(CallError::Trap(message)),
+        }
+    }
+
+    /// `on-event(event)`.
+    pub async fn on_event(&self, id: &str, ctx: CallContext, event: WitEvent) -> Result<(), CallError> {
+        let result = self.call(id, ctx, move |plugin, store| plugin.call_on_event(store, &event)).await?;
+        result.map_err(CallError::Trap)
+    }
+
+    /// Polls plugin folders every `interval` and reloads what changed, until the runtime is dropped.
+    pub fn watch(self: &Arc<Self>, interval: Duration, on_reload: impl Fn(&[String]) + Send + 'static) {
+        let weak = Arc::downgrade(self);
+        std::thread::Builder::new()
+            .name("preau-reload".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(interval);
+                    let Some(runtime) = weak.upgrade() else { return };
+                    let reloaded = runtime.rescan();
+                    if !reloaded.is_empty() {
+                        on_reload(&reloaded);
+                    }
+                }
+            })
+            .expect("fil de rechargement");
+    }
+}
+
+fn classify(error: &wasmtime::Error) -> CallError {
+    if let Some(trap) = error.downcast_ref::<Trap>() {
+        return match trap {
+            Trap::Interrupt => CallError::Timeout,
+            _ => CallError::Trap(trap.to_string()),
+        };
+    }
+    let text = format!("{error:?}");
+    if text.contains("forcing trap when growing memory") || text.contains("memory") && text.contains("limit") {
+        CallError::OutOfMemory
+    } else {
+        CallError::Trap(error.to_string())
+    }
+}
+
+/// Advances the engine's epoch every tick, until the engine is dropped.
+fn start_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("preau-epoch".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(TICK);
+                match weak.upgrade() {
+                    Some(engine) => engine.increment_epoch(),
+                    None => return,
+                }
+            }
+        })
+        .expect("fil d'époques");
+}
+
+/// Builds a WIT invocation.
+pub fn invocation(
+    caller: Option<WitCaller>,
+    roles: Vec<String>,
+    uai: &str,
+    establishment_name: &str,
+    mount: String,
+) -> WitInvocation {
+    WitInvocation {
+        caller,
+        roles,
+        establishment: WitEstablishment {
+            uai: uai.to_string(),
+            name: establishment_name.to_string(),
+        },
+        mount,
+        locale: "fr".into(),
+    }
+}
+
+/// Templates of a plugin: file name → source.
+pub fn plugin_templates(plugin: &LoadedPlugin) -> HashMap<String, String> {
+    let mut templates = HashMap::new();
+    let dir = plugin.dir.join("templates");
+    if let Ok(entries) = std::fs::read_dir(&dir) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".html") {
+                if let Ok(source) = std::fs::read_to_string(entry.path()) {
+                    templates.insert(name, source);
+                }
+            }
+        }
+    }
+    templates
+}

@@ -1,0 +1,415 @@
+//! Administration: plugins per establishment (enable, configure), appearance,
+//! the region's embed allowlist. Every handler checks rights server-side.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde_json::json;
+
+use super::portal::{find_establishment, valid_colour};
+use super::{Visitor, WebResult, csrf_rejected, error_page, forbidden, parse_form, parse_query, render};
+use crate::config_form::{self, FieldError};
+use crate::directory::{Establishment, PluginSetting, User};
+use crate::html::{EmbedProvider, Sanitizer};
+use crate::runtime::{CallContext, LoadedPlugin, WitEvent, invocation};
+use crate::{App, SharedSanitizer};
+
+fn notice(uri: &Uri) -> Option<&'static str> {
+    parse_query(uri.query()).iter().find(|(k, _)| k == "ok").map(|(_, v)| match v.as_str() {
+        "config" => "Configuration enregistrée.",
+        "theme" => "Apparence enregistrée.",
+        "embeds" => "Liste des contenus enrichis autorisés enregistrée.",
+        "enabled" => "Service activé.",
+        _ => "Service désactivé.",
+    })
+}
+
+/// GET /admin/ — region administrators see every establishment, establishment
+/// administrators their own.
+pub async fn index(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) -> WebResult {
+    let visitor = Visitor::from_headers(&app, &headers, uri.path());
+    let Some(user) = visitor.user.clone() else { return Ok(forbidden(&app, &visitor, None)) };
+    let establishments: Vec<Establishment> =
+        app.directory.establishments()?.into_iter().filter(|e| user.administers(&e.uai)).collect();
+    if establishments.is_empty() {
+        return Ok(forbidden(&app, &visitor, None));
+    }
+    let plugins = app.runtime.plugins();
+    let mut views = Vec::new();
+    for e in &establishments {
+        let mut plugin_views = Vec::new();
+        for p in &plugins {
+            let id = &p.manifest.id;
+            plugin_views.push(json!({
+                "id": id,
+                "name": p.manifest.name,
+                "description": p.manifest.description,
+                "enabled": app.directory.plugin_setting(&e.uai, id)?.enabled,
+                "toggle_url": format!("/admin/e/{}/plugins/{id}/toggle", e.uai),
+                "config_url": format!("/admin/e/{}/plugins/{id}", e.uai),
+            }));
+        }
+        views.push(json!({
+            "uai": e.uai, "name": e.name, "city": e.city,
+            "theme_url": format!("/admin/e/{}/theme", e.uai),
+            "plugins": plugin_views,
+        }));
+    }
+    let enabled: Vec<String> = app
+        .directory
+        .region_setting::<Vec<String>>("embed-providers")?
+        .unwrap_or_else(|| EmbedProvider::ALL.iter().map(|p| p.id().to_string()).collect());
+    let providers: Vec<_> = EmbedProvider::ALL
+        .iter()
+        .map(|p| json!({ "id": p.id(), "label": p.label(), "enabled": enabled.iter().any(|e| e == p.id()) }))
+        .collect();
+    let mut context = json!({ "establishments": views, "notice": notice(&uri) });
+    if user.region_admin {
+        context["embed_providers"] = json!(providers);
+        context["embed_url"] = json!("/admin/embeds");
+    }
+    Ok(render(&app, &visitor, None, "admin/index.html", "Administration", StatusCode::OK, context))
+}
+
+/// The visitor, establishment and plugin of an administration URL, after the
+/// rights check; or the response to send instead.
+struct Target {
+    visitor: Visitor,
+    user: User,
+    establishment: Establishment,
+}
+
+fn target(app: &App, headers: &HeaderMap, uri: &Uri, uai: &str, region_only: bool) -> Result<Target, Response> {
+    let visitor = Visitor::from_headers(app, headers, uri.path());
+    let establishment = find_establishment(app, &visitor, uai)?;
+    let Some(user) = visitor.user.clone() else { return Err(forbidden(app, &visitor, None)) };
+    let allowed = if region_only { user.region_admin } else { user.administers(uai) };
+    if !allowed {
+        return Err(forbidden(app, &visitor, None));
+    }
+    Ok(Target { visitor, user, establishment })
+}
+
+fn checked_form(app: &App, visitor: &Visitor, body: &Bytes) -> Result<Vec<(String, String)>, Response> {
+    let Some(form) = parse_form(body) else {
+        return Err((StatusCode::BAD_REQUEST, "Formulaire illisible").into_response());
+    };
+    if !visitor.csrf_valid(&form) {
+        return Err(csrf_rejected(app, visitor));
+    }
+    Ok(form)
+}
+
+fn plugin_or_404(app: &App, visitor: &Visitor, id: &str) -> Result<Arc<LoadedPlugin>, Response> {
+    app.runtime.plugin(id).ok_or_else(|| {
+        error_page(app, visitor, None, StatusCode::NOT_FOUND, "Service introuvable", "Aucun service ne porte cet identifiant.")
+    })
+}
+
+/// Tells a plugin about a lifecycle event in an establishment, as `caller`
+/// (with every role) or as nobody; failures are logged only.
+async fn notify_plugin_as(
+    app: &App,
+    establishment: &Establishment,
+    plugin: &LoadedPlugin,
+    name: &str,
+    config: &serde_json::Value,
+    caller: Option<&User>,
+) {
+    let id = &plugin.manifest.id;
+    let wit_caller = caller.map(|u| crate::runtime::WitCaller {
+        id: u.id.clone(),
+        login: u.login.clone(),
+        display_name: u.display_name(),
+        profiles: u.membership(&establishment.uai).map(|m| vec![m.profile.clone()]).unwrap_or_default(),
+        groups: Vec::new(),
+        functions: Vec::new(),
+    });
+    let roles = if caller.is_some() { plugin.manifest.role_ids() } else { Vec::new() };
+    let event = WitEvent {
+        name: name.to_string(),
+        payload: String::new(),
+        invocation: invocation(wit_caller, roles, &establishment.uai, &establishment.name, format!("/e/{}/{id}", establishment.uai)),
+    };
+    let ctx = CallContext { uai: establishment.uai.clone(), config: config.to_string() };
+    if let Err(e) = app.runtime.on_event(id, ctx, event).await {
+        tracing::warn!(plugin = %id, uai = %establishment.uai, "événement {name} : {e}");
+    }
+}
+
+async fn notify_plugin(app: &App, establishment: &Establishment, plugin: &LoadedPlugin, name: &str, config: &serde_json::Value) {
+    notify_plugin_as(app, establishment, plugin, name, config, None).await;
+}
+
+/// Sends the `demo` event, as the establishment's administrator, so that the
+/// plugin can create its demonstration content.
+pub async fn send_demo_event(app: &App, establishment: &Establishment, plugin: &LoadedPlugin) {
+    let admin = app
+        .directory
+        .users()
+        .unwrap_or_default()
+        .into_iter()
+        .find(|u| u.membership(&establishment.uai).is_some_and(|m| m.admin));
+    let config = app.directory.plugin_setting(&establishment.uai, &plugin.manifest.id).unwrap_or_default().config;
+    notify_plugin_as(app, establishment, plugin, "demo", &config, admin.as_ref()).await;
+}
+
+/// Enables a plugin in an establishment: default configuration and grants on first use.
+pub async fn enable_plugin(app: &App, establishment: &Establishment, plugin: &LoadedPlugin, enabled: bool) -> anyhow::Result<()> {
+    let id = &plugin.manifest.id;
+    let mut setting = app.directory.plugin_setting(&establishment.uai, id)?;
+    setting.enabled = enabled;
+    if enabled {
+        if !setting.config.is_object() {
+            setting.config = plugin.manifest.default_config();
+        }
+        app.directory.ensure_default_grants(&establishment.uai, &plugin.manifest)?;
+    }
+    app.directory.put_plugin_setting(&establishment.uai, id, &setting)?;
+    if enabled {
+        notify_plugin(app, establishment, plugin, "enabled", &setting.config).await;
+    }
+    Ok(())
+}
+
+/// POST /admin/e/{uai}/plugins/{plugin}/toggle — region administrators only.
+pub async fn toggle_plugin(
+    State(app): State<Arc<App>>,
+    Path((uai, plugin_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> WebResult {
+    let t = match target(&app, &headers, &uri, &uai, true) {
+        Ok(t) => t,
+        Err(response) => return Ok(response),
+    };
+    let form = match checked_form(&app, &t.visitor, &body) {
+        Ok(f) => f,
+        Err(response) => return Ok(response),
+    };
+    let plugin = match plugin_or_404(&app, &t.visitor, &plugin_id) {
+        Ok(p) => p,
+        Err(response) => return Ok(response),
+    };
+    let enabled = form.iter().any(|(k, v)| k == "enabled" && v == "true");
+    enable_plugin(&app, &t.establishment, &plugin, enabled).await?;
+    app.directory.audit(&t.user, if enabled { "activation du service" } else { "désactivation du service" }, &format!("{uai}/{plugin_id}"))?;
+    Ok(Redirect::to(&format!("/admin/?ok={}", if enabled { "enabled" } else { "disabled" })).into_response())
+}
+
+fn plugin_page(
+    app: &App,
+    t: &Target,
+    plugin: &LoadedPlugin,
+    values: &serde_json::Value,
+    errors: &[FieldError],
+    notice: Option<&str>,
+) -> Response {
+    let schema = &plugin.manifest.config_schema;
+    let fields = config_form::fields(schema, values, errors);
+    // Errors that belong to no field of the form go to the summary.
+    let field_names: Vec<String> =
+        schema.get("properties").and_then(|p| p.as_object()).map(|p| p.keys().cloned().collect()).unwrap_or_default();
+    let general: Vec<String> = errors
+        .iter()
+        .filter(|e| !field_names.contains(&e.field))
+        .map(|e| if e.field.is_empty() { e.message.clone() } else { format!("{} : {}", e.field, e.message) })
+        .collect();
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    render(
+        app,
+        &t.visitor,
+        None,
+        "admin/plugin.html",
+        &format!("Configuration — {}", plugin.manifest.name),
+        status,
+        json!({
+            "plugin": { "id": plugin.manifest.id, "name": plugin.manifest.name },
+            "establishment": { "uai": t.establishment.uai, "name": t.establishment.name },
+            "action_url": format!("/admin/e/{}/plugins/{}", t.establishment.uai, plugin.manifest.id),
+            "fields": fields,
+            "errors": general,
+            "notice": notice,
+        }),
+    )
+}
+
+/// GET /admin/e/{uai}/plugins/{plugin}
+pub async fn plugin_form(
+    State(app): State<Arc<App>>,
+    Path((uai, plugin_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> WebResult {
+    let t = match target(&app, &headers, &uri, &uai, false) {
+        Ok(t) => t,
+        Err(response) => return Ok(response),
+    };
+    let plugin = match plugin_or_404(&app, &t.visitor, &plugin_id) {
+        Ok(p) => p,
+        Err(response) => return Ok(response),
+    };
+    let setting = app.directory.plugin_setting(&uai, &plugin_id)?;
+    let values = if setting.config.is_object() { setting.config } else { plugin.manifest.default_config() };
+    Ok(plugin_page(&app, &t, &plugin, &values, &[], notice(&uri)))
+}
+
+/// POST /admin/e/{uai}/plugins/{plugin} — an invalid configuration is refused
+/// with an error per field, and the previous one is kept.
+pub async fn save_plugin(
+    State(app): State<Arc<App>>,
+    Path((uai, plugin_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> WebResult {
+    let t = match target(&app, &headers, &uri, &uai, false) {
+        Ok(t) => t,
+        Err(response) => return Ok(response),
+    };
+    let form = match checked_form(&app, &t.visitor, &body) {
+        Ok(f) => f,
+        Err(response) => return Ok(response),
+    };
+    let plugin = match plugin_or_404(&app, &t.visitor, &plugin_id) {
+        Ok(p) => p,
+        Err(response) => return Ok(response),
+    };
+    let schema = &plugin.manifest.config_schema;
+    let (config, mut errors) = config_form::parse_form(schema, &form);
+    if errors.is_empty() {
+        if let Err(schema_errors) = config_form::validate(schema, &config) {
+            errors = schema_errors;
+        }
+    }
+    if !errors.is_empty() {
+        // Redisplay what was typed, typed values where they parsed.
+        let mut shown = serde_json::Map::new();
+        for (k, v) in &form {
+            shown.insert(k.clone(), config.get(k).cloned().unwrap_or_else(|| json!(v)));
+        }
+        return Ok(plugin_page(&app, &t, &plugin, &serde_json::Value::Object(shown), &errors, None));
+    }
+    let mut setting: PluginSetting = app.directory.plugin_setting(&uai, &plugin_id)?;
+    setting.config = config;
+    app.directory.put_plugin_setting(&uai, &plugin_id, &setting)?;
+    app.directory.audit(&t.user, "configuration du service", &format!("{uai}/{plugin_id}"))?;
+    if setting.enabled {
+        notify_plugin(&app, &t.establishment, &plugin, "config-changed", &setting.config).await;
+    }
+    Ok(Redirect::to(&format!("/admin/e/{uai}/plugins/{plugin_id}?ok=config")).into_response())
+}
+
+fn theme_page(app: &App, t: &Target, values: serde_json::Value, errors: serde_json::Value, notice: Option<&str>) -> Response {
+    let status = if errors.as_object().is_some_and(|e| !e.is_empty()) { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    render(
+        app,
+        &t.visitor,
+        Some(&t.establishment),
+        "admin/theme.html",
+        "Apparence",
+        status,
+        json!({
+            "establishment": { "uai": t.establishment.uai, "name": t.establishment.name },
+            "action_url": format!("/admin/e/{}/theme", t.establishment.uai),
+            "values": values,
+            "errors": errors,
+            "notice": notice,
+        }),
+    )
+}
+
+/// GET /admin/e/{uai}/theme
+pub async fn theme_form(State(app): State<Arc<App>>, Path(uai): Path<String>, headers: HeaderMap, uri: Uri) -> WebResult {
+    let t = match target(&app, &headers, &uri, &uai, false) {
+        Ok(t) => t,
+        Err(response) => return Ok(response),
+    };
+    let values = json!(t.establishment.theme);
+    Ok(theme_page(&app, &t, values, json!({}), notice(&uri)))
+}
+
+/// A banner URL: empty, an https URL, or a path under /static/.
+pub fn valid_banner_url(url: &str) -> bool {
+    if url.is_empty() {
+        return true;
+    }
+    if url.len() > 500 || url.contains(['"', '\'', '<', '>', ' ', '\\']) || url.contains("..") {
+        return false;
+    }
+    url.starts_with("/static/") || url::Url::parse(url).is_ok_and(|u| u.scheme() == "https" && u.host().is_some())
+}
+
+/// POST /admin/e/{uai}/theme
+pub async fn save_theme(State(app): State<Arc<App>>, Path(uai): Path<String>, headers: HeaderMap, uri: Uri, body: Bytes) -> WebResult {
+    let mut t = match target(&app, &headers, &uri, &uai, false) {
+        Ok(t) => t,
+        Err(response) => return Ok(response),
+    };
+    let form = match checked_form(&app, &t.visitor, &body) {
+        Ok(f) => f,
+        Err(response) => return Ok(response),
+    };
+    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_string()).unwrap_or_default();
+    let (primary, accent, banner_url) = (field("primary").to_lowercase(), field("accent").to_lowercase(), field("banner_url"));
+    let mut errors = serde_json::Map::new();
+    if !valid_colour(&primary) {
+        errors.insert("primary".into(), json!("Couleur attendue au format #rrggbb (par exemple #1f5f8b)."));
+    }
+    if !valid_colour(&accent) {
+        errors.insert("accent".into(), json!("Couleur attendue au format #rrggbb (par exemple #e07a1f)."));
+    }
+    if !valid_banner_url(&banner_url) {
+        errors.insert("banner_url".into(), json!("Adresse invalide : une adresse https://… ou /static/… est attendue."));
+    }
+    let values = json!({ "primary": primary, "accent": accent, "banner_url": banner_url });
+    if !errors.is_empty() {
+        return Ok(theme_page(&app, &t, values, serde_json::Value::Object(errors), None));
+    }
+    t.establishment.theme = crate::directory::Theme { primary, accent, banner_url };
+    app.directory.put_establishment(&t.establishment)?;
+    app.directory.audit(&t.user, "apparence du portail", &uai)?;
+    Ok(Redirect::to(&format!("/admin/e/{uai}/theme?ok=theme")).into_response())
+}
+
+/// POST /admin/embeds — the region's allowlist of embed providers.
+pub async fn save_embeds(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri, body: Bytes) -> WebResult {
+    let visitor = Visitor::from_headers(&app, &headers, uri.path());
+    let Some(user) = visitor.user.clone().filter(|u| u.region_admin) else { return Ok(forbidden(&app, &visitor, None)) };
+    let form = match checked_form(&app, &visitor, &body) {
+        Ok(f) => f,
+        Err(response) => return Ok(response),
+    };
+    let providers: Vec<EmbedProvider> = form
+        .iter()
+        .filter(|(k, _)| k == "provider")
+        .filter_map(|(_, v)| EmbedProvider::from_id(v))
+        .collect();
+    let ids: Vec<&str> = providers.iter().map(|p| p.id()).collect();
+    app.directory.put_region_setting("embed-providers", &ids)?;
+    replace_sanitizer(&app.sanitizer, &providers);
+    app.directory.audit(&user, "contenus enrichis autorisés", &ids.join(","))?;
+    Ok(Redirect::to("/admin/?ok=embeds").into_response())
+}
+
+fn replace_sanitizer(shared: &SharedSanitizer, providers: &[EmbedProvider]) {
+    *shared.write().expect("verrou") = Arc::new(Sanitizer::new(providers));
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn banner_urls() {
+        assert!(super::valid_banner_url(""));
+        assert!(super::valid_banner_url("/static/banner.svg"));
+        assert!(super::valid_banner_url("https://example.org/b.jpg"));
+        assert!(!super::valid_banner_url("javascript:alert(1)"));
+        assert!(!super::valid_banner_url("http://example.org/b.jpg"));
+        assert!(!super::valid_banner_url("/static/../../etc/passwd"));
+        assert!(!super::valid_banner_url("https://x.org/\"onerror=\""));
+    }
+}

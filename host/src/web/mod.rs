@@ -1,0 +1,394 @@
+//! HTTP edge: routes, the visitor (session, CSRF), page rendering, errors.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::App;
+use crate::directory::{Establishment, Session, User, random_token};
+
+mod admin;
+pub mod auth;
+mod plugins;
+mod portal;
+
+pub(crate) use admin::{enable_plugin, send_demo_event};
+
+/// Largest request body accepted (forms); larger ones get 413.
+const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "preau_session";
+/// Name of the pre-session CSRF cookie (double submit for anonymous forms such as sign-in).
+pub const CSRF_COOKIE: &str = "preau_csrf";
+
+/// Every route of the host. Plugins are reached through `/e/{uai}/{plugin}/…`.
+pub fn router(app: Arc<App>) -> Router {
+    let static_files = tower_http::services::ServeDir::new(app.theme.static_dir());
+    Router::new()
+        .route("/", get(portal::region))
+        .route("/login", get(auth::login_form).post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/e/{uai}", get(portal::establishment_slash))
+        .route("/e/{uai}/", get(portal::establishment_home))
+        .route("/e/{uai}/theme.css", get(portal::theme_css))
+        .route("/e/{uai}/{plugin}", get(plugins::plugin_slash))
+        .route("/e/{uai}/{plugin}/", get(plugins::plugin_root).post(plugins::plugin_root))
+        .route("/e/{uai}/{plugin}/{*rest}", get(plugins::plugin_path).post(plugins::plugin_path))
+        .route("/admin", get(|| async { Redirect::permanent("/admin/") }))
+        .route("/admin/", get(admin::index))
+        .route("/admin/embeds", post(admin::save_embeds))
+        .route("/admin/e/{uai}/plugins/{plugin}/toggle", post(admin::toggle_plugin))
+        .route("/admin/e/{uai}/plugins/{plugin}", get(admin::plugin_form).post(admin::save_plugin))
+        .route("/admin/e/{uai}/theme", get(admin::theme_form).post(admin::save_theme))
+        .nest_service("/static", static_files)
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::map_response(security_headers))
+        .with_state(app)
+}
+
+/// Headers on every response: no scripts at all, frames only from the embed providers.
+async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; \
+             form-action 'self'; frame-ancestors 'none'; img-src 'self' https: data:; \
+             style-src 'self'; frame-src https://www.youtube-nocookie.com https://www.dailymotion.com \
+             https://player.vimeo.com https://learningapps.org https://padlet.com https://quizlet.com",
+        ),
+    );
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    response
+}
+
+async fn not_found(axum::extract::State(app): axum::extract::State<Arc<App>>, headers: HeaderMap, uri: axum::http::Uri) -> Response {
+    let visitor = Visitor::from_headers(&app, &headers, uri.path());
+    error_page(&app, &visitor, None, StatusCode::NOT_FOUND, "Page introuvable", "L'adresse demandée n'existe pas ou n'est plus disponible.")
+}
+
+/// Who is asking: their session and account, if signed in, and the CSRF token of their forms.
+pub struct Visitor {
+    /// The account, when signed in and not blocked.
+    pub user: Option<User>,
+    /// The session token and record.
+    pub session: Option<(String, Session)>,
+    /// The anonymous CSRF cookie value, existing or to be set.
+    anon_csrf: String,
+    /// Whether `anon_csrf` is new and must be sent as a cookie.
+    new_anon_csrf: bool,
+    /// Path of the request (for `next=` links and navigation).
+    pub path: String,
+}
+
+/// The value of cookie `name`.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+impl Visitor {
+    /// Resolves the session cookie to an account.
+    pub fn from_headers(app: &App, headers: &HeaderMap, path: &str) -> Visitor {
+        let session = cookie(headers, SESSION_COOKIE).and_then(|token| {
+            let session = app.directory.session(&token).unwrap_or_else(|e| {
+                tracing::error!("session : {e:#}");
+                None
+            })?;
+            Some((token, session))
+        });
+        let user = session
+            .as_ref()
+            .and_then(|(_, s)| app.directory.user(&s.user_id).ok().flatten())
+            .filter(|u| !u.blocked);
+        let session = if user.is_some() { session } else { None };
+        let existing = cookie(headers, CSRF_COOKIE).filter(|c| c.len() == 32 && c.bytes().all(|b| b.is_ascii_hexdigit()));
+        Visitor {
+            user,
+            session,
+            new_anon_csrf: existing.is_none(),
+            anon_csrf: existing.unwrap_or_else(random_token),
+            path: path.to_string(),
+        }
+    }
+
+    /// The token forms must carry.
+    pub fn csrf(&self) -> &str {
+        match &self.session {
+            Some((_, s)) => &s.csrf,
+            None => &self.anon_csrf,
+        }
+    }
+
+    /// Whether a submitted form's `csrf` field is valid for this visitor.
+    /// Signed in: the session's token. Anonymous: the double-submit cookie,
+    /// which a cross-site page can neither read nor send (SameSite=Strict).
+    pub fn csrf_valid(&self, form: &[(String, String)]) -> bool {
+        let submitted = form.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str()).unwrap_or("");
+        let expected = match &self.session {
+            Some((_, s)) => s.csrf.as_str(),
+            None if self.new_anon_csrf => return false,
+            None => self.anon_csrf.as_str(),
+        };
+        constant_time_eq(submitted.as_bytes(), expected.as_bytes())
+    }
+
+    /// The `/login?next=…` link for this page.
+    pub fn login_url(&self) -> String {
+        format!("/login?next={}", url::form_urlencoded::byte_serialize(self.path.as_bytes()).collect::<String>())
+    }
+
+    /// Adds the anonymous CSRF cookie to a response when it is new.
+    pub fn finish(&self, mut response: Response, secure: bool) -> Response {
+        if self.session.is_none() && self.new_anon_csrf {
+            let cookie = format!(
+                "{CSRF_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict{}",
+                self.anon_csrf,
+                if secure { "; Secure" } else { "" }
+            );
+            if let Ok(value) = HeaderValue::from_str(&cookie) {
+                response.headers_mut().append(header::SET_COOKIE, value);
+            }
+        }
+        response
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Decodes an `application/x-www-form-urlencoded` body; None if it is not valid UTF-8 form data.
+pub fn parse_form(body: &Bytes) -> Option<Vec<(String, String)>> {
+    std::str::from_utf8(body).ok()?;
+    serde_urlencoded::from_bytes(body).ok()
+}
+
+/// Decodes a query string (invalid pairs are dropped).
+pub fn parse_query(query: Option<&str>) -> Vec<(String, String)> {
+    query.and_then(|q| serde_urlencoded::from_str(q).ok()).unwrap_or_default()
+}
+
+#[derive(Serialize)]
+struct NavItem {
+    label: String,
+    url: String,
+    active: bool,
+}
+
+/// The `portal` object every template receives.
+fn portal_context(app: &App, visitor: &Visitor, establishment: Option<&Establishment>, title: &str) -> Value {
+    let region_name = app
+        .directory
+        .region_setting::<String>("name")
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| "Préau".to_string());
+    let mut nav = Vec::new();
+    if let Some(e) = establishment {
+        for plugin in app.runtime.plugins() {
+            let setting = app.directory.plugin_setting(&e.uai, &plugin.manifest.id).unwrap_or_default();
+            if !setting.enabled {
+                continue;
+            }
+            let roles = app.directory.roles(visitor.user.as_ref(), &e.uai, &plugin.manifest).unwrap_or_default();
+            if roles.is_empty() {
+                continue;
+            }
+            let url = format!("/e/{}/{}/", e.uai, plugin.manifest.id);
+            nav.push(NavItem {
+                active: visitor.path.starts_with(&url),
+                label: plugin.manifest.name.clone(),
+                url,
+            });
+        }
+    }
+    let user = visitor.user.as_ref().map(|u| {
+        json!({
+            "login": u.login,
+            "display_name": u.display_name(),
+            "is_region_admin": u.region_admin,
+            "is_establishment_admin": u.memberships.iter().any(|m| m.admin),
+        })
+    });
+    let is_admin = visitor.user.as_ref().is_some_and(|u| u.region_admin || u.memberships.iter().any(|m| m.admin));
+    json!({
+        "region_name": region_name,
+        "title": title,
+        "establishment": establishment.map(|e| json!({
+            "uai": e.uai,
+            "name": e.name,
+            "city": e.city,
+            "kind": e.kind,
+            "url": format!("/e/{}/", e.uai),
+            "banner_url": e.theme.banner_url,
+        })),
+        "theme_css_url": establishment.map(|e| format!("/e/{}/theme.css", e.uai)),
+        "nav": nav,
+        "user": user,
+        "admin_url": is_admin.then_some("/admin/"),
+        "csrf": visitor.csrf(),
+        "login_url": visitor.login_url(),
+        "current_path": visitor.path,
+    })
+}
+
+/// Renders `template` in the theme with `context` + `portal`.
+pub fn render(
+    app: &App,
+    visitor: &Visitor,
+    establishment: Option<&Establishment>,
+    template: &str,
+    title: &str,
+    status: StatusCode,
+    context: Value,
+) -> Response {
+    let mut context = match context {
+        Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    };
+    context.insert("portal".into(), portal_context(app, visitor, establishment, title));
+    render_value(app, visitor, template, status, minijinja::Value::from_serialize(&context))
+}
+
+/// Renders with a ready minijinja context (when it holds safe fragments).
+pub fn render_value(app: &App, visitor: &Visitor, template: &str, status: StatusCode, context: minijinja::Value) -> Response {
+    match app.theme.render(template, context) {
+        Ok(html) => visitor.finish(
+            (status, [(header::CACHE_CONTROL, "no-store")], axum::response::Html(html)).into_response(),
+            app.config.secure_cookies,
+        ),
+        Err(e) => {
+            tracing::error!("gabarit {template} : {e:#}");
+            internal_error_response()
+        }
+    }
+}
+
+/// A themed error page.
+pub fn error_page(
+    app: &App,
+    visitor: &Visitor,
+    establishment: Option<&Establishment>,
+    status: StatusCode,
+    heading: &str,
+    message: &str,
+) -> Response {
+    render(
+        app,
+        visitor,
+        establishment,
+        "error.html",
+        heading,
+        status,
+        json!({ "status": status.as_u16(), "heading": heading, "message": message }),
+    )
+}
+
+/// 403 for a signed-in visitor; a sign-in redirect for an anonymous one.
+pub fn forbidden(app: &App, visitor: &Visitor, establishment: Option<&Establishment>) -> Response {
+    if visitor.user.is_none() {
+        return visitor.finish(Redirect::to(&visitor.login_url()).into_response(), app.config.secure_cookies);
+    }
+    error_page(
+        app,
+        visitor,
+        establishment,
+        StatusCode::FORBIDDEN,
+        "Accès refusé",
+        "Vous n'avez pas les droits nécessaires pour cette page. Adressez-vous à l'administrateur de votre établissement.",
+    )
+}
+
+/// The page for a POST whose CSRF token is missing or wrong.
+pub fn csrf_rejected(app: &App, visitor: &Visitor) -> Response {
+    error_page(
+        app,
+        visitor,
+        None,
+        StatusCode::FORBIDDEN,
+        "Formulaire expiré",
+        "Le jeton de sécurité du formulaire est absent ou invalide. Rechargez la page et recommencez.",
+    )
+}
+
+/// A bare 500 page, for when even the theme fails.
+pub fn internal_error_response() -> Response {
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        axum::response::Html(
+            "<!doctype html><html lang=\"fr\"><meta charset=\"utf-8\"><title>Erreur</title>\
+             <link rel=\"stylesheet\" href=\"/static/style.css\"><main id=\"contenu\"><h1>Erreur interne</h1>\
+             <p>Une erreur est survenue. Réessayez dans un instant.</p><p><a href=\"/\">Accueil</a></p></main></html>",
+        ),
+    )
+        .into_response()
+}
+
+/// Unexpected failures (storage…): logged with their cause, a generic page for the user.
+pub struct AppError(anyhow::Error);
+
+impl<E: Into<anyhow::Error>> From<E> for AppError {
+    fn from(e: E) -> Self {
+        AppError(e.into())
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        tracing::error!("{:#}", self.0);
+        internal_error_response()
+    }
+}
+
+/// Handler result.
+pub type WebResult = Result<Response, AppError>;
+
+/// A local path to go back to after sign-in: must stay on this site.
+pub fn safe_next(next: &str) -> Option<&str> {
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && !next.contains(['\r', '\n', '\\'])
+        && next != "/login";
+    ok.then_some(next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_must_stay_local() {
+        assert_eq!(safe_next("/e/0420003A/blog/"), Some("/e/0420003A/blog/"));
+        assert_eq!(safe_next("//evil.example"), None);
+        assert_eq!(safe_next("/\\evil.example"), None);
+        assert_eq!(safe_next("https://evil.example"), None);
+        assert_eq!(safe_next("/login"), None);
+    }
+
+    #[test]
+    fn cookies_are_read_by_name() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, HeaderValue::from_static("a=1; preau_session=abc; b=2"));
+        assert_eq!(cookie(&headers, "preau_session").as_deref(), Some("abc"));
+        assert_eq!(cookie(&headers, "c"), None);
+    }
+}

@@ -1,0 +1,219 @@
+//! Routing a request to a plugin: `/e/{uai}/{plugin}/{path}`.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde_json::json;
+
+use super::portal::{find_establishment, wit_caller};
+use super::{Visitor, csrf_rejected, error_page, forbidden, parse_form, parse_query, render};
+use crate::App;
+use crate::runtime::{CallContext, CallError, WitMethod, WitRequest, WitResponse, invocation};
+
+/// GET /e/{uai}/{plugin} → its index.
+pub async fn plugin_slash(Path((uai, plugin)): Path<(String, String)>) -> Redirect {
+    let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    Redirect::permanent(&format!("/e/{}/{}/", encode(&uai), encode(&plugin)))
+}
+
+/// /e/{uai}/{plugin}/
+pub async fn plugin_root(
+    State(app): State<Arc<App>>,
+    Path((uai, plugin)): Path<(String, String)>,
+    method: Method,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    dispatch(app, uai, plugin, "/".to_string(), method, headers, uri, body).await
+}
+
+/// /e/{uai}/{plugin}/{*rest}
+pub async fn plugin_path(
+    State(app): State<Arc<App>>,
+    Path((uai, plugin, rest)): Path<(String, String, String)>,
+    method: Method,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    dispatch(app, uai, plugin, format!("/{rest}"), method, headers, uri, body).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn dispatch(
+    app: Arc<App>,
+    uai: String,
+    plugin_id: String,
+    path: String,
+    method: Method,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let visitor = Visitor::from_headers(&app, &headers, uri.path());
+    let establishment = match find_establishment(&app, &visitor, &uai) {
+        Ok(e) => e,
+        Err(response) => return response,
+    };
+    let not_found = || {
+        error_page(
+            &app,
+            &visitor,
+            Some(&establishment),
+            StatusCode::NOT_FOUND,
+            "Page introuvable",
+            "Ce service n'existe pas ou n'est pas activé dans cet établissement.",
+        )
+    };
+    // A plugin that is not loaded, or not enabled here, does not exist here.
+    let Some(plugin) = app.runtime.plugin(&plugin_id) else { return not_found() };
+    let setting = match app.directory.plugin_setting(&uai, &plugin_id) {
+        Ok(s) => s,
+        Err(e) => return super::AppError::from(e).into_response(),
+    };
+    if !setting.enabled {
+        return not_found();
+    }
+    let (wit_method, form) = match method {
+        Method::GET | Method::HEAD => (WitMethod::Get, Vec::new()),
+        Method::POST => {
+            let Some(form) = parse_form(&body) else {
+                return error_page(
+                    &app,
+                    &visitor,
+                    Some(&establishment),
+                    StatusCode::BAD_REQUEST,
+                    "Formulaire illisible",
+                    "Les données envoyées ne sont pas un formulaire valide (encodage UTF-8 attendu).",
+                );
+            };
+            if !visitor.csrf_valid(&form) {
+                return csrf_rejected(&app, &visitor);
+            }
+            (WitMethod::Post, form)
+        }
+        _ => return StatusCode::METHOD_NOT_ALLOWED.into_response(),
+    };
+    let roles = match app.directory.roles(visitor.user.as_ref(), &uai, &plugin.manifest) {
+        Ok(r) => r,
+        Err(e) => return super::AppError::from(e).into_response(),
+    };
+    let mount = format!("/e/{uai}/{plugin_id}");
+    let request = WitRequest {
+        method: wit_method,
+        path,
+        query: parse_query(uri.query()),
+        // The CSRF field is the host's business, not the plugin's.
+        form: form.into_iter().filter(|(k, _)| k != "csrf").collect(),
+        csrf_valid: true,
+        invocation: invocation(wit_caller(&visitor, &uai), roles, &uai, &establishment.name, mount.clone()),
+    };
+    let ctx = CallContext { uai: uai.clone(), config: setting.config.to_string() };
+    let response = match app.runtime.handle(&plugin_id, ctx, request).await {
+        Ok(response) => response,
+        Err(error) => {
+            let (status, message) = match error {
+                CallError::Timeout | CallError::OutOfMemory => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Le service n'a pas pu répondre à temps. Réessayez dans un instant.",
+                ),
+                CallError::Unknown => return not_found(),
+                _ => (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Le service a rencontré une erreur. L'incident a été enregistré.",
+                ),
+            };
+            return error_page(&app, &visitor, Some(&establishment), status, "Service indisponible", message);
+        }
+    };
+    match response {
+        WitResponse::Page(page) => {
+            let context: serde_json::Value = match serde_json::from_str(&page.context) {
+                Ok(v @ serde_json::Value::Object(_)) => v,
+                _ => {
+                    tracing::error!(plugin = %plugin_id, "contexte de page qui n'est pas un objet JSON");
+                    return super::internal_error_response();
+                }
+            };
+            if !valid_template_name(&page.template) {
+                tracing::error!(plugin = %plugin_id, "nom de gabarit refusé : {}", page.template);
+                return super::internal_error_response();
+            }
+            let status = StatusCode::from_u16(page.status).unwrap_or(StatusCode::OK);
+            let template = format!("{plugin_id}/{}", page.template);
+            render(&app, &visitor, Some(&establishment), &template, &page.title, status, context)
+        }
+        WitResponse::Redirect(to) => {
+            // Relative to the mount: a plugin can only send people inside itself.
+            let to = if to.starts_with('/') { to } else { format!("/{to}") };
+            if to.contains(['\r', '\n']) || to.starts_with("//") {
+                return super::internal_error_response();
+            }
+            Redirect::to(&format!("{mount}{to}")).into_response()
+        }
+        WitResponse::Json(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        WitResponse::Download(download) => {
+            let filename: String = download
+                .filename
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+                .take(100)
+                .collect();
+            let mut response = download.body.into_response();
+            let headers = response.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_str(&download.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+            );
+            if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+                headers.insert(header::CONTENT_DISPOSITION, value);
+            }
+            response
+        }
+        WitResponse::NotFound => not_found(),
+        WitResponse::Forbidden => forbidden(&app, &visitor, Some(&establishment)),
+        WitResponse::Invalid(errors) => {
+            let errors: Vec<_> = errors.iter().map(|e| json!({ "field": e.field, "message": e.message })).collect();
+            let message = errors
+                .iter()
+                .map(|e| format!("{} : {}", e["field"].as_str().unwrap_or(""), e["message"].as_str().unwrap_or("")))
+                .collect::<Vec<_>>()
+                .join(" ; ");
+            error_page(&app, &visitor, Some(&establishment), StatusCode::UNPROCESSABLE_ENTITY, "Saisie invalide", &message)
+        }
+        WitResponse::Internal(message) => {
+            tracing::error!(plugin = %plugin_id, uai = %uai, "erreur interne du plugin : {message}");
+            error_page(
+                &app,
+                &visitor,
+                Some(&establishment),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Erreur du service",
+                "Le service a rencontré une erreur. L'incident a été enregistré.",
+            )
+        }
+    }
+}
+
+/// A plugin may only name its own templates: plain file names.
+fn valid_template_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 100
+        && name.ends_with(".html")
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && !name.contains("..")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn template_names_stay_inside_the_plugin() {
+        assert!(super::valid_template_name("list.html"));
+        assert!(!super::valid_template_name("../layout.html"));
+        assert!(!super::valid_template_name("admin/index.html"));
+    }
+}

@@ -1,0 +1,354 @@
+//! The blog: articles with a sanitized rich body, drafts, validation by a
+//! moderator, publication, and a "derniers articles" home-page block.
+//!
+//! Roles (see `plugin.toml`): `lecteur` reads; `redacteur` writes, and its
+//! articles wait for a moderator; `redacteur-en-ligne` writes and publishes its
+//! own; `moderateur` publishes, edits and deletes anyone's.
+
+use preau_sdk::prelude::*;
+use serde::{Deserialize, Serialize};
+
+mod post;
+
+use post::{Access, Post, Status, validate};
+
+/// Every role that may read the blog.
+const READERS: &[&str] = &["lecteur", "redacteur", "redacteur-en-ligne", "moderateur"];
+
+#[derive(Deserialize)]
+#[serde(default)]
+struct Settings {
+    titre: String,
+    articles_par_page: u32,
+    articles_dans_le_bloc: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            titre: "Blog de l'établissement".into(),
+            articles_par_page: 10,
+            articles_dans_le_bloc: 5,
+        }
+    }
+}
+
+struct Blog;
+
+impl Plugin for Blog {
+    fn handle(request: Request) -> Response {
+        Router::new()
+            .get("/", list)
+            .get("/new", new_form)
+            .post("/new", create)
+            .get("/{id}", show)
+            .get("/{id}/edit", edit_form)
+            .post("/{id}/edit", update)
+            .post("/{id}/delete", delete)
+            .post("/{id}/publish", publish)
+            .handle(&request)
+    }
+
+    fn render_block(
+        name: &str,
+        _params: &[(String, String)],
+        invocation: &Invocation,
+    ) -> Result<Option<Fragment>> {
+        if name != "derniers-articles" || !invocation.has_any_role(READERS) {
+            return Ok(None);
+        }
+        let settings: Settings = config()?;
+        let posts = Table::<Post>::new().scan_index(
+            Status::Published.index_key(),
+            None,
+            settings.articles_dans_le_bloc,
+            Order::NewestFirst,
+        )?;
+        let posts: Vec<PostView> = posts
+            .iter()
+            .map(|(id, post)| PostView::new(*id, post, invocation))
+            .collect();
+        Fragment::new(
+            "block.html",
+            "Derniers articles",
+            &serde_json::json!({ "posts": posts }),
+        )
+        .map(|f| Some(f.with_more("/")))
+    }
+}
+
+preau_sdk::export_plugin!(Blog);
+
+/// What templates see of an article.
+#[derive(Serialize)]
+struct PostView {
+    id: String,
+    url: String,
+    title: String,
+    excerpt: String,
+    body: String,
+    author_name: String,
+    created_at: i64,
+    updated_at: i64,
+    published_at: Option<i64>,
+    status: &'static str,
+    status_label: &'static str,
+}
+
+impl PostView {
+    fn new(id: Id, post: &Post, invocation: &Invocation) -> Self {
+        PostView {
+            id: id.to_string(),
+            url: invocation.url(&format!("/{id}")),
+            title: post.title.clone(),
+            excerpt: post.excerpt.clone(),
+            body: post.body.clone(),
+            author_name: post.author_name.clone(),
+            created_at: post.created_at,
+            updated_at: post.updated_at,
+            published_at: post.published_at,
+            status: post.status.code(),
+            status_label: post.status.label(),
+        }
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn access(request: &Request) -> Access {
+    Access::of(request.invocation())
+}
+
+fn list(request: &Request, _: &Params) -> Result<Response> {
+    request.require_any_role(READERS)?;
+    let settings: Settings = config()?;
+    let table = Table::<Post>::new();
+    let per_page = settings.articles_par_page.clamp(1, 50);
+    let page = request.page_number().min(10_000);
+    // Page n shows the published articles ranked (n-1)*per_page .. n*per_page;
+    // one more is read to know whether a next page exists.
+    let wanted = page * per_page + 1;
+    let ids = table.scan_index_ids(Status::Published.index_key(), None, wanted, Order::NewestFirst);
+    let has_next = ids.len() as u32 == wanted;
+    let invocation = request.invocation();
+    let mut posts = Vec::new();
+    for id in ids.iter().skip(((page - 1) * per_page) as usize).take(per_page as usize) {
+        if let Some(post) = table.get(*id)? {
+            posts.push(PostView::new(*id, &post, invocation));
+        }
+    }
+    let access = access(request);
+    // The caller's own unpublished articles come first on page 1.
+    let mut own = Vec::new();
+    if let (1, Some(caller)) = (page, request.caller()) {
+        for (id, post) in table.scan_index(&post::author_index(&caller.id), None, 200, Order::NewestFirst)? {
+            if post.status != Status::Published {
+                own.push(PostView::new(id, &post, invocation));
+            }
+        }
+    }
+    let pending: Vec<PostView> = if access.can_moderate {
+        table
+            .scan_index(Status::Pending.index_key(), None, 100, Order::OldestFirst)?
+            .iter()
+            .map(|(id, post)| PostView::new(*id, post, invocation))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    own.extend(posts);
+    let page_url = |n: u32| request.url(&format!("/?page={n}"));
+    Ok(Response::page(
+        "list.html",
+        &settings.titre,
+        &serde_json::json!({
+            "blog_title": settings.titre,
+            "posts": own,
+            "pending": pending,
+            "can_write": access.can_write,
+            "new_url": request.url("/new"),
+            "page": page,
+            "prev_url": (page > 1).then(|| page_url(page - 1)),
+            "next_url": has_next.then(|| page_url(page + 1)),
+        }),
+    ))
+}
+
+fn load(params: &Params) -> Result<(Id, Post)> {
+    let id = Id::parse(params.get("id")).ok_or(Error::NotFound)?;
+    let post = Table::<Post>::new().get(id)?.ok_or(Error::NotFound)?;
+    Ok((id, post))
+}
+
+fn show(request: &Request, params: &Params) -> Result<Response> {
+    request.require_any_role(READERS)?;
+    let (id, post) = load(params)?;
+    let access = access(request);
+    if !access.can_read(&post) {
+        // Unpublished articles of others do not exist for this caller.
+        return Err(Error::NotFound);
+    }
+    Ok(Response::page(
+        "post.html",
+        &post.title,
+        &serde_json::json!({
+            "post": PostView::new(id, &post, request.invocation()),
+            "can_edit": access.can_edit(&post),
+            "can_delete": access.can_edit(&post),
+            "can_publish": access.can_moderate && post.status == Status::Pending,
+            "edit_url": request.url(&format!("/{id}/edit")),
+            "delete_url": request.url(&format!("/{id}/delete")),
+            "publish_url": request.url(&format!("/{id}/publish")),
+            "list_url": request.url("/"),
+        }),
+    ))
+}
+
+#[derive(Serialize, Default)]
+struct FormValues {
+    title: String,
+    body: String,
+    publish: bool,
+}
+
+fn form_page(
+    request: &Request,
+    mode: &str,
+    action: &str,
+    cancel: &str,
+    values: &FormValues,
+    errors: &[FieldError],
+) -> Response {
+    let errors: serde_json::Map<String, serde_json::Value> = errors
+        .iter()
+        .map(|e| (e.field.clone(), e.message.clone().into()))
+        .collect();
+    let title = if mode == "new" { "Nouvel article" } else { "Modifier l'article" };
+    let status = if errors.is_empty() { 200 } else { 422 };
+    Response::page(
+        "form.html",
+        title,
+        &serde_json::json!({
+            "mode": mode,
+            "action_url": request.url(action),
+            "cancel_url": request.url(cancel),
+            "values": values,
+            "errors": errors,
+            "can_publish": access(request).can_publish_own,
+        }),
+    )
+    .with_status(status)
+}
+
+fn new_form(request: &Request, _: &Params) -> Result<Response> {
+    if !access(request).can_write {
+        return Err(Error::Forbidden);
+    }
+    let values = FormValues { publish: true, ..Default::default() };
+    Ok(form_page(request, "new", "/new", "/", &values, &[]))
+}
+
+fn submitted(request: &Request) -> FormValues {
+    let form = request.form();
+    FormValues {
+        title: form.text("title"),
+        body: form.get("body").unwrap_or("").to_string(),
+        publish: form.checkbox("publish"),
+    }
+}
+
+fn create(request: &Request, _: &Params) -> Result<Response> {
+    let access = access(request);
+    let caller = request.caller().ok_or(Error::Forbidden)?;
+    if !access.can_write {
+        return Err(Error::Forbidden);
+    }
+    let values = submitted(request);
+    if let Err(errors) = validate(&values.title, &values.body) {
+        return Ok(form_page(request, "new", "/new", "/", &values, &errors));
+    }
+    let body = preau_sdk::html::sanitize(&values.body);
+    let excerpt = preau_sdk::html::truncate(&preau_sdk::html::plain_text(&body), 280);
+    let now = now();
+    let status = access.status_on_save(values.publish);
+    let post = Post {
+        title: values.title,
+        body,
+        excerpt,
+        author_id: caller.id.clone(),
+        author_name: caller.display_name.clone(),
+        status,
+        created_at: now,
+        updated_at: now,
+        published_at: (status == Status::Published).then_some(now),
+    };
+    let id = Table::<Post>::new().insert(&post)?;
+    Ok(Response::redirect(&format!("/{id}")))
+}
+
+fn edit_form(request: &Request, params: &Params) -> Result<Response> {
+    let (id, post) = load(params)?;
+    if !access(request).can_edit(&post) {
+        return Err(Error::Forbidden);
+    }
+    let values = FormValues {
+        title: post.title,
+        body: post.body,
+        publish: post.status != Status::Draft,
+    };
+    let action = format!("/{id}/edit");
+    Ok(form_page(request, "edit", &action, &format!("/{id}"), &values, &[]))
+}
+
+fn update(request: &Request, params: &Params) -> Result<Response> {
+    let (id, mut post) = load(params)?;
+    let access = access(request);
+    if !access.can_edit(&post) {
+        return Err(Error::Forbidden);
+    }
+    let values = submitted(request);
+    if let Err(errors) = validate(&values.title, &values.body) {
+        let action = format!("/{id}/edit");
+        return Ok(form_page(request, "edit", &action, &format!("/{id}"), &values, &errors));
+    }
+    let now = now();
+    post.title = values.title;
+    post.body = preau_sdk::html::sanitize(&values.body);
+    post.excerpt = preau_sdk::html::truncate(&preau_sdk::html::plain_text(&post.body), 280);
+    post.updated_at = now;
+    post.status = access.status_on_save(values.publish);
+    if post.status == Status::Published {
+        post.published_at.get_or_insert(now);
+    } else {
+        post.published_at = None;
+    }
+    Table::<Post>::new().put(id, &post)?;
+    Ok(Response::redirect(&format!("/{id}")))
+}
+
+fn delete(request: &Request, params: &Params) -> Result<Response> {
+    let (id, post) = load(params)?;
+    if !access(request).can_edit(&post) {
+        return Err(Error::Forbidden);
+    }
+    Table::<Post>::new().delete(id)?;
+    Ok(Response::redirect("/"))
+}
+
+fn publish(request: &Request, params: &Params) -> Result<Response> {
+    let (id, mut post) = load(params)?;
+    if !access(request).can_moderate {
+        return Err(Error::Forbidden);
+    }
+    if post.status != Status::Published {
+        post.status = Status::Published;
+        post.published_at = Some(now());
+        Table::<Post>::new().put(id, &post)?;
+    }
+    Ok(Response::redirect(&format!("/{id}")))
+}

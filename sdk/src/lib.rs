@@ -1,0 +1,186 @@
+//! # Préau SDK — write a Préau service as a WebAssembly component
+//!
+//! A plugin is a `cdylib` crate built for `wasm32-wasip2`, with a `plugin.toml`
+//! manifest and a `templates/` folder beside its `Cargo.toml`. The host calls it
+//! in a fresh sandbox per request; the plugin sees the world only through this
+//! crate: the request (caller, roles, form), a store scoped to its
+//! (establishment, plugin) namespace, its validated configuration, the host's
+//! HTML sanitizer and a log.
+//!
+//! A complete plugin:
+//!
+//! ```no_run
+//! use preau_sdk::prelude::*;
+//!
+//! #[derive(serde::Serialize, serde::Deserialize)]
+//! struct Note { text: String }
+//!
+//! impl Record for Note {
+//!     const KIND: &'static str = "note";
+//! }
+//!
+//! struct Notes;
+//!
+//! impl Plugin for Notes {
+//!     fn handle(request: Request) -> Response {
+//!         Router::new()
+//!             .get("/", list)
+//!             .post("/", add)
+//!             .handle(&request)
+//!     }
+//! }
+//!
+//! fn list(request: &Request, _: &Params) -> Result<Response> {
+//!     request.require_role("lecteur")?;
+//!     let notes: Vec<Note> = Table::<Note>::new()
+//!         .scan(None, 20, Order::NewestFirst)?
+//!         .into_iter()
+//!         .map(|(_, note)| note)
+//!         .collect();
+//!     Ok(Response::page("list.html", "Notes", &serde_json::json!({ "notes": notes })))
+//! }
+//!
+//! fn add(request: &Request, _: &Params) -> Result<Response> {
+//!     request.require_role("redacteur")?;
+//!     let text = request.form().required("text", "Écrivez une note.")?;
+//!     Table::<Note>::new().insert(&Note { text })?;
+//!     Ok(Response::redirect("/"))
+//! }
+//!
+//! preau_sdk::export_plugin!(Notes);
+//! ```
+//!
+//! Keep the logic in plain functions: built natively (for `cargo test`), the
+//! host imports are stubs that panic, so unit tests should not reach them.
+#![deny(missing_docs)]
+
+#[doc(hidden)]
+#[allow(missing_docs, clippy::all)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "plugin",
+        pub_export_macro: true,
+        export_macro_name: "__export_world_plugin",
+        default_bindings_module: "preau_sdk::bindings",
+    });
+}
+
+pub mod html;
+pub mod http;
+pub mod log;
+pub mod router;
+pub mod store;
+
+use serde::de::DeserializeOwned;
+
+pub use http::{
+    Caller, Error, FieldError, Form, Fragment, Invocation, Method, Request, Response, Result,
+};
+pub use router::{Params, Router};
+pub use store::{Id, Order, Record, Table};
+
+/// What a plugin implements. Only `handle` is required.
+pub trait Plugin {
+    /// Answers an HTTP request below the plugin's mount.
+    fn handle(request: Request) -> Response;
+
+    /// Renders a block declared in the manifest (`[[blocks]]`). `Ok(None)` hides
+    /// the block (for example when the caller may not read the service).
+    fn render_block(
+        name: &str,
+        params: &[(String, String)],
+        invocation: &Invocation,
+    ) -> Result<Option<Fragment>> {
+        let _ = (name, params, invocation);
+        Ok(None)
+    }
+
+    /// Handles a lifecycle event (`enabled`, `config-changed`) or a scheduled job.
+    fn on_event(name: &str, payload: &str, invocation: &Invocation) -> Result<()> {
+        let _ = (name, payload, invocation);
+        Ok(())
+    }
+}
+
+/// The establishment's configuration of this plugin, validated by the host
+/// against the manifest's JSON Schema. Missing keys take their serde defaults.
+pub fn config<T: DeserializeOwned>() -> Result<T> {
+    let raw = bindings::preau::plugin::config::get();
+    serde_json::from_str(&raw).map_err(|e| Error::Internal(format!("configuration illisible : {e}")))
+}
+
+/// Everything a plugin usually needs, in one `use`.
+pub mod prelude {
+    pub use crate::{
+        Caller, Error, FieldError, Form, Fragment, Id, Invocation, Method, Order, Params, Plugin,
+        Record, Request, Response, Result, Router, Table, config,
+    };
+}
+
+#[doc(hidden)]
+pub mod __private {
+    //! Glue used by [`export_plugin!`]; not part of the API.
+    pub use crate::bindings::Guest;
+    use crate::bindings::preau::plugin::types as wit;
+    pub use wit::{Event, Fragment as WitFragment, Invocation as WitInvocation};
+    pub use wit::{Request as WitRequest, Response as WitResponse};
+
+    use crate::{Invocation, Plugin, Request};
+
+    /// Adapts a [`Plugin`]'s `handle` to the generated export.
+    pub fn handle<P: Plugin>(request: WitRequest) -> WitResponse {
+        P::handle(Request::from_wit(request)).into_wit()
+    }
+
+    /// Adapts `render_block`.
+    pub fn render_block<P: Plugin>(
+        name: String,
+        params: Vec<(String, String)>,
+        invocation: WitInvocation,
+    ) -> Result<Option<WitFragment>, String> {
+        let invocation = Invocation::from_wit(invocation);
+        P::render_block(&name, &params, &invocation)
+            .map(|fragment| fragment.map(|f| f.into_wit()))
+            .map_err(|e| e.to_string())
+    }
+
+    /// Adapts `on_event`.
+    pub fn on_event<P: Plugin>(event: Event) -> Result<(), String> {
+        let invocation = Invocation::from_wit(event.invocation);
+        P::on_event(&event.name, &event.payload, &invocation).map_err(|e| e.to_string())
+    }
+}
+
+/// Exports a type implementing [`Plugin`] as the component's entry points.
+#[macro_export]
+macro_rules! export_plugin {
+    ($plugin:ty) => {
+        const _: () = {
+            struct PreauExports;
+            impl $crate::__private::Guest for PreauExports {
+                fn handle(
+                    request: $crate::__private::WitRequest,
+                ) -> $crate::__private::WitResponse {
+                    $crate::__private::handle::<$plugin>(request)
+                }
+                fn render_block(
+                    name: ::std::string::String,
+                    params: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+                    invocation: $crate::__private::WitInvocation,
+                ) -> ::std::result::Result<
+                    ::std::option::Option<$crate::__private::WitFragment>,
+                    ::std::string::String,
+                > {
+                    $crate::__private::render_block::<$plugin>(name, params, invocation)
+                }
+                fn on_event(
+                    event: $crate::__private::Event,
+                ) -> ::std::result::Result<(), ::std::string::String> {
+                    $crate::__private::on_event::<$plugin>(event)
+                }
+            }
+            $crate::bindings::__export_world_plugin!(PreauExports with_types_in $crate::bindings);
+        };
+    };
+}

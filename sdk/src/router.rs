@@ -1,0 +1,105 @@
+//! Path routing below the plugin's mount.
+
+use crate::http::{Error, Method, Request, Response, Result};
+
+/// Path parameters captured by `{name}` segments.
+#[derive(Debug, Default)]
+pub struct Params(Vec<(String, String)>);
+
+impl Params {
+    /// A captured parameter (empty string if the route has no such segment).
+    pub fn get(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    }
+}
+
+/// A request handler.
+pub type Handler = fn(&Request, &Params) -> Result<Response>;
+
+/// Matches `method` + path patterns such as `/`, `/new`, `/{id}/edit`.
+/// Unknown paths answer 404; a known path with another method also 404.
+#[derive(Default)]
+pub struct Router {
+    routes: Vec<(Method, Vec<String>, Handler)>,
+}
+
+impl Router {
+    /// An empty router.
+    pub fn new() -> Self {
+        Router::default()
+    }
+
+    /// Adds a GET route.
+    pub fn get(self, pattern: &str, handler: Handler) -> Self {
+        self.route(Method::Get, pattern, handler)
+    }
+
+    /// Adds a POST route.
+    pub fn post(self, pattern: &str, handler: Handler) -> Self {
+        self.route(Method::Post, pattern, handler)
+    }
+
+    fn route(mut self, method: Method, pattern: &str, handler: Handler) -> Self {
+        self.routes.push((method, segments(pattern), handler));
+        self
+    }
+
+    /// The handler and parameters for a method and path, if a route matches.
+    pub fn find(&self, method: Method, path: &str) -> Option<(Handler, Params)> {
+        let path = segments(path);
+        self.routes.iter().find_map(|(m, pattern, handler)| {
+            if *m != method || pattern.len() != path.len() {
+                return None;
+            }
+            let mut params = Vec::new();
+            for (p, actual) in pattern.iter().zip(&path) {
+                match p.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                    Some(name) => params.push((name.to_string(), actual.clone())),
+                    None if p == actual => {}
+                    None => return None,
+                }
+            }
+            Some((*handler, Params(params)))
+        })
+    }
+
+    /// Dispatches the request; errors become their responses.
+    pub fn handle(&self, request: &Request) -> Response {
+        match self.find(request.method(), request.path()) {
+            Some((handler, params)) => handler(request, &params).into(),
+            None => Error::NotFound.into(),
+        }
+    }
+}
+
+fn segments(path: &str) -> Vec<String> {
+    path.split('/')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(_: &Request, _: &Params) -> Result<Response> {
+        Ok(Response::redirect("/"))
+    }
+
+    #[test]
+    fn matches_literals_and_params() {
+        let router = Router::new().get("/", ok).get("/{id}/edit", ok).post("/new", ok);
+        assert!(router.find(Method::Get, "/").is_some());
+        assert!(router.find(Method::Get, "").is_some());
+        let (_, params) = router.find(Method::Get, "/0000000000000001/edit").unwrap();
+        assert_eq!(params.get("id"), "0000000000000001");
+        assert!(router.find(Method::Get, "/new").is_none());
+        assert!(router.find(Method::Post, "/new").is_some());
+        assert!(router.find(Method::Get, "/a/b/c").is_none());
+    }
+}
