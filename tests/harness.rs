@@ -1,1 +1,245 @@
+//! Test harness: starts the real host on a free port with a temporary
+//! database and the real compiled plugins, and a small cookie-keeping client.
 
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+
+/// The repository's root folder.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("racine").to_path_buf()
+}
+
+/// The password of every demo account.
+pub const DEMO_PASSWORD: &str = "preau-demo";
+/// UAI of the Collège du Pilat (blog enabled in the demo).
+pub const PILAT: &str = "0420003A";
+/// UAI of the second demo establishment (blog disabled).
+pub const FOREZ: &str = "0420013L";
+
+/// A configuration for tests: demo data, the repository's plugins plus the
+/// test plugins, a temporary database.
+pub fn test_config(data_dir: &Path) -> preau_host::Config {
+    let root = repo_root();
+    let mut config = preau_host::Config::for_checkout(&root);
+    config.data_dir = data_dir.to_path_buf();
+    config.demo = true;
+    config.plugin_dirs.push(root.join("tests/plugins"));
+    config.cache_dir = root.join("target/preau-test-cache");
+    config.reload_interval = None;
+    config
+}
+
+/// A running host.
+pub struct TestServer {
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    /// The app, for set-ups that have no UI yet (grants).
+    pub app: Arc<preau_host::App>,
+    _data: Option<tempfile::TempDir>,
+}
+
+impl TestServer {
+    /// Starts the host with the demo data in a fresh temporary database.
+    pub async fn start() -> Result<TestServer> {
+        let data = tempfile::tempdir()?;
+        let config = test_config(data.path());
+        let mut server = TestServer::start_with(config).await?;
+        server._data = Some(data);
+        Ok(server)
+    }
+
+    /// Starts the host with a given configuration.
+    pub async fn start_with(config: preau_host::Config) -> Result<TestServer> {
+        let wasm = config.wasm_dir.join("blog.wasm");
+        if !wasm.is_file() {
+            bail!("{} manque : lancez les tests avec `cargo xtask test`", wasm.display());
+        }
+        let app = preau_host::build(config).await?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let serving = app.clone();
+        tokio::spawn(async move {
+            if let Err(e) = preau_host::serve_app(listener, serving).await {
+                eprintln!("serveur arrêté : {e:#}");
+            }
+        });
+        Ok(TestServer { base, app, _data: None })
+    }
+
+    /// A client without cookies.
+    pub fn client(&self) -> Client {
+        Client::new(&self.base)
+    }
+
+    /// A client signed in as `login` with the demo password.
+    pub async fn signed_in(&self, login: &str) -> Result<Client> {
+        let client = self.client();
+        let response = client.login(login, DEMO_PASSWORD).await?;
+        if response.status != 303 {
+            bail!("connexion de {login} refusée : {} {}", response.status, response.body);
+        }
+        Ok(client)
+    }
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Page {
+    /// HTTP status.
+    pub status: u16,
+    /// Headers (lowercase names; repeated ones joined with "\n").
+    pub headers: HashMap<String, String>,
+    /// Body text.
+    pub body: String,
+}
+
+impl Page {
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(String::as_str)
+    }
+
+    /// The `Location` header.
+    pub fn location(&self) -> &str {
+        self.header("location").unwrap_or("")
+    }
+
+    /// The value of the first hidden `csrf` field in the page.
+    pub fn csrf(&self) -> Option<String> {
+        let re = regex::Regex::new(r#"name="csrf" value="([0-9a-f]{32})""#).expect("regex");
+        re.captures(&self.body).map(|c| c[1].to_string())
+    }
+}
+
+/// An HTTP client that keeps cookies (no redirects followed).
+#[derive(Clone)]
+pub struct Client {
+    base: String,
+    http: reqwest::Client,
+    cookies: Arc<Mutex<HashMap<String, String>>>,
+}
+
+impl Client {
+    /// A client of `base`.
+    pub fn new(base: &str) -> Client {
+        Client {
+            base: base.to_string(),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("client"),
+            cookies: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// The value of a cookie the server set.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies.lock().unwrap().get(name).cloned()
+    }
+
+    /// Sets a cookie by hand (tampering tests).
+    pub fn set_cookie(&self, name: &str, value: &str) {
+        self.cookies.lock().unwrap().insert(name.into(), value.into());
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies.lock().unwrap().iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    async fn read(&self, response: reqwest::Response) -> Result<Page> {
+        let status = response.status().as_u16();
+        let mut headers: HashMap<String, String> = HashMap::new();
+        for (name, value) in response.headers() {
+            let value = value.to_str().unwrap_or("").to_string();
+            if name.as_str() == "set-cookie" {
+                if let Some((k, v)) = value.split(';').next().and_then(|kv| kv.split_once('=')) {
+                    let mut cookies = self.cookies.lock().unwrap();
+                    if v.is_empty() || value.contains("Max-Age=0") {
+                        cookies.remove(k);
+                    } else {
+                        cookies.insert(k.to_string(), v.to_string());
+                    }
+                }
+            }
+            headers
+                .entry(name.as_str().to_string())
+                .and_modify(|existing| {
+                    existing.push('\n');
+                    existing.push_str(&value)
+                })
+                .or_insert(value);
+        }
+        let body = response.text().await.unwrap_or_default();
+        Ok(Page { status, headers, body })
+    }
+
+    /// GET `path`.
+    pub async fn get(&self, path: &str) -> Result<Page> {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header())
+            .send()
+            .await
+            .with_context(|| format!("GET {path}"))?;
+        self.read(response).await
+    }
+
+    /// POST a form as-is (no CSRF field added).
+    pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> Result<Page> {
+        let body = url_encode(fields);
+        self.post_body(path, "application/x-www-form-urlencoded", body.into_bytes()).await
+    }
+
+    /// POST any body.
+    pub async fn post_body(&self, path: &str, content_type: &str, body: Vec<u8>) -> Result<Page> {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header())
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .with_context(|| format!("POST {path}"))?;
+        self.read(response).await
+    }
+
+    /// POST a form with the CSRF token read from the page at `form_page`.
+    pub async fn post_form(&self, form_page: &str, path: &str, fields: &[(&str, &str)]) -> Result<Page> {
+        let page = self.get(form_page).await?;
+        let csrf = page.csrf().with_context(|| format!("pas de jeton CSRF dans {form_page} ({})", page.status))?;
+        let mut all = fields.to_vec();
+        all.push(("csrf", &csrf));
+        self.post_raw(path, &all).await
+    }
+
+    /// Signs in through the form.
+    pub async fn login(&self, login: &str, password: &str) -> Result<Page> {
+        self.post_form("/login", "/login", &[("login", login), ("password", password)]).await
+    }
+}
+
+/// `application/x-www-form-urlencoded` encoding.
+pub fn url_encode(fields: &[(&str, &str)]) -> String {
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b' ' => "+".to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -136,7 +136,11 @@ pub async fn build(config: Config) -> Result<Arc<App>> {
 
 /// Serves Préau on `listener` until the process ends.
 pub async fn serve(listener: tokio::net::TcpListener, config: Config) -> Result<()> {
-    let app = build(config).await?;
+    serve_app(listener, build(config).await?).await
+}
+
+/// Serves an already built app on `listener`.
+pub async fn serve_app(listener: tokio::net::TcpListener, app: Arc<App>) -> Result<()> {
     tracing::info!(
         "Préau à l'écoute sur http://{} ({} plugin(s), allocateur {})",
         listener.local_addr()?,

@@ -1,1 +1,11 @@
-fn main(){}
+//! Integration tests: the real host on a free port, a temporary sled database,
+//! the real plugins compiled to wasm32-wasip2 (`cargo xtask test` builds them).
+
+mod admin;
+mod auth;
+mod blog;
+mod durability;
+mod isolation;
+mod portal;
+mod reload;
+mod sandbox;

@@ -1,1 +1,92 @@
-fn main(){}
+//! Project tasks: `cargo xtask <task>`.
+//!
+//! - `build-plugins`: builds every plugin (`plugins/*`, and `tests/plugins/*`
+//!   with `--with-test-plugins`) as a wasm32-wasip2 component.
+//! - `serve [ARGS…]`: builds the plugins, then runs `preau serve ARGS…`.
+//! - `test`: builds every plugin, then runs the whole test suite.
+//! - `bench`: builds the plugins, runs the benchmarks, writes BENCHMARKS.md.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("racine").to_path_buf()
+}
+
+fn cargo() -> Command {
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command.current_dir(root());
+    command
+}
+
+fn run(mut command: Command) -> Result<()> {
+    let status = command.status().with_context(|| format!("lancement de {command:?}"))?;
+    if !status.success() {
+        bail!("échec : {command:?} ({status})");
+    }
+    Ok(())
+}
+
+/// Package names of the plugin crates under `dir`.
+fn plugin_packages(dir: &Path) -> Result<Vec<String>> {
+    let mut packages = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(packages) };
+    for entry in entries.flatten() {
+        let manifest = entry.path().join("Cargo.toml");
+        if entry.path().join("plugin.toml").is_file() && manifest.is_file() {
+            let text = std::fs::read_to_string(&manifest)?;
+            let name = text
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("name = ").map(|n| n.trim_matches('"').to_string()))
+                .with_context(|| format!("nom du paquet dans {}", manifest.display()))?;
+            packages.push(name);
+        }
+    }
+    packages.sort();
+    Ok(packages)
+}
+
+fn build_plugins(with_test_plugins: bool) -> Result<()> {
+    let mut packages = plugin_packages(&root().join("plugins"))?;
+    if with_test_plugins {
+        packages.extend(plugin_packages(&root().join("tests/plugins"))?);
+    }
+    let mut command = cargo();
+    command.args(["build", "--quiet", "--release", "--target", "wasm32-wasip2"]);
+    for package in &packages {
+        command.args(["-p", package]);
+    }
+    eprintln!("construction des plugins : {}", packages.join(", "));
+    run(command)
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("build-plugins") => build_plugins(args.iter().any(|a| a == "--with-test-plugins")),
+        Some("serve") => {
+            build_plugins(false)?;
+            let mut command = cargo();
+            command.args(["run", "--quiet", "-p", "preau-host", "--bin", "preau", "--", "serve"]);
+            command.args(&args[1..]);
+            run(command)
+        }
+        Some("test") => {
+            build_plugins(true)?;
+            let mut command = cargo();
+            command.args(["test", "--workspace"]);
+            command.args(&args[1..]);
+            run(command)
+        }
+        Some("bench") => {
+            build_plugins(true)?;
+            let mut command = cargo();
+            command.args(["bench", "-p", "preau-host", "--bench", "dispatch"]);
+            command.args(&args[1..]);
+            run(command)
+        }
+        _ => bail!("usage : cargo xtask build-plugins [--with-test-plugins] | serve [--demo …] | test | bench"),
+    }
+}

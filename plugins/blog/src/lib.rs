@@ -75,9 +75,55 @@ impl Plugin for Blog {
         )
         .map(|f| Some(f.with_more("/")))
     }
+
+    fn on_event(name: &str, _payload: &str, invocation: &Invocation) -> Result<()> {
+        if name == "demo" {
+            seed_demo(invocation)?;
+        }
+        Ok(())
+    }
 }
 
 preau_sdk::export_plugin!(Blog);
+
+/// Demonstration articles, written as the caller of the `demo` event.
+fn seed_demo(invocation: &Invocation) -> Result<()> {
+    let Some(caller) = invocation.caller() else { return Ok(()) };
+    let table = Table::<Post>::new();
+    if !table.scan(None, 1, Order::OldestFirst)?.is_empty() {
+        return Ok(());
+    }
+    let articles = [
+        (
+            "Bienvenue sur le portail du collège",
+            "<p>Ce blog rassemble les actualités de l'établissement : sorties, projets de classe, \
+             informations de la vie scolaire.</p><p>Les enseignants peuvent y <strong>publier</strong> \
+             des articles ; les élèves et leurs parents peuvent les lire.</p>",
+        ),
+        (
+            "Sortie au parc naturel régional du Pilat",
+            "<p>Les classes de 4<sup>e</sup> partiront le 12 juin à la découverte de la faune et de la flore \
+             du Pilat. Pensez aux chaussures de marche !</p>\
+             <p>https://www.youtube.com/watch?v=aqz-KE-bpKQ</p>",
+        ),
+    ];
+    for (title, body) in articles {
+        let body = preau_sdk::html::sanitize(body);
+        let now = now();
+        table.insert(&Post {
+            title: title.into(),
+            excerpt: preau_sdk::html::truncate(&preau_sdk::html::plain_text(&body), 280),
+            body,
+            author_id: caller.id.clone(),
+            author_name: caller.display_name.clone(),
+            status: Status::Published,
+            created_at: now,
+            updated_at: now,
+            published_at: Some(now),
+        })?;
+    }
+    Ok(())
+}
 
 /// What templates see of an article.
 #[derive(Serialize)]

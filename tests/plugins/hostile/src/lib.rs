@@ -1,1 +1,95 @@
+//! A hostile plugin: every route misbehaves in its own way, except `/ok`.
+//! The host must contain each failure to the request that caused it.
 
+use preau_sdk::prelude::*;
+
+struct Hostile;
+
+impl Plugin for Hostile {
+    fn handle(request: Request) -> Response {
+        Router::new()
+            .get("/ok", ok)
+            .get("/loop", infinite_loop)
+            .get("/memory", memory_bomb)
+            .get("/panic", panic)
+            .get("/huge", huge_output)
+            .get("/recursion", recursion)
+            .get("/sandbox", probe_sandbox)
+            .get("/store/{key}", read_key)
+            .post("/store/{key}", write_key)
+            .handle(&request)
+    }
+
+    fn render_block(_: &str, _: &[(String, String)], _: &Invocation) -> Result<Option<Fragment>> {
+        panic!("un bloc qui panique");
+    }
+}
+
+preau_sdk::export_plugin!(Hostile);
+
+fn ok(_: &Request, _: &Params) -> Result<Response> {
+    Ok(Response::page("ok.html", "OK", &serde_json::json!({ "message": "tout va bien" })))
+}
+
+fn infinite_loop(_: &Request, _: &Params) -> Result<Response> {
+    let mut n: u64 = 0;
+    loop {
+        n = std::hint::black_box(n.wrapping_add(1));
+    }
+}
+
+fn memory_bomb(_: &Request, _: &Params) -> Result<Response> {
+    let mut hoard: Vec<Vec<u8>> = Vec::new();
+    loop {
+        hoard.push(vec![7u8; 1 << 20]);
+        std::hint::black_box(&hoard);
+    }
+}
+
+fn panic(_: &Request, _: &Params) -> Result<Response> {
+    panic!("panique volontaire");
+}
+
+fn huge_output(_: &Request, _: &Params) -> Result<Response> {
+    // 6 MiB: within the 32 MiB memory cap, over the host's 4 MiB output cap.
+    let blob = "x".repeat(6 << 20);
+    Ok(Response::json(&serde_json::json!({ "blob": blob })))
+}
+
+#[allow(unconditional_recursion)]
+fn deep(n: u64) -> u64 {
+    std::hint::black_box(deep(n + 1)) + 1
+}
+
+fn recursion(_: &Request, _: &Params) -> Result<Response> {
+    let depth = deep(0);
+    Ok(Response::json(&depth))
+}
+
+/// Tries what WASI must refuse: files, environment, sockets.
+fn probe_sandbox(_: &Request, _: &Params) -> Result<Response> {
+    let file = std::fs::read_to_string("/etc/passwd").is_ok();
+    let dir = std::fs::read_dir("/").is_ok();
+    let env = std::env::vars().count();
+    let socket = std::net::TcpStream::connect("127.0.0.1:80").is_ok();
+    Ok(Response::json(&serde_json::json!({
+        "file": file, "dir": dir, "env_vars": env, "socket": socket,
+    })))
+}
+
+/// Reads a raw key of its own namespace, whatever it looks like (`../`, other UAIs…).
+fn read_key(request: &Request, params: &Params) -> Result<Response> {
+    let key = request.query("key").unwrap_or(params.get("key"));
+    let value = preau_sdk::bindings::preau::plugin::store::get(key);
+    let listed = preau_sdk::bindings::preau::plugin::store::scan("", None, 1000, false);
+    Ok(Response::json(&serde_json::json!({
+        "found": value.is_some(),
+        "visible_keys": listed.iter().map(|e| e.key.clone()).collect::<Vec<_>>(),
+    })))
+}
+
+fn write_key(request: &Request, params: &Params) -> Result<Response> {
+    let key = request.query("key").unwrap_or(params.get("key"));
+    preau_sdk::bindings::preau::plugin::store::put(key, b"hostile").map_err(Error::Internal)?;
+    Ok(Response::json(&"ok"))
+}

@@ -1,0 +1,91 @@
+use std::time::{Duration, Instant};
+
+use preau_tests::{Client, PILAT, TestServer};
+
+async fn with_hostile_plugin() -> (TestServer, Client) {
+    let server = TestServer::start().await.unwrap();
+    let admin = server.signed_in("admin").await.unwrap();
+    let toggle = format!("/admin/e/{PILAT}/plugins/hostile/toggle");
+    assert_eq!(admin.post_form("/admin/", &toggle, &[("enabled", "true")]).await.unwrap().status, 303);
+    let pupil = server.signed_in("emma.martin").await.unwrap();
+    (server, pupil)
+}
+
+fn hostile(path: &str) -> String {
+    format!("/e/{PILAT}/hostile{path}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_failure_is_contained_to_its_own_request() {
+    let (_server, pupil) = with_hostile_plugin().await;
+    assert_eq!(pupil.get(&hostile("/ok")).await.unwrap().status, 200);
+
+    let started = Instant::now();
+    let looping = pupil.get(&hostile("/loop")).await.unwrap();
+    assert_eq!(looping.status, 503);
+    assert!(looping.body.contains("pas pu répondre à temps"));
+    assert!(started.elapsed() < Duration::from_secs(5), "deadline enforced");
+
+    assert_eq!(pupil.get(&hostile("/memory")).await.unwrap().status, 503);
+    assert_eq!(pupil.get(&hostile("/panic")).await.unwrap().status, 500);
+    assert_eq!(pupil.get(&hostile("/huge")).await.unwrap().status, 500);
+    let recursion = pupil.get(&hostile("/recursion")).await.unwrap().status;
+    assert!(recursion == 500 || recursion == 503, "{recursion}");
+
+    // Still serving, the same plugin included.
+    assert_eq!(pupil.get(&hostile("/ok")).await.unwrap().status, 200);
+    assert_eq!(pupil.get(&format!("/e/{PILAT}/blog/")).await.unwrap().status, 200);
+    // A block that panics does not break the home page.
+    let home = pupil.get(&format!("/e/{PILAT}/")).await.unwrap();
+    assert_eq!(home.status, 200);
+    assert!(home.body.contains("momentanément indisponible"));
+    assert!(home.body.contains("Derniers articles"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn others_are_served_while_a_plugin_loops() {
+    let (_server, pupil) = with_hostile_plugin().await;
+    let loops: Vec<_> = (0..4)
+        .map(|_| {
+            let client = pupil.clone();
+            tokio::spawn(async move { client.get(&hostile("/loop")).await.unwrap().status })
+        })
+        .collect();
+    for _ in 0..10 {
+        let page = pupil.get(&format!("/e/{PILAT}/blog/")).await.unwrap();
+        assert_eq!(page.status, 200);
+    }
+    for handle in loops {
+        assert_eq!(handle.await.unwrap(), 503);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wasi_gives_no_files_no_environment_no_sockets_and_keys_stay_in_their_namespace() {
+    let (server, pupil) = with_hostile_plugin().await;
+    let probe = pupil.get(&hostile("/sandbox")).await.unwrap();
+    assert_eq!(probe.status, 200);
+    let probe: serde_json::Value = serde_json::from_str(&probe.body).unwrap();
+    assert_eq!(probe["file"], false);
+    assert_eq!(probe["dir"], false);
+    assert_eq!(probe["env_vars"], 0);
+    assert_eq!(probe["socket"], false);
+
+    // The blog's data of this establishment lives at "0420003A/blog/…": the
+    // hostile plugin's keys are prefixed with "0420003A/hostile/", so no key it
+    // can write names the blog's.
+    let csrf = pupil.get(&hostile("/ok")).await.unwrap().csrf().unwrap();
+    for key in ["../blog/post~x", "/../../0420003A/blog/x", "%2e%2e"] {
+        let path = format!("{}?key={}", hostile("/store/k"), preau_tests::url_encode(&[("", key)]).trim_start_matches('='));
+        assert_eq!(pupil.post_raw(&path, &[("csrf", &csrf)]).await.unwrap().status, 200);
+    }
+    let seen = pupil.get(&hostile("/store/k?key=post/")).await.unwrap();
+    let seen: serde_json::Value = serde_json::from_str(&seen.body).unwrap();
+    let visible: Vec<String> = serde_json::from_value(seen["visible_keys"].clone()).unwrap();
+    assert!(visible.iter().all(|k| !k.starts_with("post")), "no blog keys visible: {visible:?}");
+    assert_eq!(seen["found"], false);
+    // The blog is untouched.
+    let blog = pupil.get(&format!("/e/{PILAT}/blog/")).await.unwrap();
+    assert!(blog.body.contains("Bienvenue"));
+    drop(server);
+}
