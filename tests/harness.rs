@@ -10,7 +10,10 @@ use anyhow::{Context, Result, bail};
 
 /// The repository's root folder.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("racine").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("racine")
+        .to_path_buf()
 }
 
 /// The password of every demo account.
@@ -56,7 +59,10 @@ impl TestServer {
     pub async fn start_with(config: preau_host::Config) -> Result<TestServer> {
         let wasm = config.wasm_dir.join("blog.wasm");
         if !wasm.is_file() {
-            bail!("{} manque : lancez les tests avec `cargo xtask test`", wasm.display());
+            bail!(
+                "{} manque : lancez les tests avec `cargo xtask test`",
+                wasm.display()
+            );
         }
         let app = preau_host::build(config).await?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -67,7 +73,11 @@ impl TestServer {
                 eprintln!("serveur arrêté : {e:#}");
             }
         });
-        Ok(TestServer { base, app, _data: None })
+        Ok(TestServer {
+            base,
+            app,
+            _data: None,
+        })
     }
 
     /// A client without cookies.
@@ -80,7 +90,11 @@ impl TestServer {
         let client = self.client();
         let response = client.login(login, DEMO_PASSWORD).await?;
         if response.status != 303 {
-            bail!("connexion de {login} refusée : {} {}", response.status, response.body);
+            bail!(
+                "connexion de {login} refusée : {} {}",
+                response.status,
+                response.body
+            );
         }
         Ok(client)
     }
@@ -144,11 +158,20 @@ impl Client {
 
     /// Sets a cookie by hand (tampering tests).
     pub fn set_cookie(&self, name: &str, value: &str) {
-        self.cookies.lock().unwrap().insert(name.into(), value.into());
+        self.cookies
+            .lock()
+            .unwrap()
+            .insert(name.into(), value.into());
     }
 
     fn cookie_header(&self) -> String {
-        self.cookies.lock().unwrap().iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+        self.cookies
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 
     async fn read(&self, response: reqwest::Response) -> Result<Page> {
@@ -156,14 +179,14 @@ impl Client {
         let mut headers: HashMap<String, String> = HashMap::new();
         for (name, value) in response.headers() {
             let value = value.to_str().unwrap_or("").to_string();
-            if name.as_str() == "set-cookie" {
-                if let Some((k, v)) = value.split(';').next().and_then(|kv| kv.split_once('=')) {
-                    let mut cookies = self.cookies.lock().unwrap();
-                    if v.is_empty() || value.contains("Max-Age=0") {
-                        cookies.remove(k);
-                    } else {
-                        cookies.insert(k.to_string(), v.to_string());
-                    }
+            if name.as_str() == "set-cookie"
+                && let Some((k, v)) = value.split(';').next().and_then(|kv| kv.split_once('='))
+            {
+                let mut cookies = self.cookies.lock().unwrap();
+                if v.is_empty() || value.contains("Max-Age=0") {
+                    cookies.remove(k);
+                } else {
+                    cookies.insert(k.to_string(), v.to_string());
                 }
             }
             headers
@@ -175,7 +198,11 @@ impl Client {
                 .or_insert(value);
         }
         let body = response.text().await.unwrap_or_default();
-        Ok(Page { status, headers, body })
+        Ok(Page {
+            status,
+            headers,
+            body,
+        })
     }
 
     /// GET `path`.
@@ -193,7 +220,8 @@ impl Client {
     /// POST a form as-is (no CSRF field added).
     pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> Result<Page> {
         let body = url_encode(fields);
-        self.post_body(path, "application/x-www-form-urlencoded", body.into_bytes()).await
+        self.post_body(path, "application/x-www-form-urlencoded", body.into_bytes())
+            .await
     }
 
     /// POST any body.
@@ -211,9 +239,16 @@ impl Client {
     }
 
     /// POST a form with the CSRF token read from the page at `form_page`.
-    pub async fn post_form(&self, form_page: &str, path: &str, fields: &[(&str, &str)]) -> Result<Page> {
+    pub async fn post_form(
+        &self,
+        form_page: &str,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> Result<Page> {
         let page = self.get(form_page).await?;
-        let csrf = page.csrf().with_context(|| format!("pas de jeton CSRF dans {form_page} ({})", page.status))?;
+        let csrf = page
+            .csrf()
+            .with_context(|| format!("pas de jeton CSRF dans {form_page} ({})", page.status))?;
         let mut all = fields.to_vec();
         all.push(("csrf", &csrf));
         self.post_raw(path, &all).await
@@ -221,7 +256,12 @@ impl Client {
 
     /// Signs in through the form.
     pub async fn login(&self, login: &str, password: &str) -> Result<Page> {
-        self.post_form("/login", "/login", &[("login", login), ("password", password)]).await
+        self.post_form(
+            "/login",
+            "/login",
+            &[("login", login), ("password", password)],
+        )
+        .await
     }
 }
 
@@ -237,7 +277,9 @@ pub fn url_encode(fields: &[(&str, &str)]) -> String {
 fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             b' ' => "+".to_string(),
             _ => format!("%{b:02X}"),
         })

@@ -51,7 +51,11 @@ fn required_fields(schema: &Value) -> Vec<String> {
     schema
         .get("required")
         .and_then(Value::as_array)
-        .map(|r| r.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .map(|r| {
+            r.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -70,8 +74,16 @@ pub fn fields(schema: &Value, values: &Value, errors: &[FieldError]) -> Vec<Fiel
     properties(schema)
         .into_iter()
         .map(|(name, prop)| FieldView {
-            label: prop.get("title").and_then(Value::as_str).unwrap_or(&name).to_string(),
-            description: prop.get("description").and_then(Value::as_str).unwrap_or("").to_string(),
+            label: prop
+                .get("title")
+                .and_then(Value::as_str)
+                .unwrap_or(&name)
+                .to_string(),
+            description: prop
+                .get("description")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
             kind: kind_of(&prop),
             value: display(values.get(&name)),
             options: prop
@@ -80,7 +92,10 @@ pub fn fields(schema: &Value, values: &Value, errors: &[FieldError]) -> Vec<Fiel
                 .map(|o| o.iter().map(|v| display(Some(v))).collect())
                 .unwrap_or_default(),
             required: required.contains(&name),
-            error: errors.iter().find(|e| e.field == name).map(|e| e.message.clone()),
+            error: errors
+                .iter()
+                .find(|e| e.field == name)
+                .map(|e| e.message.clone()),
             name,
         })
         .collect()
@@ -94,7 +109,10 @@ pub fn parse_form(schema: &Value, form: &[(String, String)]) -> (Value, Vec<Fiel
     let get = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim());
     for (name, prop) in properties(schema) {
         let raw = get(&name);
-        let error = |message: &str| FieldError { field: name.clone(), message: message.into() };
+        let error = |message: &str| FieldError {
+            field: name.clone(),
+            message: message.into(),
+        };
         let value = match (kind_of(&prop), raw) {
             ("boolean", raw) => Some(Value::Bool(matches!(raw, Some("true" | "on")))),
             (_, None | Some("")) => None,
@@ -145,14 +163,22 @@ pub fn validate(schema: &Value, config: &Value) -> Result<(), Vec<FieldError>> {
     let validator = match jsonschema::validator_for(schema) {
         Ok(v) => v,
         Err(e) => {
-            return Err(vec![FieldError { field: String::new(), message: format!("Schéma invalide : {e}") }]);
+            return Err(vec![FieldError {
+                field: String::new(),
+                message: format!("Schéma invalide : {e}"),
+            }]);
         }
     };
     let errors: Vec<FieldError> = validator
         .iter_errors(config)
         .map(|error| {
             let path = error.instance_path.to_string();
-            let mut field = path.trim_start_matches('/').split('/').next().unwrap_or("").to_string();
+            let mut field = path
+                .trim_start_matches('/')
+                .split('/')
+                .next()
+                .unwrap_or("")
+                .to_string();
             let message = match &error.kind {
                 K::Required { property } => {
                     field = property.as_str().unwrap_or("").to_string();
@@ -178,13 +204,27 @@ pub fn validate(schema: &Value, config: &Value) -> Result<(), Vec<FieldError>> {
                     .to_string();
                     format!("Type incorrect : attendu {expected}.")
                 }
-                K::Minimum { limit } => format!("La valeur doit être supérieure ou égale à {}.", number(limit)),
-                K::Maximum { limit } => format!("La valeur doit être inférieure ou égale à {}.", number(limit)),
-                K::ExclusiveMinimum { limit } => format!("La valeur doit être strictement supérieure à {}.", number(limit)),
-                K::ExclusiveMaximum { limit } => format!("La valeur doit être strictement inférieure à {}.", number(limit)),
+                K::Minimum { limit } => format!(
+                    "La valeur doit être supérieure ou égale à {}.",
+                    number(limit)
+                ),
+                K::Maximum { limit } => format!(
+                    "La valeur doit être inférieure ou égale à {}.",
+                    number(limit)
+                ),
+                K::ExclusiveMinimum { limit } => format!(
+                    "La valeur doit être strictement supérieure à {}.",
+                    number(limit)
+                ),
+                K::ExclusiveMaximum { limit } => format!(
+                    "La valeur doit être strictement inférieure à {}.",
+                    number(limit)
+                ),
                 K::MinLength { limit } => format!("Au moins {limit} caractère(s)."),
                 K::MaxLength { limit } => format!("Au plus {limit} caractères."),
-                K::Enum { options } => format!("Valeur non autorisée (valeurs possibles : {options})."),
+                K::Enum { options } => {
+                    format!("Valeur non autorisée (valeurs possibles : {options}).")
+                }
                 K::Pattern { pattern } => format!("Format incorrect (motif attendu : {pattern})."),
                 K::Format { format } => format!("Format « {format} » attendu."),
                 K::MinItems { limit } => format!("Au moins {limit} élément(s)."),
@@ -194,7 +234,11 @@ pub fn validate(schema: &Value, config: &Value) -> Result<(), Vec<FieldError>> {
             FieldError { field, message }
         })
         .collect();
-    if errors.is_empty() { Ok(()) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
 }
 
 #[cfg(test)]
@@ -218,17 +262,33 @@ mod tests {
 
     #[test]
     fn parses_typed_values_and_reports_type_errors() {
-        let form = vec![("titre".into(), "abc".into()), ("n".into(), "douze".into()), ("mode".into(), "b".into())];
+        let form = vec![
+            ("titre".into(), "abc".into()),
+            ("n".into(), "douze".into()),
+            ("mode".into(), "b".into()),
+        ];
         let (config, errors) = parse_form(&schema(), &form);
         assert_eq!(config, json!({"titre": "abc", "actif": false, "mode": "b"}));
-        assert_eq!(errors, vec![FieldError { field: "n".into(), message: "Saisissez un nombre entier.".into() }]);
+        assert_eq!(
+            errors,
+            vec![FieldError {
+                field: "n".into(),
+                message: "Saisissez un nombre entier.".into()
+            }]
+        );
     }
 
     #[test]
     fn french_messages_per_field() {
         let errors = validate(&schema(), &json!({"titre": "abcdefgh", "n": 99})).unwrap_err();
-        assert!(errors.contains(&FieldError { field: "titre".into(), message: "Au plus 5 caractères.".into() }));
-        assert!(errors.contains(&FieldError { field: "n".into(), message: "La valeur doit être inférieure ou égale à 50.".into() }));
+        assert!(errors.contains(&FieldError {
+            field: "titre".into(),
+            message: "Au plus 5 caractères.".into()
+        }));
+        assert!(errors.contains(&FieldError {
+            field: "n".into(),
+            message: "La valeur doit être inférieure ou égale à 50.".into()
+        }));
         let errors = validate(&schema(), &json!({"n": 3})).unwrap_err();
         assert_eq!(errors[0].field, "titre");
         assert_eq!(errors[0].message, "Ce champ est obligatoire.");

@@ -5,7 +5,9 @@ use anyhow::{Context, Result};
 use serde::Deserialize;
 
 use crate::App;
-use crate::directory::{Directory, Establishment, Membership, Theme, User, hash_password, random_token};
+use crate::directory::{
+    Directory, Establishment, Membership, Theme, User, hash_password, random_token,
+};
 
 #[derive(Deserialize)]
 struct DemoFile {
@@ -43,13 +45,20 @@ const SEEDED: &str = "demo-seeded";
 
 /// Seeds the demonstration region once; later starts change nothing.
 pub async fn seed(app: &App) -> Result<()> {
-    if app.directory.region_setting::<bool>(SEEDED)?.unwrap_or(false) {
+    if app
+        .directory
+        .region_setting::<bool>(SEEDED)?
+        .unwrap_or(false)
+    {
         return Ok(());
     }
     let path = &app.config.demo_file;
-    let text = std::fs::read_to_string(path).with_context(|| format!("lecture de {}", path.display()))?;
-    let demo: DemoFile = toml::from_str(&text).with_context(|| format!("{} invalide", path.display()))?;
-    app.directory.put_region_setting("name", &demo.region_name)?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("lecture de {}", path.display()))?;
+    let demo: DemoFile =
+        toml::from_str(&text).with_context(|| format!("{} invalide", path.display()))?;
+    app.directory
+        .put_region_setting("name", &demo.region_name)?;
     let password_hash = app.passwords.hash(demo.password.clone()).await?;
     for user in demo.users {
         if app.directory.user_by_login(&user.login)?.is_some() {
@@ -72,12 +81,19 @@ pub async fn seed(app: &App) -> Result<()> {
             name: e.name.clone(),
             kind: e.kind.clone(),
             city: e.city.clone(),
-            theme: Theme { primary: e.primary.clone(), accent: e.accent.clone(), banner_url: String::new() },
+            theme: Theme {
+                primary: e.primary.clone(),
+                accent: e.accent.clone(),
+                banner_url: String::new(),
+            },
         };
         app.directory.put_establishment(&establishment)?;
         for plugin_id in &e.plugins {
             let Some(plugin) = app.runtime.plugin(plugin_id) else {
-                tracing::warn!("démo : plugin {plugin_id} non chargé, non activé dans {}", e.uai);
+                tracing::warn!(
+                    "démo : plugin {plugin_id} non chargé, non activé dans {}",
+                    e.uai
+                );
                 continue;
             };
             crate::web::enable_plugin(app, &establishment, &plugin, true).await?;

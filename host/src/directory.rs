@@ -106,7 +106,9 @@ pub struct User {
 impl User {
     /// `Prénom Nom`.
     pub fn display_name(&self) -> String {
-        format!("{} {}", self.first_name, self.last_name).trim().to_string()
+        format!("{} {}", self.first_name, self.last_name)
+            .trim()
+            .to_string()
     }
 
     /// The membership in `uai`, if any.
@@ -150,7 +152,10 @@ pub fn random_token() -> String {
 }
 
 fn token_key(token: &str) -> String {
-    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Whether `uai` is a well-formed UAI: 7 digits and the check letter.
@@ -182,7 +187,11 @@ pub fn hash_password(password: &str) -> Result<String> {
 /// Whether `password` matches `hash` (CPU-heavy).
 pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|parsed| argon2().verify_password(password.as_bytes(), &parsed).is_ok())
+        .map(|parsed| {
+            argon2()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -206,7 +215,9 @@ impl PasswordPool {
 
     /// Verifies on the pool; `hash` None verifies against a dummy and returns false.
     pub async fn verify(&self, password: String, hash: Option<String>) -> bool {
-        let Ok(_permit) = self.permits.acquire().await else { return false };
+        let Ok(_permit) = self.permits.acquire().await else {
+            return false;
+        };
         let dummy = self.dummy_hash.clone();
         tokio::task::spawn_blocking(move || match hash {
             Some(hash) => verify_password(&password, &hash),
@@ -271,7 +282,8 @@ impl Directory {
         if !valid_uai(&establishment.uai) {
             bail!("UAI invalide « {} »", establishment.uai);
         }
-        self.store.put_json(Space::Establishments, &establishment.uai, establishment)
+        self.store
+            .put_json(Space::Establishments, &establishment.uai, establishment)
     }
 
     /// A user by id.
@@ -281,7 +293,12 @@ impl Directory {
 
     /// Every user (for small directories: the demo, administration lists).
     pub fn users(&self) -> Result<Vec<User>> {
-        Ok(self.store.scan_json::<User>(Space::Users, "")?.into_iter().map(|(_, u)| u).collect())
+        Ok(self
+            .store
+            .scan_json::<User>(Space::Users, "")?
+            .into_iter()
+            .map(|(_, u)| u)
+            .collect())
     }
 
     /// A user by login (case-insensitive).
@@ -295,7 +312,10 @@ impl Directory {
 
     /// Whether any account exists.
     pub fn has_users(&self) -> Result<bool> {
-        Ok(!self.store.scan(Space::Users, b"", None, 1, false)?.is_empty())
+        Ok(!self
+            .store
+            .scan(Space::Users, b"", None, 1, false)?
+            .is_empty())
     }
 
     /// Creates a user; fails if the login is taken. The login is claimed atomically first.
@@ -325,7 +345,8 @@ impl Directory {
             csrf: random_token(),
             expires_at: now() + SESSION_SECONDS,
         };
-        self.store.put_json(Space::Sessions, &token_key(&token), &session)?;
+        self.store
+            .put_json(Space::Sessions, &token_key(&token), &session)?;
         Ok((token, session))
     }
 
@@ -347,7 +368,8 @@ impl Directory {
 
     /// Deletes a session server-side.
     pub fn close_session(&self, token: &str) -> Result<()> {
-        self.store.delete(Space::Sessions, token_key(token).as_bytes())
+        self.store
+            .delete(Space::Sessions, token_key(token).as_bytes())
     }
 
     fn setting_key(uai: &str, plugin: &str) -> String {
@@ -363,18 +385,26 @@ impl Directory {
     }
 
     /// Stores enablement and configuration.
-    pub fn put_plugin_setting(&self, uai: &str, plugin: &str, setting: &PluginSetting) -> Result<()> {
-        self.store.put_json(Space::Settings, &Self::setting_key(uai, plugin), setting)
+    pub fn put_plugin_setting(
+        &self,
+        uai: &str,
+        plugin: &str,
+        setting: &PluginSetting,
+    ) -> Result<()> {
+        self.store
+            .put_json(Space::Settings, &Self::setting_key(uai, plugin), setting)
     }
 
     /// Whether grants were ever set for (establishment, plugin).
     pub fn grants(&self, uai: &str, plugin: &str) -> Result<Option<Grants>> {
-        self.store.get_json(Space::Grants, &format!("{uai}/{plugin}"))
+        self.store
+            .get_json(Space::Grants, &format!("{uai}/{plugin}"))
     }
 
     /// Sets the roles granted per profile.
     pub fn put_grants(&self, uai: &str, plugin: &str, grants: &Grants) -> Result<()> {
-        self.store.put_json(Space::Grants, &format!("{uai}/{plugin}"), grants)
+        self.store
+            .put_json(Space::Grants, &format!("{uai}/{plugin}"), grants)
     }
 
     /// Grants from the manifest's `default_profiles`, if none were set yet.
@@ -385,7 +415,10 @@ impl Directory {
         let mut grants = Grants::new();
         for role in &manifest.roles {
             for profile in &role.default_profiles {
-                grants.entry(profile.clone()).or_default().push(role.id.clone());
+                grants
+                    .entry(profile.clone())
+                    .or_default()
+                    .push(role.id.clone());
             }
         }
         self.put_grants(uai, &manifest.id, &grants)
@@ -393,29 +426,43 @@ impl Directory {
 
     /// The caller's roles in a plugin of an establishment: administrators hold
     /// every role; others hold the roles granted to their profile there.
-    pub fn roles(&self, user: Option<&User>, uai: &str, manifest: &Manifest) -> Result<Vec<String>> {
-        let Some(user) = user else { return Ok(Vec::new()) };
+    pub fn roles(
+        &self,
+        user: Option<&User>,
+        uai: &str,
+        manifest: &Manifest,
+    ) -> Result<Vec<String>> {
+        let Some(user) = user else {
+            return Ok(Vec::new());
+        };
         if user.blocked {
             return Ok(Vec::new());
         }
         if user.administers(uai) {
             return Ok(manifest.role_ids());
         }
-        let Some(membership) = user.membership(uai) else { return Ok(Vec::new()) };
+        let Some(membership) = user.membership(uai) else {
+            return Ok(Vec::new());
+        };
         let grants = self.grants(uai, &manifest.id)?.unwrap_or_default();
         let granted = grants.get(&membership.profile).cloned().unwrap_or_default();
         // Only roles the manifest still defines.
-        Ok(granted.into_iter().filter(|r| manifest.roles.iter().any(|m| &m.id == r)).collect())
+        Ok(granted
+            .into_iter()
+            .filter(|r| manifest.roles.iter().any(|m| &m.id == r))
+            .collect())
     }
 
     /// A region-wide setting.
     pub fn region_setting<T: serde::de::DeserializeOwned>(&self, name: &str) -> Result<Option<T>> {
-        self.store.get_json(Space::Settings, &format!("region/{name}"))
+        self.store
+            .get_json(Space::Settings, &format!("region/{name}"))
     }
 
     /// Stores a region-wide setting.
     pub fn put_region_setting<T: Serialize>(&self, name: &str, value: &T) -> Result<()> {
-        self.store.put_json(Space::Settings, &format!("region/{name}"), value)
+        self.store
+            .put_json(Space::Settings, &format!("region/{name}"), value)
     }
 
     /// Appends to the audit log: who did what to what.
@@ -427,7 +474,9 @@ impl Directory {
             "target": target,
         });
         let key = format!("{:016x}", self.store.next_id()?);
-        self.store.put_json(Space::Audit, &key, &entry).context("journal d'audit")
+        self.store
+            .put_json(Space::Audit, &key, &entry)
+            .context("journal d'audit")
     }
 }
 

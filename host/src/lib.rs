@@ -69,7 +69,9 @@ impl Config {
             cache_dir: root.join("target/preau-cache"),
             reload_interval: Some(Duration::from_secs(1)),
             secure_cookies: false,
-            password_workers: std::thread::available_parallelism().map(|n| n.get().div_ceil(2)).unwrap_or(1),
+            password_workers: std::thread::available_parallelism()
+                .map(|n| n.get().div_ceil(2))
+                .unwrap_or(1),
         }
     }
 }
@@ -91,7 +93,11 @@ pub async fn build(config: Config) -> Result<Arc<App>> {
     let directory = Directory::new(store.clone());
     let providers: Vec<EmbedProvider> = directory
         .region_setting::<Vec<String>>("embed-providers")?
-        .map(|ids| ids.iter().filter_map(|id| EmbedProvider::from_id(id)).collect())
+        .map(|ids| {
+            ids.iter()
+                .filter_map(|id| EmbedProvider::from_id(id))
+                .collect()
+        })
         .unwrap_or_else(|| EmbedProvider::ALL.to_vec());
     let sanitizer: SharedSanitizer = Arc::new(RwLock::new(Arc::new(Sanitizer::new(&providers))));
     let runtime = Runtime::new(
@@ -101,8 +107,12 @@ pub async fn build(config: Config) -> Result<Arc<App>> {
         config.wasm_dir.clone(),
         config.cache_dir.clone(),
     )?;
-    let theme = Theme::new(config.theme_dir.clone(), sanitizer.clone(), &runtime.plugins())
-        .context("chargement du thème")?;
+    let theme = Theme::new(
+        config.theme_dir.clone(),
+        sanitizer.clone(),
+        &runtime.plugins(),
+    )
+    .context("chargement du thème")?;
     let app = Arc::new(App {
         passwords: PasswordPool::new(config.password_workers)?,
         directory,
@@ -145,9 +155,15 @@ pub async fn serve_app(listener: tokio::net::TcpListener, app: Arc<App>) -> Resu
         "Préau à l'écoute sur http://{} ({} plugin(s), allocateur {})",
         listener.local_addr()?,
         app.runtime.plugins().len(),
-        if app.runtime.pooled { "mutualisé" } else { "à la demande" }
+        if app.runtime.pooled {
+            "mutualisé"
+        } else {
+            "à la demande"
+        }
     );
-    axum::serve(listener, web::router(app)).await.context("serveur HTTP")
+    axum::serve(listener, web::router(app))
+        .await
+        .context("serveur HTTP")
 }
 
 /// Compatibility alias used by benchmarks: the router of a built app.

@@ -29,7 +29,9 @@ fn main() -> Result<()> {
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--addr" => addr = args.next().context("--addr attend HOTE:PORT")?,
-            "--data" => config.data_dir = PathBuf::from(args.next().context("--data attend un dossier")?),
+            "--data" => {
+                config.data_dir = PathBuf::from(args.next().context("--data attend un dossier")?)
+            }
             "--demo" => config.demo = true,
             other => bail!("option inconnue « {other} »\n{USAGE}"),
         }

@@ -94,7 +94,9 @@ fn empty_object_schema() -> serde_json::Value {
 pub fn valid_plugin_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 40
-        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !id.starts_with('-')
 }
 
@@ -106,7 +108,11 @@ impl Manifest {
             bail!("identifiant de plugin invalide « {} »", manifest.id);
         }
         if !SUPPORTED_CONTRACTS.contains(&manifest.contract.as_str()) {
-            bail!("contrat {} non pris en charge (pris en charge : {:?})", manifest.contract, SUPPORTED_CONTRACTS);
+            bail!(
+                "contrat {} non pris en charge (pris en charge : {:?})",
+                manifest.contract,
+                SUPPORTED_CONTRACTS
+            );
         }
         if manifest.roles.is_empty() {
             bail!("le plugin {} ne déclare aucun rôle", manifest.id);
@@ -122,7 +128,8 @@ impl Manifest {
     /// Reads `dir/plugin.toml`.
     pub fn load(dir: &Path) -> Result<Manifest> {
         let path = dir.join("plugin.toml");
-        let text = std::fs::read_to_string(&path).with_context(|| format!("lecture de {}", path.display()))?;
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("lecture de {}", path.display()))?;
         Manifest::parse(&text).with_context(|| format!("manifeste {}", path.display()))
     }
 
@@ -139,7 +146,11 @@ impl Manifest {
     /// The configuration made of the schema's defaults.
     pub fn default_config(&self) -> serde_json::Value {
         let mut config = serde_json::Map::new();
-        if let Some(props) = self.config_schema.get("properties").and_then(|p| p.as_object()) {
+        if let Some(props) = self
+            .config_schema
+            .get("properties")
+            .and_then(|p| p.as_object())
+        {
             for (name, prop) in props {
                 if let Some(default) = prop.get("default") {
                     config.insert(name.clone(), default.clone());
@@ -182,7 +193,10 @@ mod tests {
     #[test]
     fn rejects_bad_ids_and_contracts() {
         assert!(Manifest::parse(&MINIMAL.replace("\"notes\"", "\"../x\"")).is_err());
-        assert!(Manifest::parse(&MINIMAL.replace("contract = \"0.1.0\"", "contract = \"9.0.0\"")).is_err());
+        assert!(
+            Manifest::parse(&MINIMAL.replace("contract = \"0.1.0\"", "contract = \"9.0.0\""))
+                .is_err()
+        );
         assert!(Manifest::parse(&MINIMAL.replace("type = \"integer\"", "type = 12")).is_err());
     }
 }

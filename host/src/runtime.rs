@@ -123,7 +123,10 @@ impl WasiView for CallState {
 impl CallState {
     fn scoped(&self, key: &str) -> Result<Vec<u8>, String> {
         if key.len() > MAX_KEY_BYTES {
-            return Err(format!("clé trop longue ({} octets, {MAX_KEY_BYTES} au plus)", key.len()));
+            return Err(format!(
+                "clé trop longue ({} octets, {MAX_KEY_BYTES} au plus)",
+                key.len()
+            ));
         }
         let mut scoped = self.namespace.clone();
         scoped.extend_from_slice(key.as_bytes());
@@ -151,12 +154,16 @@ impl wit_store::Host for CallState {
             return Err(format!("valeur trop volumineuse ({} octets)", value.len()));
         }
         let key = self.scoped(&key)?;
-        self.store.put(Space::PluginData, &key, &value).map_err(|e| e.to_string())
+        self.store
+            .put(Space::PluginData, &key, &value)
+            .map_err(|e| e.to_string())
     }
 
     fn delete(&mut self, key: String) -> Result<(), String> {
         let key = self.scoped(&key)?;
-        self.store.delete(Space::PluginData, &key).map_err(|e| e.to_string())
+        self.store
+            .delete(Space::PluginData, &key)
+            .map_err(|e| e.to_string())
     }
 
     fn scan(
@@ -166,17 +173,24 @@ impl wit_store::Host for CallState {
         limit: u32,
         reverse: bool,
     ) -> Vec<wit_store::Entry> {
-        let (Ok(prefix), Ok(after)) = (self.scoped(&prefix), after.map(|a| self.scoped(&a)).transpose()) else {
+        let (Ok(prefix), Ok(after)) = (
+            self.scoped(&prefix),
+            after.map(|a| self.scoped(&a)).transpose(),
+        ) else {
             return Vec::new();
         };
         let limit = limit.min(MAX_SCAN_ENTRIES) as usize;
-        let entries = match self.store.scan(Space::PluginData, &prefix, after.as_deref(), limit, reverse) {
-            Ok(entries) => entries,
-            Err(e) => {
-                tracing::error!(plugin = %self.plugin, uai = %self.uai, "parcours : {e:#}");
-                return Vec::new();
-            }
-        };
+        let entries =
+            match self
+                .store
+                .scan(Space::PluginData, &prefix, after.as_deref(), limit, reverse)
+            {
+                Ok(entries) => entries,
+                Err(e) => {
+                    tracing::error!(plugin = %self.plugin, uai = %self.uai, "parcours : {e:#}");
+                    return Vec::new();
+                }
+            };
         let mut total = 0;
         entries
             .into_iter()
@@ -184,34 +198,49 @@ impl wit_store::Host for CallState {
                 total += k.len() + v.len();
                 total <= MAX_SCAN_BYTES
             })
-            .map(|(k, value)| wit_store::Entry { key: self.unscoped(&k), value })
+            .map(|(k, value)| wit_store::Entry {
+                key: self.unscoped(&k),
+                value,
+            })
             .collect()
     }
 
     fn batch(&mut self, ops: Vec<wit_store::Op>) -> Result<(), String> {
         if ops.len() > MAX_BATCH_OPS {
-            return Err(format!("lot trop grand ({} opérations, {MAX_BATCH_OPS} au plus)", ops.len()));
+            return Err(format!(
+                "lot trop grand ({} opérations, {MAX_BATCH_OPS} au plus)",
+                ops.len()
+            ));
         }
         let mut scoped = Vec::with_capacity(ops.len());
         for op in ops {
             scoped.push(match op {
                 wit_store::Op::Put(entry) => {
                     if entry.value.len() > MAX_VALUE_BYTES {
-                        return Err(format!("valeur trop volumineuse ({} octets)", entry.value.len()));
+                        return Err(format!(
+                            "valeur trop volumineuse ({} octets)",
+                            entry.value.len()
+                        ));
                     }
                     Op::Put(self.scoped(&entry.key)?, entry.value)
                 }
                 wit_store::Op::Delete(key) => Op::Delete(self.scoped(&key)?),
             });
         }
-        self.store.batch(Space::PluginData, scoped).map_err(|e| e.to_string())
+        self.store
+            .batch(Space::PluginData, scoped)
+            .map_err(|e| e.to_string())
     }
 
     fn next_id(&mut self) -> u64 {
         self.store.next_id().unwrap_or_else(|e| {
             tracing::error!(plugin = %self.plugin, "identifiant : {e:#}");
             // Time-based fallback keeps ids increasing if sled cannot reserve.
-            (SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_micros() as u64) | (1 << 62)
+            (SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_micros() as u64)
+                | (1 << 62)
         })
     }
 }
@@ -337,10 +366,12 @@ impl Runtime {
     ) -> Result<Arc<Runtime>> {
         let (engine, pooled) = build_engine()?;
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| anyhow!("liaison WASI : {e}"))?;
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+            .map_err(|e| anyhow!("liaison WASI : {e}"))?;
         bindings::Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)
             .map_err(|e| anyhow!("liaison du contrat : {e}"))?;
-        std::fs::create_dir_all(&cache_dir).with_context(|| format!("création de {}", cache_dir.display()))?;
+        std::fs::create_dir_all(&cache_dir)
+            .with_context(|| format!("création de {}", cache_dir.display()))?;
         let runtime = Arc::new(Runtime {
             engine,
             linker,
@@ -364,7 +395,12 @@ impl Runtime {
 
     /// Every loaded plugin, by id.
     pub fn plugins(&self) -> Vec<Arc<LoadedPlugin>> {
-        self.plugins.read().expect("verrou").values().cloned().collect()
+        self.plugins
+            .read()
+            .expect("verrou")
+            .values()
+            .cloned()
+            .collect()
     }
 
     /// A loaded plugin.
@@ -375,7 +411,9 @@ impl Runtime {
     fn plugin_folders(&self) -> Vec<PathBuf> {
         let mut folders = Vec::new();
         for dir in &self.plugin_dirs {
-            let Ok(entries) = std::fs::read_dir(dir) else { continue };
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                continue;
+            };
             for entry in entries.flatten() {
                 if entry.path().join("plugin.toml").is_file() {
                     folders.push(entry.path());
@@ -405,16 +443,19 @@ impl Runtime {
                 tracing::warn!(plugin = %manifest.id, "composant introuvable : {} (lancez cargo xtask build-plugins)", wasm.display());
                 continue;
             }
-            if let Some(current) = self.plugin(&manifest.id) {
-                if current.stamp == stamp {
-                    continue;
-                }
+            if let Some(current) = self.plugin(&manifest.id)
+                && current.stamp == stamp
+            {
+                continue;
             }
             let id = manifest.id.clone();
             match self.load(manifest, &folder, &wasm, stamp) {
                 Ok(plugin) => {
                     tracing::info!(plugin = %id, "plugin chargé");
-                    self.plugins.write().expect("verrou").insert(id.clone(), Arc::new(plugin));
+                    self.plugins
+                        .write()
+                        .expect("verrou")
+                        .insert(id.clone(), Arc::new(plugin));
                     reloaded.push(id);
                 }
                 Err(e) => tracing::error!(plugin = %id, "chargement impossible : {e:#}"),
@@ -430,13 +471,15 @@ impl Runtime {
         wasm: &Path,
         stamp: (Option<SystemTime>, Option<SystemTime>),
     ) -> Result<LoadedPlugin> {
-        let bytes = std::fs::read(wasm).with_context(|| format!("lecture de {}", wasm.display()))?;
+        let bytes =
+            std::fs::read(wasm).with_context(|| format!("lecture de {}", wasm.display()))?;
         let component = self.compile_cached(&manifest.id, &bytes)?;
         let pre = self
             .linker
             .instantiate_pre(&component)
             .map_err(|e| anyhow!("le composant ne respecte pas le contrat : {e}"))?;
-        let pre = bindings::PluginPre::new(pre).map_err(|e| anyhow!("exports du composant : {e}"))?;
+        let pre =
+            bindings::PluginPre::new(pre).map_err(|e| anyhow!("exports du composant : {e}"))?;
         Ok(LoadedPlugin {
             manifest,
             dir: dir.to_path_buf(),
@@ -450,10 +493,18 @@ impl Runtime {
     /// component's hash and the engine's compatibility hash.
     fn compile_cached(&self, id: &str, bytes: &[u8]) -> Result<Component> {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        self.engine.precompile_compatibility_hash().hash(&mut hasher);
+        self.engine
+            .precompile_compatibility_hash()
+            .hash(&mut hasher);
         let engine_hash = hasher.finish();
-        let digest: String = Sha256::digest(bytes).iter().take(12).map(|b| format!("{b:02x}")).collect();
-        let path = self.cache_dir.join(format!("{id}-{digest}-{engine_hash:016x}.cwasm"));
+        let digest: String = Sha256::digest(bytes)
+            .iter()
+            .take(12)
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let path = self
+            .cache_dir
+            .join(format!("{id}-{digest}-{engine_hash:016x}.cwasm"));
         if path.is_file() {
             // SAFETY: the file was written by `Component::serialize` of an engine
             // with the same compatibility hash (part of the file name) into our own
@@ -465,12 +516,16 @@ impl Runtime {
                 Err(e) => tracing::warn!(plugin = %id, "cache inutilisable, recompilation : {e}"),
             }
         }
-        let component = Component::new(&self.engine, bytes).map_err(|e| anyhow!("compilation : {e}"))?;
+        let component =
+            Component::new(&self.engine, bytes).map_err(|e| anyhow!("compilation : {e}"))?;
         match component.serialize() {
             Ok(serialized) => {
                 // Write then rename, so a concurrent reader never sees half a file.
                 let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-                if std::fs::write(&tmp, serialized).and_then(|_| std::fs::rename(&tmp, &path)).is_err() {
+                if std::fs::write(&tmp, serialized)
+                    .and_then(|_| std::fs::rename(&tmp, &path))
+                    .is_err()
+                {
                     tracing::warn!(plugin = %id, "cache non écrit : {}", path.display());
                 }
             }
@@ -503,7 +558,12 @@ impl Runtime {
         };
         let mut store = WasmStore::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
-        let ticks = plugin.manifest.limits.timeout_ms.div_ceil(TICK.as_millis() as u64).max(1);
+        let ticks = plugin
+            .manifest
+            .limits
+            .timeout_ms
+            .div_ceil(TICK.as_millis() as u64)
+            .max(1);
         store.set_epoch_deadline(ticks);
         store.epoch_deadline_trap();
         store
@@ -515,7 +575,9 @@ impl Runtime {
     pub async fn call<T, F>(&self, id: &str, ctx: CallContext, f: F) -> Result<T, CallError>
     where
         T: Send + 'static,
-        F: FnOnce(&bindings::Plugin, &mut WasmStore<CallState>) -> wasmtime::Result<T> + Send + 'static,
+        F: FnOnce(&bindings::Plugin, &mut WasmStore<CallState>) -> wasmtime::Result<T>
+            + Send
+            + 'static,
     {
         let plugin = self.plugin(id).ok_or(CallError::Unknown)?;
         let _permit = plugin
@@ -547,13 +609,26 @@ impl Runtime {
     }
 
     /// `handle(request)`.
-    pub async fn handle(&self, id: &str, ctx: CallContext, request: WitRequest) -> Result<WitResponse, CallError> {
-        let response = self.call(id, ctx, move |plugin, store| plugin.call_handle(store, &request)).await?;
+    pub async fn handle(
+        &self,
+        id: &str,
+        ctx: CallContext,
+        request: WitRequest,
+    ) -> Result<WitResponse, CallError> {
+        let response = self
+            .call(id, ctx, move |plugin, store| {
+                plugin.call_handle(store, &request)
+            })
+            .await?;
         let size = match &response {
             WitResponse::Page(page) => page.context.len() + page.template.len() + page.title.len(),
-            WitResponse::Json(body) | WitResponse::Redirect(body) | WitResponse::Internal(body) => body.len(),
+            WitResponse::Json(body) | WitResponse::Redirect(body) | WitResponse::Internal(body) => {
+                body.len()
+            }
             WitResponse::Download(download) => download.body.len(),
-            WitResponse::Invalid(errors) => errors.iter().map(|e| e.field.len() + e.message.len()).sum(),
+            WitResponse::Invalid(errors) => {
+                errors.iter().map(|e| e.field.len() + e.message.len()).sum()
+            }
             WitResponse::NotFound | WitResponse::Forbidden => 0,
         };
         if size > MAX_OUTPUT_BYTES {
@@ -572,30 +647,49 @@ impl Runtime {
         invocation: WitInvocation,
     ) -> Result<Option<WitFragment>, CallError> {
         let result = self
-            .call(id, ctx, move |plugin, store| plugin.call_render_block(store, &name, &[], &invocation))
+            .call(id, ctx, move |plugin, store| {
+                plugin.call_render_block(store, &name, &[], &invocation)
+            })
             .await?;
         match result {
-            Ok(Some(fragment)) if fragment.context.len() > MAX_OUTPUT_BYTES => Err(CallError::OutputTooLarge),
+            Ok(Some(fragment)) if fragment.context.len() > MAX_OUTPUT_BYTES => {
+                Err(CallError::OutputTooLarge)
+            }
             Ok(fragment) => Ok(fragment),
             Err(message) => Err(CallError::Trap(message)),
         }
     }
 
     /// `on-event(event)`.
-    pub async fn on_event(&self, id: &str, ctx: CallContext, event: WitEvent) -> Result<(), CallError> {
-        let result = self.call(id, ctx, move |plugin, store| plugin.call_on_event(store, &event)).await?;
+    pub async fn on_event(
+        &self,
+        id: &str,
+        ctx: CallContext,
+        event: WitEvent,
+    ) -> Result<(), CallError> {
+        let result = self
+            .call(id, ctx, move |plugin, store| {
+                plugin.call_on_event(store, &event)
+            })
+            .await?;
         result.map_err(CallError::Trap)
     }
 
     /// Polls plugin folders every `interval` and reloads what changed, until the runtime is dropped.
-    pub fn watch(self: &Arc<Self>, interval: Duration, on_reload: impl Fn(&[String]) + Send + 'static) {
+    pub fn watch(
+        self: &Arc<Self>,
+        interval: Duration,
+        on_reload: impl Fn(&[String]) + Send + 'static,
+    ) {
         let weak = Arc::downgrade(self);
         std::thread::Builder::new()
             .name("preau-reload".into())
             .spawn(move || {
                 loop {
                     std::thread::sleep(interval);
-                    let Some(runtime) = weak.upgrade() else { return };
+                    let Some(runtime) = weak.upgrade() else {
+                        return;
+                    };
                     let reloaded = runtime.rescan();
                     if !reloaded.is_empty() {
                         on_reload(&reloaded);
@@ -614,7 +708,9 @@ fn classify(error: &wasmtime::Error) -> CallError {
         };
     }
     let text = format!("{error:?}");
-    if text.contains("forcing trap when growing memory") || text.contains("memory") && text.contains("limit") {
+    if text.contains("forcing trap when growing memory")
+        || text.contains("memory") && text.contains("limit")
+    {
         CallError::OutOfMemory
     } else {
         CallError::Trap(error.to_string())
@@ -665,10 +761,10 @@ pub fn plugin_templates(plugin: &LoadedPlugin) -> HashMap<String, String> {
     if let Ok(entries) = std::fs::read_dir(&dir) {
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if name.ends_with(".html") {
-                if let Ok(source) = std::fs::read_to_string(entry.path()) {
-                    templates.insert(name, source);
-                }
+            if name.ends_with(".html")
+                && let Ok(source) = std::fs::read_to_string(entry.path())
+            {
+                templates.insert(name, source);
             }
         }
     }

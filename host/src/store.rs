@@ -108,12 +108,17 @@ pub trait StoreExt: Store {
     }
 
     /// Every JSON value whose key starts with `prefix`, in key order.
-    fn scan_json<T: DeserializeOwned>(&self, space: Space, prefix: &str) -> Result<Vec<(String, T)>> {
+    fn scan_json<T: DeserializeOwned>(
+        &self,
+        space: Space,
+        prefix: &str,
+    ) -> Result<Vec<(String, T)>> {
         self.scan(space, prefix.as_bytes(), None, usize::MAX, false)?
             .into_iter()
             .map(|(k, v)| {
                 let key = String::from_utf8_lossy(&k).into_owned();
-                let value = serde_json::from_slice(&v).with_context(|| format!("décodage de {key}"))?;
+                let value =
+                    serde_json::from_slice(&v).with_context(|| format!("décodage de {key}"))?;
                 Ok((key, value))
             })
             .collect()
@@ -198,15 +203,21 @@ impl Store for SledStore {
             }
             _ => {}
         }
-        if let Some(u) = &upper {
-            if lower.as_slice() >= u.as_slice() {
-                return Ok(Vec::new());
-            }
+        if let Some(u) = &upper
+            && lower.as_slice() >= u.as_slice()
+        {
+            return Ok(Vec::new());
         }
-        let lower = if lower_excluded { Excluded(lower) } else { Included(lower) };
+        let lower = if lower_excluded {
+            Excluded(lower)
+        } else {
+            Included(lower)
+        };
         let upper = upper.map_or(Unbounded, Excluded);
         let range = tree.range::<Vec<u8>, _>((lower, upper));
-        let pairs = |item: sled::Result<(sled::IVec, sled::IVec)>| item.map(|(k, v)| (k.to_vec(), v.to_vec()));
+        let pairs = |item: sled::Result<(sled::IVec, sled::IVec)>| {
+            item.map(|(k, v)| (k.to_vec(), v.to_vec()))
+        };
         let entries: sled::Result<Vec<Entry>> = if reverse {
             range.rev().take(limit).map(pairs).collect()
         } else {
@@ -234,7 +245,10 @@ impl Store for SledStore {
         expected: Option<&[u8]>,
         new: Option<&[u8]>,
     ) -> Result<bool> {
-        let swapped = self.tree(space)?.compare_and_swap(key, expected, new)?.is_ok();
+        let swapped = self
+            .tree(space)?
+            .compare_and_swap(key, expected, new)?
+            .is_ok();
         if swapped {
             self.flush()?;
         }
@@ -259,16 +273,73 @@ mod tests {
         for key in ["a/1", "a/2", "a/3", "b/1"] {
             store.put(Space::PluginData, key.as_bytes(), b"x").unwrap();
         }
-        let keys = |v: Vec<Entry>| v.into_iter().map(|(k, _)| String::from_utf8(k).unwrap()).collect::<Vec<_>>();
-        assert_eq!(keys(store.scan(Space::PluginData, b"a/", None, 10, false).unwrap()), ["a/1", "a/2", "a/3"]);
-        assert_eq!(keys(store.scan(Space::PluginData, b"a/", None, 2, true).unwrap()), ["a/3", "a/2"]);
-        assert_eq!(keys(store.scan(Space::PluginData, b"a/", Some(b"a/1"), 10, false).unwrap()), ["a/2", "a/3"]);
-        assert_eq!(keys(store.scan(Space::PluginData, b"a/", Some(b"a/3"), 10, true).unwrap()), ["a/2", "a/1"]);
-        assert_eq!(keys(store.scan(Space::PluginData, b"b/", Some(b"a/3"), 10, true).unwrap()), Vec::<String>::new());
-        assert_eq!(keys(store.scan(Space::PluginData, b"a/", Some(b"z"), 10, true).unwrap()), ["a/3", "a/2", "a/1"]);
-        assert_eq!(keys(store.scan(Space::PluginData, b"a/", Some(b"0"), 1, false).unwrap()), ["a/1"]);
-        assert!(store.compare_and_swap(Space::Logins, b"x", None, Some(b"1")).unwrap());
-        assert!(!store.compare_and_swap(Space::Logins, b"x", None, Some(b"2")).unwrap());
+        let keys = |v: Vec<Entry>| {
+            v.into_iter()
+                .map(|(k, _)| String::from_utf8(k).unwrap())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            keys(
+                store
+                    .scan(Space::PluginData, b"a/", None, 10, false)
+                    .unwrap()
+            ),
+            ["a/1", "a/2", "a/3"]
+        );
+        assert_eq!(
+            keys(store.scan(Space::PluginData, b"a/", None, 2, true).unwrap()),
+            ["a/3", "a/2"]
+        );
+        assert_eq!(
+            keys(
+                store
+                    .scan(Space::PluginData, b"a/", Some(b"a/1"), 10, false)
+                    .unwrap()
+            ),
+            ["a/2", "a/3"]
+        );
+        assert_eq!(
+            keys(
+                store
+                    .scan(Space::PluginData, b"a/", Some(b"a/3"), 10, true)
+                    .unwrap()
+            ),
+            ["a/2", "a/1"]
+        );
+        assert_eq!(
+            keys(
+                store
+                    .scan(Space::PluginData, b"b/", Some(b"a/3"), 10, true)
+                    .unwrap()
+            ),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            keys(
+                store
+                    .scan(Space::PluginData, b"a/", Some(b"z"), 10, true)
+                    .unwrap()
+            ),
+            ["a/3", "a/2", "a/1"]
+        );
+        assert_eq!(
+            keys(
+                store
+                    .scan(Space::PluginData, b"a/", Some(b"0"), 1, false)
+                    .unwrap()
+            ),
+            ["a/1"]
+        );
+        assert!(
+            store
+                .compare_and_swap(Space::Logins, b"x", None, Some(b"1"))
+                .unwrap()
+        );
+        assert!(
+            !store
+                .compare_and_swap(Space::Logins, b"x", None, Some(b"2"))
+                .unwrap()
+        );
         let a = store.next_id().unwrap();
         assert!(store.next_id().unwrap() > a);
         drop(store);

@@ -21,8 +21,18 @@ pub struct Theme {
 }
 
 const MONTHS: [&str; 12] = [
-    "janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
-    "novembre", "décembre",
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
 ];
 
 /// (year, month 1–12, day) of a day count since 1970-01-01 (H. Hinnant's algorithm).
@@ -41,7 +51,11 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 /// Day count of the last Sunday of `month` in `year`.
 fn last_sunday(year: i64, month: u32) -> i64 {
     // Days since epoch of the first day of the next month, minus one.
-    let (y, m) = if month == 12 { (year + 1, 1) } else { (year, month + 1) };
+    let (y, m) = if month == 12 {
+        (year + 1, 1)
+    } else {
+        (year, month + 1)
+    };
     let y_adj = if m <= 2 { y - 1 } else { y };
     let era = y_adj.div_euclid(400);
     let yoe = y_adj.rem_euclid(400);
@@ -68,7 +82,11 @@ pub fn format_date_fr(ts: i64) -> String {
     let local = ts + paris_offset(ts);
     let (year, month, day) = civil_from_days(local.div_euclid(86_400));
     let seconds = local.rem_euclid(86_400);
-    let day = if day == 1 { "1er".to_string() } else { day.to_string() };
+    let day = if day == 1 {
+        "1er".to_string()
+    } else {
+        day.to_string()
+    };
     format!(
         "{day} {} {year} à {} h {:02}",
         MONTHS[(month - 1) as usize],
@@ -78,14 +96,17 @@ pub fn format_date_fr(ts: i64) -> String {
 }
 
 fn load_dir(env: &mut Environment<'static>, dir: &Path, prefix: &str) -> Result<()> {
-    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(()) };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         let name = format!("{prefix}{}", entry.file_name().to_string_lossy());
         if path.is_dir() {
             load_dir(env, &path, &format!("{name}/"))?;
         } else if name.ends_with(".html") {
-            let source = std::fs::read_to_string(&path).with_context(|| format!("lecture de {}", path.display()))?;
+            let source = std::fs::read_to_string(&path)
+                .with_context(|| format!("lecture de {}", path.display()))?;
             env.add_template_owned(name.clone(), source)
                 .with_context(|| format!("gabarit {name}"))?;
         }
@@ -95,7 +116,11 @@ fn load_dir(env: &mut Environment<'static>, dir: &Path, prefix: &str) -> Result<
 
 impl Theme {
     /// Loads the theme in `dir` (its `templates/`) and the plugins' templates.
-    pub fn new(dir: PathBuf, sanitizer: SharedSanitizer, plugins: &[Arc<LoadedPlugin>]) -> Result<Theme> {
+    pub fn new(
+        dir: PathBuf,
+        sanitizer: SharedSanitizer,
+        plugins: &[Arc<LoadedPlugin>],
+    ) -> Result<Theme> {
         let theme = Theme {
             dir,
             env: RwLock::new(Arc::new(Environment::new())),
@@ -121,7 +146,9 @@ impl Theme {
             let text = sanitizer.read().expect("verrou").plain_text(&html);
             truncate(&text, max.unwrap_or(200))
         });
-        env.add_filter("datefr", |ts: Option<i64>| ts.map(format_date_fr).unwrap_or_default());
+        env.add_filter("datefr", |ts: Option<i64>| {
+            ts.map(format_date_fr).unwrap_or_default()
+        });
         load_dir(&mut env, &self.dir.join("templates"), "")?;
         for plugin in plugins {
             for (name, source) in plugin_templates(plugin) {

@@ -181,12 +181,21 @@ impl Request {
     }
 
     /// Builds a request by hand, for native unit tests of plugin logic.
-    pub fn for_tests(method: Method, path: &str, form: &[(&str, &str)], invocation: Invocation) -> Self {
+    pub fn for_tests(
+        method: Method,
+        path: &str,
+        form: &[(&str, &str)],
+        invocation: Invocation,
+    ) -> Self {
         Request {
             method,
             path: path.into(),
             query: Vec::new(),
-            form: Form::new(form.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()),
+            form: Form::new(
+                form.iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            ),
             invocation,
         }
     }

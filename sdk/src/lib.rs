@@ -107,7 +107,8 @@ pub trait Plugin {
 /// against the manifest's JSON Schema. Missing keys take their serde defaults.
 pub fn config<T: DeserializeOwned>() -> Result<T> {
     let raw = bindings::preau::plugin::config::get();
-    serde_json::from_str(&raw).map_err(|e| Error::Internal(format!("configuration illisible : {e}")))
+    serde_json::from_str(&raw)
+        .map_err(|e| Error::Internal(format!("configuration illisible : {e}")))
 }
 
 /// Everything a plugin usually needs, in one `use`.
@@ -180,7 +181,7 @@ macro_rules! export_plugin {
                     $crate::__private::on_event::<$plugin>(event)
                 }
             }
-            $crate::bindings::__export_world_plugin!(PreauExports with_types_in $crate::bindings);
+    $crate::bindings::__export_world_plugin!(PreauExports with_types_in $crate::bindings);
         };
     };
 }

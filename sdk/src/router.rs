@@ -93,7 +93,10 @@ mod tests {
 
     #[test]
     fn matches_literals_and_params() {
-        let router = Router::new().get("/", ok).get("/{id}/edit", ok).post("/new", ok);
+        let router = Router::new()
+            .get("/", ok)
+            .get("/{id}/edit", ok)
+            .post("/new", ok);
         assert!(router.find(Method::Get, "/").is_some());
         assert!(router.find(Method::Get, "").is_some());
         let (_, params) = router.find(Method::Get, "/0000000000000001/edit").unwrap();

@@ -161,14 +161,19 @@ impl<T: Record> Table<T> {
     pub fn scan(&self, after: Option<Id>, limit: u32, order: Order) -> Result<Vec<(Id, T)>> {
         let prefix = format!("{}/", T::KIND);
         let after = after.map(|id| record_key(T::KIND, id));
-        host::scan(&prefix, after.as_deref(), limit, order == Order::NewestFirst)
-            .into_iter()
-            .map(|entry| {
-                let id = Id::parse(&entry.key[prefix.len()..])
-                    .ok_or_else(|| Error::Internal(format!("clé invalide {}", entry.key)))?;
-                Ok((id, serde_json::from_slice(&entry.value)?))
-            })
-            .collect()
+        host::scan(
+            &prefix,
+            after.as_deref(),
+            limit,
+            order == Order::NewestFirst,
+        )
+        .into_iter()
+        .map(|entry| {
+            let id = Id::parse(&entry.key[prefix.len()..])
+                .ok_or_else(|| Error::Internal(format!("clé invalide {}", entry.key)))?;
+            Ok((id, serde_json::from_slice(&entry.value)?))
+        })
+        .collect()
     }
 
     /// Up to `limit` ids carrying the index key `index`, in id order, after `after`.
@@ -181,10 +186,15 @@ impl<T: Record> Table<T> {
     ) -> Vec<Id> {
         let prefix = index_prefix(T::KIND, index);
         let after = after.map(|id| format!("{prefix}{id}"));
-        host::scan(&prefix, after.as_deref(), limit, order == Order::NewestFirst)
-            .into_iter()
-            .filter_map(|entry| Id::parse(&entry.key[prefix.len()..]))
-            .collect()
+        host::scan(
+            &prefix,
+            after.as_deref(),
+            limit,
+            order == Order::NewestFirst,
+        )
+        .into_iter()
+        .filter_map(|entry| Id::parse(&entry.key[prefix.len()..]))
+        .collect()
     }
 
     /// Up to `limit` records carrying the index key `index`, in id order, after `after`.

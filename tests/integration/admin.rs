@@ -12,30 +12,84 @@ async fn only_the_region_administrator_enables_and_disabled_plugins_vanish() {
     let principal = server.signed_in("principal.pilat").await.unwrap();
     let page = principal.get("/admin/").await.unwrap();
     assert_eq!(page.status, 200);
-    assert!(!page.body.contains("Lycée du Forez"), "only their establishment");
+    assert!(
+        !page.body.contains("Lycée du Forez"),
+        "only their establishment"
+    );
     let toggle = format!("/admin/e/{PILAT}/plugins/blog/toggle");
-    assert_eq!(principal.post_form("/admin/", &toggle, &[("enabled", "false")]).await.unwrap().status, 403);
+    assert_eq!(
+        principal
+            .post_form("/admin/", &toggle, &[("enabled", "false")])
+            .await
+            .unwrap()
+            .status,
+        403
+    );
 
     let admin = server.signed_in("admin").await.unwrap();
     let page = admin.get("/admin/").await.unwrap();
     assert!(page.body.contains("Lycée du Forez") && page.body.contains("Collège du Pilat"));
     let pupil = server.signed_in("emma.martin").await.unwrap();
-    assert!(pupil.get(&format!("/e/{PILAT}/")).await.unwrap().body.contains("Derniers articles"));
+    assert!(
+        pupil
+            .get(&format!("/e/{PILAT}/"))
+            .await
+            .unwrap()
+            .body
+            .contains("Derniers articles")
+    );
 
-    let off = admin.post_form("/admin/", &toggle, &[("enabled", "false")]).await.unwrap();
+    let off = admin
+        .post_form("/admin/", &toggle, &[("enabled", "false")])
+        .await
+        .unwrap();
     assert_eq!(off.status, 303);
-    assert_eq!(pupil.get(&format!("/e/{PILAT}/blog/")).await.unwrap().status, 404);
+    assert_eq!(
+        pupil
+            .get(&format!("/e/{PILAT}/blog/"))
+            .await
+            .unwrap()
+            .status,
+        404
+    );
     let home = pupil.get(&format!("/e/{PILAT}/")).await.unwrap();
-    assert!(!home.body.contains("Derniers articles"), "its block disappears");
+    assert!(
+        !home.body.contains("Derniers articles"),
+        "its block disappears"
+    );
 
-    let on = admin.post_form("/admin/", &toggle, &[("enabled", "true")]).await.unwrap();
+    let on = admin
+        .post_form("/admin/", &toggle, &[("enabled", "true")])
+        .await
+        .unwrap();
     assert_eq!(on.status, 303);
-    assert_eq!(pupil.get(&format!("/e/{PILAT}/blog/")).await.unwrap().status, 200);
+    assert_eq!(
+        pupil
+            .get(&format!("/e/{PILAT}/blog/"))
+            .await
+            .unwrap()
+            .status,
+        200
+    );
     // The demo articles survived the disable/enable cycle.
-    assert!(pupil.get(&format!("/e/{PILAT}/blog/")).await.unwrap().body.contains("Bienvenue"));
+    assert!(
+        pupil
+            .get(&format!("/e/{PILAT}/blog/"))
+            .await
+            .unwrap()
+            .body
+            .contains("Bienvenue")
+    );
 
     // The second establishment has the blog disabled.
-    assert_eq!(admin.get(&format!("/e/{FOREZ}/blog/")).await.unwrap().status, 404);
+    assert_eq!(
+        admin
+            .get(&format!("/e/{FOREZ}/blog/"))
+            .await
+            .unwrap()
+            .status,
+        404
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -48,23 +102,62 @@ async fn an_invalid_configuration_is_refused_field_by_field_and_the_previous_one
     assert!(form.body.contains("name=\"articles_par_page\""));
 
     let bad = principal
-        .post_form(&url, &url, &[("titre", "Notre blog"), ("articles_par_page", "0"), ("articles_dans_le_bloc", "trois")])
+        .post_form(
+            &url,
+            &url,
+            &[
+                ("titre", "Notre blog"),
+                ("articles_par_page", "0"),
+                ("articles_dans_le_bloc", "trois"),
+            ],
+        )
         .await
         .unwrap();
     assert_eq!(bad.status, 422);
-    assert!(bad.body.contains("Saisissez un nombre entier."), "{}", bad.body);
+    assert!(
+        bad.body.contains("Saisissez un nombre entier."),
+        "{}",
+        bad.body
+    );
     let bad = principal
-        .post_form(&url, &url, &[("titre", &"x".repeat(81)), ("articles_par_page", "0"), ("articles_dans_le_bloc", "3")])
+        .post_form(
+            &url,
+            &url,
+            &[
+                ("titre", &"x".repeat(81)),
+                ("articles_par_page", "0"),
+                ("articles_dans_le_bloc", "3"),
+            ],
+        )
         .await
         .unwrap();
     assert_eq!(bad.status, 422);
-    assert!(bad.body.contains("La valeur doit être supérieure ou égale à 1."));
+    assert!(
+        bad.body
+            .contains("La valeur doit être supérieure ou égale à 1.")
+    );
     assert!(bad.body.contains("Au plus 80 caractères."));
-    let config = server.app.directory().plugin_setting(PILAT, "blog").unwrap().config;
-    assert_eq!(config["articles_par_page"], 10, "previous configuration kept");
+    let config = server
+        .app
+        .directory()
+        .plugin_setting(PILAT, "blog")
+        .unwrap()
+        .config;
+    assert_eq!(
+        config["articles_par_page"], 10,
+        "previous configuration kept"
+    );
 
     let good = principal
-        .post_form(&url, &url, &[("titre", "Le blog du Pilat"), ("articles_par_page", "1"), ("articles_dans_le_bloc", "1")])
+        .post_form(
+            &url,
+            &url,
+            &[
+                ("titre", "Le blog du Pilat"),
+                ("articles_par_page", "1"),
+                ("articles_dans_le_bloc", "1"),
+            ],
+        )
         .await
         .unwrap();
     assert_eq!(good.status, 303);
@@ -83,18 +176,37 @@ async fn appearance_is_validated_and_applied() {
     let principal = server.signed_in("principal.pilat").await.unwrap();
     let url = format!("/admin/e/{PILAT}/theme");
     let bad = principal
-        .post_form(&url, &url, &[("primary", "red;}body{"), ("accent", "#000000"), ("banner_url", "javascript:alert(1)")])
+        .post_form(
+            &url,
+            &url,
+            &[
+                ("primary", "red;}body{"),
+                ("accent", "#000000"),
+                ("banner_url", "javascript:alert(1)"),
+            ],
+        )
         .await
         .unwrap();
     assert_eq!(bad.status, 422);
     assert!(bad.body.contains("#rrggbb"));
     assert!(bad.body.contains("Adresse invalide"));
     let good = principal
-        .post_form(&url, &url, &[("primary", "#123456"), ("accent", "#abcdef"), ("banner_url", "/static/banner.svg")])
+        .post_form(
+            &url,
+            &url,
+            &[
+                ("primary", "#123456"),
+                ("accent", "#abcdef"),
+                ("banner_url", "/static/banner.svg"),
+            ],
+        )
         .await
         .unwrap();
     assert_eq!(good.status, 303);
-    let css = principal.get(&format!("/e/{PILAT}/theme.css")).await.unwrap();
+    let css = principal
+        .get(&format!("/e/{PILAT}/theme.css"))
+        .await
+        .unwrap();
     assert!(css.body.contains("--primary: #123456"));
     let teacher = server.signed_in("jean.dupont").await.unwrap();
     assert_eq!(teacher.get(&url).await.unwrap().status, 403);

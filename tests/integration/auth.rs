@@ -17,15 +17,33 @@ async fn sign_in_sets_a_safe_cookie_rotates_it_and_sign_out_kills_it() {
 
     // Signing in again rotates the session; the old token is dead.
     let old = token.clone();
-    assert_eq!(client.login("jean.dupont", DEMO_PASSWORD).await.unwrap().status, 303);
+    assert_eq!(
+        client
+            .login("jean.dupont", DEMO_PASSWORD)
+            .await
+            .unwrap()
+            .status,
+        303
+    );
     let new = client.cookie("preau_session").unwrap();
     assert_ne!(old, new);
     let stale = server.client();
     stale.set_cookie("preau_session", &old);
-    assert_eq!(stale.get(&format!("/e/{PILAT}/blog/new")).await.unwrap().status, 303, "old session → sign-in");
+    assert_eq!(
+        stale
+            .get(&format!("/e/{PILAT}/blog/new"))
+            .await
+            .unwrap()
+            .status,
+        303,
+        "old session → sign-in"
+    );
 
     // Sign-out deletes the session server-side.
-    let out = client.post_form(&format!("/e/{PILAT}/"), "/logout", &[]).await.unwrap();
+    let out = client
+        .post_form(&format!("/e/{PILAT}/"), "/logout", &[])
+        .await
+        .unwrap();
     assert_eq!(out.status, 303);
     let replay = server.client();
     replay.set_cookie("preau_session", &new);
@@ -40,7 +58,11 @@ async fn wrong_password_missing_csrf_and_brute_force_are_refused() {
     let client = server.client();
     let wrong = client.login("jean.dupont", "mauvais").await.unwrap();
     assert_eq!(wrong.status, 401);
-    assert!(wrong.body.contains("Identifiant ou mot de passe incorrect."));
+    assert!(
+        wrong
+            .body
+            .contains("Identifiant ou mot de passe incorrect.")
+    );
     assert!(client.cookie("preau_session").is_none());
 
     let unknown = client.login("personne", "x").await.unwrap();
@@ -49,7 +71,10 @@ async fn wrong_password_missing_csrf_and_brute_force_are_refused() {
     // Without the CSRF field (a cross-site form), sign-in is refused.
     let forged = server
         .client()
-        .post_raw("/login", &[("login", "jean.dupont"), ("password", DEMO_PASSWORD)])
+        .post_raw(
+            "/login",
+            &[("login", "jean.dupont"), ("password", DEMO_PASSWORD)],
+        )
         .await
         .unwrap();
     assert_eq!(forged.status, 403);
@@ -59,7 +84,10 @@ async fn wrong_password_missing_csrf_and_brute_force_are_refused() {
     for _ in 0..4 {
         client.login("emma.martin", "faux").await.unwrap();
     }
-    assert_eq!(client.login("emma.martin", "faux").await.unwrap().status, 401);
+    assert_eq!(
+        client.login("emma.martin", "faux").await.unwrap().status,
+        401
+    );
     let locked = client.login("emma.martin", DEMO_PASSWORD).await.unwrap();
     assert_eq!(locked.status, 429);
     assert!(locked.body.contains("Trop de tentatives"));
@@ -77,14 +105,30 @@ async fn sign_in_returns_to_the_requested_local_page_only() {
     let form = client.get(&login_url).await.unwrap();
     let csrf = form.csrf().unwrap();
     let page = client
-        .post_raw("/login", &[("login", "jean.dupont"), ("password", DEMO_PASSWORD), ("next", &target), ("csrf", &csrf)])
+        .post_raw(
+            "/login",
+            &[
+                ("login", "jean.dupont"),
+                ("password", DEMO_PASSWORD),
+                ("next", &target),
+                ("csrf", &csrf),
+            ],
+        )
         .await
         .unwrap();
     assert_eq!(page.location(), target);
     let evil = server.client();
     let csrf = evil.get("/login").await.unwrap().csrf().unwrap();
     let page = evil
-        .post_raw("/login", &[("login", "jean.dupont"), ("password", DEMO_PASSWORD), ("next", "//evil.example/"), ("csrf", &csrf)])
+        .post_raw(
+            "/login",
+            &[
+                ("login", "jean.dupont"),
+                ("password", DEMO_PASSWORD),
+                ("next", "//evil.example/"),
+                ("csrf", &csrf),
+            ],
+        )
         .await
         .unwrap();
     assert_eq!(page.status, 303);

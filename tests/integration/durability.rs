@@ -16,11 +16,15 @@ const DATA_ENV: &str = "PREAU_CHILD_DATA";
 #[test]
 #[ignore = "started by kill_9_loses_no_acknowledged_write"]
 fn child_server() {
-    let Ok(data) = std::env::var(DATA_ENV) else { return };
+    let Ok(data) = std::env::var(DATA_ENV) else {
+        return;
+    };
     let data = Path::new(&data);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let app = preau_host::build(test_config(&data.join("db"))).await.unwrap();
+        let app = preau_host::build(test_config(&data.join("db")))
+            .await
+            .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         // Written once the database is open and seeded.
@@ -31,10 +35,18 @@ fn child_server() {
     });
 }
 
+// The caller kills and waits for the child it gets back.
+#[allow(clippy::zombie_processes)]
 fn start_child(data: &Path) -> (Child, String) {
     let _ = std::fs::remove_file(data.join("port"));
     let child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "durability::child_server", "--ignored", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "durability::child_server",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(DATA_ENV, data)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -45,13 +57,21 @@ fn start_child(data: &Path) -> (Child, String) {
         if let Ok(port) = std::fs::read_to_string(data.join("port")) {
             return (child, format!("http://127.0.0.1:{port}"));
         }
-        assert!(started.elapsed() < Duration::from_secs(60), "le serveur enfant n'a pas démarré");
+        if started.elapsed() > Duration::from_secs(60) {
+            let mut child = child;
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("le serveur enfant n'a pas démarré");
+        }
         std::thread::sleep(Duration::from_millis(20));
     }
 }
 
 fn pseudo_random_millis(low: u64, high: u64) -> u64 {
-    let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().subsec_nanos() as u64;
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos() as u64;
     low + nanos % (high - low)
 }
 
@@ -63,19 +83,36 @@ async fn kill_9_loses_no_acknowledged_write() {
     for cycle in 0..cycles {
         let (mut child, base) = start_child(dir.path());
         let client = Client::new(&base);
-        assert_eq!(client.login("jean.dupont", DEMO_PASSWORD).await.unwrap().status, 303);
+        assert_eq!(
+            client
+                .login("jean.dupont", DEMO_PASSWORD)
+                .await
+                .unwrap()
+                .status,
+            303
+        );
         let writer = {
             let acknowledged = acknowledged.clone();
             let client = client.clone();
             tokio::spawn(async move {
                 let form = format!("/e/{PILAT}/blog/new");
-                let Ok(page) = client.get(&form).await else { return };
+                let Ok(page) = client.get(&form).await else {
+                    return;
+                };
                 let Some(csrf) = page.csrf() else { return };
                 for i in 0.. {
                     let title = format!("Durable {cycle}-{i}");
-                    let fields = [("title", title.as_str()), ("body", "<p>écrit avant le kill</p>"), ("publish", "on"), ("csrf", &csrf)];
+                    let fields = [
+                        ("title", title.as_str()),
+                        ("body", "<p>écrit avant le kill</p>"),
+                        ("publish", "on"),
+                        ("csrf", &csrf),
+                    ];
                     match client.post_raw(&form, &fields).await {
-                        Ok(page) if page.status == 303 => acknowledged.lock().unwrap().push((page.location().to_string(), title)),
+                        Ok(page) if page.status == 303 => acknowledged
+                            .lock()
+                            .unwrap()
+                            .push((page.location().to_string(), title)),
                         _ => return,
                     }
                 }
@@ -87,10 +124,21 @@ async fn kill_9_loses_no_acknowledged_write() {
         let _ = writer.await;
     }
     let acknowledged = acknowledged.lock().unwrap().clone();
-    assert!(acknowledged.len() >= cycles, "some writes were acknowledged ({})", acknowledged.len());
+    assert!(
+        acknowledged.len() >= cycles,
+        "some writes were acknowledged ({})",
+        acknowledged.len()
+    );
     let (mut child, base) = start_child(dir.path());
     let client = Client::new(&base);
-    assert_eq!(client.login("emma.martin", DEMO_PASSWORD).await.unwrap().status, 303);
+    assert_eq!(
+        client
+            .login("emma.martin", DEMO_PASSWORD)
+            .await
+            .unwrap()
+            .status,
+        303
+    );
     let mut missing = Vec::new();
     for (url, title) in &acknowledged {
         let page = client.get(url).await.unwrap();
@@ -100,6 +148,14 @@ async fn kill_9_loses_no_acknowledged_write() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    assert!(missing.is_empty(), "{} of {} acknowledged articles lost: {missing:?}", missing.len(), acknowledged.len());
-    eprintln!("durabilité : {} écritures acquittées, toutes retrouvées après {cycles} kill -9", acknowledged.len());
+    assert!(
+        missing.is_empty(),
+        "{} of {} acknowledged articles lost: {missing:?}",
+        missing.len(),
+        acknowledged.len()
+    );
+    eprintln!(
+        "durabilité : {} écritures acquittées, toutes retrouvées après {cycles} kill -9",
+        acknowledged.len()
+    );
 }

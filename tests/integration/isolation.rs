@@ -7,14 +7,30 @@ async fn establishments_do_not_see_each_others_people_or_data() {
     let server = TestServer::start().await.unwrap();
     let admin = server.signed_in("admin").await.unwrap();
     let toggle = format!("/admin/e/{FOREZ}/plugins/blog/toggle");
-    assert_eq!(admin.post_form("/admin/", &toggle, &[("enabled", "true")]).await.unwrap().status, 303);
+    assert_eq!(
+        admin
+            .post_form("/admin/", &toggle, &[("enabled", "true")])
+            .await
+            .unwrap()
+            .status,
+        303
+    );
 
     let jean = server.signed_in("jean.dupont").await.unwrap();
     let pilat_post = write_post(&jean, "Réservé au Pilat", "<p>interne</p>", true).await;
 
     // A Pilat teacher has no role in the Forez blog.
-    assert_eq!(jean.get(&format!("/e/{FOREZ}/blog/")).await.unwrap().status, 403);
-    assert_eq!(jean.get(&format!("/e/{FOREZ}/blog/new")).await.unwrap().status, 403);
+    assert_eq!(
+        jean.get(&format!("/e/{FOREZ}/blog/")).await.unwrap().status,
+        403
+    );
+    assert_eq!(
+        jean.get(&format!("/e/{FOREZ}/blog/new"))
+            .await
+            .unwrap()
+            .status,
+        403
+    );
 
     // A Forez teacher writes in Forez, and sees nothing of Pilat.
     let lucie = server.signed_in("lucie.bernard").await.unwrap();
@@ -27,12 +43,27 @@ async fn establishments_do_not_see_each_others_people_or_data() {
     assert_eq!(lucie.get(&same_id).await.unwrap().status, 404);
     let forez_post = {
         let page = lucie
-            .post_form(&format!("/e/{FOREZ}/blog/new"), &format!("/e/{FOREZ}/blog/new"), &[("title", "Au Forez"), ("body", "<p>x</p>"), ("publish", "on")])
+            .post_form(
+                &format!("/e/{FOREZ}/blog/new"),
+                &format!("/e/{FOREZ}/blog/new"),
+                &[
+                    ("title", "Au Forez"),
+                    ("body", "<p>x</p>"),
+                    ("publish", "on"),
+                ],
+            )
             .await
             .unwrap();
         assert_eq!(page.status, 303);
         page.location().to_string()
     };
     assert!(forez_post.starts_with(&format!("/e/{FOREZ}/blog/")));
-    assert!(!jean.get(&format!("/e/{PILAT}/blog/")).await.unwrap().body.contains("Au Forez"));
+    assert!(
+        !jean
+            .get(&format!("/e/{PILAT}/blog/"))
+            .await
+            .unwrap()
+            .body
+            .contains("Au Forez")
+    );
 }

@@ -8,8 +8,14 @@ async fn region_portal_lists_establishments_and_links_their_portals() {
     assert_eq!(page.status, 200);
     assert!(page.body.contains("Collège du Pilat"));
     assert!(page.body.contains("Lycée du Forez"));
-    assert!(page.body.contains("&#x2f;e&#x2f;0420003A&#x2f;") || page.body.contains("/e/0420003A/"));
-    assert!(page.header("content-security-policy").unwrap().contains("script-src 'none'"));
+    assert!(
+        page.body.contains("&#x2f;e&#x2f;0420003A&#x2f;") || page.body.contains("/e/0420003A/")
+    );
+    assert!(
+        page.header("content-security-policy")
+            .unwrap()
+            .contains("script-src 'none'")
+    );
 
     let home = client.get(&format!("/e/{PILAT}/")).await.unwrap();
     assert_eq!(home.status, 200);
@@ -35,9 +41,17 @@ async fn unknown_pages_are_french_404s_and_static_files_stay_inside_the_theme() 
     assert_eq!(client.get("/nulle-part").await.unwrap().status, 404);
     let css = client.get("/static/style.css").await.unwrap();
     assert_eq!(css.status, 200);
-    for path in ["/static/../Cargo.toml", "/static/%2e%2e/%2e%2e/Cargo.toml", "/static/..%2f..%2fCargo.toml"] {
+    for path in [
+        "/static/../Cargo.toml",
+        "/static/%2e%2e/%2e%2e/Cargo.toml",
+        "/static/..%2f..%2fCargo.toml",
+    ] {
         let page = client.get(path).await.unwrap();
-        assert!(page.status == 404 || page.status == 400, "{path}: {}", page.status);
+        assert!(
+            page.status == 404 || page.status == 400,
+            "{path}: {}",
+            page.status
+        );
         assert!(!page.body.contains("[workspace]"));
     }
 }
@@ -46,11 +60,17 @@ async fn unknown_pages_are_french_404s_and_static_files_stay_inside_the_theme() 
 async fn home_page_shows_the_blog_block_to_readers_only() {
     let server = TestServer::start().await.unwrap();
     let anonymous = server.client().get(&format!("/e/{PILAT}/")).await.unwrap();
-    assert!(!anonymous.body.contains("Sortie au parc naturel"), "anonymous visitors see no restricted content");
+    assert!(
+        !anonymous.body.contains("Sortie au parc naturel"),
+        "anonymous visitors see no restricted content"
+    );
     let pupil = server.signed_in("emma.martin").await.unwrap();
     let home = pupil.get(&format!("/e/{PILAT}/")).await.unwrap();
     assert!(home.body.contains("Derniers articles"));
-    assert!(home.body.contains("Sortie au parc naturel"), "demo article in the block");
+    assert!(
+        home.body.contains("Sortie au parc naturel"),
+        "demo article in the block"
+    );
     // The navigation lists the enabled plugin.
     assert!(home.body.contains("Blog"));
 }

@@ -4,7 +4,11 @@ use std::time::{Duration, Instant};
 
 use preau_tests::{PILAT, TestServer, repo_root, test_config};
 
-async fn wait_for(client: &preau_tests::Client, path: &str, check: impl Fn(&preau_tests::Page) -> bool) -> bool {
+async fn wait_for(
+    client: &preau_tests::Client,
+    path: &str,
+    check: impl Fn(&preau_tests::Page) -> bool,
+) -> bool {
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(10) {
         let page = client.get(path).await.unwrap();
@@ -25,8 +29,16 @@ async fn a_changed_plugin_is_reloaded_without_restarting() {
     std::fs::create_dir_all(plugins.join("hostile/templates")).unwrap();
     std::fs::create_dir_all(&wasm).unwrap();
     let source = root.join("tests/plugins/hostile");
-    std::fs::copy(source.join("plugin.toml"), plugins.join("hostile/plugin.toml")).unwrap();
-    std::fs::copy(source.join("templates/ok.html"), plugins.join("hostile/templates/ok.html")).unwrap();
+    std::fs::copy(
+        source.join("plugin.toml"),
+        plugins.join("hostile/plugin.toml"),
+    )
+    .unwrap();
+    std::fs::copy(
+        source.join("templates/ok.html"),
+        plugins.join("hostile/templates/ok.html"),
+    )
+    .unwrap();
     let built = root.join("target/wasm32-wasip2/release");
     std::fs::copy(built.join("hostile.wasm"), wasm.join("hostile.wasm")).unwrap();
     std::fs::copy(built.join("blog.wasm"), wasm.join("blog.wasm")).unwrap();
@@ -38,23 +50,51 @@ async fn a_changed_plugin_is_reloaded_without_restarting() {
     let server = TestServer::start_with(config).await.unwrap();
     let admin = server.signed_in("admin").await.unwrap();
     let toggle = format!("/admin/e/{PILAT}/plugins/hostile/toggle");
-    assert_eq!(admin.post_form("/admin/", &toggle, &[("enabled", "true")]).await.unwrap().status, 303);
+    assert_eq!(
+        admin
+            .post_form("/admin/", &toggle, &[("enabled", "true")])
+            .await
+            .unwrap()
+            .status,
+        303
+    );
     let ok = format!("/e/{PILAT}/hostile/ok");
     assert!(admin.get(&ok).await.unwrap().body.contains("tout va bien"));
 
     // New templates.
     let template = std::fs::read_to_string(plugins.join("hostile/templates/ok.html")).unwrap();
-    std::fs::write(plugins.join("hostile/templates/ok.html"), template.replace("Réponse normale", "Version deux")).unwrap();
+    std::fs::write(
+        plugins.join("hostile/templates/ok.html"),
+        template.replace("Réponse normale", "Version deux"),
+    )
+    .unwrap();
     let manifest = std::fs::read_to_string(plugins.join("hostile/plugin.toml")).unwrap();
-    std::fs::write(plugins.join("hostile/plugin.toml"), manifest.replace("version = \"0.1.0\"", "version = \"0.2.0\"")).unwrap();
-    assert!(wait_for(&admin, &ok, |p| p.body.contains("Version deux")).await, "templates reloaded");
+    std::fs::write(
+        plugins.join("hostile/plugin.toml"),
+        manifest.replace("version = \"0.1.0\"", "version = \"0.2.0\""),
+    )
+    .unwrap();
+    assert!(
+        wait_for(&admin, &ok, |p| p.body.contains("Version deux")).await,
+        "templates reloaded"
+    );
 
     // A new component: here another plugin's code, which has no /ok route.
     std::fs::copy(built.join("blog.wasm"), wasm.join("hostile.tmp")).unwrap();
     std::fs::rename(wasm.join("hostile.tmp"), wasm.join("hostile.wasm")).unwrap();
     // The blog component under the id "hostile" answers 403: the caller holds
     // none of the blog's roles, only the hostile manifest's.
-    assert!(wait_for(&admin, &ok, |p| p.status == 403).await, "component reloaded");
+    assert!(
+        wait_for(&admin, &ok, |p| p.status == 403).await,
+        "component reloaded"
+    );
     // The rest kept serving throughout.
-    assert_eq!(admin.get(&format!("/e/{PILAT}/blog/")).await.unwrap().status, 200);
+    assert_eq!(
+        admin
+            .get(&format!("/e/{PILAT}/blog/"))
+            .await
+            .unwrap()
+            .status,
+        200
+    );
 }

@@ -6,7 +6,14 @@ async fn with_hostile_plugin() -> (TestServer, Client) {
     let server = TestServer::start().await.unwrap();
     let admin = server.signed_in("admin").await.unwrap();
     let toggle = format!("/admin/e/{PILAT}/plugins/hostile/toggle");
-    assert_eq!(admin.post_form("/admin/", &toggle, &[("enabled", "true")]).await.unwrap().status, 303);
+    assert_eq!(
+        admin
+            .post_form("/admin/", &toggle, &[("enabled", "true")])
+            .await
+            .unwrap()
+            .status,
+        303
+    );
     let pupil = server.signed_in("emma.martin").await.unwrap();
     (server, pupil)
 }
@@ -24,7 +31,10 @@ async fn each_failure_is_contained_to_its_own_request() {
     let looping = pupil.get(&hostile("/loop")).await.unwrap();
     assert_eq!(looping.status, 503);
     assert!(looping.body.contains("pas pu répondre à temps"));
-    assert!(started.elapsed() < Duration::from_secs(5), "deadline enforced");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "deadline enforced"
+    );
 
     assert_eq!(pupil.get(&hostile("/memory")).await.unwrap().status, 503);
     assert_eq!(pupil.get(&hostile("/panic")).await.unwrap().status, 500);
@@ -34,7 +44,14 @@ async fn each_failure_is_contained_to_its_own_request() {
 
     // Still serving, the same plugin included.
     assert_eq!(pupil.get(&hostile("/ok")).await.unwrap().status, 200);
-    assert_eq!(pupil.get(&format!("/e/{PILAT}/blog/")).await.unwrap().status, 200);
+    assert_eq!(
+        pupil
+            .get(&format!("/e/{PILAT}/blog/"))
+            .await
+            .unwrap()
+            .status,
+        200
+    );
     // A block that panics does not break the home page.
     let home = pupil.get(&format!("/e/{PILAT}/")).await.unwrap();
     assert_eq!(home.status, 200);
@@ -76,13 +93,27 @@ async fn wasi_gives_no_files_no_environment_no_sockets_and_keys_stay_in_their_na
     // can write names the blog's.
     let csrf = pupil.get(&hostile("/ok")).await.unwrap().csrf().unwrap();
     for key in ["../blog/post~x", "/../../0420003A/blog/x", "%2e%2e"] {
-        let path = format!("{}?key={}", hostile("/store/k"), preau_tests::url_encode(&[("", key)]).trim_start_matches('='));
-        assert_eq!(pupil.post_raw(&path, &[("csrf", &csrf)]).await.unwrap().status, 200);
+        let path = format!(
+            "{}?key={}",
+            hostile("/store/k"),
+            preau_tests::url_encode(&[("", key)]).trim_start_matches('=')
+        );
+        assert_eq!(
+            pupil
+                .post_raw(&path, &[("csrf", &csrf)])
+                .await
+                .unwrap()
+                .status,
+            200
+        );
     }
     let seen = pupil.get(&hostile("/store/k?key=post/")).await.unwrap();
     let seen: serde_json::Value = serde_json::from_str(&seen.body).unwrap();
     let visible: Vec<String> = serde_json::from_value(seen["visible_keys"].clone()).unwrap();
-    assert!(visible.iter().all(|k| !k.starts_with("post")), "no blog keys visible: {visible:?}");
+    assert!(
+        visible.iter().all(|k| !k.starts_with("post")),
+        "no blog keys visible: {visible:?}"
+    );
     assert_eq!(seen["found"], false);
     // The blog is untouched.
     let blog = pupil.get(&format!("/e/{PILAT}/blog/")).await.unwrap();

@@ -12,7 +12,10 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("racine").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("racine")
+        .to_path_buf()
 }
 
 fn cargo() -> Command {
@@ -22,7 +25,9 @@ fn cargo() -> Command {
 }
 
 fn run(mut command: Command) -> Result<()> {
-    let status = command.status().with_context(|| format!("lancement de {command:?}"))?;
+    let status = command
+        .status()
+        .with_context(|| format!("lancement de {command:?}"))?;
     if !status.success() {
         bail!("échec : {command:?} ({status})");
     }
@@ -32,14 +37,20 @@ fn run(mut command: Command) -> Result<()> {
 /// Package names of the plugin crates under `dir`.
 fn plugin_packages(dir: &Path) -> Result<Vec<String>> {
     let mut packages = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(packages) };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(packages);
+    };
     for entry in entries.flatten() {
         let manifest = entry.path().join("Cargo.toml");
         if entry.path().join("plugin.toml").is_file() && manifest.is_file() {
             let text = std::fs::read_to_string(&manifest)?;
             let name = text
                 .lines()
-                .find_map(|l| l.trim().strip_prefix("name = ").map(|n| n.trim_matches('"').to_string()))
+                .find_map(|l| {
+                    l.trim()
+                        .strip_prefix("name = ")
+                        .map(|n| n.trim_matches('"').to_string())
+                })
                 .with_context(|| format!("nom du paquet dans {}", manifest.display()))?;
             packages.push(name);
         }
@@ -69,7 +80,16 @@ fn main() -> Result<()> {
         Some("serve") => {
             build_plugins(false)?;
             let mut command = cargo();
-            command.args(["run", "--quiet", "-p", "preau-host", "--bin", "preau", "--", "serve"]);
+            command.args([
+                "run",
+                "--quiet",
+                "-p",
+                "preau-host",
+                "--bin",
+                "preau",
+                "--",
+                "serve",
+            ]);
             command.args(&args[1..]);
             run(command)
         }
@@ -87,6 +107,8 @@ fn main() -> Result<()> {
             command.args(&args[1..]);
             run(command)
         }
-        _ => bail!("usage : cargo xtask build-plugins [--with-test-plugins] | serve [--demo …] | test | bench"),
+        _ => bail!(
+            "usage : cargo xtask build-plugins [--with-test-plugins] | serve [--demo …] | test | bench"
+        ),
     }
 }

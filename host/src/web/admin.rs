@@ -10,7 +10,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 
 use super::portal::{find_establishment, valid_colour};
-use super::{Visitor, WebResult, csrf_rejected, error_page, forbidden, parse_form, parse_query, render};
+use super::{
+    Visitor, WebResult, csrf_rejected, error_page, forbidden, parse_form, parse_query, render,
+};
 use crate::config_form::{self, FieldError};
 use crate::directory::{Establishment, PluginSetting, User};
 use crate::html::{EmbedProvider, Sanitizer};
@@ -18,22 +20,31 @@ use crate::runtime::{CallContext, LoadedPlugin, WitEvent, invocation};
 use crate::{App, SharedSanitizer};
 
 fn notice(uri: &Uri) -> Option<&'static str> {
-    parse_query(uri.query()).iter().find(|(k, _)| k == "ok").map(|(_, v)| match v.as_str() {
-        "config" => "Configuration enregistrée.",
-        "theme" => "Apparence enregistrée.",
-        "embeds" => "Liste des contenus enrichis autorisés enregistrée.",
-        "enabled" => "Service activé.",
-        _ => "Service désactivé.",
-    })
+    parse_query(uri.query())
+        .iter()
+        .find(|(k, _)| k == "ok")
+        .map(|(_, v)| match v.as_str() {
+            "config" => "Configuration enregistrée.",
+            "theme" => "Apparence enregistrée.",
+            "embeds" => "Liste des contenus enrichis autorisés enregistrée.",
+            "enabled" => "Service activé.",
+            _ => "Service désactivé.",
+        })
 }
 
 /// GET /admin/ — region administrators see every establishment, establishment
 /// administrators their own.
 pub async fn index(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) -> WebResult {
     let visitor = Visitor::from_headers(&app, &headers, uri.path());
-    let Some(user) = visitor.user.clone() else { return Ok(forbidden(&app, &visitor, None)) };
-    let establishments: Vec<Establishment> =
-        app.directory.establishments()?.into_iter().filter(|e| user.administers(&e.uai)).collect();
+    let Some(user) = visitor.user.clone() else {
+        return Ok(forbidden(&app, &visitor, None));
+    };
+    let establishments: Vec<Establishment> = app
+        .directory
+        .establishments()?
+        .into_iter()
+        .filter(|e| user.administers(&e.uai))
+        .collect();
     if establishments.is_empty() {
         return Ok(forbidden(&app, &visitor, None));
     }
@@ -61,7 +72,12 @@ pub async fn index(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) ->
     let enabled: Vec<String> = app
         .directory
         .region_setting::<Vec<String>>("embed-providers")?
-        .unwrap_or_else(|| EmbedProvider::ALL.iter().map(|p| p.id().to_string()).collect());
+        .unwrap_or_else(|| {
+            EmbedProvider::ALL
+                .iter()
+                .map(|p| p.id().to_string())
+                .collect()
+        });
     let providers: Vec<_> = EmbedProvider::ALL
         .iter()
         .map(|p| json!({ "id": p.id(), "label": p.label(), "enabled": enabled.iter().any(|e| e == p.id()) }))
@@ -71,7 +87,15 @@ pub async fn index(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) ->
         context["embed_providers"] = json!(providers);
         context["embed_url"] = json!("/admin/embeds");
     }
-    Ok(render(&app, &visitor, None, "admin/index.html", "Administration", StatusCode::OK, context))
+    Ok(render(
+        &app,
+        &visitor,
+        None,
+        "admin/index.html",
+        "Administration",
+        StatusCode::OK,
+        context,
+    ))
 }
 
 /// The visitor, establishment and plugin of an administration URL, after the
@@ -82,18 +106,38 @@ struct Target {
     establishment: Establishment,
 }
 
-fn target(app: &App, headers: &HeaderMap, uri: &Uri, uai: &str, region_only: bool) -> Result<Target, Response> {
+fn target(
+    app: &App,
+    headers: &HeaderMap,
+    uri: &Uri,
+    uai: &str,
+    region_only: bool,
+) -> Result<Target, Response> {
     let visitor = Visitor::from_headers(app, headers, uri.path());
     let establishment = find_establishment(app, &visitor, uai)?;
-    let Some(user) = visitor.user.clone() else { return Err(forbidden(app, &visitor, None)) };
-    let allowed = if region_only { user.region_admin } else { user.administers(uai) };
+    let Some(user) = visitor.user.clone() else {
+        return Err(forbidden(app, &visitor, None));
+    };
+    let allowed = if region_only {
+        user.region_admin
+    } else {
+        user.administers(uai)
+    };
     if !allowed {
         return Err(forbidden(app, &visitor, None));
     }
-    Ok(Target { visitor, user, establishment })
+    Ok(Target {
+        visitor,
+        user,
+        establishment,
+    })
 }
 
-fn checked_form(app: &App, visitor: &Visitor, body: &Bytes) -> Result<Vec<(String, String)>, Response> {
+fn checked_form(
+    app: &App,
+    visitor: &Visitor,
+    body: &Bytes,
+) -> Result<Vec<(String, String)>, Response> {
     let Some(form) = parse_form(body) else {
         return Err((StatusCode::BAD_REQUEST, "Formulaire illisible").into_response());
     };
@@ -105,7 +149,14 @@ fn checked_form(app: &App, visitor: &Visitor, body: &Bytes) -> Result<Vec<(Strin
 
 fn plugin_or_404(app: &App, visitor: &Visitor, id: &str) -> Result<Arc<LoadedPlugin>, Response> {
     app.runtime.plugin(id).ok_or_else(|| {
-        error_page(app, visitor, None, StatusCode::NOT_FOUND, "Service introuvable", "Aucun service ne porte cet identifiant.")
+        error_page(
+            app,
+            visitor,
+            None,
+            StatusCode::NOT_FOUND,
+            "Service introuvable",
+            "Aucun service ne porte cet identifiant.",
+        )
     })
 }
 
@@ -124,23 +175,45 @@ async fn notify_plugin_as(
         id: u.id.clone(),
         login: u.login.clone(),
         display_name: u.display_name(),
-        profiles: u.membership(&establishment.uai).map(|m| vec![m.profile.clone()]).unwrap_or_default(),
+        profiles: u
+            .membership(&establishment.uai)
+            .map(|m| vec![m.profile.clone()])
+            .unwrap_or_default(),
         groups: Vec::new(),
         functions: Vec::new(),
     });
-    let roles = if caller.is_some() { plugin.manifest.role_ids() } else { Vec::new() };
+    let roles = if caller.is_some() {
+        plugin.manifest.role_ids()
+    } else {
+        Vec::new()
+    };
     let event = WitEvent {
         name: name.to_string(),
         payload: String::new(),
-        invocation: invocation(wit_caller, roles, &establishment.uai, &establishment.name, format!("/e/{}/{id}", establishment.uai)),
+        invocation: invocation(
+            wit_caller,
+            roles,
+            &establishment.uai,
+            &establishment.name,
+            format!("/e/{}/{id}", establishment.uai),
+        ),
     };
-    let ctx = CallContext { uai: establishment.uai.clone(), config: config.to_string() };
+    let ctx = CallContext {
+        uai: establishment.uai.clone(),
+        config: config.to_string(),
+    };
     if let Err(e) = app.runtime.on_event(id, ctx, event).await {
         tracing::warn!(plugin = %id, uai = %establishment.uai, "événement {name} : {e}");
     }
 }
 
-async fn notify_plugin(app: &App, establishment: &Establishment, plugin: &LoadedPlugin, name: &str, config: &serde_json::Value) {
+async fn notify_plugin(
+    app: &App,
+    establishment: &Establishment,
+    plugin: &LoadedPlugin,
+    name: &str,
+    config: &serde_json::Value,
+) {
     notify_plugin_as(app, establishment, plugin, name, config, None).await;
 }
 
@@ -153,12 +226,21 @@ pub async fn send_demo_event(app: &App, establishment: &Establishment, plugin: &
         .unwrap_or_default()
         .into_iter()
         .find(|u| u.membership(&establishment.uai).is_some_and(|m| m.admin));
-    let config = app.directory.plugin_setting(&establishment.uai, &plugin.manifest.id).unwrap_or_default().config;
+    let config = app
+        .directory
+        .plugin_setting(&establishment.uai, &plugin.manifest.id)
+        .unwrap_or_default()
+        .config;
     notify_plugin_as(app, establishment, plugin, "demo", &config, admin.as_ref()).await;
 }
 
 /// Enables a plugin in an establishment: default configuration and grants on first use.
-pub async fn enable_plugin(app: &App, establishment: &Establishment, plugin: &LoadedPlugin, enabled: bool) -> anyhow::Result<()> {
+pub async fn enable_plugin(
+    app: &App,
+    establishment: &Establishment,
+    plugin: &LoadedPlugin,
+    enabled: bool,
+) -> anyhow::Result<()> {
     let id = &plugin.manifest.id;
     let mut setting = app.directory.plugin_setting(&establishment.uai, id)?;
     setting.enabled = enabled;
@@ -166,9 +248,11 @@ pub async fn enable_plugin(app: &App, establishment: &Establishment, plugin: &Lo
         if !setting.config.is_object() {
             setting.config = plugin.manifest.default_config();
         }
-        app.directory.ensure_default_grants(&establishment.uai, &plugin.manifest)?;
+        app.directory
+            .ensure_default_grants(&establishment.uai, &plugin.manifest)?;
     }
-    app.directory.put_plugin_setting(&establishment.uai, id, &setting)?;
+    app.directory
+        .put_plugin_setting(&establishment.uai, id, &setting)?;
     if enabled {
         notify_plugin(app, establishment, plugin, "enabled", &setting.config).await;
     }
@@ -197,8 +281,20 @@ pub async fn toggle_plugin(
     };
     let enabled = form.iter().any(|(k, v)| k == "enabled" && v == "true");
     enable_plugin(&app, &t.establishment, &plugin, enabled).await?;
-    app.directory.audit(&t.user, if enabled { "activation du service" } else { "désactivation du service" }, &format!("{uai}/{plugin_id}"))?;
-    Ok(Redirect::to(&format!("/admin/?ok={}", if enabled { "enabled" } else { "disabled" })).into_response())
+    app.directory.audit(
+        &t.user,
+        if enabled {
+            "activation du service"
+        } else {
+            "désactivation du service"
+        },
+        &format!("{uai}/{plugin_id}"),
+    )?;
+    Ok(Redirect::to(&format!(
+        "/admin/?ok={}",
+        if enabled { "enabled" } else { "disabled" }
+    ))
+    .into_response())
 }
 
 fn plugin_page(
@@ -212,14 +308,27 @@ fn plugin_page(
     let schema = &plugin.manifest.config_schema;
     let fields = config_form::fields(schema, values, errors);
     // Errors that belong to no field of the form go to the summary.
-    let field_names: Vec<String> =
-        schema.get("properties").and_then(|p| p.as_object()).map(|p| p.keys().cloned().collect()).unwrap_or_default();
+    let field_names: Vec<String> = schema
+        .get("properties")
+        .and_then(|p| p.as_object())
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default();
     let general: Vec<String> = errors
         .iter()
         .filter(|e| !field_names.contains(&e.field))
-        .map(|e| if e.field.is_empty() { e.message.clone() } else { format!("{} : {}", e.field, e.message) })
+        .map(|e| {
+            if e.field.is_empty() {
+                e.message.clone()
+            } else {
+                format!("{} : {}", e.field, e.message)
+            }
+        })
         .collect();
-    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
     render(
         app,
         &t.visitor,
@@ -254,7 +363,11 @@ pub async fn plugin_form(
         Err(response) => return Ok(response),
     };
     let setting = app.directory.plugin_setting(&uai, &plugin_id)?;
-    let values = if setting.config.is_object() { setting.config } else { plugin.manifest.default_config() };
+    let values = if setting.config.is_object() {
+        setting.config
+    } else {
+        plugin.manifest.default_config()
+    };
     Ok(plugin_page(&app, &t, &plugin, &values, &[], notice(&uri)))
 }
 
@@ -281,31 +394,63 @@ pub async fn save_plugin(
     };
     let schema = &plugin.manifest.config_schema;
     let (config, mut errors) = config_form::parse_form(schema, &form);
-    if errors.is_empty() {
-        if let Err(schema_errors) = config_form::validate(schema, &config) {
-            errors = schema_errors;
-        }
+    if errors.is_empty()
+        && let Err(schema_errors) = config_form::validate(schema, &config)
+    {
+        errors = schema_errors;
     }
     if !errors.is_empty() {
         // Redisplay what was typed, typed values where they parsed.
         let mut shown = serde_json::Map::new();
         for (k, v) in &form {
-            shown.insert(k.clone(), config.get(k).cloned().unwrap_or_else(|| json!(v)));
+            shown.insert(
+                k.clone(),
+                config.get(k).cloned().unwrap_or_else(|| json!(v)),
+            );
         }
-        return Ok(plugin_page(&app, &t, &plugin, &serde_json::Value::Object(shown), &errors, None));
+        return Ok(plugin_page(
+            &app,
+            &t,
+            &plugin,
+            &serde_json::Value::Object(shown),
+            &errors,
+            None,
+        ));
     }
     let mut setting: PluginSetting = app.directory.plugin_setting(&uai, &plugin_id)?;
     setting.config = config;
-    app.directory.put_plugin_setting(&uai, &plugin_id, &setting)?;
-    app.directory.audit(&t.user, "configuration du service", &format!("{uai}/{plugin_id}"))?;
+    app.directory
+        .put_plugin_setting(&uai, &plugin_id, &setting)?;
+    app.directory.audit(
+        &t.user,
+        "configuration du service",
+        &format!("{uai}/{plugin_id}"),
+    )?;
     if setting.enabled {
-        notify_plugin(&app, &t.establishment, &plugin, "config-changed", &setting.config).await;
+        notify_plugin(
+            &app,
+            &t.establishment,
+            &plugin,
+            "config-changed",
+            &setting.config,
+        )
+        .await;
     }
     Ok(Redirect::to(&format!("/admin/e/{uai}/plugins/{plugin_id}?ok=config")).into_response())
 }
 
-fn theme_page(app: &App, t: &Target, values: serde_json::Value, errors: serde_json::Value, notice: Option<&str>) -> Response {
-    let status = if errors.as_object().is_some_and(|e| !e.is_empty()) { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+fn theme_page(
+    app: &App,
+    t: &Target,
+    values: serde_json::Value,
+    errors: serde_json::Value,
+    notice: Option<&str>,
+) -> Response {
+    let status = if errors.as_object().is_some_and(|e| !e.is_empty()) {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
     render(
         app,
         &t.visitor,
@@ -324,7 +469,12 @@ fn theme_page(app: &App, t: &Target, values: serde_json::Value, errors: serde_js
 }
 
 /// GET /admin/e/{uai}/theme
-pub async fn theme_form(State(app): State<Arc<App>>, Path(uai): Path<String>, headers: HeaderMap, uri: Uri) -> WebResult {
+pub async fn theme_form(
+    State(app): State<Arc<App>>,
+    Path(uai): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> WebResult {
     let t = match target(&app, &headers, &uri, &uai, false) {
         Ok(t) => t,
         Err(response) => return Ok(response),
@@ -341,11 +491,18 @@ pub fn valid_banner_url(url: &str) -> bool {
     if url.len() > 500 || url.contains(['"', '\'', '<', '>', ' ', '\\']) || url.contains("..") {
         return false;
     }
-    url.starts_with("/static/") || url::Url::parse(url).is_ok_and(|u| u.scheme() == "https" && u.host().is_some())
+    url.starts_with("/static/")
+        || url::Url::parse(url).is_ok_and(|u| u.scheme() == "https" && u.host().is_some())
 }
 
 /// POST /admin/e/{uai}/theme
-pub async fn save_theme(State(app): State<Arc<App>>, Path(uai): Path<String>, headers: HeaderMap, uri: Uri, body: Bytes) -> WebResult {
+pub async fn save_theme(
+    State(app): State<Arc<App>>,
+    Path(uai): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> WebResult {
     let mut t = match target(&app, &headers, &uri, &uai, false) {
         Ok(t) => t,
         Err(response) => return Ok(response),
@@ -354,32 +511,67 @@ pub async fn save_theme(State(app): State<Arc<App>>, Path(uai): Path<String>, he
         Ok(f) => f,
         Err(response) => return Ok(response),
     };
-    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_string()).unwrap_or_default();
-    let (primary, accent, banner_url) = (field("primary").to_lowercase(), field("accent").to_lowercase(), field("banner_url"));
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    let (primary, accent, banner_url) = (
+        field("primary").to_lowercase(),
+        field("accent").to_lowercase(),
+        field("banner_url"),
+    );
     let mut errors = serde_json::Map::new();
     if !valid_colour(&primary) {
-        errors.insert("primary".into(), json!("Couleur attendue au format #rrggbb (par exemple #1f5f8b)."));
+        errors.insert(
+            "primary".into(),
+            json!("Couleur attendue au format #rrggbb (par exemple #1f5f8b)."),
+        );
     }
     if !valid_colour(&accent) {
-        errors.insert("accent".into(), json!("Couleur attendue au format #rrggbb (par exemple #e07a1f)."));
+        errors.insert(
+            "accent".into(),
+            json!("Couleur attendue au format #rrggbb (par exemple #e07a1f)."),
+        );
     }
     if !valid_banner_url(&banner_url) {
-        errors.insert("banner_url".into(), json!("Adresse invalide : une adresse https://… ou /static/… est attendue."));
+        errors.insert(
+            "banner_url".into(),
+            json!("Adresse invalide : une adresse https://… ou /static/… est attendue."),
+        );
     }
     let values = json!({ "primary": primary, "accent": accent, "banner_url": banner_url });
     if !errors.is_empty() {
-        return Ok(theme_page(&app, &t, values, serde_json::Value::Object(errors), None));
+        return Ok(theme_page(
+            &app,
+            &t,
+            values,
+            serde_json::Value::Object(errors),
+            None,
+        ));
     }
-    t.establishment.theme = crate::directory::Theme { primary, accent, banner_url };
+    t.establishment.theme = crate::directory::Theme {
+        primary,
+        accent,
+        banner_url,
+    };
     app.directory.put_establishment(&t.establishment)?;
     app.directory.audit(&t.user, "apparence du portail", &uai)?;
     Ok(Redirect::to(&format!("/admin/e/{uai}/theme?ok=theme")).into_response())
 }
 
 /// POST /admin/embeds — the region's allowlist of embed providers.
-pub async fn save_embeds(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri, body: Bytes) -> WebResult {
+pub async fn save_embeds(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> WebResult {
     let visitor = Visitor::from_headers(&app, &headers, uri.path());
-    let Some(user) = visitor.user.clone().filter(|u| u.region_admin) else { return Ok(forbidden(&app, &visitor, None)) };
+    let Some(user) = visitor.user.clone().filter(|u| u.region_admin) else {
+        return Ok(forbidden(&app, &visitor, None));
+    };
     let form = match checked_form(&app, &visitor, &body) {
         Ok(f) => f,
         Err(response) => return Ok(response),
@@ -392,7 +584,8 @@ pub async fn save_embeds(State(app): State<Arc<App>>, headers: HeaderMap, uri: U
     let ids: Vec<&str> = providers.iter().map(|p| p.id()).collect();
     app.directory.put_region_setting("embed-providers", &ids)?;
     replace_sanitizer(&app.sanitizer, &providers);
-    app.directory.audit(&user, "contenus enrichis autorisés", &ids.join(","))?;
+    app.directory
+        .audit(&user, "contenus enrichis autorisés", &ids.join(","))?;
     Ok(Redirect::to("/admin/?ok=embeds").into_response())
 }
 

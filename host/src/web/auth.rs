@@ -10,7 +10,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 
-use super::{SESSION_COOKIE, Visitor, WebResult, csrf_rejected, parse_form, parse_query, render, safe_next};
+use super::{
+    SESSION_COOKIE, Visitor, WebResult, csrf_rejected, parse_form, parse_query, render, safe_next,
+};
 use crate::App;
 
 /// Failures allowed per login within [`FAILURE_WINDOW`] before sign-in is refused.
@@ -38,7 +40,9 @@ impl FailureLimiter {
         if failures.len() > 100_000 {
             failures.retain(|_, (_, since)| since.elapsed() < FAILURE_WINDOW);
         }
-        let entry = failures.entry(login.to_string()).or_insert((0, Instant::now()));
+        let entry = failures
+            .entry(login.to_string())
+            .or_insert((0, Instant::now()));
         if entry.1.elapsed() >= FAILURE_WINDOW {
             *entry = (0, Instant::now());
         }
@@ -50,7 +54,14 @@ impl FailureLimiter {
     }
 }
 
-fn login_page(app: &App, visitor: &Visitor, status: StatusCode, error: Option<&str>, login: &str, next: &str) -> Response {
+fn login_page(
+    app: &App,
+    visitor: &Visitor,
+    status: StatusCode,
+    error: Option<&str>,
+    login: &str,
+    next: &str,
+) -> Response {
     render(
         app,
         visitor,
@@ -66,7 +77,12 @@ fn login_page(app: &App, visitor: &Visitor, status: StatusCode, error: Option<&s
 pub async fn login_form(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) -> Response {
     let visitor = Visitor::from_headers(&app, &headers, uri.path());
     let query = parse_query(uri.query());
-    let next = query.iter().find(|(k, _)| k == "next").map(|(_, v)| v.as_str()).and_then(safe_next).unwrap_or("");
+    let next = query
+        .iter()
+        .find(|(k, _)| k == "next")
+        .map(|(_, v)| v.as_str())
+        .and_then(safe_next)
+        .unwrap_or("");
     login_page(&app, &visitor, StatusCode::OK, None, "", next)
 }
 
@@ -79,7 +95,12 @@ fn session_cookie(token: &str, max_age: i64, secure: bool) -> HeaderValue {
 }
 
 /// POST /login
-pub async fn login(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri, body: Bytes) -> WebResult {
+pub async fn login(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> WebResult {
     let visitor = Visitor::from_headers(&app, &headers, uri.path());
     let Some(form) = parse_form(&body) else {
         return Ok((StatusCode::BAD_REQUEST, "Formulaire illisible").into_response());
@@ -87,34 +108,71 @@ pub async fn login(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri, bo
     if !visitor.csrf_valid(&form) {
         return Ok(csrf_rejected(&app, &visitor));
     }
-    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or("");
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    };
     let login = field("login").trim().to_lowercase();
     let password = field("password").to_string();
     let next = safe_next(field("next")).unwrap_or("").to_string();
     if login.is_empty() || password.is_empty() {
         let message = "Saisissez votre identifiant et votre mot de passe.";
-        return Ok(login_page(&app, &visitor, StatusCode::UNPROCESSABLE_ENTITY, Some(message), &login, &next));
+        return Ok(login_page(
+            &app,
+            &visitor,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(message),
+            &login,
+            &next,
+        ));
     }
     if let Some(minutes) = app.login_failures.locked_minutes(&login) {
         let message = format!(
             "Trop de tentatives de connexion pour ce compte. Réessayez dans {minutes} minute{}.",
             if minutes > 1 { "s" } else { "" }
         );
-        return Ok(login_page(&app, &visitor, StatusCode::TOO_MANY_REQUESTS, Some(&message), &login, &next));
+        return Ok(login_page(
+            &app,
+            &visitor,
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(&message),
+            &login,
+            &next,
+        ));
     }
     let user = app.directory.user_by_login(&login)?;
-    let valid = app.passwords.verify(password, user.as_ref().map(|u| u.password_hash.clone())).await;
+    let valid = app
+        .passwords
+        .verify(password, user.as_ref().map(|u| u.password_hash.clone()))
+        .await;
     let user = match (valid, user) {
         (true, Some(user)) => user,
         _ => {
             app.login_failures.record_failure(&login);
             let message = "Identifiant ou mot de passe incorrect.";
-            return Ok(login_page(&app, &visitor, StatusCode::UNAUTHORIZED, Some(message), &login, &next));
+            return Ok(login_page(
+                &app,
+                &visitor,
+                StatusCode::UNAUTHORIZED,
+                Some(message),
+                &login,
+                &next,
+            ));
         }
     };
     if user.blocked {
-        let message = "Votre compte est bloqué. Adressez-vous à l'administrateur de votre établissement.";
-        return Ok(login_page(&app, &visitor, StatusCode::FORBIDDEN, Some(message), &login, &next));
+        let message =
+            "Votre compte est bloqué. Adressez-vous à l'administrateur de votre établissement.";
+        return Ok(login_page(
+            &app,
+            &visitor,
+            StatusCode::FORBIDDEN,
+            Some(message),
+            &login,
+            &next,
+        ));
     }
     app.login_failures.clear(&login);
     // Rotation: the session a visitor arrived with is never reused after sign-in.
@@ -132,13 +190,22 @@ pub async fn login(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri, bo
     let mut response = Redirect::to(&target).into_response();
     response.headers_mut().append(
         header::SET_COOKIE,
-        session_cookie(&token, crate::directory::SESSION_SECONDS, app.config.secure_cookies),
+        session_cookie(
+            &token,
+            crate::directory::SESSION_SECONDS,
+            app.config.secure_cookies,
+        ),
     );
     Ok(response)
 }
 
 /// POST /logout
-pub async fn logout(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri, body: Bytes) -> WebResult {
+pub async fn logout(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> WebResult {
     let visitor = Visitor::from_headers(&app, &headers, uri.path());
     let form = parse_form(&body).unwrap_or_default();
     if visitor.session.is_some() && !visitor.csrf_valid(&form) {
@@ -148,8 +215,9 @@ pub async fn logout(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri, b
         app.directory.close_session(token)?;
     }
     let mut response = Redirect::to("/").into_response();
-    response
-        .headers_mut()
-        .append(header::SET_COOKIE, session_cookie("", 0, app.config.secure_cookies));
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        session_cookie("", 0, app.config.secure_cookies),
+    );
     Ok(response)
 }

@@ -40,14 +40,29 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/e/{uai}/", get(portal::establishment_home))
         .route("/e/{uai}/theme.css", get(portal::theme_css))
         .route("/e/{uai}/{plugin}", get(plugins::plugin_slash))
-        .route("/e/{uai}/{plugin}/", get(plugins::plugin_root).post(plugins::plugin_root))
-        .route("/e/{uai}/{plugin}/{*rest}", get(plugins::plugin_path).post(plugins::plugin_path))
+        .route(
+            "/e/{uai}/{plugin}/",
+            get(plugins::plugin_root).post(plugins::plugin_root),
+        )
+        .route(
+            "/e/{uai}/{plugin}/{*rest}",
+            get(plugins::plugin_path).post(plugins::plugin_path),
+        )
         .route("/admin", get(|| async { Redirect::permanent("/admin/") }))
         .route("/admin/", get(admin::index))
         .route("/admin/embeds", post(admin::save_embeds))
-        .route("/admin/e/{uai}/plugins/{plugin}/toggle", post(admin::toggle_plugin))
-        .route("/admin/e/{uai}/plugins/{plugin}", get(admin::plugin_form).post(admin::save_plugin))
-        .route("/admin/e/{uai}/theme", get(admin::theme_form).post(admin::save_theme))
+        .route(
+            "/admin/e/{uai}/plugins/{plugin}/toggle",
+            post(admin::toggle_plugin),
+        )
+        .route(
+            "/admin/e/{uai}/plugins/{plugin}",
+            get(admin::plugin_form).post(admin::save_plugin),
+        )
+        .route(
+            "/admin/e/{uai}/theme",
+            get(admin::theme_form).post(admin::save_theme),
+        )
         .nest_service("/static", static_files)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -67,15 +82,32 @@ async fn security_headers(mut response: Response) -> Response {
              https://player.vimeo.com https://learningapps.org https://padlet.com https://quizlet.com",
         ),
     );
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     response
 }
 
-async fn not_found(axum::extract::State(app): axum::extract::State<Arc<App>>, headers: HeaderMap, uri: axum::http::Uri) -> Response {
+async fn not_found(
+    axum::extract::State(app): axum::extract::State<Arc<App>>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> Response {
     let visitor = Visitor::from_headers(&app, &headers, uri.path());
-    error_page(&app, &visitor, None, StatusCode::NOT_FOUND, "Page introuvable", "L'adresse demandée n'existe pas ou n'est plus disponible.")
+    error_page(
+        &app,
+        &visitor,
+        None,
+        StatusCode::NOT_FOUND,
+        "Page introuvable",
+        "L'adresse demandée n'existe pas ou n'est plus disponible.",
+    )
 }
 
 /// Who is asking: their session and account, if signed in, and the CSRF token of their forms.
@@ -119,7 +151,8 @@ impl Visitor {
             .and_then(|(_, s)| app.directory.user(&s.user_id).ok().flatten())
             .filter(|u| !u.blocked);
         let session = if user.is_some() { session } else { None };
-        let existing = cookie(headers, CSRF_COOKIE).filter(|c| c.len() == 32 && c.bytes().all(|b| b.is_ascii_hexdigit()));
+        let existing = cookie(headers, CSRF_COOKIE)
+            .filter(|c| c.len() == 32 && c.bytes().all(|b| b.is_ascii_hexdigit()));
         Visitor {
             user,
             session,
@@ -141,7 +174,11 @@ impl Visitor {
     /// Signed in: the session's token. Anonymous: the double-submit cookie,
     /// which a cross-site page can neither read nor send (SameSite=Strict).
     pub fn csrf_valid(&self, form: &[(String, String)]) -> bool {
-        let submitted = form.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str()).unwrap_or("");
+        let submitted = form
+            .iter()
+            .find(|(k, _)| k == "csrf")
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("");
         let expected = match &self.session {
             Some((_, s)) => s.csrf.as_str(),
             None if self.new_anon_csrf => return false,
@@ -152,7 +189,10 @@ impl Visitor {
 
     /// The `/login?next=…` link for this page.
     pub fn login_url(&self) -> String {
-        format!("/login?next={}", url::form_urlencoded::byte_serialize(self.path.as_bytes()).collect::<String>())
+        format!(
+            "/login?next={}",
+            url::form_urlencoded::byte_serialize(self.path.as_bytes()).collect::<String>()
+        )
     }
 
     /// Adds the anonymous CSRF cookie to a response when it is new.
@@ -183,7 +223,9 @@ pub fn parse_form(body: &Bytes) -> Option<Vec<(String, String)>> {
 
 /// Decodes a query string (invalid pairs are dropped).
 pub fn parse_query(query: Option<&str>) -> Vec<(String, String)> {
-    query.and_then(|q| serde_urlencoded::from_str(q).ok()).unwrap_or_default()
+    query
+        .and_then(|q| serde_urlencoded::from_str(q).ok())
+        .unwrap_or_default()
 }
 
 #[derive(Serialize)]
@@ -194,7 +236,12 @@ struct NavItem {
 }
 
 /// The `portal` object every template receives.
-fn portal_context(app: &App, visitor: &Visitor, establishment: Option<&Establishment>, title: &str) -> Value {
+fn portal_context(
+    app: &App,
+    visitor: &Visitor,
+    establishment: Option<&Establishment>,
+    title: &str,
+) -> Value {
     let region_name = app
         .directory
         .region_setting::<String>("name")
@@ -204,11 +251,17 @@ fn portal_context(app: &App, visitor: &Visitor, establishment: Option<&Establish
     let mut nav = Vec::new();
     if let Some(e) = establishment {
         for plugin in app.runtime.plugins() {
-            let setting = app.directory.plugin_setting(&e.uai, &plugin.manifest.id).unwrap_or_default();
+            let setting = app
+                .directory
+                .plugin_setting(&e.uai, &plugin.manifest.id)
+                .unwrap_or_default();
             if !setting.enabled {
                 continue;
             }
-            let roles = app.directory.roles(visitor.user.as_ref(), &e.uai, &plugin.manifest).unwrap_or_default();
+            let roles = app
+                .directory
+                .roles(visitor.user.as_ref(), &e.uai, &plugin.manifest)
+                .unwrap_or_default();
             if roles.is_empty() {
                 continue;
             }
@@ -228,7 +281,10 @@ fn portal_context(app: &App, visitor: &Visitor, establishment: Option<&Establish
             "is_establishment_admin": u.memberships.iter().any(|m| m.admin),
         })
     });
-    let is_admin = visitor.user.as_ref().is_some_and(|u| u.region_admin || u.memberships.iter().any(|m| m.admin));
+    let is_admin = visitor
+        .user
+        .as_ref()
+        .is_some_and(|u| u.region_admin || u.memberships.iter().any(|m| m.admin));
     json!({
         "region_name": region_name,
         "title": title,
@@ -264,15 +320,35 @@ pub fn render(
         Value::Object(map) => map,
         _ => serde_json::Map::new(),
     };
-    context.insert("portal".into(), portal_context(app, visitor, establishment, title));
-    render_value(app, visitor, template, status, minijinja::Value::from_serialize(&context))
+    context.insert(
+        "portal".into(),
+        portal_context(app, visitor, establishment, title),
+    );
+    render_value(
+        app,
+        visitor,
+        template,
+        status,
+        minijinja::Value::from_serialize(&context),
+    )
 }
 
 /// Renders with a ready minijinja context (when it holds safe fragments).
-pub fn render_value(app: &App, visitor: &Visitor, template: &str, status: StatusCode, context: minijinja::Value) -> Response {
+pub fn render_value(
+    app: &App,
+    visitor: &Visitor,
+    template: &str,
+    status: StatusCode,
+    context: minijinja::Value,
+) -> Response {
     match app.theme.render(template, context) {
         Ok(html) => visitor.finish(
-            (status, [(header::CACHE_CONTROL, "no-store")], axum::response::Html(html)).into_response(),
+            (
+                status,
+                [(header::CACHE_CONTROL, "no-store")],
+                axum::response::Html(html),
+            )
+                .into_response(),
             app.config.secure_cookies,
         ),
         Err(e) => {
@@ -305,7 +381,10 @@ pub fn error_page(
 /// 403 for a signed-in visitor; a sign-in redirect for an anonymous one.
 pub fn forbidden(app: &App, visitor: &Visitor, establishment: Option<&Establishment>) -> Response {
     if visitor.user.is_none() {
-        return visitor.finish(Redirect::to(&visitor.login_url()).into_response(), app.config.secure_cookies);
+        return visitor.finish(
+            Redirect::to(&visitor.login_url()).into_response(),
+            app.config.secure_cookies,
+        );
     }
     error_page(
         app,
@@ -387,7 +466,10 @@ mod tests {
     #[test]
     fn cookies_are_read_by_name() {
         let mut headers = HeaderMap::new();
-        headers.insert(header::COOKIE, HeaderValue::from_static("a=1; preau_session=abc; b=2"));
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; preau_session=abc; b=2"),
+        );
         assert_eq!(cookie(&headers, "preau_session").as_deref(), Some("abc"));
         assert_eq!(cookie(&headers, "c"), None);
     }

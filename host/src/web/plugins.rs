@@ -28,7 +28,17 @@ pub async fn plugin_root(
     uri: Uri,
     body: Bytes,
 ) -> Response {
-    dispatch(app, uai, plugin, "/".to_string(), method, headers, uri, body).await
+    dispatch(
+        app,
+        uai,
+        plugin,
+        "/".to_string(),
+        method,
+        headers,
+        uri,
+        body,
+    )
+    .await
 }
 
 /// /e/{uai}/{plugin}/{*rest}
@@ -40,7 +50,17 @@ pub async fn plugin_path(
     uri: Uri,
     body: Bytes,
 ) -> Response {
-    dispatch(app, uai, plugin, format!("/{rest}"), method, headers, uri, body).await
+    dispatch(
+        app,
+        uai,
+        plugin,
+        format!("/{rest}"),
+        method,
+        headers,
+        uri,
+        body,
+    )
+    .await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -70,7 +90,9 @@ async fn dispatch(
         )
     };
     // A plugin that is not loaded, or not enabled here, does not exist here.
-    let Some(plugin) = app.runtime.plugin(&plugin_id) else { return not_found() };
+    let Some(plugin) = app.runtime.plugin(&plugin_id) else {
+        return not_found();
+    };
     let setting = match app.directory.plugin_setting(&uai, &plugin_id) {
         Ok(s) => s,
         Err(e) => return super::AppError::from(e).into_response(),
@@ -98,7 +120,10 @@ async fn dispatch(
         }
         _ => return StatusCode::METHOD_NOT_ALLOWED.into_response(),
     };
-    let roles = match app.directory.roles(visitor.user.as_ref(), &uai, &plugin.manifest) {
+    let roles = match app
+        .directory
+        .roles(visitor.user.as_ref(), &uai, &plugin.manifest)
+    {
         Ok(r) => r,
         Err(e) => return super::AppError::from(e).into_response(),
     };
@@ -110,9 +135,18 @@ async fn dispatch(
         // The CSRF field is the host's business, not the plugin's.
         form: form.into_iter().filter(|(k, _)| k != "csrf").collect(),
         csrf_valid: true,
-        invocation: invocation(wit_caller(&visitor, &uai), roles, &uai, &establishment.name, mount.clone()),
+        invocation: invocation(
+            wit_caller(&visitor, &uai),
+            roles,
+            &uai,
+            &establishment.name,
+            mount.clone(),
+        ),
     };
-    let ctx = CallContext { uai: uai.clone(), config: setting.config.to_string() };
+    let ctx = CallContext {
+        uai: uai.clone(),
+        config: setting.config.to_string(),
+    };
     let response = match app.runtime.handle(&plugin_id, ctx, request).await {
         Ok(response) => response,
         Err(error) => {
@@ -127,7 +161,14 @@ async fn dispatch(
                     "Le service a rencontré une erreur. L'incident a été enregistré.",
                 ),
             };
-            return error_page(&app, &visitor, Some(&establishment), status, "Service indisponible", message);
+            return error_page(
+                &app,
+                &visitor,
+                Some(&establishment),
+                status,
+                "Service indisponible",
+                message,
+            );
         }
     };
     match response {
@@ -145,17 +186,31 @@ async fn dispatch(
             }
             let status = StatusCode::from_u16(page.status).unwrap_or(StatusCode::OK);
             let template = format!("{plugin_id}/{}", page.template);
-            render(&app, &visitor, Some(&establishment), &template, &page.title, status, context)
+            render(
+                &app,
+                &visitor,
+                Some(&establishment),
+                &template,
+                &page.title,
+                status,
+                context,
+            )
         }
         WitResponse::Redirect(to) => {
             // Relative to the mount: a plugin can only send people inside itself.
-            let to = if to.starts_with('/') { to } else { format!("/{to}") };
+            let to = if to.starts_with('/') {
+                to
+            } else {
+                format!("/{to}")
+            };
             if to.contains(['\r', '\n']) || to.starts_with("//") {
                 return super::internal_error_response();
             }
             Redirect::to(&format!("{mount}{to}")).into_response()
         }
-        WitResponse::Json(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        WitResponse::Json(body) => {
+            ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+        }
         WitResponse::Download(download) => {
             let filename: String = download
                 .filename
@@ -167,9 +222,12 @@ async fn dispatch(
             let headers = response.headers_mut();
             headers.insert(
                 header::CONTENT_TYPE,
-                HeaderValue::from_str(&download.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+                HeaderValue::from_str(&download.content_type)
+                    .unwrap_or(HeaderValue::from_static("application/octet-stream")),
             );
-            if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+            if let Ok(value) =
+                HeaderValue::from_str(&format!("attachment; filename=\"{filename}\""))
+            {
                 headers.insert(header::CONTENT_DISPOSITION, value);
             }
             response
@@ -177,13 +235,29 @@ async fn dispatch(
         WitResponse::NotFound => not_found(),
         WitResponse::Forbidden => forbidden(&app, &visitor, Some(&establishment)),
         WitResponse::Invalid(errors) => {
-            let errors: Vec<_> = errors.iter().map(|e| json!({ "field": e.field, "message": e.message })).collect();
+            let errors: Vec<_> = errors
+                .iter()
+                .map(|e| json!({ "field": e.field, "message": e.message }))
+                .collect();
             let message = errors
                 .iter()
-                .map(|e| format!("{} : {}", e["field"].as_str().unwrap_or(""), e["message"].as_str().unwrap_or("")))
+                .map(|e| {
+                    format!(
+                        "{} : {}",
+                        e["field"].as_str().unwrap_or(""),
+                        e["message"].as_str().unwrap_or("")
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join(" ; ");
-            error_page(&app, &visitor, Some(&establishment), StatusCode::UNPROCESSABLE_ENTITY, "Saisie invalide", &message)
+            error_page(
+                &app,
+                &visitor,
+                Some(&establishment),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Saisie invalide",
+                &message,
+            )
         }
         WitResponse::Internal(message) => {
             tracing::error!(plugin = %plugin_id, uai = %uai, "erreur interne du plugin : {message}");
@@ -204,7 +278,9 @@ fn valid_template_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 100
         && name.ends_with(".html")
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
         && !name.contains("..")
 }
 

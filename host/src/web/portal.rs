@@ -21,16 +21,31 @@ pub async fn region(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) -
         .into_iter()
         .map(|e| json!({ "uai": e.uai, "name": e.name, "city": e.city, "kind": e.kind, "url": format!("/e/{}/", e.uai) }))
         .collect();
-    Ok(render(&app, &visitor, None, "region.html", "Portail de la région", StatusCode::OK, json!({ "establishments": establishments })))
+    Ok(render(
+        &app,
+        &visitor,
+        None,
+        "region.html",
+        "Portail de la région",
+        StatusCode::OK,
+        json!({ "establishments": establishments }),
+    ))
 }
 
 /// GET /e/{uai}
 pub async fn establishment_slash(Path(uai): Path<String>) -> Redirect {
-    Redirect::permanent(&format!("/e/{}/", url::form_urlencoded::byte_serialize(uai.as_bytes()).collect::<String>()))
+    Redirect::permanent(&format!(
+        "/e/{}/",
+        url::form_urlencoded::byte_serialize(uai.as_bytes()).collect::<String>()
+    ))
 }
 
 /// The establishment of a URL, or a 404 page.
-pub fn find_establishment(app: &App, visitor: &Visitor, uai: &str) -> Result<Establishment, Response> {
+pub fn find_establishment(
+    app: &App,
+    visitor: &Visitor,
+    uai: &str,
+) -> Result<Establishment, Response> {
     match app.directory.establishment(uai) {
         Ok(Some(e)) => Ok(e),
         Ok(None) => Err(error_page(
@@ -56,7 +71,9 @@ pub fn wit_caller(visitor: &Visitor, uai: &str) -> Option<WitCaller> {
             id: u.id.clone(),
             login: u.login.clone(),
             display_name: u.display_name(),
-            profiles: membership.map(|m| vec![m.profile.clone()]).unwrap_or_default(),
+            profiles: membership
+                .map(|m| vec![m.profile.clone()])
+                .unwrap_or_default(),
             groups: membership.map(|m| m.groups.clone()).unwrap_or_default(),
             functions: membership.map(|m| m.functions.clone()).unwrap_or_default(),
         }
@@ -64,7 +81,12 @@ pub fn wit_caller(visitor: &Visitor, uai: &str) -> Option<WitCaller> {
 }
 
 /// GET /e/{uai}/ — the home page: the blocks of the enabled plugins the visitor may see.
-pub async fn establishment_home(State(app): State<Arc<App>>, Path(uai): Path<String>, headers: HeaderMap, uri: Uri) -> WebResult {
+pub async fn establishment_home(
+    State(app): State<Arc<App>>,
+    Path(uai): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> WebResult {
     let visitor = Visitor::from_headers(&app, &headers, uri.path());
     let establishment = match find_establishment(&app, &visitor, &uai) {
         Ok(e) => e,
@@ -77,22 +99,52 @@ pub async fn establishment_home(State(app): State<Arc<App>>, Path(uai): Path<Str
         if !setting.enabled {
             continue;
         }
-        let roles = app.directory.roles(visitor.user.as_ref(), &uai, &plugin.manifest)?;
+        let roles = app
+            .directory
+            .roles(visitor.user.as_ref(), &uai, &plugin.manifest)?;
         for block in &plugin.manifest.blocks {
             let mount = format!("/e/{uai}/{id}");
-            let ctx = CallContext { uai: uai.clone(), config: setting.config.to_string() };
-            let call = invocation(wit_caller(&visitor, &uai), roles.clone(), &uai, &establishment.name, mount.clone());
-            let (title, html, more_url) = match app.runtime.render_block(&id, ctx, block.id.clone(), call).await {
+            let ctx = CallContext {
+                uai: uai.clone(),
+                config: setting.config.to_string(),
+            };
+            let call = invocation(
+                wit_caller(&visitor, &uai),
+                roles.clone(),
+                &uai,
+                &establishment.name,
+                mount.clone(),
+            );
+            let (title, html, more_url) = match app
+                .runtime
+                .render_block(&id, ctx, block.id.clone(), call)
+                .await
+            {
                 Ok(None) => continue,
                 Ok(Some(fragment)) => {
                     let mut context: serde_json::Map<String, serde_json::Value> =
                         serde_json::from_str(&fragment.context).unwrap_or_default();
-                    context.insert("portal".into(), json!({ "establishment": { "uai": uai, "url": format!("/e/{uai}/") } }));
-                    match app.theme.render(&format!("{id}/{}", fragment.template), minijinja::Value::from_serialize(&context)) {
+                    context.insert(
+                        "portal".into(),
+                        json!({ "establishment": { "uai": uai, "url": format!("/e/{uai}/") } }),
+                    );
+                    match app.theme.render(
+                        &format!("{id}/{}", fragment.template),
+                        minijinja::Value::from_serialize(&context),
+                    ) {
                         Ok(html) => (
                             fragment.title,
                             html,
-                            fragment.more.map(|m| format!("{mount}{}", if m.starts_with('/') { m } else { format!("/{m}") })),
+                            fragment.more.map(|m| {
+                                format!(
+                                    "{mount}{}",
+                                    if m.starts_with('/') {
+                                        m
+                                    } else {
+                                        format!("/{m}")
+                                    }
+                                )
+                            }),
                         ),
                         Err(e) => {
                             tracing::error!(plugin = %id, "bloc {} : {e:#}", block.id);
@@ -107,7 +159,8 @@ pub async fn establishment_home(State(app): State<Arc<App>>, Path(uai): Path<Str
             };
             // The fragment was rendered by the host from an autoescaped template.
             let html = if html.is_empty() {
-                "<p class=\"block-error\">Ce service est momentanément indisponible.</p>".to_string()
+                "<p class=\"block-error\">Ce service est momentanément indisponible.</p>"
+                    .to_string()
             } else {
                 html
             };
@@ -125,30 +178,54 @@ pub async fn establishment_home(State(app): State<Arc<App>>, Path(uai): Path<Str
         portal => minijinja::Value::from_serialize(&portal),
         blocks => blocks,
     };
-    Ok(render_value(&app, &visitor, "home.html", StatusCode::OK, context))
+    Ok(render_value(
+        &app,
+        &visitor,
+        "home.html",
+        StatusCode::OK,
+        context,
+    ))
 }
 
 /// `#rrggbb` only: the value goes into CSS.
 pub fn valid_colour(colour: &str) -> bool {
-    colour.len() == 7 && colour.starts_with('#') && colour[1..].bytes().all(|b| b.is_ascii_hexdigit())
+    colour.len() == 7
+        && colour.starts_with('#')
+        && colour[1..].bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// Black or white, whichever reads better on `colour` (WCAG relative luminance).
 fn contrast_text(colour: &str) -> &'static str {
     let channel = |i: usize| {
         let c = f64::from(u8::from_str_radix(&colour[i..i + 2], 16).unwrap_or(0)) / 255.0;
-        if c <= 0.03928 { c / 12.92 } else { ((c + 0.055) / 1.055).powf(2.4) }
+        if c <= 0.03928 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
     };
     let luminance = 0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5);
     // Contrast with white = 1.05 / (L + 0.05); with black = (L + 0.05) / 0.05.
-    if 1.05 / (luminance + 0.05) >= (luminance + 0.05) / 0.05 { "#ffffff" } else { "#111111" }
+    if 1.05 / (luminance + 0.05) >= (luminance + 0.05) / 0.05 {
+        "#ffffff"
+    } else {
+        "#111111"
+    }
 }
 
 /// The custom properties of an establishment's colours.
 pub fn theme_stylesheet(theme: &Theme) -> String {
     let default = Theme::default();
-    let primary = if valid_colour(&theme.primary) { &theme.primary } else { &default.primary };
-    let accent = if valid_colour(&theme.accent) { &theme.accent } else { &default.accent };
+    let primary = if valid_colour(&theme.primary) {
+        &theme.primary
+    } else {
+        &default.primary
+    };
+    let accent = if valid_colour(&theme.accent) {
+        &theme.accent
+    } else {
+        &default.accent
+    };
     format!(
         ":root {{\n  --primary: {primary};\n  --primary-contrast: {};\n  --accent: {accent};\n}}\n",
         contrast_text(primary)
@@ -161,7 +238,10 @@ pub async fn theme_css(State(app): State<Arc<App>>, Path(uai): Path<String>) -> 
         return Ok(StatusCode::NOT_FOUND.into_response());
     };
     Ok((
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")],
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
         theme_stylesheet(&establishment.theme),
     )
         .into_response())
@@ -177,7 +257,11 @@ mod tests {
         assert!(!valid_colour("red;}body{x"));
         assert_eq!(contrast_text("#1f5f8b"), "#ffffff");
         assert_eq!(contrast_text("#f5e663"), "#111111");
-        let css = theme_stylesheet(&Theme { primary: "}</style>".into(), accent: "#000000".into(), banner_url: String::new() });
+        let css = theme_stylesheet(&Theme {
+            primary: "}</style>".into(),
+            accent: "#000000".into(),
+            banner_url: String::new(),
+        });
         assert!(css.contains("--primary: #1f5f8b"));
     }
 }

@@ -88,7 +88,9 @@ preau_sdk::export_plugin!(Blog);
 
 /// Demonstration articles, written as the caller of the `demo` event.
 fn seed_demo(invocation: &Invocation) -> Result<()> {
-    let Some(caller) = invocation.caller() else { return Ok(()) };
+    let Some(caller) = invocation.caller() else {
+        return Ok(());
+    };
     let table = Table::<Post>::new();
     if !table.scan(None, 1, Order::OldestFirst)?.is_empty() {
         return Ok(());
@@ -179,11 +181,20 @@ fn list(request: &Request, _: &Params) -> Result<Response> {
     // Page n shows the published articles ranked (n-1)*per_page .. n*per_page;
     // one more is read to know whether a next page exists.
     let wanted = page * per_page + 1;
-    let ids = table.scan_index_ids(Status::Published.index_key(), None, wanted, Order::NewestFirst);
+    let ids = table.scan_index_ids(
+        Status::Published.index_key(),
+        None,
+        wanted,
+        Order::NewestFirst,
+    );
     let has_next = ids.len() as u32 == wanted;
     let invocation = request.invocation();
     let mut posts = Vec::new();
-    for id in ids.iter().skip(((page - 1) * per_page) as usize).take(per_page as usize) {
+    for id in ids
+        .iter()
+        .skip(((page - 1) * per_page) as usize)
+        .take(per_page as usize)
+    {
         if let Some(post) = table.get(*id)? {
             posts.push(PostView::new(*id, &post, invocation));
         }
@@ -192,7 +203,12 @@ fn list(request: &Request, _: &Params) -> Result<Response> {
     // The caller's own unpublished articles come first on page 1.
     let mut own = Vec::new();
     if let (1, Some(caller)) = (page, request.caller()) {
-        for (id, post) in table.scan_index(&post::author_index(&caller.id), None, 200, Order::NewestFirst)? {
+        for (id, post) in table.scan_index(
+            &post::author_index(&caller.id),
+            None,
+            200,
+            Order::NewestFirst,
+        )? {
             if post.status != Status::Published {
                 own.push(PostView::new(id, &post, invocation));
             }
@@ -274,7 +290,11 @@ fn form_page(
         .iter()
         .map(|e| (e.field.clone(), e.message.clone().into()))
         .collect();
-    let title = if mode == "new" { "Nouvel article" } else { "Modifier l'article" };
+    let title = if mode == "new" {
+        "Nouvel article"
+    } else {
+        "Modifier l'article"
+    };
     let status = if errors.is_empty() { 200 } else { 422 };
     Response::page(
         "form.html",
@@ -295,7 +315,10 @@ fn new_form(request: &Request, _: &Params) -> Result<Response> {
     if !access(request).can_write {
         return Err(Error::Forbidden);
     }
-    let values = FormValues { publish: true, ..Default::default() };
+    let values = FormValues {
+        publish: true,
+        ..Default::default()
+    };
     Ok(form_page(request, "new", "/new", "/", &values, &[]))
 }
 
@@ -348,7 +371,14 @@ fn edit_form(request: &Request, params: &Params) -> Result<Response> {
         publish: post.status != Status::Draft,
     };
     let action = format!("/{id}/edit");
-    Ok(form_page(request, "edit", &action, &format!("/{id}"), &values, &[]))
+    Ok(form_page(
+        request,
+        "edit",
+        &action,
+        &format!("/{id}"),
+        &values,
+        &[],
+    ))
 }
 
 fn update(request: &Request, params: &Params) -> Result<Response> {
@@ -360,7 +390,14 @@ fn update(request: &Request, params: &Params) -> Result<Response> {
     let values = submitted(request);
     if let Err(errors) = validate(&values.title, &values.body) {
         let action = format!("/{id}/edit");
-        return Ok(form_page(request, "edit", &action, &format!("/{id}"), &values, &errors));
+        return Ok(form_page(
+            request,
+            "edit",
+            &action,
+            &format!("/{id}"),
+            &values,
+            &errors,
+        ));
     }
     let now = now();
     post.title = values.title;

@@ -66,7 +66,10 @@ impl Record for Post {
     const KIND: &'static str = "post";
 
     fn index_keys(&self) -> Vec<String> {
-        vec![self.status.index_key().to_string(), author_index(&self.author_id)]
+        vec![
+            self.status.index_key().to_string(),
+            author_index(&self.author_id),
+        ]
     }
 }
 
@@ -129,14 +132,21 @@ pub fn validate(title: &str, body: &str) -> std::result::Result<(), Vec<FieldErr
         ));
     }
     if body.trim().is_empty() {
-        errors.push(FieldError::new("body", "Le contenu de l'article est obligatoire."));
+        errors.push(FieldError::new(
+            "body",
+            "Le contenu de l'article est obligatoire.",
+        ));
     } else if body.len() > MAX_BODY_BYTES {
         errors.push(FieldError::new(
             "body",
             "Le contenu est trop long (200 000 caractères au plus).",
         ));
     }
-    if errors.is_empty() { Ok(()) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
 }
 
 #[cfg(test)]
@@ -174,9 +184,18 @@ mod tests {
 
     #[test]
     fn redacteur_submits_for_validation_and_publisher_publishes() {
-        assert_eq!(access("a", &["redacteur"]).status_on_save(true), Status::Pending);
-        assert_eq!(access("a", &["redacteur-en-ligne"]).status_on_save(true), Status::Published);
-        assert_eq!(access("a", &["moderateur"]).status_on_save(false), Status::Draft);
+        assert_eq!(
+            access("a", &["redacteur"]).status_on_save(true),
+            Status::Pending
+        );
+        assert_eq!(
+            access("a", &["redacteur-en-ligne"]).status_on_save(true),
+            Status::Published
+        );
+        assert_eq!(
+            access("a", &["moderateur"]).status_on_save(false),
+            Status::Draft
+        );
     }
 
     #[test]

@@ -28,7 +28,11 @@ impl Plugin for Hostile {
 preau_sdk::export_plugin!(Hostile);
 
 fn ok(_: &Request, _: &Params) -> Result<Response> {
-    Ok(Response::page("ok.html", "OK", &serde_json::json!({ "message": "tout va bien" })))
+    Ok(Response::page(
+        "ok.html",
+        "OK",
+        &serde_json::json!({ "message": "tout va bien" }),
+    ))
 }
 
 fn infinite_loop(_: &Request, _: &Params) -> Result<Response> {
@@ -56,7 +60,7 @@ fn huge_output(_: &Request, _: &Params) -> Result<Response> {
     Ok(Response::json(&serde_json::json!({ "blob": blob })))
 }
 
-#[allow(unconditional_recursion)]
+#[allow(unconditional_recursion, clippy::only_used_in_recursion)]
 fn deep(n: u64) -> u64 {
     std::hint::black_box(deep(n + 1)) + 1
 }
