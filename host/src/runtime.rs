@@ -586,26 +586,28 @@ impl Runtime {
             .acquire_owned()
             .await
             .map_err(|e| CallError::Host(e.to_string()))?;
-        let mut store = self.new_store(&plugin, &ctx);
+        let store = self.new_store(&plugin, &ctx);
         let plugin_id = plugin.manifest.id.clone();
-        let result = tokio::task::spawn_blocking(move || {
-            let outcome = plugin
-                .pre
-                .instantiate(&mut store)
-                .and_then(|instance| f(&instance, &mut store));
-            let stderr = String::from_utf8_lossy(&store.data().stderr.contents()).into_owned();
-            (outcome, stderr)
-        })
-        .await
-        .map_err(|e| CallError::Host(e.to_string()))?;
-        match result {
-            (Ok(value), _) => Ok(value),
-            (Err(error), stderr) => {
-                let call_error = classify(&error);
-                tracing::error!(plugin = %plugin_id, uai = %ctx.uai, stderr = %stderr.trim(), "appel échoué : {call_error} ({error:?})");
-                Err(call_error)
-            }
-        }
+        let result = tokio::task::spawn_blocking(move || run_in_store(&plugin, store, f))
+            .await
+            .map_err(|e| CallError::Host(e.to_string()))?;
+        report(&plugin_id, &ctx.uai, result)
+    }
+
+    /// `handle(request)` on the calling thread, without the concurrency bound:
+    /// for benchmarks of the bare dispatch (instantiate + call).
+    pub fn handle_on_this_thread(
+        &self,
+        id: &str,
+        ctx: &CallContext,
+        request: &WitRequest,
+    ) -> Result<WitResponse, CallError> {
+        let plugin = self.plugin(id).ok_or(CallError::Unknown)?;
+        let store = self.new_store(&plugin, ctx);
+        let result = run_in_store(&plugin, store, |instance, store| {
+            instance.call_handle(store, request)
+        });
+        report(id, &ctx.uai, result)
     }
 
     /// `handle(request)`.
@@ -697,6 +699,32 @@ impl Runtime {
                 }
             })
             .expect("fil de rechargement");
+    }
+}
+
+/// Instantiates the plugin in `store` and runs `f`; returns the outcome and what the plugin wrote to stderr.
+fn run_in_store<T>(
+    plugin: &LoadedPlugin,
+    mut store: WasmStore<CallState>,
+    f: impl FnOnce(&bindings::Plugin, &mut WasmStore<CallState>) -> wasmtime::Result<T>,
+) -> (wasmtime::Result<T>, String) {
+    let outcome = plugin
+        .pre
+        .instantiate(&mut store)
+        .and_then(|instance| f(&instance, &mut store));
+    let stderr = String::from_utf8_lossy(&store.data().stderr.contents()).into_owned();
+    (outcome, stderr)
+}
+
+/// Logs a failed call with the plugin's id and turns it into a [`CallError`].
+fn report<T>(plugin: &str, uai: &str, result: (wasmtime::Result<T>, String)) -> Result<T, CallError> {
+    match result {
+        (Ok(value), _) => Ok(value),
+        (Err(error), stderr) => {
+            let call_error = classify(&error);
+            tracing::error!(plugin = %plugin, uai = %uai, stderr = %stderr.trim(), "appel échoué : {call_error} ({error:?})");
+            Err(call_error)
+        }
     }
 }
 

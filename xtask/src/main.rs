@@ -103,7 +103,7 @@ fn main() -> Result<()> {
         Some("bench") => {
             build_plugins(true)?;
             let mut command = cargo();
-            command.args(["bench", "-p", "preau-host", "--bench", "dispatch"]);
+            command.args(["bench", "-p", "preau-tests", "--bench", "dispatch"]);
             command.args(&args[1..]);
             run(command)
         }

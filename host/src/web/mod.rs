@@ -34,6 +34,7 @@ pub fn router(app: Arc<App>) -> Router {
     let static_files = tower_http::services::ServeDir::new(app.theme.static_dir());
     Router::new()
         .route("/", get(portal::region))
+        .route("/healthz", get(|| async { "ok" }))
         .route("/login", get(auth::login_form).post(auth::login))
         .route("/logout", post(auth::logout))
         .route("/e/{uai}", get(portal::establishment_slash))

@@ -3,7 +3,8 @@
 
 use preau_sdk::prelude::*;
 
-struct Hostile;
+/// The plugin (public so that benchmarks can run its handler natively).
+pub struct Hostile;
 
 impl Plugin for Hostile {
     fn handle(request: Request) -> Response {
@@ -27,7 +28,8 @@ impl Plugin for Hostile {
 
 preau_sdk::export_plugin!(Hostile);
 
-fn ok(_: &Request, _: &Params) -> Result<Response> {
+/// The one well-behaved handler: a small page.
+pub fn ok(_: &Request, _: &Params) -> Result<Response> {
     Ok(Response::page(
         "ok.html",
         "OK",

@@ -1,0 +1,178 @@
+//! Benchmarks, written to BENCHMARKS.md as ratios measured in the same run.
+//!
+//! 1. Plugin dispatch: a fresh instance + one `handle` call of a trivial
+//!    handler (the hostile test plugin's `/ok`), against the same handler
+//!    compiled natively and called directly.
+//! 2. HTTP: the blog's list page (signed in) against `/healthz`, a static
+//!    response of the same axum server, sequential keep-alive requests.
+//!
+//! Run with `cargo xtask bench` (builds the plugins first).
+
+use std::time::{Duration, Instant};
+
+use preau_host::runtime::{CallContext, WitCaller, WitMethod, WitRequest, invocation};
+use preau_sdk::Plugin;
+use preau_tests::{PILAT, TestServer, repo_root};
+
+struct Stats {
+    median: Duration,
+    p99: Duration,
+    per_second: f64,
+}
+
+fn stats(mut samples: Vec<Duration>) -> Stats {
+    samples.sort();
+    let total: Duration = samples.iter().sum();
+    Stats {
+        median: samples[samples.len() / 2],
+        p99: samples[samples.len() * 99 / 100],
+        per_second: samples.len() as f64 / total.as_secs_f64(),
+    }
+}
+
+fn measure(iterations: usize, mut f: impl FnMut()) -> Stats {
+    for _ in 0..iterations / 10 {
+        f(); // warm-up
+    }
+    let samples = (0..iterations)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed()
+        })
+        .collect();
+    stats(samples)
+}
+
+async fn measure_async<F, Fut>(iterations: usize, mut f: F) -> Stats
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for _ in 0..iterations / 10 {
+        f().await;
+    }
+    let mut samples = Vec::with_capacity(iterations);
+    for _ in 0..iterations {
+        let start = Instant::now();
+        f().await;
+        samples.push(start.elapsed());
+    }
+    stats(samples)
+}
+
+fn us(d: Duration) -> String {
+    format!("{:.1} µs", d.as_secs_f64() * 1e6)
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .unwrap_or_else(|| "inconnu".into());
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    format!("{cpu}, {cores} cœurs")
+}
+
+fn main() {
+    // `cargo bench` passes --bench; anything else (like `cargo test --benches`) only checks it builds.
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    runtime.block_on(async {
+        let server = TestServer::start().await.expect("serveur");
+        let admin = server.signed_in("admin").await.unwrap();
+        let toggle = format!("/admin/e/{PILAT}/plugins/hostile/toggle");
+        assert_eq!(admin.post_form("/admin/", &toggle, &[("enabled", "true")]).await.unwrap().status, 303);
+
+        // 1. Dispatch.
+        let plugins = server.app.runtime().clone();
+        let request = WitRequest {
+            method: WitMethod::Get,
+            path: "/ok".into(),
+            query: vec![],
+            form: vec![],
+            csrf_valid: true,
+            invocation: invocation(
+                Some(WitCaller {
+                    id: "u1".into(),
+                    login: "emma.martin".into(),
+                    display_name: "Emma Martin".into(),
+                    profiles: vec!["eleve".into()],
+                    groups: vec![],
+                    functions: vec![],
+                }),
+                vec!["utilisateur".into()],
+                PILAT,
+                "Collège du Pilat",
+                format!("/e/{PILAT}/hostile"),
+            ),
+        };
+        let ctx = CallContext { uai: PILAT.into(), config: "{}".into() };
+        let wasm = measure(20_000, || {
+            plugins.handle_on_this_thread("hostile", &ctx, &request).expect("appel");
+        });
+        let native = measure(20_000, || {
+            let invocation = preau_sdk::Invocation::for_tests(None, &["utilisateur"], "/e/0420003A/hostile");
+            let request = preau_sdk::Request::for_tests(preau_sdk::Method::Get, "/ok", &[], invocation);
+            std::hint::black_box(hostile::Hostile::handle(request));
+        });
+        let overhead = wasm.median.saturating_sub(native.median);
+
+        // 2. HTTP.
+        let pupil = server.signed_in("emma.martin").await.unwrap();
+        let list = format!("/e/{PILAT}/blog/");
+        assert_eq!(pupil.get(&list).await.unwrap().status, 200);
+        let static_page = measure_async(3_000, || async {
+            assert_eq!(pupil.get("/healthz").await.unwrap().status, 200);
+        })
+        .await;
+        let blog_page = measure_async(3_000, || async {
+            assert_eq!(pupil.get(&list).await.unwrap().status, 200);
+        })
+        .await;
+
+        let report = format!(
+            "# Benchmarks\n\n\
+             Produced by `cargo xtask bench` (= `cargo xtask build-plugins --with-test-plugins` then \
+             `cargo bench -p preau-tests --bench dispatch`, release profile). Machine: {machine}. \
+             Allocator: {allocator}. Ratios are measured in the same run; the machines are noisy, so \
+             compare ratios, not absolute times.\n\n\
+             ## Plugin dispatch (fresh instance + one `handle` call)\n\n\
+             The hostile test plugin's `/ok` handler (routing + a small page response), 20 000 calls each.\n\n\
+             | | median | p99 | calls/s |\n|---|---|---|---|\n\
+             | wasm component (instantiate + call) | {wm} | {wp} | {wr:.0} |\n\
+             | same handler compiled natively | {nm} | {np} | {nr:.0} |\n\n\
+             Dispatch overhead (median difference): **{overhead}** (goal ≤ 15 µs); ratio wasm/native: {ratio:.1}×.\n\n\
+             ## HTTP: blog list page against a static response of the same server\n\n\
+             Sequential keep-alive requests from one client, signed in as a pupil, 3 000 each. The blog \
+             page runs the session lookup, role resolution, a plugin instance (store scans of the demo \
+             articles) and the theme.\n\n\
+             | | median | p99 | requests/s |\n|---|---|---|---|\n\
+             | `/healthz` (static) | {sm} | {sp} | {sr:.0} |\n\
+             | `/e/{PILAT}/blog/` | {bm} | {bp} | {br:.0} |\n\n\
+             Ratio blog page / static: {page_ratio:.1}× (median latency).\n",
+            machine = machine(),
+            allocator = if plugins.pooled { "pooling + copy-on-write" } else { "on-demand (pool could not be reserved)" },
+            wm = us(wasm.median),
+            wp = us(wasm.p99),
+            wr = wasm.per_second,
+            nm = us(native.median),
+            np = us(native.p99),
+            nr = native.per_second,
+            overhead = us(overhead),
+            ratio = wasm.median.as_secs_f64() / native.median.as_secs_f64().max(1e-9),
+            sm = us(static_page.median),
+            sp = us(static_page.p99),
+            sr = static_page.per_second,
+            bm = us(blog_page.median),
+            bp = us(blog_page.p99),
+            br = blog_page.per_second,
+            page_ratio = blog_page.median.as_secs_f64() / static_page.median.as_secs_f64(),
+        );
+        let path = repo_root().join("BENCHMARKS.md");
+        std::fs::write(&path, &report).unwrap();
+        println!("{report}\nécrit dans {}", path.display());
+    });
+}
