@@ -80,6 +80,22 @@ impl TestServer {
         })
     }
 
+    /// Enables a plugin in an establishment through the region administration page.
+    pub async fn enable(&self, uai: &str, plugin: &str) -> Result<()> {
+        let admin = self.signed_in("admin").await?;
+        let toggle = format!("/admin/e/{uai}/plugins/{plugin}/toggle");
+        let page = admin
+            .post_form("/admin/", &toggle, &[("enabled", "true")])
+            .await?;
+        if page.status != 303 {
+            bail!(
+                "activation de {plugin} dans {uai} refusée : {}",
+                page.status
+            );
+        }
+        Ok(())
+    }
+
     /// A client without cookies.
     pub fn client(&self) -> Client {
         Client::new(&self.base)

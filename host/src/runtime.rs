@@ -717,7 +717,11 @@ fn run_in_store<T>(
 }
 
 /// Logs a failed call with the plugin's id and turns it into a [`CallError`].
-fn report<T>(plugin: &str, uai: &str, result: (wasmtime::Result<T>, String)) -> Result<T, CallError> {
+fn report<T>(
+    plugin: &str,
+    uai: &str,
+    result: (wasmtime::Result<T>, String),
+) -> Result<T, CallError> {
     match result {
         (Ok(value), _) => Ok(value),
         (Err(error), stderr) => {

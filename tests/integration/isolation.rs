@@ -5,16 +5,7 @@ use crate::blog::write_post;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn establishments_do_not_see_each_others_people_or_data() {
     let server = TestServer::start().await.unwrap();
-    let admin = server.signed_in("admin").await.unwrap();
-    let toggle = format!("/admin/e/{FOREZ}/plugins/blog/toggle");
-    assert_eq!(
-        admin
-            .post_form("/admin/", &toggle, &[("enabled", "true")])
-            .await
-            .unwrap()
-            .status,
-        303
-    );
+    server.enable(FOREZ, "blog").await.unwrap();
 
     let jean = server.signed_in("jean.dupont").await.unwrap();
     let pilat_post = write_post(&jean, "Réservé au Pilat", "<p>interne</p>", true).await;

@@ -74,3 +74,61 @@ async fn home_page_shows_the_blog_block_to_readers_only() {
     // The navigation lists the enabled plugin.
     assert!(home.body.contains("Blog"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_and_malformed_bodies_are_refused_cleanly() {
+    let server = TestServer::start().await.unwrap();
+    let teacher = server.signed_in("jean.dupont").await.unwrap();
+    let path = format!("/e/{PILAT}/blog/new");
+    let csrf = teacher.get(&path).await.unwrap().csrf().unwrap();
+    let huge = format!("csrf={csrf}&title=t&body={}", "a".repeat(2 << 20));
+    let page = teacher
+        .post_body(
+            &path,
+            "application/x-www-form-urlencoded",
+            huge.into_bytes(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.status, 413);
+    let mut bad = format!("csrf={csrf}&title=").into_bytes();
+    bad.extend_from_slice(&[0xff, 0xfe, 0x80]);
+    let page = teacher
+        .post_body(&path, "application/x-www-form-urlencoded", bad)
+        .await
+        .unwrap();
+    assert_eq!(page.status, 400);
+    assert!(page.body.contains("UTF-8"));
+    // Still serving.
+    assert_eq!(
+        teacher
+            .get(&format!("/e/{PILAT}/blog/"))
+            .await
+            .unwrap()
+            .status,
+        200
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_demo_the_first_start_creates_only_the_region_administrator() {
+    let data = tempfile::tempdir().unwrap();
+    let mut config = preau_tests::test_config(data.path());
+    config.demo = false;
+    let server = TestServer::start_with(config).await.unwrap();
+    let users = server.app.directory().users().unwrap();
+    assert_eq!(users.len(), 1);
+    assert_eq!(users[0].login, "admin");
+    assert!(users[0].region_admin);
+    assert!(users[0].password_hash.starts_with("$argon2id$"));
+    assert!(server.app.directory().establishments().unwrap().is_empty());
+    assert_eq!(
+        server
+            .client()
+            .login("admin", "preau-demo")
+            .await
+            .unwrap()
+            .status,
+        401
+    );
+}

@@ -48,16 +48,8 @@ async fn a_changed_plugin_is_reloaded_without_restarting() {
     config.wasm_dir = wasm.clone();
     config.reload_interval = Some(Duration::from_millis(100));
     let server = TestServer::start_with(config).await.unwrap();
+    server.enable(PILAT, "hostile").await.unwrap();
     let admin = server.signed_in("admin").await.unwrap();
-    let toggle = format!("/admin/e/{PILAT}/plugins/hostile/toggle");
-    assert_eq!(
-        admin
-            .post_form("/admin/", &toggle, &[("enabled", "true")])
-            .await
-            .unwrap()
-            .status,
-        303
-    );
     let ok = format!("/e/{PILAT}/hostile/ok");
     assert!(admin.get(&ok).await.unwrap().body.contains("tout va bien"));
 

@@ -4,16 +4,7 @@ use preau_tests::{Client, PILAT, TestServer};
 
 async fn with_hostile_plugin() -> (TestServer, Client) {
     let server = TestServer::start().await.unwrap();
-    let admin = server.signed_in("admin").await.unwrap();
-    let toggle = format!("/admin/e/{PILAT}/plugins/hostile/toggle");
-    assert_eq!(
-        admin
-            .post_form("/admin/", &toggle, &[("enabled", "true")])
-            .await
-            .unwrap()
-            .status,
-        303
-    );
+    server.enable(PILAT, "hostile").await.unwrap();
     let pupil = server.signed_in("emma.martin").await.unwrap();
     (server, pupil)
 }

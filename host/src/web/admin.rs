@@ -267,18 +267,9 @@ pub async fn toggle_plugin(
     uri: Uri,
     body: Bytes,
 ) -> WebResult {
-    let t = match target(&app, &headers, &uri, &uai, true) {
-        Ok(t) => t,
-        Err(response) => return Ok(response),
-    };
-    let form = match checked_form(&app, &t.visitor, &body) {
-        Ok(f) => f,
-        Err(response) => return Ok(response),
-    };
-    let plugin = match plugin_or_404(&app, &t.visitor, &plugin_id) {
-        Ok(p) => p,
-        Err(response) => return Ok(response),
-    };
+    let t = target(&app, &headers, &uri, &uai, true)?;
+    let form = checked_form(&app, &t.visitor, &body)?;
+    let plugin = plugin_or_404(&app, &t.visitor, &plugin_id)?;
     let enabled = form.iter().any(|(k, v)| k == "enabled" && v == "true");
     enable_plugin(&app, &t.establishment, &plugin, enabled).await?;
     app.directory.audit(
@@ -354,14 +345,8 @@ pub async fn plugin_form(
     headers: HeaderMap,
     uri: Uri,
 ) -> WebResult {
-    let t = match target(&app, &headers, &uri, &uai, false) {
-        Ok(t) => t,
-        Err(response) => return Ok(response),
-    };
-    let plugin = match plugin_or_404(&app, &t.visitor, &plugin_id) {
-        Ok(p) => p,
-        Err(response) => return Ok(response),
-    };
+    let t = target(&app, &headers, &uri, &uai, false)?;
+    let plugin = plugin_or_404(&app, &t.visitor, &plugin_id)?;
     let setting = app.directory.plugin_setting(&uai, &plugin_id)?;
     let values = if setting.config.is_object() {
         setting.config
@@ -380,18 +365,9 @@ pub async fn save_plugin(
     uri: Uri,
     body: Bytes,
 ) -> WebResult {
-    let t = match target(&app, &headers, &uri, &uai, false) {
-        Ok(t) => t,
-        Err(response) => return Ok(response),
-    };
-    let form = match checked_form(&app, &t.visitor, &body) {
-        Ok(f) => f,
-        Err(response) => return Ok(response),
-    };
-    let plugin = match plugin_or_404(&app, &t.visitor, &plugin_id) {
-        Ok(p) => p,
-        Err(response) => return Ok(response),
-    };
+    let t = target(&app, &headers, &uri, &uai, false)?;
+    let form = checked_form(&app, &t.visitor, &body)?;
+    let plugin = plugin_or_404(&app, &t.visitor, &plugin_id)?;
     let schema = &plugin.manifest.config_schema;
     let (config, mut errors) = config_form::parse_form(schema, &form);
     if errors.is_empty()
@@ -475,10 +451,7 @@ pub async fn theme_form(
     headers: HeaderMap,
     uri: Uri,
 ) -> WebResult {
-    let t = match target(&app, &headers, &uri, &uai, false) {
-        Ok(t) => t,
-        Err(response) => return Ok(response),
-    };
+    let t = target(&app, &headers, &uri, &uai, false)?;
     let values = json!(t.establishment.theme);
     Ok(theme_page(&app, &t, values, json!({}), notice(&uri)))
 }
@@ -503,14 +476,8 @@ pub async fn save_theme(
     uri: Uri,
     body: Bytes,
 ) -> WebResult {
-    let mut t = match target(&app, &headers, &uri, &uai, false) {
-        Ok(t) => t,
-        Err(response) => return Ok(response),
-    };
-    let form = match checked_form(&app, &t.visitor, &body) {
-        Ok(f) => f,
-        Err(response) => return Ok(response),
-    };
+    let mut t = target(&app, &headers, &uri, &uai, false)?;
+    let form = checked_form(&app, &t.visitor, &body)?;
     let field = |name: &str| {
         form.iter()
             .find(|(k, _)| k == name)
@@ -572,10 +539,7 @@ pub async fn save_embeds(
     let Some(user) = visitor.user.clone().filter(|u| u.region_admin) else {
         return Ok(forbidden(&app, &visitor, None));
     };
-    let form = match checked_form(&app, &visitor, &body) {
-        Ok(f) => f,
-        Err(response) => return Ok(response),
-    };
+    let form = checked_form(&app, &visitor, &body)?;
     let providers: Vec<EmbedProvider> = form
         .iter()
         .filter(|(k, _)| k == "provider")

@@ -422,19 +422,37 @@ pub fn internal_error_response() -> Response {
         .into_response()
 }
 
-/// Unexpected failures (storage…): logged with their cause, a generic page for the user.
-pub struct AppError(anyhow::Error);
+/// Why a handler stopped early: a response already made (an error page, a
+/// redirect to sign in), or an unexpected failure (storage…), logged with its
+/// cause and shown to the user as a generic page.
+pub enum AppError {
+    /// Send this response.
+    Respond(Response),
+    /// Log this and answer 500.
+    Failed(anyhow::Error),
+}
 
-impl<E: Into<anyhow::Error>> From<E> for AppError {
-    fn from(e: E) -> Self {
-        AppError(e.into())
+impl From<anyhow::Error> for AppError {
+    fn from(e: anyhow::Error) -> Self {
+        AppError::Failed(e)
+    }
+}
+
+impl From<Response> for AppError {
+    fn from(response: Response) -> Self {
+        AppError::Respond(response)
     }
 }
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        tracing::error!("{:#}", self.0);
-        internal_error_response()
+        match self {
+            AppError::Respond(response) => response,
+            AppError::Failed(e) => {
+                tracing::error!("{e:#}");
+                internal_error_response()
+            }
+        }
     }
 }
 

@@ -184,7 +184,11 @@ async fn dispatch(
                 tracing::error!(plugin = %plugin_id, "nom de gabarit refusé : {}", page.template);
                 return super::internal_error_response();
             }
-            let status = StatusCode::from_u16(page.status).unwrap_or(StatusCode::OK);
+            // A page is a success or an error page: informational and redirect codes need more than a page.
+            let status = StatusCode::from_u16(page.status)
+                .ok()
+                .filter(|s| s.is_success() || s.is_client_error() || s.is_server_error())
+                .unwrap_or(StatusCode::OK);
             let template = format!("{plugin_id}/{}", page.template);
             render(
                 &app,

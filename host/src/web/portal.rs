@@ -88,10 +88,7 @@ pub async fn establishment_home(
     uri: Uri,
 ) -> WebResult {
     let visitor = Visitor::from_headers(&app, &headers, uri.path());
-    let establishment = match find_establishment(&app, &visitor, &uai) {
-        Ok(e) => e,
-        Err(response) => return Ok(response),
-    };
+    let establishment = find_establishment(&app, &visitor, &uai)?;
     let mut blocks = Vec::new();
     for plugin in app.runtime.plugins() {
         let id = plugin.manifest.id.clone();
