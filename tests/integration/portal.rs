@@ -132,3 +132,15 @@ async fn without_demo_the_first_start_creates_only_the_region_administrator() {
         401
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compiled_plugins_are_cached_on_disk() {
+    let _server = TestServer::start().await.unwrap();
+    let cache = preau_tests::repo_root().join("target/preau-test-cache");
+    let cached: Vec<String> = std::fs::read_dir(&cache)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(cached.iter().any(|f| f.starts_with("blog-") && f.ends_with(".cwasm")), "{cached:?}");
+}
