@@ -62,6 +62,9 @@ const MAX_LOG_CHARS: usize = 2000;
 pub const MAX_OUTPUT_BYTES: usize = 4 << 20;
 /// Concurrent calls into one plugin; further calls wait.
 const PER_PLUGIN_CONCURRENCY: usize = 16;
+/// Bytes of a pooled memory (and table) kept resident between requests.
+const KEEP_RESIDENT_BYTES: usize = 4 << 20;
+const KEEP_RESIDENT_TABLE_BYTES: usize = 64 << 10;
 /// Pool slots (bounds concurrent instances of all plugins).
 const POOL_SLOTS: u32 = 128;
 
@@ -337,7 +340,14 @@ fn build_engine() -> Result<(Engine, bool)> {
         .total_memories(POOL_SLOTS * 2)
         .total_tables(POOL_SLOTS * 4)
         .total_stacks(POOL_SLOTS)
-        .max_memory_size((crate::manifest::DEFAULT_MEMORY_MIB as usize) << 20);
+        .max_memory_size((crate::manifest::DEFAULT_MEMORY_MIB as usize) << 20)
+        // Resetting a slot with madvise and faulting its pages back in on the
+        // next request cost about half of a dispatch (perf: 36 µs → 20 µs
+        // without it). Keep the pages a request dirties resident and reset only
+        // those (PAGEMAP_SCAN, Linux ≥ 6.7; memset of the low addresses elsewhere).
+        .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
+        .table_keep_resident(KEEP_RESIDENT_TABLE_BYTES)
+        .pagemap_scan(wasmtime::Enabled::Auto);
     pooled.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     pooled.memory_init_cow(true);
     match Engine::new(&pooled) {

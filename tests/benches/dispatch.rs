@@ -129,6 +129,14 @@ fn main() {
             std::hint::black_box(hostile::Hostile::handle(request));
         });
         let overhead = wasm.median.saturating_sub(native.median);
+        if std::env::var("PREAU_BENCH_ONLY").as_deref() == Ok("dispatch") {
+            // For profiling the dispatch alone (perf record …).
+            for _ in 0..200_000 {
+                plugins.handle_on_this_thread("hostile", &ctx, &request).expect("appel");
+            }
+            println!("dispatch : médiane {}, natif {}", us(wasm.median), us(native.median));
+            return;
+        }
 
         // 2. HTTP.
         let pupil = server.signed_in("emma.martin").await.unwrap();
