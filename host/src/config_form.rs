@@ -24,6 +24,10 @@ pub struct FieldView {
     options: Vec<String>,
     required: bool,
     error: Option<String>,
+    /// Bounds from the schema, for the browser's own checks (the server checks again).
+    min: Option<Value>,
+    max: Option<Value>,
+    maxlength: Option<Value>,
 }
 
 fn properties(schema: &Value) -> Vec<(String, Value)> {
@@ -96,6 +100,9 @@ pub fn fields(schema: &Value, values: &Value, errors: &[FieldError]) -> Vec<Fiel
                 .iter()
                 .find(|e| e.field == name)
                 .map(|e| e.message.clone()),
+            min: prop.get("minimum").cloned(),
+            max: prop.get("maximum").cloned(),
+            maxlength: prop.get("maxLength").cloned(),
             name,
         })
         .collect()

@@ -100,6 +100,10 @@ async fn an_invalid_configuration_is_refused_field_by_field_and_the_previous_one
     let form = principal.get(&url).await.unwrap();
     assert_eq!(form.status, 200);
     assert!(form.body.contains("name=\"articles_par_page\""));
+    // Fields come in the manifest's order, with the schema's bounds.
+    let position = |name: &str| form.body.find(&format!("name=\"{name}\"")).unwrap();
+    assert!(position("titre") < position("articles_par_page"));
+    assert!(form.body.contains("min=\"1\"") && form.body.contains("max=\"50\""));
 
     let bad = principal
         .post_form(

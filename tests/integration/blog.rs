@@ -72,6 +72,13 @@ async fn a_teacher_writes_and_publishes_and_a_pupil_reads() {
         .unwrap();
     assert_eq!(edited.status, 303);
     assert!(pupil.get(&url).await.unwrap().body.contains("(modifié)"));
+    let confirm = teacher.get(&format!("{url}/delete")).await.unwrap();
+    assert_eq!(confirm.status, 200);
+    assert!(confirm.body.contains("Supprimer définitivement"));
+    assert_eq!(
+        pupil.get(&format!("{url}/delete")).await.unwrap().status,
+        403
+    );
     let deleted = teacher
         .post_form(&url, &format!("{url}/delete"), &[])
         .await
@@ -305,5 +312,6 @@ async fn the_list_is_paginated() {
     assert!(first.body.contains("?page=2"));
     let second = teacher.get(&blog("/?page=2")).await.unwrap();
     assert!(second.body.contains("Bienvenue sur le portail"));
+    assert_eq!(teacher.get(&blog("/?page=999")).await.unwrap().status, 404);
     assert!(!second.body.contains("Article numéro 10"));
 }

@@ -142,5 +142,10 @@ async fn compiled_plugins_are_cached_on_disk() {
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
-    assert!(cached.iter().any(|f| f.starts_with("blog-") && f.ends_with(".cwasm")), "{cached:?}");
+    assert!(
+        cached
+            .iter()
+            .any(|f| f.starts_with("blog-") && f.ends_with(".cwasm")),
+        "{cached:?}"
+    );
 }

@@ -61,10 +61,16 @@ fn plugin_packages(dir: &Path) -> Result<Vec<String>> {
 
 /// Adds the wasm32-wasip2 target through rustup when it is missing (fresh machines).
 fn ensure_wasm_target() -> Result<()> {
-    let Ok(output) = Command::new("rustup").args(["target", "list", "--installed"]).output() else {
+    let Ok(output) = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+    else {
         return Ok(()); // No rustup: the toolchain was installed another way; cargo will say what is missing.
     };
-    if !String::from_utf8_lossy(&output.stdout).lines().any(|l| l.trim() == "wasm32-wasip2") {
+    if !String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .any(|l| l.trim() == "wasm32-wasip2")
+    {
         eprintln!("installation de la cible wasm32-wasip2");
         let mut command = Command::new("rustup");
         command.args(["target", "add", "wasm32-wasip2"]);

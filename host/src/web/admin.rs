@@ -323,7 +323,7 @@ fn plugin_page(
     render(
         app,
         &t.visitor,
-        None,
+        Some(&t.establishment),
         "admin/plugin.html",
         &format!("Configuration — {}", plugin.manifest.name),
         status,

@@ -190,6 +190,9 @@ impl Visitor {
 
     /// The `/login?next=…` link for this page.
     pub fn login_url(&self) -> String {
+        if self.path.starts_with("/login") {
+            return "/login".to_string();
+        }
         format!(
             "/login?next={}",
             url::form_urlencoded::byte_serialize(self.path.as_bytes()).collect::<String>()

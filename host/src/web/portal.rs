@@ -169,8 +169,9 @@ pub async fn establishment_home(
             });
         }
     }
-    let title = format!("Accueil — {}", establishment.name);
-    let portal = super::portal_context(&app, &visitor, Some(&establishment), &title);
+    // The layout appends the establishment's name.
+    let title = "Accueil";
+    let portal = super::portal_context(&app, &visitor, Some(&establishment), title);
     let context = minijinja::context! {
         portal => minijinja::Value::from_serialize(&portal),
         blocks => blocks,

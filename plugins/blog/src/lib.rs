@@ -44,6 +44,7 @@ impl Plugin for Blog {
             .get("/{id}", show)
             .get("/{id}/edit", edit_form)
             .post("/{id}/edit", update)
+            .get("/{id}/delete", confirm_delete)
             .post("/{id}/delete", delete)
             .post("/{id}/publish", publish)
             .handle(&request)
@@ -188,19 +189,21 @@ fn list(request: &Request, _: &Params) -> Result<Response> {
         Order::NewestFirst,
     );
     let has_next = ids.len() as u32 == wanted;
+    let skipped = ((page - 1) * per_page) as usize;
+    if page > 1 && ids.len() <= skipped {
+        // A page past the last one does not exist.
+        return Err(Error::NotFound);
+    }
     let invocation = request.invocation();
     let mut posts = Vec::new();
-    for id in ids
-        .iter()
-        .skip(((page - 1) * per_page) as usize)
-        .take(per_page as usize)
-    {
+    for id in ids.iter().skip(skipped).take(per_page as usize) {
         if let Some(post) = table.get(*id)? {
             posts.push(PostView::new(*id, &post, invocation));
         }
     }
     let access = access(request);
-    // The caller's own unpublished articles come first on page 1.
+    // The caller's own unpublished articles come first on page 1 (a
+    // moderator's pending ones are in the "à valider" list already).
     let mut own = Vec::new();
     if let (1, Some(caller)) = (page, request.caller()) {
         for (id, post) in table.scan_index(
@@ -209,7 +212,8 @@ fn list(request: &Request, _: &Params) -> Result<Response> {
             200,
             Order::NewestFirst,
         )? {
-            if post.status != Status::Published {
+            let listed_as_pending = access.can_moderate && post.status == Status::Pending;
+            if post.status != Status::Published && !listed_as_pending {
                 own.push(PostView::new(id, &post, invocation));
             }
         }
@@ -412,6 +416,23 @@ fn update(request: &Request, params: &Params) -> Result<Response> {
     }
     Table::<Post>::new().put(id, &post)?;
     Ok(Response::redirect(&format!("/{id}")))
+}
+
+/// Without scripts, a confirmation is a page of its own.
+fn confirm_delete(request: &Request, params: &Params) -> Result<Response> {
+    let (id, post) = load(params)?;
+    if !access(request).can_edit(&post) {
+        return Err(Error::Forbidden);
+    }
+    Ok(Response::page(
+        "confirm-delete.html",
+        "Supprimer l'article",
+        &serde_json::json!({
+            "post": PostView::new(id, &post, request.invocation()),
+            "delete_url": request.url(&format!("/{id}/delete")),
+            "list_url": request.url("/"),
+        }),
+    ))
 }
 
 fn delete(request: &Request, params: &Params) -> Result<Response> {
