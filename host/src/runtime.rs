@@ -712,6 +712,40 @@ impl Runtime {
     }
 }
 
+impl Runtime {
+    /// Median time of each phase of a dispatch over `rounds` calls: store
+    /// creation, instantiation, the call, and dropping the store (benchmarks).
+    #[doc(hidden)]
+    pub fn dispatch_phases(
+        &self,
+        id: &str,
+        ctx: &CallContext,
+        request: &WitRequest,
+        rounds: usize,
+    ) -> [Duration; 4] {
+        let plugin = self.plugin(id).expect("plugin chargé");
+        let mut phases: [Vec<Duration>; 4] = Default::default();
+        for _ in 0..rounds {
+            let t0 = std::time::Instant::now();
+            let mut store = self.new_store(&plugin, ctx);
+            let t1 = std::time::Instant::now();
+            let instance = plugin.pre.instantiate(&mut store).expect("instanciation");
+            let t2 = std::time::Instant::now();
+            instance.call_handle(&mut store, request).expect("appel");
+            let t3 = std::time::Instant::now();
+            drop(store);
+            let t4 = std::time::Instant::now();
+            for (i, d) in [t1 - t0, t2 - t1, t3 - t2, t4 - t3].into_iter().enumerate() {
+                phases[i].push(d);
+            }
+        }
+        phases.map(|mut v| {
+            v.sort();
+            v[v.len() / 2]
+        })
+    }
+}
+
 /// Instantiates the plugin in `store` and runs `f`; returns the outcome and what the plugin wrote to stderr.
 fn run_in_store<T>(
     plugin: &LoadedPlugin,
