@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use crate::App;
 use crate::directory::{
-    Directory, Establishment, Membership, Theme, User, hash_password, random_token,
+    Directory, Establishment, Group, Membership, Theme, User, hash_password, random_token,
 };
 
 #[derive(Deserialize)]
@@ -27,6 +27,20 @@ struct DemoEstablishment {
     plugins: Vec<String>,
     primary: String,
     accent: String,
+    #[serde(default)]
+    groups: Vec<DemoGroup>,
+}
+
+#[derive(Deserialize)]
+struct DemoGroup {
+    id: String,
+    kind: String,
+    name: String,
+    #[serde(default)]
+    level: String,
+    /// (first name, last name, parent's first name).
+    #[serde(default)]
+    pupils: Vec<(String, String, String)>,
 }
 
 #[derive(Deserialize)]
@@ -37,7 +51,12 @@ struct DemoUser {
     #[serde(default)]
     region_admin: bool,
     #[serde(default)]
+    civility: String,
+    #[serde(default)]
     memberships: Vec<Membership>,
+    /// Logins of their children.
+    #[serde(default)]
+    children: Vec<String>,
 }
 
 /// Marker set once the demo is seeded.
@@ -60,23 +79,21 @@ pub async fn seed(app: &App) -> Result<()> {
     app.directory
         .put_region_setting("name", &demo.region_name)?;
     let password_hash = app.passwords.hash(demo.password.clone()).await?;
-    for user in demo.users {
-        if app.directory.user_by_login(&user.login)?.is_some() {
-            continue;
-        }
-        app.directory.create_user(User {
-            id: String::new(),
-            login: user.login,
-            first_name: user.first_name,
-            last_name: user.last_name,
-            password_hash: password_hash.clone(),
-            region_admin: user.region_admin,
-            memberships: user.memberships,
-            blocked: false,
-        })?;
-    }
+    let account =
+        |login: String, first: &str, last: &str, civility: &str, memberships: Vec<Membership>| {
+            User {
+                login,
+                first_name: first.to_string(),
+                last_name: last.to_string(),
+                civility: civility.to_string(),
+                password_hash: password_hash.clone(),
+                memberships,
+                created_at: crate::directory::now(),
+                ..Default::default()
+            }
+        };
     for e in &demo.establishments {
-        let establishment = Establishment {
+        app.directory.put_establishment(&Establishment {
             uai: e.uai.clone(),
             name: e.name.clone(),
             kind: e.kind.clone(),
@@ -86,8 +103,94 @@ pub async fn seed(app: &App) -> Result<()> {
                 accent: e.accent.clone(),
                 banner_url: String::new(),
             },
+        })?;
+        for g in &e.groups {
+            app.directory.put_group(&Group {
+                id: g.id.clone(),
+                uai: e.uai.clone(),
+                kind: g.kind.clone(),
+                name: g.name.clone(),
+                level: g.level.clone(),
+                managers: Vec::new(),
+            })?;
+        }
+    }
+    let mut children_of: Vec<(String, Vec<String>)> = Vec::new();
+    for user in demo.users {
+        if app.directory.user_by_login(&user.login)?.is_some() {
+            continue;
+        }
+        let mut account = account(
+            user.login,
+            &user.first_name,
+            &user.last_name,
+            &user.civility,
+            user.memberships,
+        );
+        account.region_admin = user.region_admin;
+        let created = app.directory.create_user(account)?;
+        children_of.push((created.id, user.children));
+    }
+    // Pupils of each class, and their parents (siblings share one).
+    for e in &demo.establishments {
+        for g in &e.groups {
+            for (first, last, parent_first) in &g.pupils {
+                let id = app.directory.new_id("u")?;
+                let login = app.directory.claim_generated_login(first, last, &id)?;
+                let membership = Membership {
+                    uai: e.uai.clone(),
+                    profile: "eleve".into(),
+                    groups: vec![g.id.clone()],
+                    ..Default::default()
+                };
+                let mut pupil = account(login, first, last, "", vec![membership]);
+                pupil.id = id;
+                app.directory.save_user(None, &pupil)?;
+                let existing = app.directory.users()?.into_iter().find(|u| {
+                    u.first_name == *parent_first
+                        && u.last_name == *last
+                        && u.membership(&e.uai).is_some_and(|m| m.profile == "parent")
+                });
+                let parent = match existing {
+                    Some(parent) => parent,
+                    None => {
+                        let id = app.directory.new_id("u")?;
+                        let login = app
+                            .directory
+                            .claim_generated_login(parent_first, last, &id)?;
+                        let membership = Membership {
+                            uai: e.uai.clone(),
+                            profile: "parent".into(),
+                            ..Default::default()
+                        };
+                        let mut parent = account(login, parent_first, last, "", vec![membership]);
+                        parent.id = id;
+                        app.directory.save_user(None, &parent)?;
+                        parent
+                    }
+                };
+                let mut linked = parent.clone();
+                linked.children.push(pupil.id.clone());
+                app.directory.save_user(Some(&parent), &linked)?;
+            }
+        }
+    }
+    for (parent_id, logins) in children_of {
+        let Some(parent) = app.directory.user(&parent_id)? else {
+            continue;
         };
-        app.directory.put_establishment(&establishment)?;
+        let mut linked = parent.clone();
+        for login in logins {
+            if let Some(child) = app.directory.user_by_login(&login)? {
+                linked.children.push(child.id);
+            }
+        }
+        app.directory.save_user(Some(&parent), &linked)?;
+    }
+    for e in &demo.establishments {
+        let Some(establishment) = app.directory.establishment(&e.uai)? else {
+            continue;
+        };
         for plugin_id in &e.plugins {
             let Some(plugin) = app.runtime.plugin(plugin_id) else {
                 tracing::warn!(
@@ -117,6 +220,8 @@ pub fn create_first_admin(directory: &Directory) -> Result<String> {
         region_admin: true,
         memberships: Vec::new(),
         blocked: false,
+        created_at: crate::directory::now(),
+        ..Default::default()
     })?;
     Ok(password)
 }

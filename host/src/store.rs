@@ -28,6 +28,14 @@ pub enum Space {
     PluginData,
     /// Audit log of administrative actions.
     Audit,
+    /// The directory's search index and group-member entries. It shares the
+    /// users' tree, so that a user and its index entries change in one atomic
+    /// batch; its keys never start with `u`, users' keys always do.
+    DirectoryIndex,
+    /// Groups (classes, teaching groups, free groups) by `<uai>/<id>`.
+    Groups,
+    /// Generated files (identifiers files) by `<uai>/<name>`.
+    Files,
 }
 
 impl Space {
@@ -41,6 +49,9 @@ impl Space {
             Space::Grants => "grants",
             Space::PluginData => "plugin-data",
             Space::Audit => "audit",
+            Space::DirectoryIndex => "users",
+            Space::Groups => "groups",
+            Space::Files => "files",
         }
     }
 }

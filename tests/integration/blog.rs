@@ -252,7 +252,9 @@ async fn drafts_stay_private_and_a_redacteur_needs_a_moderator() {
         .grants(PILAT, "blog")
         .unwrap()
         .unwrap();
-    grants.insert("eleve".into(), vec!["lecteur".into(), "redacteur".into()]);
+    grants
+        .profiles
+        .insert("eleve".into(), vec!["lecteur".into(), "redacteur".into()]);
     server
         .app
         .directory()

@@ -11,7 +11,21 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::manifest::Manifest;
-use crate::store::{Space, Store, StoreExt};
+use crate::store::{Op, Space, Store, StoreExt};
+
+pub mod identifiers;
+pub mod naming;
+pub mod password_policy;
+pub mod search;
+
+/// Keys listing a user as member of each of their groups (`g␟<group>␟<user>`).
+fn group_member_keys(user: &User) -> Vec<Vec<u8>> {
+    user.memberships
+        .iter()
+        .flat_map(|m| m.groups.iter())
+        .map(|g| format!("g\x1f{g}\x1f{}", user.id).into_bytes())
+        .collect()
+}
 
 /// Profiles a person holds in an establishment (codes of the academic directory, simplified).
 pub const PROFILES: &[(&str, &str)] = &[
@@ -62,7 +76,7 @@ pub struct Establishment {
 }
 
 /// A person's place in an establishment.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Membership {
     /// Establishment UAI.
     pub uai: String,
@@ -77,10 +91,15 @@ pub struct Membership {
     /// Functions (direction, CPE…).
     #[serde(default)]
     pub functions: Vec<String>,
+    /// Disciplines de poste, `FONCTION / DISCIPLINE` (e.g.
+    /// `PERSONNELS MEDICO-SOCIAUX / P9222 - SERVICE SOCIAL DES ELEVES`).
+    #[serde(default)]
+    pub disciplines: Vec<String>,
 }
 
 /// A person with an account.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct User {
     /// Stable id (`u` + number).
     pub id: String,
@@ -101,6 +120,26 @@ pub struct User {
     /// Blocked accounts cannot sign in.
     #[serde(default)]
     pub blocked: bool,
+    /// `M.` or `Mme`.
+    pub civility: String,
+    /// E-mail address (optional).
+    pub email: String,
+    /// Personal phone (optional).
+    pub phone_personal: String,
+    /// Work phone (optional).
+    pub phone_work: String,
+    /// *Compte pérenne*: kept from one school year to the next.
+    pub perenne: bool,
+    /// Pronote identifier, for the Pronote link.
+    pub pronote_id: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Last sign-in, None if never signed in.
+    pub last_login: Option<i64>,
+    /// Initial password, kept for the identifiers file until the first sign-in.
+    pub pending_secret: Option<String>,
+    /// A parent's children (user ids).
+    pub children: Vec<String>,
 }
 
 impl User {
@@ -253,13 +292,77 @@ pub struct PluginSetting {
     pub config: serde_json::Value,
 }
 
-/// Roles granted per profile, for one (establishment, plugin).
-pub type Grants = BTreeMap<String, Vec<String>>;
+/// Roles granted in one (establishment, plugin): to populations (a profile
+/// here, a group) and to individual users. A person holds the union.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Grants {
+    /// Profile code → roles.
+    pub profiles: BTreeMap<String, Vec<String>>,
+    /// Group id → roles.
+    pub groups: BTreeMap<String, Vec<String>>,
+    /// User id → roles.
+    pub users: BTreeMap<String, Vec<String>>,
+}
+
+/// Kinds of groups.
+pub const GROUP_KINDS: &[(&str, &str)] = &[
+    ("classe", "Classe"),
+    ("groupe", "Groupe d'enseignement"),
+    ("libre", "Groupe libre"),
+];
+
+/// A group of an establishment: a class, a teaching group, a free group.
+/// Members hold it in their membership; adding someone gives them the group's rights.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Group {
+    /// Id (`g` + number).
+    pub id: String,
+    /// Establishment.
+    pub uai: String,
+    /// `classe`, `groupe` or `libre`.
+    pub kind: String,
+    /// Name (`4A`, `Conseil d'administration`).
+    pub name: String,
+    /// Level of a class (`6e`, `5e`, `2nde`…), empty otherwise.
+    pub level: String,
+    /// Users who manage the group's membership.
+    pub managers: Vec<String>,
+}
+
+/// A period during which a profile of an establishment cannot sign in
+/// (pupils and parents before the rentrée). Stacks with individual blocks.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AccessWindow {
+    /// Id (for deletion).
+    pub id: String,
+    /// Profile code.
+    pub profile: String,
+    /// Blocked from (Unix seconds).
+    pub blocked_from: i64,
+    /// Opens again at (Unix seconds).
+    pub opens_at: i64,
+}
+
+/// Why someone may not sign in to an establishment now.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Closed {
+    /// Individually blocked.
+    Blocked,
+    /// Their profile's access opens at this time.
+    Until(i64),
+}
 
 impl Directory {
     /// The directory over `store`.
     pub fn new(store: Arc<dyn Store>) -> Self {
         Directory { store }
+    }
+
+    /// The underlying store (the search index reads it directly).
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
     }
 
     /// Every establishment, by UAI.
@@ -295,7 +398,7 @@ impl Directory {
     pub fn users(&self) -> Result<Vec<User>> {
         Ok(self
             .store
-            .scan_json::<User>(Space::Users, "")?
+            .scan_json::<User>(Space::Users, "u")?
             .into_iter()
             .map(|(_, u)| u)
             .collect())
@@ -314,7 +417,7 @@ impl Directory {
     pub fn has_users(&self) -> Result<bool> {
         Ok(!self
             .store
-            .scan(Space::Users, b"", None, 1, false)?
+            .scan(Space::Users, b"u", None, 1, false)?
             .is_empty())
     }
 
@@ -324,16 +427,10 @@ impl Directory {
         if user.id.is_empty() {
             user.id = format!("u{}", self.store.next_id()?);
         }
-        let claimed = self.store.compare_and_swap(
-            Space::Logins,
-            user.login.as_bytes(),
-            None,
-            Some(user.id.as_bytes()),
-        )?;
-        if !claimed {
+        if !self.claim_login(&user.login, &user.id)? {
             bail!("l'identifiant « {} » est déjà utilisé", user.login);
         }
-        self.store.put_json(Space::Users, &user.id, &user)?;
+        self.save_user(None, &user)?;
         Ok(user)
     }
 
@@ -407,15 +504,219 @@ impl Directory {
             .put_json(Space::Grants, &format!("{uai}/{plugin}"), grants)
     }
 
+    /// Stores a user and its index entries in one atomic batch; `old` is the
+    /// previous version, whose index entries are removed.
+    pub fn save_user(&self, old: Option<&User>, user: &User) -> Result<()> {
+        let mut ops = Vec::new();
+        if let Some(old) = old {
+            ops.extend(search::unindex_ops(old));
+            ops.extend(group_member_keys(old).into_iter().map(Op::Delete));
+        }
+        ops.extend(search::index_ops(user));
+        ops.extend(
+            group_member_keys(user)
+                .into_iter()
+                .map(|k| Op::Put(k, Vec::new())),
+        );
+        ops.push(Op::Put(
+            user.id.as_bytes().to_vec(),
+            serde_json::to_vec(user)?,
+        ));
+        self.store.batch(Space::Users, ops)
+    }
+
+    /// Claims `login` for `user_id`; false if someone else has it.
+    pub fn claim_login(&self, login: &str, user_id: &str) -> Result<bool> {
+        self.store.compare_and_swap(
+            Space::Logins,
+            login.as_bytes(),
+            None,
+            Some(user_id.as_bytes()),
+        )
+    }
+
+    /// Releases a login (after a rename).
+    pub fn release_login(&self, login: &str) -> Result<()> {
+        self.store.delete(Space::Logins, login.as_bytes())
+    }
+
+    /// Whether a login is taken.
+    pub fn login_taken(&self, login: &str) -> Result<bool> {
+        Ok(self.store.get(Space::Logins, login.as_bytes())?.is_some())
+    }
+
+    /// The first free login of the `prenom.nom` family (`prenom.nom`, `prenom.nom2`…), claimed for `user_id`.
+    pub fn claim_generated_login(
+        &self,
+        first_name: &str,
+        last_name: &str,
+        user_id: &str,
+    ) -> Result<String> {
+        let base = naming::login_base(first_name, last_name);
+        for n in 1..10_000 {
+            let candidate = naming::login_candidate(&base, n);
+            if self.claim_login(&candidate, user_id)? {
+                return Ok(candidate);
+            }
+        }
+        bail!("aucun identifiant libre pour {base}")
+    }
+
+    /// A fresh id with a prefix (`u`, `g`…).
+    pub fn new_id(&self, prefix: &str) -> Result<String> {
+        Ok(format!("{prefix}{}", self.store.next_id()?))
+    }
+
+    /// Groups of an establishment, by kind then name.
+    pub fn groups(&self, uai: &str) -> Result<Vec<Group>> {
+        let mut groups: Vec<Group> = self
+            .store
+            .scan_json::<Group>(Space::Groups, &format!("{uai}/"))?
+            .into_iter()
+            .map(|(_, g)| g)
+            .collect();
+        groups.sort_by(|a, b| {
+            (a.kind.as_str(), naming::search_key(&a.name))
+                .cmp(&(b.kind.as_str(), naming::search_key(&b.name)))
+        });
+        Ok(groups)
+    }
+
+    /// One group of an establishment.
+    pub fn group(&self, uai: &str, id: &str) -> Result<Option<Group>> {
+        self.store.get_json(Space::Groups, &format!("{uai}/{id}"))
+    }
+
+    /// Creates or replaces a group.
+    pub fn put_group(&self, group: &Group) -> Result<()> {
+        self.store
+            .put_json(Space::Groups, &format!("{}/{}", group.uai, group.id), group)
+    }
+
+    /// Ids of a group's members.
+    pub fn group_member_ids(&self, group_id: &str) -> Result<Vec<String>> {
+        let prefix = format!("g\x1f{group_id}\x1f");
+        Ok(self
+            .store
+            .scan(
+                Space::DirectoryIndex,
+                prefix.as_bytes(),
+                None,
+                usize::MAX,
+                false,
+            )?
+            .into_iter()
+            .map(|(k, _)| String::from_utf8_lossy(&k[prefix.len()..]).into_owned())
+            .collect())
+    }
+
+    /// A group's members.
+    pub fn group_members(&self, group_id: &str) -> Result<Vec<User>> {
+        let mut members = Vec::new();
+        for id in self.group_member_ids(group_id)? {
+            if let Some(user) = self.user(&id)? {
+                members.push(user);
+            }
+        }
+        members.sort_by_key(|u| {
+            (
+                naming::search_key(&u.last_name),
+                naming::search_key(&u.first_name),
+            )
+        });
+        Ok(members)
+    }
+
+    /// Access windows of an establishment.
+    pub fn access_windows(&self, uai: &str) -> Result<Vec<AccessWindow>> {
+        Ok(self
+            .store
+            .get_json(Space::Settings, &format!("windows/{uai}"))?
+            .unwrap_or_default())
+    }
+
+    /// Replaces the access windows of an establishment.
+    pub fn put_access_windows(&self, uai: &str, windows: &[AccessWindow]) -> Result<()> {
+        self.store
+            .put_json(Space::Settings, &format!("windows/{uai}"), &windows)
+    }
+
+    /// Whether `user` may sign in to `uai` at `at`: individual blocks and the
+    /// windows of their profile there both apply.
+    pub fn closed(&self, user: &User, uai: &str, at: i64) -> Result<Option<Closed>> {
+        if user.blocked {
+            return Ok(Some(Closed::Blocked));
+        }
+        let Some(membership) = user.membership(uai) else {
+            return Ok(None);
+        };
+        if membership.admin {
+            return Ok(None);
+        }
+        let opens = self
+            .access_windows(uai)?
+            .into_iter()
+            .filter(|w| w.profile == membership.profile && w.blocked_from <= at && at < w.opens_at)
+            .map(|w| w.opens_at)
+            .max();
+        Ok(opens.map(Closed::Until))
+    }
+
+    /// Stores a generated file.
+    pub fn put_file(&self, uai: &str, name: &str, bytes: &[u8]) -> Result<()> {
+        self.store
+            .put(Space::Files, format!("{uai}/{name}").as_bytes(), bytes)
+    }
+
+    /// A generated file.
+    pub fn file(&self, uai: &str, name: &str) -> Result<Option<Vec<u8>>> {
+        self.store
+            .get(Space::Files, format!("{uai}/{name}").as_bytes())
+    }
+
+    /// Names and sizes of an establishment's generated files, newest first.
+    pub fn files(&self, uai: &str) -> Result<Vec<(String, usize)>> {
+        let prefix = format!("{uai}/");
+        let mut files: Vec<(String, usize)> = self
+            .store
+            .scan(Space::Files, prefix.as_bytes(), None, usize::MAX, false)?
+            .into_iter()
+            .map(|(k, v)| {
+                (
+                    String::from_utf8_lossy(&k[prefix.len()..]).into_owned(),
+                    v.len(),
+                )
+            })
+            .collect();
+        files.reverse();
+        Ok(files)
+    }
+
+    /// Deletes a generated file.
+    pub fn delete_file(&self, uai: &str, name: &str) -> Result<()> {
+        self.store
+            .delete(Space::Files, format!("{uai}/{name}").as_bytes())
+    }
+
+    /// The audit log, newest first, at most `limit` entries.
+    pub fn audit_entries(&self, limit: usize) -> Result<Vec<serde_json::Value>> {
+        self.store
+            .scan(Space::Audit, b"", None, limit, true)?
+            .into_iter()
+            .map(|(_, v)| Ok(serde_json::from_slice(&v)?))
+            .collect()
+    }
+
     /// Grants from the manifest's `default_profiles`, if none were set yet.
     pub fn ensure_default_grants(&self, uai: &str, manifest: &Manifest) -> Result<()> {
         if self.grants(uai, &manifest.id)?.is_some() {
             return Ok(());
         }
-        let mut grants = Grants::new();
+        let mut grants = Grants::default();
         for role in &manifest.roles {
             for profile in &role.default_profiles {
                 grants
+                    .profiles
                     .entry(profile.clone())
                     .or_default()
                     .push(role.id.clone());
@@ -425,7 +726,8 @@ impl Directory {
     }
 
     /// The caller's roles in a plugin of an establishment: administrators hold
-    /// every role; others hold the roles granted to their profile there.
+    /// every role; others hold the roles granted to their profile there, to
+    /// their groups there and to them personally.
     pub fn roles(
         &self,
         user: Option<&User>,
@@ -444,12 +746,29 @@ impl Directory {
         let Some(membership) = user.membership(uai) else {
             return Ok(Vec::new());
         };
+        // Outside its access window, a profile holds no role here.
+        if self.closed(user, uai, now())?.is_some() {
+            return Ok(Vec::new());
+        }
         let grants = self.grants(uai, &manifest.id)?.unwrap_or_default();
-        let granted = grants.get(&membership.profile).cloned().unwrap_or_default();
-        // Only roles the manifest still defines.
-        Ok(granted
-            .into_iter()
-            .filter(|r| manifest.roles.iter().any(|m| &m.id == r))
+        let mut granted: Vec<&String> = Vec::new();
+        granted.extend(
+            grants
+                .profiles
+                .get(&membership.profile)
+                .into_iter()
+                .flatten(),
+        );
+        for group in &membership.groups {
+            granted.extend(grants.groups.get(group).into_iter().flatten());
+        }
+        granted.extend(grants.users.get(&user.id).into_iter().flatten());
+        // Only roles the manifest still defines, in its order.
+        Ok(manifest
+            .roles
+            .iter()
+            .filter(|m| granted.contains(&&m.id))
+            .map(|m| m.id.clone())
             .collect())
     }
 
@@ -467,9 +786,15 @@ impl Directory {
 
     /// Appends to the audit log: who did what to what.
     pub fn audit(&self, actor: &User, action: &str, target: &str) -> Result<()> {
+        self.audit_in(actor, "", action, target)
+    }
+
+    /// Appends to the audit log an action concerning establishment `uai`.
+    pub fn audit_in(&self, actor: &User, uai: &str, action: &str, target: &str) -> Result<()> {
         let entry = serde_json::json!({
             "at": now(),
             "actor": actor.login,
+            "uai": uai,
             "action": action,
             "target": target,
         });

@@ -100,13 +100,13 @@ pub async fn index(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) ->
 
 /// The visitor, establishment and plugin of an administration URL, after the
 /// rights check; or the response to send instead.
-struct Target {
-    visitor: Visitor,
-    user: User,
-    establishment: Establishment,
+pub(super) struct Target {
+    pub(super) visitor: Visitor,
+    pub(super) user: User,
+    pub(super) establishment: Establishment,
 }
 
-fn target(
+pub(super) fn target(
     app: &App,
     headers: &HeaderMap,
     uri: &Uri,
@@ -133,7 +133,7 @@ fn target(
     })
 }
 
-fn checked_form(
+pub(super) fn checked_form(
     app: &App,
     visitor: &Visitor,
     body: &Bytes,

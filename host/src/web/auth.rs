@@ -27,7 +27,7 @@ pub struct FailureLimiter {
 
 impl FailureLimiter {
     /// Minutes to wait if `login` is locked out.
-    fn locked_minutes(&self, login: &str) -> Option<u64> {
+    pub(crate) fn locked_minutes(&self, login: &str) -> Option<u64> {
         let failures = self.failures.lock().expect("verrou");
         let (count, since) = failures.get(login)?;
         let elapsed = since.elapsed();
@@ -35,7 +35,7 @@ impl FailureLimiter {
             .then(|| (FAILURE_WINDOW - elapsed).as_secs().div_ceil(60))
     }
 
-    fn record_failure(&self, login: &str) {
+    pub(crate) fn record_failure(&self, login: &str) {
         let mut failures = self.failures.lock().expect("verrou");
         if failures.len() > 100_000 {
             failures.retain(|_, (_, since)| since.elapsed() < FAILURE_WINDOW);
@@ -49,7 +49,7 @@ impl FailureLimiter {
         entry.0 += 1;
     }
 
-    fn clear(&self, login: &str) {
+    pub(crate) fn clear(&self, login: &str) {
         self.failures.lock().expect("verrou").remove(login);
     }
 }
@@ -174,7 +174,40 @@ pub async fn login(
             &next,
         ));
     }
+    // Access windows: signing in is refused while every establishment of the
+    // person is closed to their profile; the message gives the opening date.
+    let at = crate::directory::now();
+    let mut opens: Option<i64> = None;
+    let mut open_somewhere = user.region_admin || user.memberships.is_empty();
+    for membership in &user.memberships {
+        match app.directory.closed(&user, &membership.uai, at)? {
+            Some(crate::directory::Closed::Until(ts)) => {
+                opens = Some(opens.map_or(ts, |o| o.min(ts)))
+            }
+            Some(crate::directory::Closed::Blocked) => {}
+            None => open_somewhere = true,
+        }
+    }
+    if !open_somewhere && let Some(opens) = opens {
+        let message = format!(
+            "L'accès à l'ENT n'est pas encore ouvert pour votre profil. Il ouvrira le {}.",
+            crate::theme::format_date_fr(opens)
+        );
+        return Ok(login_page(
+            &app,
+            &visitor,
+            StatusCode::FORBIDDEN,
+            Some(&message),
+            &login,
+            &next,
+        ));
+    }
     app.login_failures.clear(&login);
+    // First sign-in: the initial password is no longer kept for the identifiers file.
+    let mut updated = user.clone();
+    updated.last_login = Some(at);
+    updated.pending_secret = None;
+    app.directory.save_user(Some(&user), &updated)?;
     // Rotation: the session a visitor arrived with is never reused after sign-in.
     if let Some((old, _)) = &visitor.session {
         app.directory.close_session(old)?;

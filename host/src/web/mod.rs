@@ -16,6 +16,7 @@ use crate::directory::{Establishment, Session, User, random_token};
 
 mod admin;
 pub mod auth;
+mod directory;
 mod plugins;
 mod portal;
 
@@ -63,6 +64,69 @@ pub fn router(app: Arc<App>) -> Router {
         .route(
             "/admin/e/{uai}/theme",
             get(admin::theme_form).post(admin::save_theme),
+        )
+        .route("/admin/journal", get(directory::audit_log))
+        .route("/admin/e/{uai}/annuaire", get(directory::search_page))
+        .route(
+            "/admin/e/{uai}/annuaire/nouveau",
+            get(directory::new_user_form).post(directory::create_user),
+        )
+        .route(
+            "/admin/e/{uai}/annuaire/u/{id}",
+            get(directory::user_form).post(directory::update_user),
+        )
+        .route(
+            "/admin/e/{uai}/annuaire/u/{id}/mot-de-passe",
+            post(directory::regenerate_password),
+        )
+        .route(
+            "/admin/e/{uai}/annuaire/u/{id}/blocage",
+            post(directory::set_blocked),
+        )
+        .route(
+            "/admin/e/{uai}/annuaire/u/{id}/rattachements",
+            post(directory::attach),
+        )
+        .route(
+            "/admin/e/{uai}/annuaire/u/{id}/rattachements/{other}/supprimer",
+            post(directory::detach),
+        )
+        .route(
+            "/admin/e/{uai}/annuaire/u/{id}/enfants",
+            post(directory::link_child),
+        )
+        .route(
+            "/admin/e/{uai}/groupes",
+            get(directory::groups).post(directory::create_group),
+        )
+        .route(
+            "/admin/e/{uai}/groupes/{id}",
+            get(directory::group).post(directory::update_group),
+        )
+        .route(
+            "/admin/e/{uai}/plugins/{plugin}/droits",
+            get(directory::rights).post(directory::save_rights),
+        )
+        .route(
+            "/admin/e/{uai}/acces",
+            get(directory::windows).post(directory::save_windows),
+        )
+        .route(
+            "/admin/e/{uai}/identifiants",
+            get(directory::identifiers).post(directory::generate_identifiers),
+        )
+        .route(
+            "/admin/e/{uai}/identifiants/{name}",
+            get(directory::download_identifiers),
+        )
+        .route(
+            "/admin/e/{uai}/identifiants/{name}/supprimer",
+            post(directory::delete_identifiers),
+        )
+        .route("/compte", get(directory::account))
+        .route(
+            "/compte/mot-de-passe",
+            get(directory::password_form).post(directory::change_password),
         )
         .nest_service("/static", static_files)
         .fallback(not_found)
