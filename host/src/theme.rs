@@ -81,7 +81,7 @@ fn last_sunday(year: i64, month: u32) -> i64 {
 
 /// Paris local time of a Unix timestamp: UTC+1, UTC+2 from the last Sunday of
 /// March 01:00 UTC to the last Sunday of October 01:00 UTC.
-fn paris_offset(ts: i64) -> i64 {
+pub fn paris_offset(ts: i64) -> i64 {
     let (year, _, _) = civil_from_days(ts.div_euclid(86_400));
     let start = last_sunday(year, 3) * 86_400 + 3600;
     let end = last_sunday(year, 10) * 86_400 + 3600;

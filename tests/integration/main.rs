@@ -4,6 +4,7 @@
 mod admin;
 mod auth;
 mod blog;
+mod directory;
 mod durability;
 mod isolation;
 mod portal;

@@ -93,8 +93,9 @@ fn parse_date(text: &str) -> Option<i64> {
     if (yy, mm, dd) != (y, m, d) {
         return None; // 31 février
     }
-    // Midnight in Paris is 23:00 or 22:00 UTC the day before; one hour is enough for day granularity.
-    Some(days * 86_400 - 3600)
+    // Midnight in Paris: 23:00 or 22:00 UTC the day before.
+    let midnight_utc = days * 86_400;
+    Some(midnight_utc - crate::theme::paris_offset(midnight_utc))
 }
 
 /// State of an account, as the directory shows it.
@@ -1579,7 +1580,13 @@ pub async fn generate_identifiers(
             naming::search_key(&b.last_name),
         ))
     });
-    let name = identifiers::file_name(&uai, now());
+    let mut name = identifiers::file_name(&uai, now());
+    // Two files generated within the same second keep distinct names.
+    let mut n = 2;
+    while app.directory.file(&uai, &name)?.is_some() {
+        name = identifiers::file_name(&uai, now()).replace(".csv", &format!("-{n}.csv"));
+        n += 1;
+    }
     app.directory
         .put_file(&uai, &name, &identifiers::to_csv(&rows))?;
     app.directory
