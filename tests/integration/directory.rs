@@ -856,3 +856,78 @@ async fn people_change_their_own_password_under_the_cnil_rules() {
     .await;
     assert_eq!(page.status, 429);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn teachers_reset_their_own_pupils_passwords_only_when_delegated() {
+    let server = TestServer::start().await.unwrap();
+    let teacher = server.signed_in("jean.dupont").await.unwrap();
+    let mine = format!("/e/{PILAT}/mes-eleves");
+    let page = teacher.get(&mine).await.unwrap();
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("emma.martin"), "a pupil of 4A");
+    assert!(!page.body.contains("lea.garnier"), "6A is not his class");
+    let emma = server
+        .app
+        .directory()
+        .user_by_login("emma.martin")
+        .unwrap()
+        .unwrap();
+    let lea = server
+        .app
+        .directory()
+        .user_by_login("lea.garnier")
+        .unwrap()
+        .unwrap();
+    let reset = |id: &str| format!("/e/{PILAT}/mes-eleves/{id}/mot-de-passe");
+    // Not delegated yet.
+    assert_eq!(
+        teacher
+            .post_form(&mine, &reset(&emma.id), &[])
+            .await
+            .unwrap()
+            .status,
+        403
+    );
+
+    let principal = server.signed_in("principal.pilat").await.unwrap();
+    let url = admin_url("/delegations");
+    let page = principal
+        .post_form(&url, &url, &[("teachers_reset_pupil_passwords", "oui")])
+        .await
+        .unwrap();
+    assert_eq!(page.status, 303);
+    let page = teacher
+        .post_form(&mine, &reset(&emma.id), &[])
+        .await
+        .unwrap();
+    assert_eq!(page.status, 200);
+    let secret = server
+        .app
+        .directory()
+        .user(&emma.id)
+        .unwrap()
+        .unwrap()
+        .pending_secret
+        .unwrap();
+    assert!(page.body.contains(&secret));
+    // Never someone else's pupil.
+    assert_eq!(
+        teacher
+            .post_form(&mine, &reset(&lea.id), &[])
+            .await
+            .unwrap()
+            .status,
+        403
+    );
+    // Pupils and parents have no such page.
+    let pupil = server.signed_in("lea.garnier").await.unwrap();
+    assert_eq!(pupil.get(&mine).await.unwrap().status, 403);
+    assert_eq!(
+        pupil
+            .post_form("/compte", &reset(&emma.id), &[])
+            .await
+            .unwrap()
+            .status,
+        403
+    );
+}

@@ -123,6 +123,15 @@ pub fn router(app: Arc<App>) -> Router {
             "/admin/e/{uai}/identifiants/{name}/supprimer",
             post(directory::delete_identifiers),
         )
+        .route(
+            "/admin/e/{uai}/delegations",
+            get(directory::delegations).post(directory::save_delegations),
+        )
+        .route("/e/{uai}/mes-eleves", get(directory::my_pupils))
+        .route(
+            "/e/{uai}/mes-eleves/{id}/mot-de-passe",
+            post(directory::reset_pupil_password),
+        )
         .route("/compte", get(directory::account))
         .route(
             "/compte/mot-de-passe",
