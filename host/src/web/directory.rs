@@ -574,7 +574,7 @@ fn user_page(
         .children
         .iter()
         .filter_map(|id| app.directory.user(id).ok().flatten())
-        .map(|c| json!({ "name": c.display_name(), "login": c.login, "url": format!("/admin/e/{uai}/annuaire/u/{}", c.id) }))
+        .map(|c| json!({ "id": c.id, "name": c.display_name(), "login": c.login, "url": format!("/admin/e/{uai}/annuaire/u/{}", c.id) }))
         .collect();
     let here = user.membership(uai);
     let groups = app.directory.groups(uai)?;
@@ -651,11 +651,28 @@ pub async fn update_user(
             json!(format!("L'identifiant « {login} » est déjà utilisé.")),
         );
     }
+    // What was typed, shown again with the errors if any.
+    let mut user = old.clone();
+    user.login = login.clone();
+    user.civility = person.civility;
+    user.first_name = person.first_name;
+    user.last_name = person.last_name;
+    user.email = person.email;
+    user.phone_personal = person.phone_personal;
+    user.phone_work = person.phone_work;
+    user.perenne = person.perenne;
+    user.pronote_id = person.pronote_id;
+    if let Some(m) = user.memberships.iter_mut().find(|m| m.uai == uai) {
+        m.profile = person.profile;
+        m.groups = person.groups;
+        m.functions = person.functions;
+        m.disciplines = person.disciplines;
+    }
     if !errors.is_empty() {
         return Ok(user_page(
             &app,
             &t,
-            &old,
+            &user,
             None,
             Some(errors),
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -675,22 +692,6 @@ pub async fn update_user(
             Some(errors),
             StatusCode::UNPROCESSABLE_ENTITY,
         )?);
-    }
-    let mut user = old.clone();
-    user.login = login.clone();
-    user.civility = person.civility;
-    user.first_name = person.first_name;
-    user.last_name = person.last_name;
-    user.email = person.email;
-    user.phone_personal = person.phone_personal;
-    user.phone_work = person.phone_work;
-    user.perenne = person.perenne;
-    user.pronote_id = person.pronote_id;
-    if let Some(m) = user.memberships.iter_mut().find(|m| m.uai == uai) {
-        m.profile = person.profile;
-        m.groups = person.groups;
-        m.functions = person.functions;
-        m.disciplines = person.disciplines;
     }
     app.directory.save_user(Some(&old), &user)?;
     if login != old.login {

@@ -349,6 +349,20 @@ fn portal_context(
                 url,
             });
         }
+        // The directory's own page for teachers.
+        let teaches_here = visitor
+            .user
+            .as_ref()
+            .and_then(|u| u.membership(&e.uai))
+            .is_some_and(|m| m.profile == "enseignant");
+        if teaches_here {
+            let url = format!("/e/{}/mes-eleves", e.uai);
+            nav.push(NavItem {
+                active: visitor.path.starts_with(&url),
+                label: "Mes élèves".into(),
+                url,
+            });
+        }
     }
     let user = visitor.user.as_ref().map(|u| {
         json!({
