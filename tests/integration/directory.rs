@@ -931,3 +931,50 @@ async fn teachers_reset_their_own_pupils_passwords_only_when_delegated() {
         403
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_filters_by_class_level_function_and_shows_the_account_state() {
+    let server = TestServer::start().await.unwrap();
+    let principal = server.signed_in("principal.pilat").await.unwrap();
+    let page = principal
+        .get(&admin_url("/annuaire?classe=g-6a"))
+        .await
+        .unwrap();
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("lea.garnier") && !page.body.contains("emma.martin"));
+    let page = principal
+        .get(&admin_url("/annuaire?niveau=4e"))
+        .await
+        .unwrap();
+    assert!(
+        page.body.contains("emma.martin")
+            && page.body.contains("rose.garnier")
+            && !page.body.contains("lea.garnier")
+    );
+    let page = principal
+        .get(&admin_url("/annuaire?fonction=service+social"))
+        .await
+        .unwrap();
+    assert!(page.body.contains("isabelle.moreau") && !page.body.contains("jean.dupont"));
+    let page = principal
+        .get(&admin_url(
+            "/annuaire?fonction=MATHEMATIQUES&profil=enseignant",
+        ))
+        .await
+        .unwrap();
+    assert!(page.body.contains("marie.lefebvre") && !page.body.contains("karim.haddad"));
+    // Paged lists of the whole establishment.
+    let first = principal.get(&admin_url("/annuaire")).await.unwrap();
+    assert!(first.body.contains("page=2"));
+    // States: the principal signed in, Léa never did.
+    let page = principal
+        .get(&admin_url("/annuaire?q=garnier+lea"))
+        .await
+        .unwrap();
+    assert!(page.body.contains("Jamais connecté"));
+    let page = principal
+        .get(&admin_url("/annuaire?q=fauvel"))
+        .await
+        .unwrap();
+    assert!(page.body.contains("Opérationnel"));
+}

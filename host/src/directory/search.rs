@@ -93,6 +93,13 @@ pub struct IndexedPerson {
     /// Blocked account.
     #[serde(rename = "b", default, skip_serializing_if = "is_false")]
     pub blocked: bool,
+    /// Never signed in.
+    #[serde(rename = "v", default, skip_serializing_if = "is_false")]
+    pub never_signed_in: bool,
+    /// Per membership: `<uai>|g|<group id>`, `<uai>|f|<folded function or discipline>`,
+    /// for the group, class, level and function filters.
+    #[serde(rename = "t", default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -113,7 +120,48 @@ impl IndexedPerson {
                 .map(|m| (m.uai.clone(), m.profile.clone()))
                 .collect(),
             blocked: user.blocked,
+            never_signed_in: user.last_login.is_none(),
+            tags: user
+                .memberships
+                .iter()
+                .flat_map(|m| {
+                    let groups = m.groups.iter().map(move |g| format!("{}|g|{g}", m.uai));
+                    let functions = m
+                        .functions
+                        .iter()
+                        .chain(&m.disciplines)
+                        .map(move |f| format!("{}|f|{}", m.uai, key_text(f)));
+                    groups.chain(functions)
+                })
+                .collect(),
         }
+    }
+
+    /// Whether the person is in one of `groups` (in `uai`, or anywhere if None).
+    pub fn in_any_group(&self, uai: Option<&str>, groups: &[String]) -> bool {
+        self.tags.iter().any(|t| {
+            let mut parts = t.splitn(3, '|');
+            let (u, kind, value) = (
+                parts.next().unwrap_or(""),
+                parts.next().unwrap_or(""),
+                parts.next().unwrap_or(""),
+            );
+            kind == "g" && uai.is_none_or(|uai| u == uai) && groups.iter().any(|g| g == value)
+        })
+    }
+
+    /// Whether one of the person's functions or disciplines contains `text` (folded).
+    pub fn has_function(&self, uai: Option<&str>, text: &str) -> bool {
+        let wanted = key_text(text);
+        self.tags.iter().any(|t| {
+            let mut parts = t.splitn(3, '|');
+            let (u, kind, value) = (
+                parts.next().unwrap_or(""),
+                parts.next().unwrap_or(""),
+                parts.next().unwrap_or(""),
+            );
+            kind == "f" && uai.is_none_or(|uai| u == uai) && value.contains(&wanted)
+        })
     }
 
     /// Whether the person holds `profile` in `uai` (anywhere if None).
@@ -133,6 +181,10 @@ pub struct Query {
     pub scope: Option<String>,
     /// Keep only this profile code (in the scope's establishment, or anywhere region-wide).
     pub profile: Option<String>,
+    /// Keep only members of one of these groups (a class, or every class of a level); None: no filter.
+    pub groups: Option<Vec<String>>,
+    /// Keep only people whose function or discipline contains this text.
+    pub function: Option<String>,
     /// 1-based (0 is read as 1).
     pub page: usize,
     /// Results per page (1 to [`MAX_PER_PAGE`]).
@@ -267,6 +319,10 @@ struct Filter<'a> {
     words: &'a [&'a str],
     /// (UAI or None, profile).
     profile: Option<(Option<&'a str>, &'a str)>,
+    /// The scope's UAI, for the group and function filters.
+    scope: Option<&'a str>,
+    groups: Option<&'a [String]>,
+    function: Option<&'a str>,
 }
 
 impl Filter<'_> {
@@ -279,6 +335,12 @@ impl Filter<'_> {
     fn person(&self, person: &IndexedPerson) -> bool {
         self.profile
             .is_none_or(|(uai, profile)| person.has_profile(uai, profile))
+            && self
+                .groups
+                .is_none_or(|groups| person.in_any_group(self.scope, groups))
+            && self
+                .function
+                .is_none_or(|f| person.has_function(self.scope, f))
     }
 }
 
@@ -611,6 +673,9 @@ fn search_with(
     let filter = Filter {
         words: words.get(1..).unwrap_or(&[]),
         profile: q.profile.as_deref().map(|p| (q.scope.as_deref(), p)),
+        scope: q.scope.as_deref(),
+        groups: q.groups.as_deref(),
+        function: q.function.as_deref().filter(|f| !f.trim().is_empty()),
     };
     let mut reader = Reader {
         store,

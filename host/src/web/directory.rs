@@ -139,14 +139,41 @@ pub async fn search_page(
         .parse()
         .unwrap_or(1)
         .clamp(1, 10_000);
+    let class = query_value(&uri, "classe");
+    let level = query_value(&uri, "niveau");
+    let function = query_value(&uri, "fonction");
+    let groups_here = app.directory.groups(&uai)?;
+    // A class filter names one group; a level filter every class of that level.
+    let group_filter: Option<Vec<String>> = if !class.is_empty() {
+        Some(vec![class.clone()])
+    } else if !level.is_empty() {
+        Some(
+            groups_here
+                .iter()
+                .filter(|g| g.kind == "classe" && g.level == level)
+                .map(|g| g.id.clone())
+                .collect(),
+        )
+    } else {
+        None
+    };
     let query = Query {
         text: text.clone(),
         scope: (!region_wide).then(|| uai.clone()),
         profile: (!profile.is_empty()).then(|| profile.clone()),
+        groups: group_filter,
+        function: (!function.is_empty()).then(|| function.clone()),
         page,
         per_page: 20,
     };
     let results = search::search(app.directory.store(), &query)?;
+    let mut levels: Vec<&str> = groups_here
+        .iter()
+        .filter(|g| g.kind == "classe" && !g.level.is_empty())
+        .map(|g| g.level.as_str())
+        .collect();
+    levels.sort();
+    levels.dedup();
     let establishments = app.directory.establishments()?;
     let name_of = |code: &str| {
         establishments
@@ -167,7 +194,7 @@ pub async fn search_page(
                 "login": p.login,
                 "profile": main.map(|(_, profile)| profile_label(profile)).unwrap_or(""),
                 "establishment": main.map(|(u, _)| name_of(u)).unwrap_or_default(),
-                "state": if p.blocked { "Bloqué" } else { "" },
+                "state": if p.blocked { "Bloqué" } else if p.never_signed_in { "Jamais connecté" } else { "Opérationnel" },
                 // Only people of this establishment can be opened from here.
                 "url": (here.is_some() || t.user.region_admin).then(|| format!("/admin/e/{uai}/annuaire/u/{}", p.id)),
             })
@@ -177,6 +204,9 @@ pub async fn search_page(
         let pairs = [
             ("q", text.as_str()),
             ("profil", profile.as_str()),
+            ("classe", class.as_str()),
+            ("niveau", level.as_str()),
+            ("fonction", function.as_str()),
             ("portee", if region_wide { "region" } else { "etab" }),
         ];
         let mut s = url::form_urlencoded::Serializer::new(String::new());
@@ -196,6 +226,9 @@ pub async fn search_page(
         json!({
             "establishment": { "uai": uai, "name": t.establishment.name },
             "q": text, "profile": profile, "region_wide": region_wide,
+            "class": class, "level": level, "function": function,
+            "classes": groups_here.iter().filter(|g| g.kind != "libre").map(|g| json!({ "id": g.id, "name": g.name })).collect::<Vec<_>>(),
+            "levels": levels,
             "profiles": profiles_view(),
             "people": people,
             "page": page,
@@ -418,9 +451,9 @@ fn homonyms(app: &App, first_name: &str, last_name: &str) -> anyhow::Result<Vec<
     let query = Query {
         text: format!("{last_name} {first_name}"),
         scope: None,
-        profile: None,
         page: 1,
         per_page: 20,
+        ..Default::default()
     };
     let (first, last) = (
         naming::search_key(first_name),
