@@ -798,9 +798,9 @@ mod tests {
         Query {
             text: text.into(),
             scope: scope.map(str::to_string),
-            profile: None,
             page: 1,
             per_page: 20,
+            ..Default::default()
         }
     }
 
