@@ -422,9 +422,9 @@ fn query(text: String, scope: Option<String>) -> Query {
     Query {
         text,
         scope,
-        profile: None,
         page: 1,
         per_page: PER_PAGE,
+        ..Default::default()
     }
 }
 
