@@ -206,7 +206,13 @@ fn main() {
             page_ratio = blog_page.median.as_secs_f64() / static_page.median.as_secs_f64(),
         );
         let path = repo_root().join("BENCHMARKS.md");
-        std::fs::write(&path, &report).unwrap();
+        // Keep the directory benchmark's section, which its own bench writes.
+        let previous = std::fs::read_to_string(&path).unwrap_or_default();
+        let kept = match (previous.find("<!-- directory-bench -->"), previous.find("<!-- /directory-bench -->")) {
+            (Some(start), Some(end)) => format!("\n{}\n", &previous[start..end + "<!-- /directory-bench -->".len()]),
+            _ => String::new(),
+        };
+        std::fs::write(&path, format!("{report}{kept}")).unwrap();
         println!("{report}\nécrit dans {}", path.display());
     });
 }

@@ -124,7 +124,15 @@ fn main() -> Result<()> {
         Some("bench") => {
             build_plugins(true)?;
             let mut command = cargo();
-            command.args(["bench", "-p", "preau-tests", "--bench", "dispatch"]);
+            command.args([
+                "bench",
+                "-p",
+                "preau-tests",
+                "--bench",
+                "dispatch",
+                "--bench",
+                "directory",
+            ]);
             command.args(&args[1..]);
             run(command)
         }
