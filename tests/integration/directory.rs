@@ -241,6 +241,8 @@ async fn directory_routes_are_closed_to_non_administrators_and_other_establishme
         admin_url("/plugins/blog/droits"),
         admin_url("/acces"),
         admin_url("/identifiants"),
+        admin_url("/identifiants/x.csv"),
+        admin_url("/delegations"),
         "/admin/journal".to_string(),
     ];
     for login in ["jean.dupont", "emma.martin", "paul.martin", "lucie.bernard"] {
@@ -255,12 +257,22 @@ async fn directory_routes_are_closed_to_non_administrators_and_other_establishme
         let csrf = client.get("/compte").await.unwrap().csrf().unwrap();
         let post_routes = [
             admin_url("/annuaire/nouveau"),
+            admin_url(&format!("/annuaire/u/{}", emma.id)),
             admin_url(&format!("/annuaire/u/{}/mot-de-passe", emma.id)),
             admin_url(&format!("/annuaire/u/{}/blocage", emma.id)),
+            admin_url(&format!("/annuaire/u/{}/rattachements", emma.id)),
+            admin_url(&format!(
+                "/annuaire/u/{}/rattachements/{PILAT}/supprimer",
+                emma.id
+            )),
+            admin_url(&format!("/annuaire/u/{}/enfants", emma.id)),
             admin_url("/groupes"),
+            admin_url("/groupes/g-4a"),
             admin_url("/plugins/blog/droits"),
             admin_url("/acces"),
             admin_url("/identifiants"),
+            admin_url("/identifiants/x.csv/supprimer"),
+            admin_url("/delegations"),
         ];
         for route in &post_routes {
             let page = client
@@ -634,6 +646,33 @@ async fn identifiers_files_list_accounts_safely() {
         csv.body
     );
     assert!(csv.body.contains("emma.martin"));
+    // Never-used demo accounts get a fresh initial password that works.
+    let lea = server
+        .app
+        .directory()
+        .user_by_login("lea.garnier")
+        .unwrap()
+        .unwrap();
+    let lea_secret = lea
+        .pending_secret
+        .clone()
+        .expect("new initial password recorded");
+    assert!(
+        csv.body.contains(&format!("lea.garnier;6A;{lea_secret}")),
+        "{}",
+        csv.body
+    );
+    assert_eq!(
+        server
+            .client()
+            .login("lea.garnier", &lea_secret)
+            .await
+            .unwrap()
+            .status,
+        303
+    );
+    // Accounts already in use are listed without a password.
+    assert!(csv.body.contains("principal.pilat;;(compte activé)"));
     assert!(
         !csv.body.contains("lucie.bernard"),
         "only this establishment"

@@ -1595,7 +1595,16 @@ pub async fn generate_identifiers(
             .unwrap_or_default();
         let secret = match (&user.pending_secret, user.last_login) {
             (Some(secret), None) => secret.clone(),
-            (_, None) => "(à régénérer)".to_string(),
+            // A never-used account whose initial password is no longer known
+            // gets a new one, so that every line of the file can be handed out.
+            (None, None) => {
+                let password = password_policy::generate();
+                let mut renewed = user.clone();
+                renewed.password_hash = app.passwords.hash(password.clone()).await?;
+                renewed.pending_secret = Some(password.clone());
+                app.directory.save_user(Some(&user), &renewed)?;
+                password
+            }
             (_, Some(_)) => "(compte activé)".to_string(),
         };
         rows.push(IdentifierRow {
