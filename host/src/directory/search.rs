@@ -308,6 +308,23 @@ pub fn unindex_ops(user: &User) -> Vec<Op> {
     index_keys(user).into_iter().map(Op::Delete).collect()
 }
 
+/// Everyone of an establishment, in last-name order, from its index (no scan
+/// of the whole region's users).
+pub fn everyone_in(store: &dyn Store, uai: &str) -> Result<Vec<IndexedPerson>> {
+    let prefix = format!("{uai}\x1fn\x1f");
+    store
+        .scan(
+            Space::DirectoryIndex,
+            prefix.as_bytes(),
+            None,
+            usize::MAX,
+            false,
+        )?
+        .into_iter()
+        .map(|(_, value)| Ok(serde_json::from_slice(&value)?))
+        .collect()
+}
+
 /// Searches the index. See the module documentation for the order and bounds.
 pub fn search(store: &dyn Store, q: &Query) -> Result<Page> {
     search_with(store, q, None, MAX_SCANNED)

@@ -1579,7 +1579,11 @@ pub async fn generate_identifiers(
     };
     let groups = app.directory.groups(&uai)?;
     let mut rows = Vec::new();
-    for user in app.directory.users()? {
+    let people = search::everyone_in(app.directory.store(), &uai)?;
+    for person in people {
+        let Some(user) = app.directory.user(&person.id)? else {
+            continue;
+        };
         let Some(membership) = user.membership(&uai) else {
             continue;
         };
