@@ -88,6 +88,7 @@ pub async fn seed(app: &App) -> Result<()> {
                 civility: civility.to_string(),
                 password_hash: password_hash.clone(),
                 memberships,
+                perenne: true,
                 created_at: crate::directory::now(),
                 ..Default::default()
             }

@@ -646,30 +646,57 @@ async fn identifiers_files_list_accounts_safely() {
         csv.body
     );
     assert!(csv.body.contains("emma.martin"));
-    // Never-used demo accounts get a fresh initial password that works.
-    let lea = server
-        .app
-        .directory()
-        .user_by_login("lea.garnier")
-        .unwrap()
-        .unwrap();
-    let lea_secret = lea
-        .pending_secret
-        .clone()
-        .expect("new initial password recorded");
+    // Never-used demo accounts keep their password unless regeneration is asked for.
     assert!(
-        csv.body.contains(&format!("lea.garnier;6A;{lea_secret}")),
+        csv.body.contains("lea.garnier;6A;(à régénérer)"),
         "{}",
         csv.body
     );
     assert_eq!(
         server
             .client()
-            .login("lea.garnier", &lea_secret)
+            .login("lea.garnier", DEMO_PASSWORD)
             .await
             .unwrap()
             .status,
         303
+    );
+    let regenerated = post(
+        &principal,
+        &files,
+        &files,
+        &[("since", String::new()), ("regenerate", "oui".into())],
+    )
+    .await;
+    assert_eq!(regenerated.status, 303);
+    let hugo = server
+        .app
+        .directory()
+        .user_by_login("hugo.faure")
+        .unwrap()
+        .unwrap();
+    let hugo_secret = hugo
+        .pending_secret
+        .clone()
+        .expect("new initial password recorded");
+    assert_eq!(
+        server
+            .client()
+            .login("hugo.faure", &hugo_secret)
+            .await
+            .unwrap()
+            .status,
+        303
+    );
+    let lea = server
+        .app
+        .directory()
+        .user_by_login("lea.garnier")
+        .unwrap()
+        .unwrap();
+    assert!(
+        lea.pending_secret.is_none(),
+        "an account in use is never regenerated"
     );
     // Accounts already in use are listed without a password.
     assert!(csv.body.contains("principal.pilat;;(compte activé)"));
@@ -690,7 +717,7 @@ async fn identifiers_files_list_accounts_safely() {
         .status,
         303
     );
-    assert_eq!(server.app.directory().files(PILAT).unwrap().len(), 2);
+    assert_eq!(server.app.directory().files(PILAT).unwrap().len(), 3);
     // Deleting.
     let delete = admin_url(&format!("/identifiants/{name}/supprimer"));
     assert_eq!(
@@ -701,7 +728,7 @@ async fn identifiers_files_list_accounts_safely() {
             .status,
         303
     );
-    assert_eq!(server.app.directory().files(PILAT).unwrap().len(), 1);
+    assert_eq!(server.app.directory().files(PILAT).unwrap().len(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

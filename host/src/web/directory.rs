@@ -196,7 +196,14 @@ pub async fn search_page(
                 "establishment": main.map(|(u, _)| name_of(u)).unwrap_or_default(),
                 "state": if p.blocked { "Bloqué" } else if p.never_signed_in { "Jamais connecté" } else { "Opérationnel" },
                 // Only people of this establishment can be opened from here.
-                "url": (here.is_some() || t.user.region_admin).then(|| format!("/admin/e/{uai}/annuaire/u/{}", p.id)),
+                // A person of another establishment opens in that establishment's
+                // directory, for administrators of it (the form is per establishment).
+                "url": match here {
+                    Some(_) => Some(format!("/admin/e/{uai}/annuaire/u/{}", p.id)),
+                    None => main
+                        .filter(|(their_uai, _)| t.user.administers(their_uai))
+                        .map(|(their_uai, _)| format!("/admin/e/{their_uai}/annuaire/u/{}", p.id)),
+                },
             })
         })
         .collect();
@@ -282,7 +289,13 @@ fn valid_phone(phone: &str) -> bool {
 }
 
 /// Reads and checks the person form; field errors in French.
-fn read_person(form: &Form, groups_here: &[Group]) -> (NewUser, serde_json::Map<String, Value>) {
+/// `civility_optional`: accounts imported or seeded without a civilité can be
+/// saved without choosing one; new accounts need it.
+fn read_person(
+    form: &Form,
+    groups_here: &[Group],
+    civility_optional: bool,
+) -> (NewUser, serde_json::Map<String, Value>) {
     let person = NewUser {
         profile: field(form, "profile"),
         civility: field(form, "civility"),
@@ -314,7 +327,9 @@ fn read_person(form: &Form, groups_here: &[Group]) -> (NewUser, serde_json::Map<
     if !PROFILES.iter().any(|(c, _)| *c == person.profile) {
         error("profile", "Choisissez un profil.");
     }
-    if !matches!(person.civility.as_str(), "M." | "Mme") {
+    let civility_ok = matches!(person.civility.as_str(), "M." | "Mme")
+        || (civility_optional && person.civility.is_empty());
+    if !civility_ok {
         error("civility", "Choisissez une civilité.");
     }
     for (name, value, label) in [
@@ -490,7 +505,7 @@ pub async fn create_user(
     let t = target(&app, &headers, &uri, &uai, false)?;
     let form = checked_form(&app, &t.visitor, &body)?;
     let groups = app.directory.groups(&uai)?;
-    let (person, errors) = read_person(&form, &groups);
+    let (person, errors) = read_person(&form, &groups, false);
     if !errors.is_empty() {
         return Ok(create_page(
             &app,
@@ -674,7 +689,7 @@ pub async fn update_user(
     let form = checked_form(&app, &t.visitor, &body)?;
     let old = member(&app, &t, &id)?;
     let groups = app.directory.groups(&uai)?;
-    let (person, mut errors) = read_person(&form, &groups);
+    let (person, mut errors) = read_person(&form, &groups, old.civility.is_empty());
     let login = field(&form, "login").to_lowercase();
     if let Err(message) = naming::valid_login(&login) {
         errors.insert("login".into(), json!(message));
@@ -1178,7 +1193,16 @@ pub async fn update_group(
     app.directory.audit_in(
         &t.user,
         &uai,
-        &format!("groupe « {} » : {action}", group.name),
+        &format!(
+            "groupe « {} » : {}",
+            group.name,
+            match action.as_str() {
+                "add" => "ajout d'un membre",
+                "remove" => "retrait d'un membre",
+                "manager" => "nomination d'un gestionnaire",
+                _ => "retrait d'un gestionnaire",
+            }
+        ),
         &user.login,
     )?;
     Ok(Redirect::to(&format!("/admin/e/{uai}/groupes/{id}")).into_response())
@@ -1383,6 +1407,16 @@ pub async fn save_rights(
 
 // ---------------------------------------------------------------- access windows
 
+/// `Élève, du 1er juillet 2026 au 1er septembre 2026`, for the audit log.
+fn describe_window(window: &AccessWindow) -> String {
+    format!(
+        "{}, du {} au {}",
+        profile_label(&window.profile),
+        date_fr(window.blocked_from),
+        date_fr(window.opens_at)
+    )
+}
+
 fn windows_page(
     app: &App,
     t: &Target,
@@ -1449,8 +1483,15 @@ pub async fn save_windows(
     let form = checked_form(&app, &t.visitor, &body)?;
     let mut windows = app.directory.access_windows(&uai)?;
     let remove = field(&form, "remove");
+    let window_action;
     if !remove.is_empty() {
+        let removed = windows
+            .iter()
+            .find(|w| w.id == remove)
+            .map(|w| describe_window(w))
+            .unwrap_or_default();
         windows.retain(|w| w.id != remove);
+        window_action = format!("suppression d'une période de blocage ({removed})");
     } else {
         let (profile, from, until) = (
             field(&form, "profile"),
@@ -1490,16 +1531,21 @@ pub async fn save_windows(
                 StatusCode::UNPROCESSABLE_ENTITY,
             )?);
         }
-        windows.push(AccessWindow {
+        let window = AccessWindow {
             id: app.directory.new_id("w")?,
             profile,
             blocked_from: from_ts.expect("vérifiée"),
             opens_at: until_ts.expect("vérifiée"),
-        });
+        };
+        window_action = format!(
+            "ajout d'une période de blocage ({})",
+            describe_window(&window)
+        );
+        windows.push(window);
     }
     app.directory.put_access_windows(&uai, &windows)?;
     app.directory
-        .audit_in(&t.user, &uai, "blocage des accès", &uai)?;
+        .audit_in(&t.user, &uai, &window_action, &uai)?;
     Ok(Redirect::to(&format!("/admin/e/{uai}/acces")).into_response())
 }
 
@@ -1562,6 +1608,7 @@ pub async fn generate_identifiers(
     let t = target(&app, &headers, &uri, &uai, false)?;
     let form = checked_form(&app, &t.visitor, &body)?;
     let since_text = field(&form, "since");
+    let regenerate = field(&form, "regenerate") == "oui";
     let since = if since_text.is_empty() {
         None
     } else {
@@ -1600,8 +1647,9 @@ pub async fn generate_identifiers(
         let secret = match (&user.pending_secret, user.last_login) {
             (Some(secret), None) => secret.clone(),
             // A never-used account whose initial password is no longer known
-            // gets a new one, so that every line of the file can be handed out.
-            (None, None) => {
+            // gets a new one only when the administrator asks for it: a
+            // password handed out another way must not be silently replaced.
+            (None, None) if regenerate => {
                 let password = password_policy::generate();
                 let mut renewed = user.clone();
                 renewed.password_hash = app.passwords.hash(password.clone()).await?;
@@ -1609,6 +1657,7 @@ pub async fn generate_identifiers(
                 app.directory.save_user(Some(&user), &renewed)?;
                 password
             }
+            (_, None) => "(à régénérer)".to_string(),
             (_, Some(_)) => "(compte activé)".to_string(),
         };
         rows.push(IdentifierRow {
