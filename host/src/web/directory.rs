@@ -1488,7 +1488,7 @@ pub async fn save_windows(
         let removed = windows
             .iter()
             .find(|w| w.id == remove)
-            .map(|w| describe_window(w))
+            .map(describe_window)
             .unwrap_or_default();
         windows.retain(|w| w.id != remove);
         window_action = format!("suppression d'une période de blocage ({removed})");
