@@ -106,6 +106,13 @@ pub(super) struct Target {
     pub(super) establishment: Establishment,
 }
 
+impl Target {
+    /// What administration templates show of the establishment.
+    pub(super) fn establishment_json(&self) -> serde_json::Value {
+        json!({ "uai": self.establishment.uai, "name": self.establishment.name })
+    }
+}
+
 pub(super) fn target(
     app: &App,
     headers: &HeaderMap,
@@ -329,7 +336,7 @@ fn plugin_page(
         status,
         json!({
             "plugin": { "id": plugin.manifest.id, "name": plugin.manifest.name },
-            "establishment": { "uai": t.establishment.uai, "name": t.establishment.name },
+            "establishment": t.establishment_json(),
             "action_url": format!("/admin/e/{}/plugins/{}", t.establishment.uai, plugin.manifest.id),
             "fields": fields,
             "errors": general,
@@ -435,7 +442,7 @@ fn theme_page(
         "Apparence",
         status,
         json!({
-            "establishment": { "uai": t.establishment.uai, "name": t.establishment.name },
+            "establishment": t.establishment_json(),
             "action_url": format!("/admin/e/{}/theme", t.establishment.uai),
             "values": values,
             "errors": errors,
@@ -478,12 +485,7 @@ pub async fn save_theme(
 ) -> WebResult {
     let mut t = target(&app, &headers, &uri, &uai, false)?;
     let form = checked_form(&app, &t.visitor, &body)?;
-    let field = |name: &str| {
-        form.iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.trim().to_string())
-            .unwrap_or_default()
-    };
+    let field = |name: &str| super::directory::field(&form, name);
     let (primary, accent, banner_url) = (
         field("primary").to_lowercase(),
         field("accent").to_lowercase(),

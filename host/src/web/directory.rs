@@ -26,7 +26,8 @@ use crate::directory::{
 
 type Form = Vec<(String, String)>;
 
-fn field(form: &Form, name: &str) -> String {
+/// A submitted field, trimmed (empty if absent).
+pub(super) fn field(form: &Form, name: &str) -> String {
     form.iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.trim().to_string())
@@ -231,7 +232,7 @@ pub async fn search_page(
         "Annuaire",
         StatusCode::OK,
         json!({
-            "establishment": { "uai": uai, "name": t.establishment.name },
+            "establishment": t.establishment_json(),
             "q": text, "profile": profile, "region_wide": region_wide,
             "class": class, "level": level, "function": function,
             "classes": groups_here.iter().filter(|g| g.kind != "libre").map(|g| json!({ "id": g.id, "name": g.name })).collect::<Vec<_>>(),
@@ -428,7 +429,7 @@ fn create_page(
         "Créer un utilisateur",
         status,
         json!({
-            "establishment": { "uai": t.establishment.uai, "name": t.establishment.name },
+            "establishment": t.establishment_json(),
             "action_url": format!("/admin/e/{}/annuaire/nouveau", t.establishment.uai),
             "back_url": format!("/admin/e/{}/annuaire", t.establishment.uai),
             "profiles": profiles_view(),
@@ -634,7 +635,7 @@ fn user_page(
         &format!("{} {}", user.first_name, user.last_name),
         status,
         json!({
-            "establishment": { "uai": uai, "name": t.establishment.name },
+            "establishment": t.establishment_json(),
             "person": {
                 "id": user.id, "login": user.login, "civility": user.civility,
                 "first_name": user.first_name, "last_name": user.last_name, "email": user.email,
@@ -992,7 +993,7 @@ fn groups_page(
         "Groupes",
         status,
         json!({
-            "establishment": { "uai": uai, "name": t.establishment.name },
+            "establishment": t.establishment_json(),
             "groups": groups,
             "kinds": GROUP_KINDS.iter().map(|(k, l)| json!({ "code": k, "label": l })).collect::<Vec<_>>(),
             "action_url": format!("/admin/e/{uai}/groupes"),
@@ -1122,7 +1123,7 @@ fn group_page(
         &group.name,
         status,
         json!({
-            "establishment": { "uai": uai, "name": t.establishment.name },
+            "establishment": t.establishment_json(),
             "group": groups_view(std::slice::from_ref(group)).remove(0),
             "members": members,
             "action_url": format!("/admin/e/{uai}/groupes/{}", group.id),
@@ -1294,7 +1295,7 @@ fn rights_page(
         &format!("Droits d'accès — {}", manifest.name),
         status,
         json!({
-            "establishment": { "uai": uai, "name": t.establishment.name },
+            "establishment": t.establishment_json(),
             "plugin": { "id": manifest.id, "name": manifest.name },
             "tab": if tab == "utilisateurs" { "utilisateurs" } else { "populations" },
             "roles": roles,
@@ -1443,7 +1444,7 @@ fn windows_page(
         "Blocage des accès ENT",
         status,
         json!({
-            "establishment": { "uai": uai, "name": t.establishment.name },
+            "establishment": t.establishment_json(),
             "windows": windows,
             "profiles": profiles_view(),
             "action_url": format!("/admin/e/{uai}/acces"),
@@ -1576,7 +1577,7 @@ fn identifiers_page(
         "Fichiers des identifiants",
         status,
         json!({
-            "establishment": { "uai": uai, "name": t.establishment.name },
+            "establishment": t.establishment_json(),
             "files": files,
             "action_url": format!("/admin/e/{uai}/identifiants"),
             "back_url": format!("/admin/e/{uai}/annuaire"),
@@ -1977,7 +1978,7 @@ pub async fn delegations(
         "Délégations de l'annuaire",
         StatusCode::OK,
         json!({
-            "establishment": { "uai": uai, "name": t.establishment.name },
+            "establishment": t.establishment_json(),
             "delegations": current,
             "action_url": format!("/admin/e/{uai}/delegations"),
             "back_url": format!("/admin/e/{uai}/annuaire"),
