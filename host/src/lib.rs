@@ -17,6 +17,8 @@ pub mod demo;
 pub mod directory;
 pub mod html;
 pub mod manifest;
+pub mod outbound;
+pub mod portal;
 pub mod runtime;
 pub mod store;
 pub mod theme;
@@ -54,6 +56,12 @@ pub struct Config {
     pub secure_cookies: bool,
     /// Concurrent password hashings.
     pub password_workers: usize,
+    /// Time limit of one outbound request made for a plugin.
+    pub outbound_timeout: Duration,
+    /// Let plugins reach private addresses (127.0.0.1…): tests with a local feed server only.
+    pub outbound_allow_private: bool,
+    /// How often scheduled plugins receive a `tick`; None disables the scheduler.
+    pub tick_interval: Option<Duration>,
 }
 
 impl Config {
@@ -72,6 +80,9 @@ impl Config {
             password_workers: std::thread::available_parallelism()
                 .map(|n| n.get().div_ceil(2))
                 .unwrap_or(1),
+            outbound_timeout: Duration::from_secs(8),
+            outbound_allow_private: false,
+            tick_interval: Some(Duration::from_secs(300)),
         }
     }
 }
@@ -100,9 +111,14 @@ pub async fn build(config: Config) -> Result<Arc<App>> {
         })
         .unwrap_or_else(|| EmbedProvider::ALL.to_vec());
     let sanitizer: SharedSanitizer = Arc::new(RwLock::new(Arc::new(Sanitizer::new(&providers))));
+    let outbound = Arc::new(outbound::Outbound::new(
+        config.outbound_timeout,
+        config.outbound_allow_private,
+    ));
     let runtime = Runtime::new(
         store.clone(),
         sanitizer.clone(),
+        outbound,
         config.plugin_dirs.clone(),
         config.wasm_dir.clone(),
         config.cache_dir.clone(),
@@ -140,6 +156,9 @@ pub async fn build(config: Config) -> Result<Arc<App>> {
                 }
             }
         });
+    }
+    if let Some(interval) = app.config.tick_interval {
+        web::plugins::start_scheduler(&app, interval);
     }
     Ok(app)
 }

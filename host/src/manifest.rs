@@ -6,7 +6,7 @@ use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
 /// Contract versions this host serves.
-pub const SUPPORTED_CONTRACTS: &[&str] = &["0.1.0"];
+pub const SUPPORTED_CONTRACTS: &[&str] = &["0.2.0"];
 /// Memory cap of a plugin instance unless its manifest lowers it.
 pub const DEFAULT_MEMORY_MIB: u64 = 64;
 /// Deadline of one call unless the manifest lowers it.
@@ -25,6 +25,10 @@ pub struct Role {
     /// Profiles granted this role when the plugin is first enabled in an establishment.
     #[serde(default)]
     pub default_profiles: Vec<String>,
+    /// Given to every visitor, signed in or not, of a public rubrique (and to every
+    /// member of the populations allowed into a restricted one): the reading role.
+    #[serde(default)]
+    pub public: bool,
 }
 
 /// A block the plugin can render on a home page.
@@ -44,6 +48,17 @@ pub struct Limits {
     pub memory_mib: u64,
     /// Deadline of one call in milliseconds.
     pub timeout_ms: u64,
+}
+
+/// Outbound HTTP the plugin may ask the host for.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct OutboundDeclaration {
+    /// Host patterns: `example.org`, `*.example.org`, or `*` (any host an
+    /// administrator approves). Empty: no outbound access at all.
+    pub hosts: Vec<String>,
+    /// Largest response body accepted, in KiB (capped by the host).
+    pub max_kib: Option<u64>,
 }
 
 impl Default for Limits {
@@ -81,6 +96,18 @@ pub struct Manifest {
     /// Home-page blocks.
     #[serde(default)]
     pub blocks: Vec<Block>,
+    /// Whether the plugin can live in rubriques (one instance and namespace per rubrique).
+    #[serde(default)]
+    pub rubrique: bool,
+    /// Whether the plugin exports news for the "Actualités" block.
+    #[serde(default)]
+    pub news: bool,
+    /// Whether the host sends it a periodic `tick` event in every establishment where it is enabled.
+    #[serde(default)]
+    pub scheduled: bool,
+    /// Outbound HTTP.
+    #[serde(default)]
+    pub outbound: OutboundDeclaration,
     /// JSON Schema of the per-establishment configuration.
     #[serde(default = "empty_object_schema")]
     pub config_schema: serde_json::Value,
@@ -98,7 +125,20 @@ pub fn valid_plugin_id(id: &str) -> bool {
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !id.starts_with('-')
+        // Segments the host routes itself below `/e/<uai>/`.
+        && !RESERVED_IDS.contains(&id)
 }
+
+/// Path segments below `/e/<uai>/` that belong to the host.
+pub const RESERVED_IDS: &[&str] = &[
+    "r",
+    "rubriques",
+    "actualites",
+    "services",
+    "mes-eleves",
+    "theme.css",
+    "admin",
+];
 
 impl Manifest {
     /// Parses and checks a manifest's text.
@@ -123,6 +163,15 @@ impl Manifest {
         jsonschema::validator_for(&manifest.config_schema)
             .map_err(|e| anyhow::anyhow!("schéma de configuration invalide : {e}"))?;
         Ok(manifest)
+    }
+
+    /// Ids of the roles given to every reader of a public rubrique.
+    pub fn public_role_ids(&self) -> Vec<String> {
+        self.roles
+            .iter()
+            .filter(|r| r.public)
+            .map(|r| r.id.clone())
+            .collect()
     }
 
     /// Reads `dir/plugin.toml`.
@@ -169,7 +218,7 @@ mod tests {
         id = "notes"
         name = "Notes"
         version = "0.1.0"
-        contract = "0.1.0"
+        contract = "0.2.0"
         [limits]
         memory_mib = 4096
         [[roles]]
@@ -194,7 +243,7 @@ mod tests {
     fn rejects_bad_ids_and_contracts() {
         assert!(Manifest::parse(&MINIMAL.replace("\"notes\"", "\"../x\"")).is_err());
         assert!(
-            Manifest::parse(&MINIMAL.replace("contract = \"0.1.0\"", "contract = \"9.0.0\""))
+            Manifest::parse(&MINIMAL.replace("contract = \"0.2.0\"", "contract = \"9.0.0\""))
                 .is_err()
         );
         assert!(Manifest::parse(&MINIMAL.replace("type = \"integer\"", "type = 12")).is_err());

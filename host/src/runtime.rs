@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result, anyhow};
 use sha2::{Digest, Sha256};
@@ -26,6 +26,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use crate::SharedSanitizer;
 use crate::html::Sanitizer;
 use crate::manifest::Manifest;
+use crate::outbound::{DEFAULT_BODY_BYTES, FetchError, HostPolicy, SharedOutbound};
 use crate::store::{Op, Space, Store};
 
 mod bindings {
@@ -38,9 +39,12 @@ mod bindings {
 pub use bindings::preau::plugin::types::{
     Caller as WitCaller, Establishment as WitEstablishment, Event as WitEvent,
     Fragment as WitFragment, Invocation as WitInvocation, Method as WitMethod,
-    Request as WitRequest, Response as WitResponse,
+    NewsItem as WitNewsItem, Request as WitRequest, Response as WitResponse,
+    Rubrique as WitRubrique,
 };
-use bindings::preau::plugin::{config, html, log, store as wit_store, types};
+use bindings::preau::plugin::{
+    config, html, log, outbound as wit_outbound, region_store, store as wit_store, types,
+};
 
 /// Epoch tick: the granularity of deadlines.
 const TICK: Duration = Duration::from_millis(10);
@@ -67,6 +71,12 @@ const KEEP_RESIDENT_BYTES: usize = 4 << 20;
 const KEEP_RESIDENT_TABLE_BYTES: usize = 64 << 10;
 /// Pool slots (bounds concurrent instances of all plugins).
 const POOL_SLOTS: u32 = 128;
+/// Outbound requests one call may make.
+const MAX_FETCHES_PER_CALL: u32 = 50;
+/// Wall-clock bound of one call however long it waits on the network.
+const MAX_CALL_WALL_TIME: Duration = Duration::from_secs(120);
+/// Most news items one call may return.
+const MAX_NEWS_ITEMS: usize = 100;
 
 /// Why a call into a plugin failed. Each maps to an error page for that request only.
 #[derive(Debug)]
@@ -104,9 +114,19 @@ pub struct CallState {
     table: ResourceTable,
     limits: StoreLimits,
     store: Arc<dyn Store>,
-    /// `<uai>/<plugin>/`: prepended to every key the plugin uses.
+    /// `<uai>/<plugin>/` (or `<uai>#<rubrique>/<plugin>/`): prepended to every key the plugin uses.
     namespace: Vec<u8>,
+    /// `@region/<plugin>/`: the plugin's region-wide data.
+    region_namespace: Vec<u8>,
     config: String,
+    outbound: SharedOutbound,
+    host_policy: HostPolicy,
+    /// When the call started, and how long it has waited on outbound requests:
+    /// the deadline counts the difference.
+    started: Instant,
+    network_wait: Duration,
+    fetches: u32,
+    budget: Duration,
     sanitizer: Arc<Sanitizer>,
     plugin: String,
     uai: String,
@@ -123,62 +143,73 @@ impl WasiView for CallState {
     }
 }
 
+/// Which of a call's two namespaces an import addresses.
+#[derive(Clone, Copy)]
+enum Namespace {
+    Here,
+    Region,
+}
+
 impl CallState {
-    fn scoped(&self, key: &str) -> Result<Vec<u8>, String> {
+    fn scoped(&self, namespace: Namespace, key: &str) -> Result<Vec<u8>, String> {
         if key.len() > MAX_KEY_BYTES {
             return Err(format!(
                 "clé trop longue ({} octets, {MAX_KEY_BYTES} au plus)",
                 key.len()
             ));
         }
-        let mut scoped = self.namespace.clone();
+        let mut scoped = self.prefix(namespace).to_vec();
         scoped.extend_from_slice(key.as_bytes());
         Ok(scoped)
     }
 
-    fn unscoped(&self, key: &[u8]) -> String {
-        String::from_utf8_lossy(&key[self.namespace.len()..]).into_owned()
+    fn prefix(&self, namespace: Namespace) -> &[u8] {
+        match namespace {
+            Namespace::Here => &self.namespace,
+            Namespace::Region => &self.region_namespace,
+        }
     }
-}
 
-impl types::Host for CallState {}
+    fn unscoped(&self, namespace: Namespace, key: &[u8]) -> String {
+        String::from_utf8_lossy(&key[self.prefix(namespace).len()..]).into_owned()
+    }
 
-impl wit_store::Host for CallState {
-    fn get(&mut self, key: String) -> Option<Vec<u8>> {
-        let key = self.scoped(&key).ok()?;
+    fn get_in(&self, namespace: Namespace, key: &str) -> Option<Vec<u8>> {
+        let key = self.scoped(namespace, key).ok()?;
         self.store.get(Space::PluginData, &key).unwrap_or_else(|e| {
             tracing::error!(plugin = %self.plugin, uai = %self.uai, "lecture : {e:#}");
             None
         })
     }
 
-    fn put(&mut self, key: String, value: Vec<u8>) -> Result<(), String> {
+    fn put_in(&self, namespace: Namespace, key: &str, value: &[u8]) -> Result<(), String> {
         if value.len() > MAX_VALUE_BYTES {
             return Err(format!("valeur trop volumineuse ({} octets)", value.len()));
         }
-        let key = self.scoped(&key)?;
+        let key = self.scoped(namespace, key)?;
         self.store
-            .put(Space::PluginData, &key, &value)
+            .put(Space::PluginData, &key, value)
             .map_err(|e| e.to_string())
     }
 
-    fn delete(&mut self, key: String) -> Result<(), String> {
-        let key = self.scoped(&key)?;
+    fn delete_in(&self, namespace: Namespace, key: &str) -> Result<(), String> {
+        let key = self.scoped(namespace, key)?;
         self.store
             .delete(Space::PluginData, &key)
             .map_err(|e| e.to_string())
     }
 
-    fn scan(
-        &mut self,
-        prefix: String,
-        after: Option<String>,
+    fn scan_in(
+        &self,
+        namespace: Namespace,
+        prefix: &str,
+        after: Option<&str>,
         limit: u32,
         reverse: bool,
     ) -> Vec<wit_store::Entry> {
         let (Ok(prefix), Ok(after)) = (
-            self.scoped(&prefix),
-            after.map(|a| self.scoped(&a)).transpose(),
+            self.scoped(namespace, prefix),
+            after.map(|a| self.scoped(namespace, a)).transpose(),
         ) else {
             return Vec::new();
         };
@@ -202,10 +233,36 @@ impl wit_store::Host for CallState {
                 total <= MAX_SCAN_BYTES
             })
             .map(|(k, value)| wit_store::Entry {
-                key: self.unscoped(&k),
+                key: self.unscoped(namespace, &k),
                 value,
             })
             .collect()
+    }
+}
+
+impl types::Host for CallState {}
+
+impl wit_store::Host for CallState {
+    fn get(&mut self, key: String) -> Option<Vec<u8>> {
+        self.get_in(Namespace::Here, &key)
+    }
+
+    fn put(&mut self, key: String, value: Vec<u8>) -> Result<(), String> {
+        self.put_in(Namespace::Here, &key, &value)
+    }
+
+    fn delete(&mut self, key: String) -> Result<(), String> {
+        self.delete_in(Namespace::Here, &key)
+    }
+
+    fn scan(
+        &mut self,
+        prefix: String,
+        after: Option<String>,
+        limit: u32,
+        reverse: bool,
+    ) -> Vec<wit_store::Entry> {
+        self.scan_in(Namespace::Here, &prefix, after.as_deref(), limit, reverse)
     }
 
     fn batch(&mut self, ops: Vec<wit_store::Op>) -> Result<(), String> {
@@ -225,9 +282,9 @@ impl wit_store::Host for CallState {
                             entry.value.len()
                         ));
                     }
-                    Op::Put(self.scoped(&entry.key)?, entry.value)
+                    Op::Put(self.scoped(Namespace::Here, &entry.key)?, entry.value)
                 }
-                wit_store::Op::Delete(key) => Op::Delete(self.scoped(&key)?),
+                wit_store::Op::Delete(key) => Op::Delete(self.scoped(Namespace::Here, &key)?),
             });
         }
         self.store
@@ -245,6 +302,69 @@ impl wit_store::Host for CallState {
                 .as_micros() as u64)
                 | (1 << 62)
         })
+    }
+}
+
+impl region_store::Host for CallState {
+    fn get(&mut self, key: String) -> Option<Vec<u8>> {
+        self.get_in(Namespace::Region, &key)
+    }
+
+    fn put(&mut self, key: String, value: Vec<u8>) -> Result<(), String> {
+        self.put_in(Namespace::Region, &key, &value)
+    }
+
+    fn delete(&mut self, key: String) -> Result<(), String> {
+        self.delete_in(Namespace::Region, &key)
+    }
+
+    fn scan(
+        &mut self,
+        prefix: String,
+        after: Option<String>,
+        limit: u32,
+        reverse: bool,
+    ) -> Vec<wit_store::Entry> {
+        self.scan_in(Namespace::Region, &prefix, after.as_deref(), limit, reverse)
+    }
+}
+
+impl wit_outbound::Host for CallState {
+    fn get(
+        &mut self,
+        url: String,
+        headers: Vec<(String, String)>,
+    ) -> Result<wit_outbound::HttpResponse, wit_outbound::FetchError> {
+        self.fetches += 1;
+        if self.fetches > MAX_FETCHES_PER_CALL {
+            return Err(wit_outbound::FetchError::NotAllowed(format!(
+                "plus de {MAX_FETCHES_PER_CALL} requêtes sortantes dans un même appel"
+            )));
+        }
+        let began = Instant::now();
+        let result = self.outbound.get(&self.host_policy, &url, &headers);
+        // Waiting on the network is not the plugin's CPU time: the epoch callback
+        // subtracts it from the elapsed time.
+        self.network_wait += began.elapsed();
+        match &result {
+            Ok(r) => {
+                tracing::info!(plugin = %self.plugin, uai = %self.uai, status = r.status, bytes = r.body.len(), "GET {url}")
+            }
+            Err(e) => tracing::warn!(plugin = %self.plugin, uai = %self.uai, "GET {url} : {e:?}"),
+        }
+        result
+            .map(|r| wit_outbound::HttpResponse {
+                status: r.status,
+                headers: r.headers,
+                body: r.body,
+            })
+            .map_err(|e| match e {
+                FetchError::NotAllowed(m) => wit_outbound::FetchError::NotAllowed(m),
+                FetchError::InvalidUrl(m) => wit_outbound::FetchError::InvalidUrl(m),
+                FetchError::Timeout => wit_outbound::FetchError::Timeout,
+                FetchError::TooLarge(n) => wit_outbound::FetchError::TooLarge(n),
+                FetchError::Failed(m) => wit_outbound::FetchError::Failed(m),
+            })
     }
 }
 
@@ -304,11 +424,28 @@ pub struct LoadedPlugin {
 }
 
 /// What one call needs besides its arguments.
+#[derive(Clone, Debug, Default)]
 pub struct CallContext {
     /// Establishment UAI (namespace).
     pub uai: String,
+    /// The rubrique the instance lives in (its own namespace), if any.
+    pub rubrique: Option<String>,
     /// Validated configuration of the plugin here, as JSON.
     pub config: String,
+    /// Hosts the administrators approved for outbound requests (region ∪ establishment).
+    pub approved_hosts: Vec<String>,
+}
+
+impl CallContext {
+    /// The key prefix of this instance's data.
+    pub fn namespace(&self, plugin: &str) -> String {
+        match &self.rubrique {
+            // `#` never appears in a UAI, so rubrique namespaces cannot overlap the
+            // establishment's own.
+            Some(rubrique) => format!("{}#{rubrique}/{plugin}/", self.uai),
+            None => format!("{}/{plugin}/", self.uai),
+        }
+    }
 }
 
 /// The runtime: engine, linker, loaded plugins.
@@ -318,6 +455,7 @@ pub struct Runtime {
     plugins: RwLock<BTreeMap<String, Arc<LoadedPlugin>>>,
     store: Arc<dyn Store>,
     sanitizer: SharedSanitizer,
+    outbound: SharedOutbound,
     plugin_dirs: Vec<PathBuf>,
     wasm_dir: PathBuf,
     cache_dir: PathBuf,
@@ -370,6 +508,7 @@ impl Runtime {
     pub fn new(
         store: Arc<dyn Store>,
         sanitizer: SharedSanitizer,
+        outbound: SharedOutbound,
         plugin_dirs: Vec<PathBuf>,
         wasm_dir: PathBuf,
         cache_dir: PathBuf,
@@ -388,6 +527,7 @@ impl Runtime {
             plugins: RwLock::new(BTreeMap::new()),
             store,
             sanitizer,
+            outbound,
             plugin_dirs,
             wasm_dir,
             cache_dir,
@@ -558,8 +698,23 @@ impl Runtime {
                 .trap_on_grow_failure(true)
                 .build(),
             store: self.store.clone(),
-            namespace: format!("{}/{}/", ctx.uai, plugin.manifest.id).into_bytes(),
+            namespace: ctx.namespace(&plugin.manifest.id).into_bytes(),
+            region_namespace: format!("@region/{}/", plugin.manifest.id).into_bytes(),
             config: ctx.config.clone(),
+            outbound: self.outbound.clone(),
+            host_policy: HostPolicy {
+                manifest: plugin.manifest.outbound.hosts.clone(),
+                approved: ctx.approved_hosts.clone(),
+                max_bytes: plugin
+                    .manifest
+                    .outbound
+                    .max_kib
+                    .map_or(DEFAULT_BODY_BYTES, |kib| kib << 10),
+            },
+            started: Instant::now(),
+            network_wait: Duration::ZERO,
+            fetches: 0,
+            budget: Duration::from_millis(plugin.manifest.limits.timeout_ms),
             sanitizer: self.sanitizer(),
             plugin: plugin.manifest.id.clone(),
             uai: ctx.uai.clone(),
@@ -575,7 +730,20 @@ impl Runtime {
             .div_ceil(TICK.as_millis() as u64)
             .max(1);
         store.set_epoch_deadline(ticks);
-        store.epoch_deadline_trap();
+        // At the deadline, time spent waiting on outbound requests is given back;
+        // pure computation past the budget traps.
+        store.epoch_deadline_callback(|context| {
+            let state = context.data();
+            let elapsed = state.started.elapsed();
+            let computing = elapsed.saturating_sub(state.network_wait);
+            if computing >= state.budget || elapsed >= MAX_CALL_WALL_TIME {
+                return Err(Trap::Interrupt.into());
+            }
+            let left = (state.budget - computing).as_millis() as u64;
+            Ok(wasmtime::UpdateDeadline::Continue(
+                left.div_ceil(TICK.as_millis() as u64).max(1),
+            ))
+        });
         store
     }
 
@@ -668,6 +836,35 @@ impl Runtime {
                 Err(CallError::OutputTooLarge)
             }
             Ok(fragment) => Ok(fragment),
+            Err(message) => Err(CallError::Trap(message)),
+        }
+    }
+
+    /// `news(limit, before, invocation)`.
+    pub async fn news(
+        &self,
+        id: &str,
+        ctx: CallContext,
+        limit: u32,
+        before: Option<i64>,
+        invocation: WitInvocation,
+    ) -> Result<Vec<WitNewsItem>, CallError> {
+        let result = self
+            .call(id, ctx, move |plugin, store| {
+                plugin.call_news(store, limit, before, &invocation)
+            })
+            .await?;
+        match result {
+            Ok(items) => {
+                let size: usize = items
+                    .iter()
+                    .map(|i| i.title.len() + i.summary.len() + i.url.len() + i.author.len())
+                    .sum();
+                if items.len() > MAX_NEWS_ITEMS || size > MAX_OUTPUT_BYTES {
+                    return Err(CallError::OutputTooLarge);
+                }
+                Ok(items)
+            }
             Err(message) => Err(CallError::Trap(message)),
         }
     }
@@ -817,6 +1014,7 @@ pub fn invocation(
     uai: &str,
     establishment_name: &str,
     mount: String,
+    rubrique: Option<WitRubrique>,
 ) -> WitInvocation {
     WitInvocation {
         caller,
@@ -826,6 +1024,7 @@ pub fn invocation(
             name: establishment_name.to_string(),
         },
         mount,
+        rubrique,
         locale: "fr".into(),
     }
 }

@@ -28,6 +28,17 @@ pub struct Caller {
     pub groups: Vec<String>,
     /// Functions in this establishment.
     pub functions: Vec<String>,
+    /// Administers the whole region (may manage the plugin's region-wide data).
+    pub region_admin: bool,
+}
+
+/// The rubrique (section of the portal) a plugin instance lives in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rubrique {
+    /// Stable id (`bac-a-sable`).
+    pub id: String,
+    /// Title (`Bac à sable`).
+    pub title: String,
 }
 
 /// Who calls, with which roles, in which establishment, and where the plugin is mounted.
@@ -38,6 +49,7 @@ pub struct Invocation {
     uai: String,
     establishment_name: String,
     mount: String,
+    rubrique: Option<Rubrique>,
 }
 
 impl Invocation {
@@ -50,11 +62,16 @@ impl Invocation {
                 profiles: c.profiles,
                 groups: c.groups,
                 functions: c.functions,
+                region_admin: c.region_admin,
             }),
             roles: invocation.roles,
             uai: invocation.establishment.uai,
             establishment_name: invocation.establishment.name,
             mount: invocation.mount,
+            rubrique: invocation.rubrique.map(|r| Rubrique {
+                id: r.id,
+                title: r.title,
+            }),
         }
     }
 
@@ -66,7 +83,19 @@ impl Invocation {
             uai: "0000000A".into(),
             establishment_name: "Établissement de test".into(),
             mount: mount.into(),
+            rubrique: None,
         }
+    }
+
+    /// The rubrique this instance lives in; none for the establishment's own instance.
+    /// Each rubrique has its own data: the store is already scoped to it.
+    pub fn rubrique(&self) -> Option<&Rubrique> {
+        self.rubrique.as_ref()
+    }
+
+    /// Whether the caller administers the region.
+    pub fn is_region_admin(&self) -> bool {
+        self.caller.as_ref().is_some_and(|c| c.region_admin)
     }
 
     /// The authenticated caller, if any.

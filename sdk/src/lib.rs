@@ -4,8 +4,9 @@
 //! manifest and a `templates/` folder beside its `Cargo.toml`. The host calls it
 //! in a fresh sandbox per request; the plugin sees the world only through this
 //! crate: the request (caller, roles, form), a store scoped to its
-//! (establishment, plugin) namespace, its validated configuration, the host's
-//! HTML sanitizer and a log.
+//! (establishment, rubrique, plugin) namespace and one for its region-wide data,
+//! its validated configuration, the host's HTML sanitizer, outbound HTTP to
+//! approved hosts, and a log.
 //!
 //! A complete plugin:
 //!
@@ -69,6 +70,7 @@ pub mod bindings {
 pub mod html;
 pub mod http;
 pub mod log;
+pub mod outbound;
 pub mod router;
 pub mod store;
 
@@ -76,6 +78,7 @@ use serde::de::DeserializeOwned;
 
 pub use http::{
     Caller, Error, FieldError, Form, Fragment, Invocation, Method, Request, Response, Result,
+    Rubrique,
 };
 pub use router::{Params, Router};
 pub use store::{Id, Order, Record, Table};
@@ -96,11 +99,37 @@ pub trait Plugin {
         Ok(None)
     }
 
-    /// Handles a lifecycle event (`enabled`, `config-changed`) or a scheduled job.
+    /// The newest news items `invocation` may read, strictly older than `before`
+    /// (Unix seconds) when given, at most `limit`, newest first. Called for the
+    /// "Actualités" block of the home page when the manifest sets `news = true`.
+    fn news(limit: u32, before: Option<i64>, invocation: &Invocation) -> Result<Vec<NewsItem>> {
+        let _ = (limit, before, invocation);
+        Ok(Vec::new())
+    }
+
+    /// Handles a lifecycle event (`enabled`, `config-changed`) or a scheduled job
+    /// (`tick`, when the manifest sets `scheduled = true`).
     fn on_event(name: &str, payload: &str, invocation: &Invocation) -> Result<()> {
         let _ = (name, payload, invocation);
         Ok(())
     }
+}
+
+/// One piece of news for the home page's "Actualités" block.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewsItem {
+    /// Stable id within this instance.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Plain-text summary.
+    pub summary: String,
+    /// Path below the plugin's mount (`/42`).
+    pub url: String,
+    /// Publication time, Unix seconds.
+    pub published: i64,
+    /// Author's display name (may be empty).
+    pub author: String,
 }
 
 /// The establishment's configuration of this plugin, validated by the host
@@ -114,8 +143,8 @@ pub fn config<T: DeserializeOwned>() -> Result<T> {
 /// Everything a plugin usually needs, in one `use`.
 pub mod prelude {
     pub use crate::{
-        Caller, Error, FieldError, Form, Fragment, Id, Invocation, Method, Order, Params, Plugin,
-        Record, Request, Response, Result, Router, Table, config,
+        Caller, Error, FieldError, Form, Fragment, Id, Invocation, Method, NewsItem, Order, Params,
+        Plugin, Record, Request, Response, Result, Router, Rubrique, Table, config,
     };
 }
 
@@ -124,6 +153,7 @@ pub mod __private {
     //! Glue used by [`export_plugin!`]; not part of the API.
     pub use crate::bindings::Guest;
     use crate::bindings::preau::plugin::types as wit;
+    pub use wit::NewsItem as WitNewsItem;
     pub use wit::{Event, Fragment as WitFragment, Invocation as WitInvocation};
     pub use wit::{Request as WitRequest, Response as WitResponse};
 
@@ -143,6 +173,30 @@ pub mod __private {
         let invocation = Invocation::from_wit(invocation);
         P::render_block(&name, &params, &invocation)
             .map(|fragment| fragment.map(|f| f.into_wit()))
+            .map_err(|e| e.to_string())
+    }
+
+    /// Adapts `news`.
+    pub fn news<P: Plugin>(
+        limit: u32,
+        before: Option<i64>,
+        invocation: WitInvocation,
+    ) -> Result<Vec<WitNewsItem>, String> {
+        let invocation = Invocation::from_wit(invocation);
+        P::news(limit, before, &invocation)
+            .map(|items| {
+                items
+                    .into_iter()
+                    .map(|i| WitNewsItem {
+                        id: i.id,
+                        title: i.title,
+                        summary: i.summary,
+                        url: i.url,
+                        published: i.published,
+                        author: i.author,
+                    })
+                    .collect()
+            })
             .map_err(|e| e.to_string())
     }
 
@@ -174,6 +228,16 @@ macro_rules! export_plugin {
                     ::std::string::String,
                 > {
                     $crate::__private::render_block::<$plugin>(name, params, invocation)
+                }
+                fn news(
+                    limit: u32,
+                    before: ::std::option::Option<i64>,
+                    invocation: $crate::__private::WitInvocation,
+                ) -> ::std::result::Result<
+                    ::std::vec::Vec<$crate::__private::WitNewsItem>,
+                    ::std::string::String,
+                > {
+                    $crate::__private::news::<$plugin>(limit, before, invocation)
                 }
                 fn on_event(
                     event: $crate::__private::Event,

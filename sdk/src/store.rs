@@ -1,6 +1,6 @@
 //! Typed records in the plugin's store, with ordered ids and secondary indexes.
 //!
-//! The host scopes every key to (establishment, plugin): a plugin cannot name
+//! The host scopes every key to (establishment, rubrique, plugin): a plugin cannot name
 //! another namespace. Every write is durable when the call returns.
 //!
 //! Layout: a record of kind `post` with id 42 lives at `post/000000000000002a`;
@@ -229,5 +229,55 @@ mod tests {
         assert_eq!(Id::parse(&b), Some(Id(10)));
         assert_eq!(Id::parse("zz"), None);
         assert_eq!(Id::parse("000000000000000g"), None);
+    }
+}
+
+fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| Error::Internal(format!("valeur illisible sous « {key} » : {e}")))
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec(value).map_err(|e| Error::Internal(e.to_string()))
+}
+
+/// A JSON value stored under `key` in this instance's namespace (for data that is
+/// not a list of records: settings of the instance, a cache, a per-user document).
+pub fn get_json<T: DeserializeOwned>(key: &str) -> Result<Option<T>> {
+    host::get(key).map(|b| decode(key, &b)).transpose()
+}
+
+/// Stores a JSON value under `key`; durable when this returns.
+pub fn put_json<T: Serialize>(key: &str, value: &T) -> Result<()> {
+    host::put(key, &encode(value)?).map_err(Error::Internal)
+}
+
+/// Removes `key`.
+pub fn remove(key: &str) -> Result<()> {
+    host::delete(key).map_err(Error::Internal)
+}
+
+/// The plugin's region-wide data, shared by every establishment. The plugin decides
+/// who may write it (usually [`crate::Invocation::is_region_admin`]).
+pub mod region {
+    use serde::{Serialize, de::DeserializeOwned};
+
+    use super::{decode, encode};
+    use crate::bindings::preau::plugin::region_store as host;
+    use crate::http::{Error, Result};
+
+    /// A JSON value stored under `key`.
+    pub fn get_json<T: DeserializeOwned>(key: &str) -> Result<Option<T>> {
+        host::get(key).map(|b| decode(key, &b)).transpose()
+    }
+
+    /// Stores a JSON value under `key`; durable when this returns.
+    pub fn put_json<T: Serialize>(key: &str, value: &T) -> Result<()> {
+        host::put(key, &encode(value)?).map_err(Error::Internal)
+    }
+
+    /// Removes `key`.
+    pub fn remove(key: &str) -> Result<()> {
+        host::delete(key).map_err(Error::Internal)
     }
 }

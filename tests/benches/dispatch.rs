@@ -117,7 +117,7 @@ fn main() {
                 format!("/e/{PILAT}/echo"),
             ),
         };
-        let ctx = CallContext { uai: PILAT.into(), config: "{}".into() };
+        let ctx = CallContext { uai: PILAT.into(), config: "{}".into(), ..Default::default() };
         let wasm = measure(20_000, || {
             plugins.handle_on_this_thread("echo", &ctx, &request).expect("appel");
         });

@@ -772,6 +772,16 @@ impl Directory {
             .collect())
     }
 
+    /// A setting stored under `key` (portal layout, approvals…).
+    pub fn setting<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
+        self.store.get_json(Space::Settings, key)
+    }
+
+    /// Stores a setting under `key`; durable when this returns.
+    pub fn put_setting<T: Serialize>(&self, key: &str, value: &T) -> Result<()> {
+        self.store.put_json(Space::Settings, key, value)
+    }
+
     /// A region-wide setting.
     pub fn region_setting<T: serde::de::DeserializeOwned>(&self, name: &str) -> Result<Option<T>> {
         self.store

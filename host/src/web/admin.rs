@@ -16,7 +16,7 @@ use super::{
 use crate::config_form::{self, FieldError};
 use crate::directory::{Establishment, PluginSetting, User};
 use crate::html::{EmbedProvider, Sanitizer};
-use crate::runtime::{CallContext, LoadedPlugin, WitEvent, invocation};
+use crate::runtime::{LoadedPlugin, WitEvent, invocation};
 use crate::{App, SharedSanitizer};
 
 fn notice(uri: &Uri) -> Option<&'static str> {
@@ -188,6 +188,7 @@ async fn notify_plugin_as(
             .unwrap_or_default(),
         groups: Vec::new(),
         functions: Vec::new(),
+        region_admin: u.region_admin,
     });
     let roles = if caller.is_some() {
         plugin.manifest.role_ids()
@@ -203,12 +204,10 @@ async fn notify_plugin_as(
             &establishment.uai,
             &establishment.name,
             format!("/e/{}/{id}", establishment.uai),
+            None,
         ),
     };
-    let ctx = CallContext {
-        uai: establishment.uai.clone(),
-        config: config.to_string(),
-    };
+    let ctx = super::plugins::call_context(app, &establishment.uai, None, id, config);
     if let Err(e) = app.runtime.on_event(id, ctx, event).await {
         tracing::warn!(plugin = %id, uai = %establishment.uai, "événement {name} : {e}");
     }

@@ -1211,10 +1211,92 @@ pub async fn update_group(
 
 // ---------------------------------------------------------------- rights
 
+/// Where grants apply: the establishment's own instance of a plugin, or a rubrique's.
+struct RightsScope {
+    rubrique: Option<crate::portal::Rubrique>,
+}
+
+impl RightsScope {
+    fn resolve(
+        app: &App,
+        t: &Target,
+        rubrique: Option<&str>,
+        plugin: &str,
+    ) -> Result<RightsScope, Response> {
+        let Some(id) = rubrique else {
+            return Ok(RightsScope { rubrique: None });
+        };
+        let portal = crate::portal::Portal::load(&app.directory, &t.establishment.uai)
+            .map_err(|e| super::AppError::from(e).into_response())?;
+        match portal.rubrique(id) {
+            Some(r) if r.services.iter().any(|s| s == plugin) => Ok(RightsScope {
+                rubrique: Some(r.clone()),
+            }),
+            _ => Err(error_page(
+                app,
+                &t.visitor,
+                Some(&t.establishment),
+                StatusCode::NOT_FOUND,
+                "Rubrique ou service introuvable",
+                "Ce service n'est pas affiché dans cette rubrique.",
+            )),
+        }
+    }
+
+    fn grants(&self, app: &App, uai: &str, plugin: &str) -> anyhow::Result<Grants> {
+        Ok(match &self.rubrique {
+            None => app.directory.grants(uai, plugin)?.unwrap_or_default(),
+            Some(r) => r.grants.get(plugin).cloned().unwrap_or_default(),
+        })
+    }
+
+    fn save(&self, app: &App, uai: &str, plugin: &str, grants: Grants) -> anyhow::Result<()> {
+        match &self.rubrique {
+            None => app.directory.put_grants(uai, plugin, &grants),
+            Some(r) => {
+                // Re-read: the portal may have changed since the page was built.
+                let mut portal = crate::portal::Portal::load(&app.directory, uai)?;
+                if let Some(current) = portal.rubrique_mut(&r.id) {
+                    current.grants.insert(plugin.to_string(), grants);
+                }
+                portal.save(&app.directory, uai)
+            }
+        }
+    }
+
+    fn base_url(&self, uai: &str, plugin: &str) -> String {
+        match &self.rubrique {
+            None => format!("/admin/e/{uai}/plugins/{plugin}/droits"),
+            Some(r) => format!("/admin/e/{uai}/rubriques/{}/droits/{plugin}", r.id),
+        }
+    }
+}
+
 /// GET /admin/e/{uai}/plugins/{plugin}/droits — two tabs: populations and users.
 pub async fn rights(
     State(app): State<Arc<App>>,
     Path((uai, plugin_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> WebResult {
+    rights_in(app, uai, None, plugin_id, headers, uri).await
+}
+
+/// GET /admin/e/{uai}/rubriques/{rubrique}/droits/{plugin} — the same, in a rubrique.
+pub async fn rubrique_rights(
+    State(app): State<Arc<App>>,
+    Path((uai, rubrique, plugin_id)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> WebResult {
+    rights_in(app, uai, Some(rubrique), plugin_id, headers, uri).await
+}
+
+async fn rights_in(
+    app: Arc<App>,
+    uai: String,
+    rubrique: Option<String>,
+    plugin_id: String,
     headers: HeaderMap,
     uri: Uri,
 ) -> WebResult {
@@ -1229,10 +1311,12 @@ pub async fn rights(
             "Aucun service ne porte cet identifiant.",
         ));
     };
-    let grants = app.directory.grants(&uai, &plugin_id)?.unwrap_or_default();
+    let scope = RightsScope::resolve(&app, &t, rubrique.as_deref(), &plugin_id)?;
+    let grants = scope.grants(&app, &uai, &plugin_id)?;
     Ok(rights_page(
         &app,
         &t,
+        &scope,
         &plugin.manifest,
         &grants,
         &query_value(&uri, "onglet"),
@@ -1241,9 +1325,11 @@ pub async fn rights(
     )?)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn rights_page(
     app: &App,
     t: &Target,
+    scope: &RightsScope,
     manifest: &crate::manifest::Manifest,
     grants: &Grants,
     tab: &str,
@@ -1287,25 +1373,35 @@ fn rights_page(
             )
         })
         .collect();
+    let base_url = scope.base_url(uai, &manifest.id);
+    let title = match &scope.rubrique {
+        None => format!("Droits d'accès — {}", manifest.name),
+        Some(r) => format!("Droits d'accès — {} dans « {} »", manifest.name, r.title),
+    };
     Ok(render(
         app,
         &t.visitor,
         Some(&t.establishment),
         "admin/rights.html",
-        &format!("Droits d'accès — {}", manifest.name),
+        &title,
         status,
         json!({
             "establishment": t.establishment_json(),
             "plugin": { "id": manifest.id, "name": manifest.name },
+            "rubrique": scope.rubrique.as_ref().map(|r| json!({ "id": r.id, "title": r.title })),
+            "public_roles": manifest.roles.iter().filter(|r| r.public).map(|r| r.label.clone()).collect::<Vec<_>>(),
             "tab": if tab == "utilisateurs" { "utilisateurs" } else { "populations" },
             "roles": roles,
             "populations": populations,
             "users": users,
-            "populations_url": format!("/admin/e/{uai}/plugins/{}/droits?onglet=populations", manifest.id),
-            "users_url": format!("/admin/e/{uai}/plugins/{}/droits?onglet=utilisateurs", manifest.id),
-            "action_url": format!("/admin/e/{uai}/plugins/{}/droits", manifest.id),
+            "populations_url": format!("{base_url}?onglet=populations"),
+            "users_url": format!("{base_url}?onglet=utilisateurs"),
+            "action_url": base_url,
             "error": error,
-            "back_url": "/admin/",
+            "back_url": match &scope.rubrique {
+                None => "/admin/".to_string(),
+                Some(r) => format!("/admin/e/{uai}/rubriques/{}", r.id),
+            },
         }),
     ))
 }
@@ -1316,6 +1412,29 @@ fn rights_page(
 pub async fn save_rights(
     State(app): State<Arc<App>>,
     Path((uai, plugin_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> WebResult {
+    save_rights_in(app, uai, None, plugin_id, headers, uri, body).await
+}
+
+/// POST /admin/e/{uai}/rubriques/{rubrique}/droits/{plugin} — the same, in a rubrique.
+pub async fn save_rubrique_rights(
+    State(app): State<Arc<App>>,
+    Path((uai, rubrique, plugin_id)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> WebResult {
+    save_rights_in(app, uai, Some(rubrique), plugin_id, headers, uri, body).await
+}
+
+async fn save_rights_in(
+    app: Arc<App>,
+    uai: String,
+    rubrique: Option<String>,
+    plugin_id: String,
     headers: HeaderMap,
     uri: Uri,
     body: Bytes,
@@ -1333,7 +1452,8 @@ pub async fn save_rights(
         ));
     };
     let manifest = &plugin.manifest;
-    let mut grants = app.directory.grants(&uai, &plugin_id)?.unwrap_or_default();
+    let scope = RightsScope::resolve(&app, &t, rubrique.as_deref(), &plugin_id)?;
+    let mut grants = scope.grants(&app, &uai, &plugin_id)?;
     let groups = app.directory.groups(&uai)?;
     let tab = field(&form, "tab");
     if tab == "utilisateurs" {
@@ -1355,6 +1475,7 @@ pub async fn save_rights(
                 return Ok(rights_page(
                     &app,
                     &t,
+                    &scope,
                     manifest,
                     &grants,
                     "utilisateurs",
@@ -1392,16 +1513,21 @@ pub async fn save_rights(
         }
         grants = fresh;
     }
-    app.directory.put_grants(&uai, &plugin_id, &grants)?;
+    scope.save(&app, &uai, &plugin_id, grants)?;
+    let audited = match &scope.rubrique {
+        None => plugin_id.clone(),
+        Some(r) => format!("{plugin_id} (rubrique {})", r.title),
+    };
     app.directory
-        .audit_in(&t.user, &uai, "droits d'accès", &plugin_id)?;
+        .audit_in(&t.user, &uai, "droits d'accès", &audited)?;
     let tab = if tab == "utilisateurs" {
         "utilisateurs"
     } else {
         "populations"
     };
     Ok(Redirect::to(&format!(
-        "/admin/e/{uai}/plugins/{plugin_id}/droits?onglet={tab}"
+        "{}?onglet={tab}",
+        scope.base_url(&uai, &plugin_id)
     ))
     .into_response())
 }

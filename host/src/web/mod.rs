@@ -17,8 +17,9 @@ use crate::directory::{Establishment, Session, User, random_token};
 mod admin;
 pub mod auth;
 mod directory;
-mod plugins;
+pub mod plugins;
 mod portal;
+mod rubriques;
 
 pub(crate) use admin::{enable_plugin, send_demo_event};
 
@@ -126,6 +127,50 @@ pub fn router(app: Arc<App>) -> Router {
         .route(
             "/admin/e/{uai}/delegations",
             get(directory::delegations).post(directory::save_delegations),
+        )
+        // Portal: rubriques, news, home page administration.
+        .route(
+            "/e/{uai}/rubriques",
+            get(
+                |axum::extract::Path(uai): axum::extract::Path<String>| async move {
+                    Redirect::permanent(&format!("/e/{uai}/rubriques/"))
+                },
+            ),
+        )
+        .route("/e/{uai}/rubriques/", get(rubriques::list))
+        .route("/e/{uai}/actualites", get(rubriques::news_page))
+        .route("/e/{uai}/r/{rubrique}/", get(rubriques::show))
+        .route(
+            "/e/{uai}/r/{rubrique}/{plugin}",
+            get(plugins::rubrique_plugin_slash),
+        )
+        .route(
+            "/e/{uai}/r/{rubrique}/{plugin}/",
+            get(plugins::rubrique_plugin_root).post(plugins::rubrique_plugin_root),
+        )
+        .route(
+            "/e/{uai}/r/{rubrique}/{plugin}/{*rest}",
+            get(plugins::rubrique_plugin_path).post(plugins::rubrique_plugin_path),
+        )
+        .route(
+            "/admin/e/{uai}/rubriques",
+            get(rubriques::admin_list).post(rubriques::admin_create),
+        )
+        .route(
+            "/admin/e/{uai}/rubriques/{rubrique}",
+            get(rubriques::admin_edit).post(rubriques::admin_save),
+        )
+        .route(
+            "/admin/e/{uai}/rubriques/{rubrique}/supprimer",
+            post(rubriques::admin_delete),
+        )
+        .route(
+            "/admin/e/{uai}/rubriques/{rubrique}/droits/{plugin}",
+            get(directory::rubrique_rights).post(directory::save_rubrique_rights),
+        )
+        .route(
+            "/admin/e/{uai}/accueil",
+            get(rubriques::admin_home).post(rubriques::admin_home_save),
         )
         .route("/e/{uai}/mes-eleves", get(directory::my_pupils))
         .route(
@@ -348,6 +393,23 @@ fn portal_context(
                 label: plugin.manifest.name.clone(),
                 url,
             });
+        }
+        // Rubriques, when the establishment has some.
+        let has_rubriques = crate::portal::Portal::load(&app.directory, &e.uai)
+            .map(|p| p.rubriques.iter().any(|r| r.visible))
+            .unwrap_or(false);
+        if has_rubriques {
+            let url = format!("/e/{}/rubriques/", e.uai);
+            let active = visitor.path.starts_with(&url)
+                || visitor.path.starts_with(&format!("/e/{}/r/", e.uai));
+            nav.insert(
+                0,
+                NavItem {
+                    active,
+                    label: "Rubriques".into(),
+                    url,
+                },
+            );
         }
         // The directory's own page for teachers.
         let teaches_here = visitor

@@ -31,6 +31,7 @@ pub async fn plugin_root(
     dispatch(
         app,
         uai,
+        None,
         plugin,
         "/".to_string(),
         method,
@@ -53,6 +54,7 @@ pub async fn plugin_path(
     dispatch(
         app,
         uai,
+        None,
         plugin,
         format!("/{rest}"),
         method,
@@ -63,10 +65,153 @@ pub async fn plugin_path(
     .await
 }
 
+/// /e/{uai}/r/{rubrique}/{plugin}/
+pub async fn rubrique_plugin_root(
+    State(app): State<Arc<App>>,
+    Path((uai, rubrique, plugin)): Path<(String, String, String)>,
+    method: Method,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    dispatch(
+        app,
+        uai,
+        Some(rubrique),
+        plugin,
+        "/".to_string(),
+        method,
+        headers,
+        uri,
+        body,
+    )
+    .await
+}
+
+/// /e/{uai}/r/{rubrique}/{plugin}/{*rest}
+pub async fn rubrique_plugin_path(
+    State(app): State<Arc<App>>,
+    Path((uai, rubrique, plugin, rest)): Path<(String, String, String, String)>,
+    method: Method,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    dispatch(
+        app,
+        uai,
+        Some(rubrique),
+        plugin,
+        format!("/{rest}"),
+        method,
+        headers,
+        uri,
+        body,
+    )
+    .await
+}
+
+/// GET /e/{uai}/r/{rubrique}/{plugin} → its index.
+pub async fn rubrique_plugin_slash(
+    Path((uai, rubrique, plugin)): Path<(String, String, String)>,
+) -> Redirect {
+    let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    Redirect::permanent(&format!(
+        "/e/{}/r/{}/{}/",
+        encode(&uai),
+        encode(&rubrique),
+        encode(&plugin)
+    ))
+}
+
+/// Hosts the administrators approved for a plugin's outbound requests: the
+/// region's list and the establishment's.
+pub fn approved_hosts(app: &App, uai: &str, plugin: &str) -> Vec<String> {
+    let mut hosts: Vec<String> = app
+        .directory
+        .setting(&format!("outbound/region/{plugin}"))
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    hosts.extend(
+        app.directory
+            .setting::<Vec<String>>(&format!("outbound/{uai}/{plugin}"))
+            .ok()
+            .flatten()
+            .unwrap_or_default(),
+    );
+    hosts
+}
+
+/// The call context of a plugin instance: establishment, rubrique, configuration, approvals.
+pub fn call_context(
+    app: &App,
+    uai: &str,
+    rubrique: Option<&str>,
+    plugin: &str,
+    config: &serde_json::Value,
+) -> CallContext {
+    CallContext {
+        uai: uai.to_string(),
+        rubrique: rubrique.map(str::to_string),
+        config: config.to_string(),
+        approved_hosts: approved_hosts(app, uai, plugin),
+    }
+}
+
+/// Sends `tick` every `interval` to each scheduled plugin in every establishment
+/// where it is enabled, one call at a time (scheduled work is background work).
+pub fn start_scheduler(app: &Arc<App>, interval: std::time::Duration) {
+    let weak = Arc::downgrade(app);
+    tokio::spawn(async move {
+        let mut timer = tokio::time::interval(interval);
+        timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        timer.tick().await;
+        loop {
+            timer.tick().await;
+            let Some(app) = weak.upgrade() else {
+                return;
+            };
+            let establishments = app.directory.establishments().unwrap_or_default();
+            for plugin in app.runtime.plugins() {
+                if !plugin.manifest.scheduled {
+                    continue;
+                }
+                let id = &plugin.manifest.id;
+                for establishment in &establishments {
+                    let Ok(setting) = app.directory.plugin_setting(&establishment.uai, id) else {
+                        continue;
+                    };
+                    if !setting.enabled {
+                        continue;
+                    }
+                    let event = crate::runtime::WitEvent {
+                        name: "tick".into(),
+                        payload: String::new(),
+                        invocation: invocation(
+                            None,
+                            Vec::new(),
+                            &establishment.uai,
+                            &establishment.name,
+                            format!("/e/{}/{id}", establishment.uai),
+                            None,
+                        ),
+                    };
+                    let ctx = call_context(&app, &establishment.uai, None, id, &setting.config);
+                    if let Err(e) = app.runtime.on_event(id, ctx, event).await {
+                        tracing::warn!(plugin = %id, uai = %establishment.uai, "tâche planifiée : {e}");
+                    }
+                }
+            }
+        }
+    });
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn dispatch(
     app: Arc<App>,
     uai: String,
+    rubrique_id: Option<String>,
     plugin_id: String,
     path: String,
     method: Method,
@@ -120,14 +265,57 @@ async fn dispatch(
         }
         _ => return StatusCode::METHOD_NOT_ALLOWED.into_response(),
     };
-    let roles = match app
-        .directory
-        .roles(visitor.user.as_ref(), &uai, &plugin.manifest)
-    {
-        Ok(r) => r,
-        Err(e) => return super::AppError::from(e).into_response(),
+    // In a rubrique: the rubrique must hold this service and let the visitor in;
+    // roles come from the rubrique.
+    let (roles, mount, wit_rubrique) = match &rubrique_id {
+        None => match app
+            .directory
+            .roles(visitor.user.as_ref(), &uai, &plugin.manifest)
+        {
+            Ok(r) => (r, format!("/e/{uai}/{plugin_id}"), None),
+            Err(e) => return super::AppError::from(e).into_response(),
+        },
+        Some(rid) => {
+            let portal = match crate::portal::Portal::load(&app.directory, &uai) {
+                Ok(p) => p,
+                Err(e) => return super::AppError::from(e).into_response(),
+            };
+            let Some(rubrique) = portal
+                .rubrique(rid)
+                .filter(|r| plugin.manifest.rubrique && r.services.contains(&plugin_id))
+            else {
+                return not_found();
+            };
+            match crate::portal::may_enter(
+                &app.directory,
+                &portal,
+                visitor.user.as_ref(),
+                &uai,
+                rid,
+            ) {
+                Ok(true) => {}
+                Ok(false) => return forbidden(&app, &visitor, Some(&establishment)),
+                Err(e) => return super::AppError::from(e).into_response(),
+            }
+            match crate::portal::roles_in(
+                &app.directory,
+                rubrique,
+                visitor.user.as_ref(),
+                &uai,
+                &plugin.manifest,
+            ) {
+                Ok(r) => (
+                    r,
+                    format!("/e/{uai}/r/{rid}/{plugin_id}"),
+                    Some(crate::runtime::WitRubrique {
+                        id: rubrique.id.clone(),
+                        title: rubrique.title.clone(),
+                    }),
+                ),
+                Err(e) => return super::AppError::from(e).into_response(),
+            }
+        }
     };
-    let mount = format!("/e/{uai}/{plugin_id}");
     let request = WitRequest {
         method: wit_method,
         path,
@@ -141,12 +329,16 @@ async fn dispatch(
             &uai,
             &establishment.name,
             mount.clone(),
+            wit_rubrique,
         ),
     };
-    let ctx = CallContext {
-        uai: uai.clone(),
-        config: setting.config.to_string(),
-    };
+    let ctx = call_context(
+        &app,
+        &uai,
+        rubrique_id.as_deref(),
+        &plugin_id,
+        &setting.config,
+    );
     let response = match app.runtime.handle(&plugin_id, ctx, request).await {
         Ok(response) => response,
         Err(error) => {

@@ -10,7 +10,8 @@ use serde_json::json;
 use super::{Visitor, WebResult, error_page, render, render_value};
 use crate::App;
 use crate::directory::{Establishment, Theme};
-use crate::runtime::{CallContext, WitCaller, invocation};
+use crate::portal::{NEWS_BLOCK, Portal};
+use crate::runtime::{WitCaller, invocation};
 
 /// GET /
 pub async fn region(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) -> WebResult {
@@ -76,11 +77,13 @@ pub fn wit_caller(visitor: &Visitor, uai: &str) -> Option<WitCaller> {
                 .unwrap_or_default(),
             groups: membership.map(|m| m.groups.clone()).unwrap_or_default(),
             functions: membership.map(|m| m.functions.clone()).unwrap_or_default(),
+            region_admin: u.region_admin,
         }
     })
 }
 
-/// GET /e/{uai}/ — the home page: the blocks of the enabled plugins the visitor may see.
+/// GET /e/{uai}/ — the home page: the blocks the establishment's administrator
+/// chose, in order, each showing what the visitor may see.
 pub async fn establishment_home(
     State(app): State<Arc<App>>,
     Path(uai): Path<String>,
@@ -89,91 +92,29 @@ pub async fn establishment_home(
 ) -> WebResult {
     let visitor = Visitor::from_headers(&app, &headers, uri.path());
     let establishment = find_establishment(&app, &visitor, &uai)?;
+    let portal = Portal::load(&app.directory, &uai)?;
     let mut blocks = Vec::new();
-    for plugin in app.runtime.plugins() {
-        let id = plugin.manifest.id.clone();
-        let setting = app.directory.plugin_setting(&uai, &id)?;
-        if !setting.enabled {
+    for block in super::rubriques::home_blocks(&app, &uai, &portal)? {
+        if block == NEWS_BLOCK {
+            if let Some(rendered) = news_block(&app, &visitor, &establishment, &portal).await? {
+                blocks.push(rendered);
+            }
             continue;
         }
-        let roles = app
-            .directory
-            .roles(visitor.user.as_ref(), &uai, &plugin.manifest)?;
-        for block in &plugin.manifest.blocks {
-            let mount = format!("/e/{uai}/{id}");
-            let ctx = CallContext {
-                uai: uai.clone(),
-                config: setting.config.to_string(),
-            };
-            let call = invocation(
-                wit_caller(&visitor, &uai),
-                roles.clone(),
-                &uai,
-                &establishment.name,
-                mount.clone(),
-            );
-            let (title, html, more_url) = match app
-                .runtime
-                .render_block(&id, ctx, block.id.clone(), call)
-                .await
-            {
-                Ok(None) => continue,
-                Ok(Some(fragment)) => {
-                    let mut context: serde_json::Map<String, serde_json::Value> =
-                        serde_json::from_str(&fragment.context).unwrap_or_default();
-                    context.insert(
-                        "portal".into(),
-                        json!({ "establishment": { "uai": uai, "url": format!("/e/{uai}/") } }),
-                    );
-                    match app.theme.render(
-                        &format!("{id}/{}", fragment.template),
-                        minijinja::Value::from_serialize(&context),
-                    ) {
-                        Ok(html) => (
-                            fragment.title,
-                            html,
-                            fragment.more.map(|m| {
-                                format!(
-                                    "{mount}{}",
-                                    if m.starts_with('/') {
-                                        m
-                                    } else {
-                                        format!("/{m}")
-                                    }
-                                )
-                            }),
-                        ),
-                        Err(e) => {
-                            tracing::error!(plugin = %id, "bloc {} : {e:#}", block.id);
-                            (block.label.clone(), String::new(), None)
-                        }
-                    }
-                }
-                Err(e) => {
-                    tracing::error!(plugin = %id, "bloc {} : {e}", block.id);
-                    (block.label.clone(), String::new(), None)
-                }
-            };
-            // The fragment was rendered by the host from an autoescaped template.
-            let html = if html.is_empty() {
-                "<p class=\"block-error\">Ce service est momentanément indisponible.</p>"
-                    .to_string()
-            } else {
-                html
-            };
-            blocks.push(minijinja::context! {
-                title => title,
-                html => minijinja::Value::from_safe_string(html),
-                more_url => more_url,
-                more_label => "Tout voir",
-            });
+        let Some((plugin_id, block_id)) = block.split_once('/') else {
+            continue;
+        };
+        if let Some(rendered) =
+            plugin_block(&app, &visitor, &establishment, plugin_id, block_id).await?
+        {
+            blocks.push(rendered);
         }
     }
     // The layout appends the establishment's name.
     let title = "Accueil";
-    let portal = super::portal_context(&app, &visitor, Some(&establishment), title);
+    let portal_view = super::portal_context(&app, &visitor, Some(&establishment), title);
     let context = minijinja::context! {
-        portal => minijinja::Value::from_serialize(&portal),
+        portal => minijinja::Value::from_serialize(&portal_view),
         blocks => blocks,
     };
     Ok(render_value(
@@ -183,6 +124,126 @@ pub async fn establishment_home(
         StatusCode::OK,
         context,
     ))
+}
+
+/// The "Actualités" block: the newest news of the subscribed rubriques; none when
+/// nothing is subscribed for this visitor.
+async fn news_block(
+    app: &App,
+    visitor: &Visitor,
+    establishment: &Establishment,
+    portal: &Portal,
+) -> anyhow::Result<Option<minijinja::Value>> {
+    if !portal.subscriptions.iter().any(|s| s.active) {
+        return Ok(None);
+    }
+    let news = super::rubriques::collect_news(
+        app,
+        visitor,
+        establishment,
+        portal,
+        super::rubriques::NEWS_PER_BLOCK,
+        None,
+    )
+    .await?;
+    let html = app.theme.render(
+        "news_block.html",
+        minijinja::Value::from_serialize(json!({ "news": news })),
+    )?;
+    Ok(Some(minijinja::context! {
+        title => "Actualités",
+        html => minijinja::Value::from_safe_string(html),
+        more_url => format!("/e/{}/actualites", establishment.uai),
+        more_label => "Afficher plus d'actualités",
+    }))
+}
+
+/// A plugin's block, if the plugin is enabled here and shows something to the visitor.
+async fn plugin_block(
+    app: &App,
+    visitor: &Visitor,
+    establishment: &Establishment,
+    id: &str,
+    block_id: &str,
+) -> anyhow::Result<Option<minijinja::Value>> {
+    let uai = &establishment.uai;
+    let Some(plugin) = app.runtime.plugin(id) else {
+        return Ok(None);
+    };
+    let Some(block) = plugin.manifest.blocks.iter().find(|b| b.id == block_id) else {
+        return Ok(None);
+    };
+    let setting = app.directory.plugin_setting(uai, id)?;
+    if !setting.enabled {
+        return Ok(None);
+    }
+    let roles = app
+        .directory
+        .roles(visitor.user.as_ref(), uai, &plugin.manifest)?;
+    let mount = format!("/e/{uai}/{id}");
+    let ctx = super::plugins::call_context(app, uai, None, id, &setting.config);
+    let call = invocation(
+        wit_caller(visitor, uai),
+        roles,
+        uai,
+        &establishment.name,
+        mount.clone(),
+        None,
+    );
+    let (title, html, more_url) = match app
+        .runtime
+        .render_block(id, ctx, block.id.clone(), call)
+        .await
+    {
+        Ok(None) => return Ok(None),
+        Ok(Some(fragment)) => {
+            let mut context: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(&fragment.context).unwrap_or_default();
+            context.insert(
+                "portal".into(),
+                json!({ "establishment": { "uai": uai, "url": format!("/e/{uai}/") } }),
+            );
+            match app.theme.render(
+                &format!("{id}/{}", fragment.template),
+                minijinja::Value::from_serialize(&context),
+            ) {
+                Ok(html) => (
+                    fragment.title,
+                    html,
+                    fragment.more.map(|m| {
+                        format!(
+                            "{mount}{}",
+                            if m.starts_with('/') {
+                                m
+                            } else {
+                                format!("/{m}")
+                            }
+                        )
+                    }),
+                ),
+                Err(e) => {
+                    tracing::error!(plugin = %id, "bloc {} : {e:#}", block.id);
+                    (block.label.clone(), String::new(), None)
+                }
+            }
+        }
+        Err(e) => {
+            tracing::error!(plugin = %id, "bloc {} : {e}", block.id);
+            (block.label.clone(), String::new(), None)
+        }
+    };
+    // The fragment was rendered by the host from an autoescaped template.
+    let html = if html.is_empty() {
+        "<p class=\"block-error\">Ce service est momentanément indisponible.</p>".to_string()
+    } else {
+        html
+    };
+    Ok(Some(minijinja::context! {
+        title => title,
+        html => minijinja::Value::from_safe_string(html),
+        more_url => more_url,
+        more_label => "Tout voir",
+    }))
 }
 
 /// `#rrggbb` only: the value goes into CSS.

@@ -77,6 +77,38 @@ impl Plugin for Blog {
         .map(|f| Some(f.with_more("/")))
     }
 
+    fn news(limit: u32, before: Option<i64>, invocation: &Invocation) -> Result<Vec<NewsItem>> {
+        if !invocation.has_any_role(READERS) {
+            return Ok(Vec::new());
+        }
+        // Published articles come newest first by id; publication dates follow
+        // closely enough that reading a bounded window past `before` suffices.
+        let window = limit.saturating_add(200).min(1000);
+        let posts = Table::<Post>::new().scan_index(
+            Status::Published.index_key(),
+            None,
+            window,
+            Order::NewestFirst,
+        )?;
+        let mut items: Vec<NewsItem> = posts
+            .into_iter()
+            .filter_map(|(id, post)| {
+                let published = post.published_at.unwrap_or(post.created_at);
+                (before.is_none_or(|b| published < b)).then(|| NewsItem {
+                    id: id.to_string(),
+                    title: post.title,
+                    summary: post.excerpt,
+                    url: format!("/{id}"),
+                    published,
+                    author: post.author_name,
+                })
+            })
+            .collect();
+        items.sort_by(|a, b| b.published.cmp(&a.published));
+        items.truncate(limit as usize);
+        Ok(items)
+    }
+
     fn on_event(name: &str, _payload: &str, invocation: &Invocation) -> Result<()> {
         if name == "demo" {
             seed_demo(invocation)?;
@@ -229,11 +261,16 @@ fn list(request: &Request, _: &Params) -> Result<Response> {
     };
     own.extend(posts);
     let page_url = |n: u32| request.url(&format!("/?page={n}"));
+    // In a rubrique, the blog is that rubrique's.
+    let title = match invocation.rubrique() {
+        Some(rubrique) => rubrique.title.clone(),
+        None => settings.titre.clone(),
+    };
     Ok(Response::page(
         "list.html",
-        &settings.titre,
+        &title,
         &serde_json::json!({
-            "blog_title": settings.titre,
+            "blog_title": title,
             "posts": own,
             "pending": pending,
             "can_write": access.can_write,

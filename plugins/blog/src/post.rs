@@ -161,6 +161,7 @@ mod tests {
             profiles: vec![],
             groups: vec![],
             functions: vec![],
+            region_admin: false,
         }
     }
 
