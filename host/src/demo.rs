@@ -29,6 +29,33 @@ struct DemoEstablishment {
     accent: String,
     #[serde(default)]
     groups: Vec<DemoGroup>,
+    #[serde(default)]
+    rubriques: Vec<DemoRubrique>,
+}
+
+/// A rubrique of the demonstration portal.
+#[derive(Deserialize)]
+struct DemoRubrique {
+    id: String,
+    title: String,
+    #[serde(default)]
+    parent: Option<String>,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    restricted: bool,
+    #[serde(default)]
+    access_profiles: Vec<String>,
+    #[serde(default)]
+    access_groups: Vec<String>,
+    #[serde(default)]
+    services: Vec<String>,
+    /// Subscribed to the "Actualités" block for the whole establishment.
+    #[serde(default)]
+    subscribed: bool,
+    /// (service, `profil:<code>` or `groupe:<id>`, role).
+    #[serde(default)]
+    grants: Vec<(String, String, String)>,
 }
 
 #[derive(Deserialize)]
@@ -201,11 +228,66 @@ pub async fn seed(app: &App) -> Result<()> {
                 continue;
             };
             crate::web::enable_plugin(app, &establishment, &plugin, true).await?;
-            crate::web::send_demo_event(app, &establishment, &plugin).await;
+            crate::web::send_demo_event(app, &establishment, None, &plugin).await;
         }
+        seed_portal(app, &establishment, &e.rubriques).await?;
     }
     app.directory.put_region_setting(SEEDED, &true)?;
     tracing::info!("données de démonstration créées");
+    Ok(())
+}
+
+/// The demonstration rubriques, their rights and subscriptions, and their content.
+async fn seed_portal(
+    app: &App,
+    establishment: &Establishment,
+    rubriques: &[DemoRubrique],
+) -> Result<()> {
+    use crate::portal::{Populations, Portal, Rubrique, Subscription};
+    let mut portal = Portal::load(&app.directory, &establishment.uai)?;
+    for (order, r) in rubriques.iter().enumerate() {
+        let mut grants: std::collections::BTreeMap<String, crate::directory::Grants> =
+            Default::default();
+        for (service, population, role) in &r.grants {
+            let g = grants.entry(service.clone()).or_default();
+            let bucket = match population.split_once(':') {
+                Some(("profil", code)) => g.profiles.entry(code.to_string()),
+                Some(("groupe", id)) => g.groups.entry(id.to_string()),
+                _ => continue,
+            };
+            bucket.or_default().push(role.clone());
+        }
+        portal.rubriques.push(Rubrique {
+            id: r.id.clone(),
+            title: r.title.clone(),
+            parent: r.parent.clone(),
+            description: r.description.clone(),
+            restricted: r.restricted,
+            visible: true,
+            order: order as u32,
+            services: r.services.clone(),
+            access: Populations {
+                profiles: r.access_profiles.clone(),
+                groups: r.access_groups.clone(),
+            },
+            grants,
+        });
+        if r.subscribed {
+            portal.subscriptions.push(Subscription {
+                rubrique: r.id.clone(),
+                profile: None,
+                active: true,
+            });
+        }
+    }
+    portal.save(&app.directory, &establishment.uai)?;
+    for rubrique in &portal.rubriques {
+        for service in &rubrique.services {
+            if let Some(plugin) = app.runtime.plugin(service) {
+                crate::web::send_demo_event(app, establishment, Some(rubrique), &plugin).await;
+            }
+        }
+    }
     Ok(())
 }
 

@@ -9,4 +9,5 @@ mod durability;
 mod isolation;
 mod portal;
 mod reload;
+mod rubriques;
 mod sandbox;

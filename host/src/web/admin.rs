@@ -177,6 +177,19 @@ async fn notify_plugin_as(
     config: &serde_json::Value,
     caller: Option<&User>,
 ) {
+    notify_instance(app, establishment, None, plugin, name, config, caller).await
+}
+
+/// The same, to the plugin's instance in `rubrique` when given.
+async fn notify_instance(
+    app: &App,
+    establishment: &Establishment,
+    rubrique: Option<&crate::portal::Rubrique>,
+    plugin: &LoadedPlugin,
+    name: &str,
+    config: &serde_json::Value,
+    caller: Option<&User>,
+) {
     let id = &plugin.manifest.id;
     let wit_caller = caller.map(|u| crate::runtime::WitCaller {
         id: u.id.clone(),
@@ -203,11 +216,23 @@ async fn notify_plugin_as(
             roles,
             &establishment.uai,
             &establishment.name,
-            format!("/e/{}/{id}", establishment.uai),
-            None,
+            match rubrique {
+                None => format!("/e/{}/{id}", establishment.uai),
+                Some(r) => format!("/e/{}/r/{}/{id}", establishment.uai, r.id),
+            },
+            rubrique.map(|r| crate::runtime::WitRubrique {
+                id: r.id.clone(),
+                title: r.title.clone(),
+            }),
         ),
     };
-    let ctx = super::plugins::call_context(app, &establishment.uai, None, id, config);
+    let ctx = super::plugins::call_context(
+        app,
+        &establishment.uai,
+        rubrique.map(|r| r.id.as_str()),
+        id,
+        config,
+    );
     if let Err(e) = app.runtime.on_event(id, ctx, event).await {
         tracing::warn!(plugin = %id, uai = %establishment.uai, "événement {name} : {e}");
     }
@@ -225,7 +250,12 @@ async fn notify_plugin(
 
 /// Sends the `demo` event, as the establishment's administrator, so that the
 /// plugin can create its demonstration content.
-pub async fn send_demo_event(app: &App, establishment: &Establishment, plugin: &LoadedPlugin) {
+pub async fn send_demo_event(
+    app: &App,
+    establishment: &Establishment,
+    rubrique: Option<&crate::portal::Rubrique>,
+    plugin: &LoadedPlugin,
+) {
     let admin = app
         .directory
         .users()
@@ -237,7 +267,16 @@ pub async fn send_demo_event(app: &App, establishment: &Establishment, plugin: &
         .plugin_setting(&establishment.uai, &plugin.manifest.id)
         .unwrap_or_default()
         .config;
-    notify_plugin_as(app, establishment, plugin, "demo", &config, admin.as_ref()).await;
+    notify_instance(
+        app,
+        establishment,
+        rubrique,
+        plugin,
+        "demo",
+        &config,
+        admin.as_ref(),
+    )
+    .await;
 }
 
 /// Enables a plugin in an establishment: default configuration and grants on first use.

@@ -35,6 +35,16 @@ fn all(form: &Form, name: &str) -> Vec<String> {
         .collect()
 }
 
+/// Field errors as the form macros expect them: field → message.
+fn error_map(errors: &[(&str, String)]) -> Value {
+    Value::Object(
+        errors
+            .iter()
+            .map(|(f, m)| (f.to_string(), Value::String(m.clone())))
+            .collect(),
+    )
+}
+
 // ---------------------------------------------------------------- news
 
 /// One piece of news with where it comes from.
@@ -435,7 +445,7 @@ fn admin_list_page(
             "parents": parent_options(&portal, None),
             "values": { "title": field(form, "title"), "parent": field(form, "parent"),
                         "restricted": field(form, "restricted") == "on" },
-            "errors": errors.iter().map(|(f, m)| json!({ "field": f, "message": m })).collect::<Vec<_>>(),
+            "errors": error_map(errors),
             "action_url": format!("/admin/e/{uai}/rubriques"),
             "home_url": format!("/admin/e/{uai}/accueil"),
         }),
@@ -593,7 +603,7 @@ fn admin_edit_page(
             "services": services,
             "profiles": profiles,
             "groups": groups,
-            "errors": errors.iter().map(|(f, m)| json!({ "field": f, "message": m })).collect::<Vec<_>>(),
+            "errors": error_map(errors),
             "notice": notice,
             "can_delete": !has_children,
             "action_url": format!("/admin/e/{uai}/rubriques/{}", rubrique.id),

@@ -142,9 +142,49 @@ fn seed_demo(invocation: &Invocation) -> Result<()> {
              <p>https://www.youtube.com/watch?v=aqz-KE-bpKQ</p>",
         ),
     ];
-    for (title, body) in articles {
+    let in_rubrique: Vec<(String, &str)>;
+    let articles: Vec<(&str, &str)> = match invocation.rubrique().map(|r| r.id.as_str()) {
+        None => articles.to_vec(),
+        Some("actualites") => vec![
+            (
+                "Problèmes de connexion résolus",
+                "<p>Les difficultés de connexion de lundi matin sont résolues. Merci de votre patience.</p>",
+            ),
+            (
+                "Menu de la semaine",
+                "<p>Lundi : carottes râpées, hachis parmentier, yaourt.</p><p>Mardi : potage, poisson pané, riz, fruit.</p>",
+            ),
+            (
+                "Informations bourses",
+                "<p>Les demandes de bourse de collège sont ouvertes jusqu'au 15 octobre. \
+                 Le dossier se remplit en ligne ou au secrétariat.</p>",
+            ),
+        ],
+        Some("conseil-d-administration") => vec![(
+            "Ordre du jour du prochain conseil",
+            "<p>Budget de l'exercice à venir, voyages scolaires, règlement intérieur.</p>",
+        )],
+        Some("vie-collegienne") => vec![(
+            "Le club théâtre recrute",
+            "<p>Rendez-vous le jeudi à 12 h 30 en salle polyvalente, toutes classes bienvenues.</p>",
+        )],
+        Some(_) => {
+            let title = invocation
+                .rubrique()
+                .map(|r| r.title.clone())
+                .unwrap_or_default();
+            in_rubrique = vec![(
+                format!("Bienvenue dans la rubrique {title}"),
+                "<p>Les rédacteurs de la rubrique peuvent publier ici leurs premiers articles.</p>",
+            )];
+            in_rubrique.iter().map(|(t, b)| (t.as_str(), *b)).collect()
+        }
+    };
+    // Older articles first, a day apart, so that the newest is listed first.
+    let count = articles.len() as i64;
+    for (rank, (title, body)) in articles.into_iter().enumerate() {
         let body = preau_sdk::html::sanitize(body);
-        let now = now();
+        let now = now() - (count - 1 - rank as i64) * 86_400;
         table.insert(&Post {
             title: title.into(),
             excerpt: preau_sdk::html::truncate(&preau_sdk::html::plain_text(&body), 280),
