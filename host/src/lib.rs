@@ -18,6 +18,7 @@ pub mod directory;
 pub mod html;
 pub mod manifest;
 pub mod runtime;
+pub mod services;
 pub mod store;
 pub mod theme;
 mod web;
@@ -85,6 +86,8 @@ pub struct App {
     passwords: PasswordPool,
     sanitizer: SharedSanitizer,
     login_failures: web::auth::FailureLimiter,
+    /// Outstanding CAS service tickets (in memory).
+    cas_tickets: web::cas::Tickets,
 }
 
 /// Opens the database, loads the plugins and theme, seeds what is needed.
@@ -120,6 +123,7 @@ pub async fn build(config: Config) -> Result<Arc<App>> {
         theme,
         sanitizer,
         login_failures: web::auth::FailureLimiter::default(),
+        cas_tickets: web::cas::Tickets::default(),
         config,
     });
     if app.config.demo {
