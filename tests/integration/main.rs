@@ -10,3 +10,4 @@ mod isolation;
 mod portal;
 mod reload;
 mod sandbox;
+mod services;
