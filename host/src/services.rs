@@ -31,6 +31,11 @@ pub const DEFAULT_CATEGORY: &str = "autres";
 /// Single sign-on kinds: (code, label).
 pub const SSO_KINDS: &[(&str, &str)] = &[("aucun", "Pas de SSO ou SSO Standard"), ("cas", "CAS")];
 
+/// The short label of an SSO kind, for tables.
+pub fn sso_short_label(code: &str) -> &'static str {
+    if code == "cas" { "CAS" } else { "Standard" }
+}
+
 /// Longest code.
 pub const MAX_CODE: usize = 20;
 /// Longest label.

@@ -159,6 +159,7 @@ fn service_row(uai: &str, service: &Service, groups: &[Group]) -> Value {
         "code": service.code,
         "label": service.label,
         "sso": services::sso_label(&service.sso),
+        "sso_short": services::sso_short_label(&service.sso),
         "order": services::format_order(service.order),
         "anonymous": service.anonymous,
         "internal": service.internal(),
@@ -167,7 +168,6 @@ fn service_row(uai: &str, service: &Service, groups: &[Group]) -> Value {
         "origin": origin_label(service.origin),
         "locked": service.origin == (Origin::Region { locked: true }),
         "edit_url": edit_url,
-        "delete_url": (service.origin == Origin::Establishment).then(|| format!("{edit_url}/supprimer")),
     })
 }
 
@@ -701,12 +701,12 @@ fn region_admin(app: &App, headers: &HeaderMap, uri: &Uri) -> Result<(Visitor, U
 }
 
 fn region_row(connector: &Connector) -> Value {
-    let edit_url = format!("/admin/services/{}", connector.code);
     json!({
         "code": connector.code,
         "label": connector.label,
         "url": connector.url,
         "sso": services::sso_label(&connector.sso),
+        "sso_short": services::sso_short_label(&connector.sso),
         "order": services::format_order(connector.order),
         "category": services::category_label(&connector.category),
         "anonymous": connector.anonymous,
@@ -714,8 +714,7 @@ fn region_row(connector: &Connector) -> Value {
         "inherited": connector.inherited,
         "locked": connector.locked,
         "access": access_summary(&connector.access, &[]),
-        "edit_url": edit_url,
-        "delete_url": format!("{edit_url}/supprimer"),
+        "edit_url": format!("/admin/services/{}", connector.code),
     })
 }
 
