@@ -274,6 +274,16 @@ async fn establishment_connectors_are_created_edited_deleted_with_field_errors()
     assert_eq!(post(&principal, &edit, &delete, &[]).await.status, 303);
     assert!(!own_codes(&server, PILAT).contains(&"DOODAL".to_string()));
 
+    // Codes are unique per establishment: another one may have its own EFIVOL,
+    // but a region connector may not take a code an establishment uses.
+    let admin = server.signed_in("admin").await.unwrap();
+    let forez = format!("/admin/e/{FOREZ}/services");
+    let fields = connector("EFIVOL", "Efivol", "https://efivol.ac-lyon.fr/");
+    assert_eq!(post(&admin, &forez, &forez, &fields).await.status, 303);
+    let page = post(&admin, "/admin/services", "/admin/services", &fields).await;
+    assert_eq!(page.status, 422);
+    assert!(page.body.contains("Le code « EFIVOL » est déjà utilisé."));
+
     // Region connectors and plugins are not deleted from an establishment.
     let pronote = format!("{catalogue}/PRONOTE/supprimer");
     assert_eq!(

@@ -344,9 +344,11 @@ fn typed_values(form: &Form, connector: &Connector) -> Value {
     values
 }
 
-/// Whether `code` is already used in the region: by a region connector, a
-/// plugin, or any establishment's own connector.
-fn code_taken(app: &App, code: &str) -> anyhow::Result<bool> {
+/// Whether `code` is already used where a connector created in `scope` would
+/// appear: an establishment's code must differ from its own connectors, the
+/// region's and the plugins'; a region code from every establishment's too,
+/// since an inherited connector appears in all of them.
+fn code_taken(app: &App, code: &str, scope: Option<&str>) -> anyhow::Result<bool> {
     if app
         .runtime
         .plugins()
@@ -362,7 +364,14 @@ fn code_taken(app: &App, code: &str) -> anyhow::Result<bool> {
     {
         return Ok(true);
     }
-    Ok(services::all_establishment_catalogues(&app.directory)?
+    let catalogues = match scope {
+        Some(uai) => vec![(
+            uai.to_string(),
+            services::establishment_catalogue(&app.directory, uai)?,
+        )],
+        None => services::all_establishment_catalogues(&app.directory)?,
+    };
+    Ok(catalogues
         .iter()
         .flat_map(|(_, catalogue)| catalogue.connectors.iter())
         .any(|c| services::same_code(&c.code, code)))
@@ -453,7 +462,7 @@ pub async fn create_connector(
     let form = checked_form(&app, &t.visitor, &body)?;
     let groups = app.directory.groups(&uai)?;
     let (connector, mut errors) = read_form(&form, Scope::Own, &groups, true);
-    if !errors.contains_key("code") && code_taken(&app, &connector.code)? {
+    if !errors.contains_key("code") && code_taken(&app, &connector.code, Some(&uai))? {
         duplicate_code(&mut errors, &connector.code);
     }
     if !errors.is_empty() {
@@ -776,7 +785,7 @@ pub async fn create_region_connector(
     let (visitor, user) = region_admin(&app, &headers, &uri)?;
     let form = checked_form(&app, &visitor, &body)?;
     let (connector, mut errors) = read_form(&form, Scope::Region, &[], true);
-    if !errors.contains_key("code") && code_taken(&app, &connector.code)? {
+    if !errors.contains_key("code") && code_taken(&app, &connector.code, None)? {
         duplicate_code(&mut errors, &connector.code);
     }
     if !errors.is_empty() {
