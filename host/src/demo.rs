@@ -8,6 +8,7 @@ use crate::App;
 use crate::directory::{
     Directory, Establishment, Group, Membership, Theme, User, hash_password, random_token,
 };
+use crate::services::{self, Connector, EstablishmentCatalogue, RegionCatalogue};
 
 #[derive(Deserialize)]
 struct DemoFile {
@@ -15,6 +16,9 @@ struct DemoFile {
     password: String,
     establishments: Vec<DemoEstablishment>,
     users: Vec<DemoUser>,
+    /// The region's connectors.
+    #[serde(default)]
+    region_services: Vec<Connector>,
 }
 
 #[derive(Deserialize)]
@@ -29,6 +33,9 @@ struct DemoEstablishment {
     accent: String,
     #[serde(default)]
     groups: Vec<DemoGroup>,
+    /// The establishment's own connectors.
+    #[serde(default)]
+    services: Vec<Connector>,
     #[serde(default)]
     rubriques: Vec<DemoRubrique>,
 }
@@ -232,8 +239,41 @@ pub async fn seed(app: &App) -> Result<()> {
         }
         seed_portal(app, &establishment, &e.rubriques).await?;
     }
+    seed_services(app, &demo.region_services, &demo.establishments)?;
     app.directory.put_region_setting(SEEDED, &true)?;
     tracing::info!("données de démonstration créées");
+    Ok(())
+}
+
+/// The demo's connectors, checked like the administration pages check them.
+fn seed_services(
+    app: &App,
+    region: &[Connector],
+    establishments: &[DemoEstablishment],
+) -> Result<()> {
+    let check = |c: &Connector| {
+        if !services::valid_code(&c.code) || !services::valid_connector_url(&c.url) {
+            anyhow::bail!("démo : connecteur {} invalide", c.code);
+        }
+        Ok(())
+    };
+    region.iter().try_for_each(check)?;
+    services::put_region_catalogue(
+        &app.directory,
+        &RegionCatalogue {
+            connectors: region.to_vec(),
+        },
+    )?;
+    for e in establishments {
+        e.services.iter().try_for_each(check)?;
+        if e.services.is_empty() {
+            continue;
+        }
+        let mut catalogue: EstablishmentCatalogue =
+            services::establishment_catalogue(&app.directory, &e.uai)?;
+        catalogue.connectors = e.services.clone();
+        services::put_establishment_catalogue(&app.directory, &e.uai, &catalogue)?;
+    }
     Ok(())
 }
 

@@ -20,6 +20,7 @@ pub mod manifest;
 pub mod outbound;
 pub mod portal;
 pub mod runtime;
+pub mod services;
 pub mod store;
 pub mod theme;
 mod web;
@@ -96,6 +97,8 @@ pub struct App {
     passwords: PasswordPool,
     sanitizer: SharedSanitizer,
     login_failures: web::auth::FailureLimiter,
+    /// Outstanding CAS service tickets (in memory).
+    cas_tickets: web::cas::Tickets,
 }
 
 /// Opens the database, loads the plugins and theme, seeds what is needed.
@@ -136,6 +139,7 @@ pub async fn build(config: Config) -> Result<Arc<App>> {
         theme,
         sanitizer,
         login_failures: web::auth::FailureLimiter::default(),
+        cas_tickets: web::cas::Tickets::default(),
         config,
     });
     if app.config.demo {

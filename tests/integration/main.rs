@@ -11,3 +11,4 @@ mod portal;
 mod reload;
 mod rubriques;
 mod sandbox;
+mod services;

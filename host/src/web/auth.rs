@@ -244,13 +244,16 @@ pub async fn logout(
     if visitor.session.is_some() && !visitor.csrf_valid(&form) {
         return Ok(csrf_rejected(&app, &visitor));
     }
+    let cookie = sign_out(&app, &visitor)?;
+    let mut response = Redirect::to("/").into_response();
+    response.headers_mut().append(header::SET_COOKIE, cookie);
+    Ok(response)
+}
+
+/// Ends the visitor's session server-side; returns the cookie that clears it.
+pub(super) fn sign_out(app: &App, visitor: &Visitor) -> anyhow::Result<HeaderValue> {
     if let Some((token, _)) = &visitor.session {
         app.directory.close_session(token)?;
     }
-    let mut response = Redirect::to("/").into_response();
-    response.headers_mut().append(
-        header::SET_COOKIE,
-        session_cookie("", 0, app.config.secure_cookies),
-    );
-    Ok(response)
+    Ok(session_cookie("", 0, app.config.secure_cookies))
 }

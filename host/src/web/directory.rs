@@ -34,7 +34,7 @@ pub(super) fn field(form: &Form, name: &str) -> String {
         .unwrap_or_default()
 }
 
-fn all(form: &Form, name: &str) -> Vec<String> {
+pub(super) fn all(form: &Form, name: &str) -> Vec<String> {
     form.iter()
         .filter(|(k, _)| k == name)
         .map(|(_, v)| v.trim().to_string())
@@ -397,7 +397,7 @@ fn person_values(form: &Form) -> Value {
     })
 }
 
-fn groups_view(groups: &[Group]) -> Vec<Value> {
+pub(super) fn groups_view(groups: &[Group]) -> Vec<Value> {
     groups
         .iter()
         .map(|g| {

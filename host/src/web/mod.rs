@@ -16,10 +16,12 @@ use crate::directory::{Establishment, Session, User, random_token};
 
 mod admin;
 pub mod auth;
+pub mod cas;
 mod directory;
 pub mod plugins;
 mod portal;
 mod rubriques;
+mod services;
 
 pub(crate) use admin::{enable_plugin, send_demo_event};
 
@@ -182,6 +184,40 @@ pub fn router(app: Arc<App>) -> Router {
             "/compte/mot-de-passe",
             get(directory::password_form).post(directory::change_password),
         )
+        // Services catalogue, "Mes services" and the CAS server.
+        .route(
+            "/admin/services",
+            get(services::region_catalogue).post(services::create_region_connector),
+        )
+        .route(
+            "/admin/services/{code}",
+            get(services::region_connector_form).post(services::save_region_connector),
+        )
+        .route(
+            "/admin/services/{code}/supprimer",
+            post(services::delete_region_connector),
+        )
+        .route(
+            "/admin/e/{uai}/services",
+            get(services::catalogue).post(services::create_connector),
+        )
+        .route(
+            "/admin/e/{uai}/services/{code}",
+            get(services::service_form).post(services::save_service),
+        )
+        .route(
+            "/admin/e/{uai}/services/{code}/supprimer",
+            post(services::delete_service),
+        )
+        .route("/e/{uai}/services", get(services::my_services))
+        .route(
+            "/e/{uai}/services/{code}/ouvrir",
+            get(services::open_service),
+        )
+        .route("/cas/login", get(cas::login))
+        .route("/cas/serviceValidate", get(cas::service_validate))
+        .route("/cas/p3/serviceValidate", get(cas::service_validate))
+        .route("/cas/logout", get(cas::logout))
         .nest_service("/static", static_files)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -371,7 +407,9 @@ fn portal_context(
         .flatten()
         .unwrap_or_else(|| "Préau".to_string());
     let mut nav = Vec::new();
+    let mut services_menu = Value::Null;
     if let Some(e) = establishment {
+        let mut enabled = Vec::new();
         for plugin in app.runtime.plugins() {
             let setting = app
                 .directory
@@ -380,6 +418,7 @@ fn portal_context(
             if !setting.enabled {
                 continue;
             }
+            enabled.push((plugin.manifest.id.clone(), plugin.manifest.name.clone()));
             let roles = app
                 .directory
                 .roles(visitor.user.as_ref(), &e.uai, &plugin.manifest)
@@ -425,6 +464,7 @@ fn portal_context(
                 url,
             });
         }
+        services_menu = services::menu(app, visitor, &e.uai, &enabled);
     }
     let user = visitor.user.as_ref().map(|u| {
         json!({
@@ -451,6 +491,7 @@ fn portal_context(
         })),
         "theme_css_url": establishment.map(|e| format!("/e/{}/theme.css", e.uai)),
         "nav": nav,
+        "services": services_menu,
         "user": user,
         "admin_url": is_admin.then_some("/admin/"),
         "csrf": visitor.csrf(),
