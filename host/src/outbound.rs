@@ -105,6 +105,46 @@ impl HostPolicy {
     }
 }
 
+/// Parses an administrator's list of approved hosts, one per line (`example.org`
+/// or `*.example.org`); the error names the line.
+pub fn parse_approved_hosts(text: &str) -> Result<Vec<String>, String> {
+    let mut hosts: Vec<String> = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let host = line.trim().trim_end_matches('.').to_ascii_lowercase();
+        if host.is_empty() {
+            continue;
+        }
+        let name = host.strip_prefix("*.").unwrap_or(&host);
+        let valid_label = |l: &str| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        };
+        if host == "*" {
+            return Err(format!(
+                "ligne {} : « * » autoriserait n'importe quel site ; indiquez les sites un par un ou par domaine (*.exemple.fr)",
+                number + 1
+            ));
+        }
+        if name.len() > 253 || !name.split('.').all(valid_label) {
+            return Err(format!(
+                "ligne {} : « {} » n'est pas un nom d'hôte (exemple : dane.ac-lyon.fr ou *.ac-lyon.fr)",
+                number + 1,
+                line.trim()
+            ));
+        }
+        if !hosts.contains(&host) {
+            hosts.push(host);
+        }
+    }
+    if hosts.len() > 500 {
+        return Err("500 sites au plus".into());
+    }
+    Ok(hosts)
+}
+
 /// Whether an address is reachable from the public internet (SSRF guard).
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
@@ -339,6 +379,17 @@ mod tests {
                 .refusal("example.org")
                 .is_some()
         );
+    }
+
+    #[test]
+    fn approved_host_lists_are_validated_line_by_line() {
+        assert_eq!(
+            parse_approved_hosts("dane.ac-lyon.fr\n\n*.Education.fr\ndane.ac-lyon.fr").unwrap(),
+            vec!["dane.ac-lyon.fr", "*.education.fr"]
+        );
+        assert!(parse_approved_hosts("ok.fr\n*").unwrap_err().starts_with("ligne 2"));
+        assert!(parse_approved_hosts("http://x.fr/").unwrap_err().starts_with("ligne 1"));
+        assert!(parse_approved_hosts("a..b").is_err());
     }
 
     #[test]

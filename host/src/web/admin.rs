@@ -20,6 +20,9 @@ use crate::runtime::{LoadedPlugin, WitEvent, invocation};
 use crate::{App, SharedSanitizer};
 
 fn notice(uri: &Uri) -> Option<&'static str> {
+    if uri.query() == Some("ok=sorties") {
+        return Some("Sites autorisés enregistrés.");
+    }
     parse_query(uri.query())
         .iter()
         .find(|(k, _)| k == "ok")
@@ -365,6 +368,57 @@ fn plugin_page(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
+    outbound_page(app, t, plugin, &fields, &general, notice, None, status)
+}
+
+/// The configuration page with, for plugins that declare outbound hosts, the
+/// lists of hosts approved by the establishment's and the region's administrators.
+#[allow(clippy::too_many_arguments)]
+fn outbound_page(
+    app: &App,
+    t: &Target,
+    plugin: &LoadedPlugin,
+    fields: &[config_form::FieldView],
+    general: &[String],
+    notice: Option<&str>,
+    outbound_error: Option<(&str, &str, String)>,
+    status: StatusCode,
+) -> Response {
+    let uai = &t.establishment.uai;
+    let id = &plugin.manifest.id;
+    let declared = &plugin.manifest.outbound.hosts;
+    let list = |key: &str| {
+        app.directory
+            .setting::<Vec<String>>(key)
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+            .join("\n")
+    };
+    let (mut establishment_hosts, mut region_hosts) = (
+        list(&format!("outbound/{uai}/{id}")),
+        list(&format!("outbound/region/{id}")),
+    );
+    let mut outbound_errors = serde_json::Map::new();
+    if let Some((scope, typed, message)) = outbound_error {
+        if scope == "region" {
+            region_hosts = typed.to_string();
+        } else {
+            establishment_hosts = typed.to_string();
+        }
+        outbound_errors.insert(format!("hosts-{scope}"), json!(message));
+    }
+    let outbound = (!declared.is_empty()).then(|| {
+        json!({
+            "declared": declared,
+            "any_host": declared.iter().any(|h| h == "*"),
+            "establishment_hosts": establishment_hosts,
+            "region_hosts": region_hosts,
+            "can_edit_region": t.user.region_admin,
+            "action_url": format!("/admin/e/{uai}/plugins/{id}/sorties"),
+            "errors": outbound_errors,
+        })
+    });
     render(
         app,
         &t.visitor,
@@ -379,8 +433,77 @@ fn plugin_page(
             "fields": fields,
             "errors": general,
             "notice": notice,
+            "outbound": outbound,
         }),
     )
+}
+
+/// POST /admin/e/{uai}/plugins/{plugin}/sorties — `scope` = `etablissement` (this
+/// establishment's administrators) or `region` (region administrators only), `hosts`
+/// one per line.
+pub async fn save_outbound(
+    State(app): State<Arc<App>>,
+    Path((uai, plugin_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> WebResult {
+    let t = target(&app, &headers, &uri, &uai, false)?;
+    let form = checked_form(&app, &t.visitor, &body)?;
+    let plugin = plugin_or_404(&app, &t.visitor, &plugin_id)?;
+    let scope = super::directory::field(&form, "scope");
+    let region = scope == "region";
+    if region && !t.user.region_admin {
+        return Ok(forbidden(&app, &t.visitor, Some(&t.establishment)));
+    }
+    if plugin.manifest.outbound.hosts.is_empty() {
+        return Ok(error_page(
+            &app,
+            &t.visitor,
+            Some(&t.establishment),
+            StatusCode::NOT_FOUND,
+            "Pas de requêtes sortantes",
+            "Ce service ne déclare aucun accès à des sites extérieurs.",
+        ));
+    }
+    let typed = form
+        .iter()
+        .find(|(k, _)| k == "hosts")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let hosts = match crate::outbound::parse_approved_hosts(&typed) {
+        Ok(hosts) => hosts,
+        Err(message) => {
+            let values = app
+                .directory
+                .plugin_setting(&uai, &plugin_id)?
+                .config;
+            let fields = config_form::fields(&plugin.manifest.config_schema, &values, &[]);
+            return Ok(outbound_page(
+                &app,
+                &t,
+                &plugin,
+                &fields,
+                &[],
+                None,
+                Some((if region { "region" } else { "etablissement" }, &typed, message)),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ));
+        }
+    };
+    let key = if region {
+        format!("outbound/region/{plugin_id}")
+    } else {
+        format!("outbound/{uai}/{plugin_id}")
+    };
+    app.directory.put_setting(&key, &hosts)?;
+    app.directory.audit_in(
+        &t.user,
+        if region { "" } else { &uai },
+        "sites autorisés",
+        &format!("{plugin_id} : {}", hosts.join(", ")),
+    )?;
+    Ok(Redirect::to(&format!("/admin/e/{uai}/plugins/{plugin_id}?ok=sorties")).into_response())
 }
 
 /// GET /admin/e/{uai}/plugins/{plugin}

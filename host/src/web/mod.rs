@@ -171,6 +171,10 @@ pub fn router(app: Arc<App>) -> Router {
             get(directory::rubrique_rights).post(directory::save_rubrique_rights),
         )
         .route(
+            "/admin/e/{uai}/plugins/{plugin}/sorties",
+            post(admin::save_outbound),
+        )
+        .route(
             "/admin/e/{uai}/accueil",
             get(rubriques::admin_home).post(rubriques::admin_home_save),
         )
