@@ -1,6 +1,8 @@
 //! Test harness: starts the real host on a free port with a temporary
 //! database and the real compiled plugins, and a small cookie-keeping client.
 
+pub mod feed_server;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -33,6 +35,11 @@ pub fn test_config(data_dir: &Path) -> preau_host::Config {
     config.plugin_dirs.push(root.join("tests/plugins"));
     config.cache_dir = root.join("target/preau-test-cache");
     config.reload_interval = None;
+    // The feed fixtures are served from 127.0.0.1; the guard against private
+    // addresses has its own unit tests.
+    config.outbound_allow_private = true;
+    config.outbound_timeout = std::time::Duration::from_secs(2);
+    config.tick_interval = None;
     config
 }
 

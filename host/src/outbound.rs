@@ -387,8 +387,16 @@ mod tests {
             parse_approved_hosts("dane.ac-lyon.fr\n\n*.Education.fr\ndane.ac-lyon.fr").unwrap(),
             vec!["dane.ac-lyon.fr", "*.education.fr"]
         );
-        assert!(parse_approved_hosts("ok.fr\n*").unwrap_err().starts_with("ligne 2"));
-        assert!(parse_approved_hosts("http://x.fr/").unwrap_err().starts_with("ligne 1"));
+        assert!(
+            parse_approved_hosts("ok.fr\n*")
+                .unwrap_err()
+                .starts_with("ligne 2")
+        );
+        assert!(
+            parse_approved_hosts("http://x.fr/")
+                .unwrap_err()
+                .starts_with("ligne 1")
+        );
         assert!(parse_approved_hosts("a..b").is_err());
     }
 

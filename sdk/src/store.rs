@@ -257,6 +257,14 @@ pub fn remove(key: &str) -> Result<()> {
     host::delete(key).map_err(Error::Internal)
 }
 
+/// The JSON values whose keys start with `prefix`, in key order, at most `limit`.
+pub fn scan_json<T: DeserializeOwned>(prefix: &str, limit: u32) -> Result<Vec<(String, T)>> {
+    host::scan(prefix, None, limit, false)
+        .into_iter()
+        .map(|e| decode(&e.key, &e.value).map(|v| (e.key, v)))
+        .collect()
+}
+
 /// The plugin's region-wide data, shared by every establishment. The plugin decides
 /// who may write it (usually [`crate::Invocation::is_region_admin`]).
 pub mod region {
@@ -279,5 +287,13 @@ pub mod region {
     /// Removes `key`.
     pub fn remove(key: &str) -> Result<()> {
         host::delete(key).map_err(Error::Internal)
+    }
+
+    /// The JSON values whose keys start with `prefix`, in key order, at most `limit`.
+    pub fn scan_json<T: DeserializeOwned>(prefix: &str, limit: u32) -> Result<Vec<(String, T)>> {
+        host::scan(prefix, None, limit, false)
+            .into_iter()
+            .map(|e| decode(&e.key, &e.value).map(|v| (e.key, v)))
+            .collect()
     }
 }

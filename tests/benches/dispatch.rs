@@ -110,11 +110,13 @@ fn main() {
                     profiles: vec!["eleve".into()],
                     groups: vec![],
                     functions: vec![],
+                    region_admin: false,
                 }),
                 vec!["utilisateur".into()],
                 PILAT,
                 "Collège du Pilat",
                 format!("/e/{PILAT}/echo"),
+                None,
             ),
         };
         let ctx = CallContext { uai: PILAT.into(), config: "{}".into(), ..Default::default() };
@@ -129,6 +131,7 @@ fn main() {
                 profiles: vec!["eleve".into()],
                 groups: vec![],
                 functions: vec![],
+                region_admin: false,
             };
             let invocation = preau_sdk::Invocation::for_tests(Some(caller), &["utilisateur"], "/e/0420003A/echo");
             let request = preau_sdk::Request::for_tests(preau_sdk::Method::Get, "/", &[], invocation);

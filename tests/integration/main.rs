@@ -9,6 +9,7 @@ mod durability;
 mod isolation;
 mod portal;
 mod reload;
+mod rss;
 mod rubriques;
 mod sandbox;
 mod services;

@@ -474,10 +474,7 @@ pub async fn save_outbound(
     let hosts = match crate::outbound::parse_approved_hosts(&typed) {
         Ok(hosts) => hosts,
         Err(message) => {
-            let values = app
-                .directory
-                .plugin_setting(&uai, &plugin_id)?
-                .config;
+            let values = app.directory.plugin_setting(&uai, &plugin_id)?.config;
             let fields = config_form::fields(&plugin.manifest.config_schema, &values, &[]);
             return Ok(outbound_page(
                 &app,
@@ -486,7 +483,11 @@ pub async fn save_outbound(
                 &fields,
                 &[],
                 None,
-                Some((if region { "region" } else { "etablissement" }, &typed, message)),
+                Some((
+                    if region { "region" } else { "etablissement" },
+                    &typed,
+                    message,
+                )),
                 StatusCode::UNPROCESSABLE_ENTITY,
             ));
         }

@@ -165,7 +165,7 @@ pub async fn collect_news(
             }
         }
     }
-    entries.sort_by(|a, b| b.published.cmp(&a.published));
+    entries.sort_by_key(|b| std::cmp::Reverse(b.published));
     entries.truncate(limit as usize);
     Ok(entries)
 }

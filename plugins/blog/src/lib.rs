@@ -104,7 +104,7 @@ impl Plugin for Blog {
                 })
             })
             .collect();
-        items.sort_by(|a, b| b.published.cmp(&a.published));
+        items.sort_by_key(|b| std::cmp::Reverse(b.published));
         items.truncate(limit as usize);
         Ok(items)
     }
