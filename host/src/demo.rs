@@ -19,6 +19,9 @@ struct DemoFile {
     /// The region's connectors.
     #[serde(default)]
     region_services: Vec<Connector>,
+    /// Region-approved outbound hosts, by plugin.
+    #[serde(default)]
+    outbound: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -240,6 +243,12 @@ pub async fn seed(app: &App) -> Result<()> {
         seed_portal(app, &establishment, &e.rubriques).await?;
     }
     seed_services(app, &demo.region_services, &demo.establishments)?;
+    for (plugin, hosts) in &demo.outbound {
+        let hosts = crate::outbound::parse_approved_hosts(&hosts.join("\n"))
+            .map_err(|e| anyhow::anyhow!("démo : sites autorisés de {plugin} : {e}"))?;
+        app.directory
+            .put_setting(&format!("outbound/region/{plugin}"), &hosts)?;
+    }
     app.directory.put_region_setting(SEEDED, &true)?;
     tracing::info!("données de démonstration créées");
     Ok(())

@@ -15,6 +15,8 @@ use crate::manifest::Manifest;
 
 /// Id of the host's own news block in a home-page layout.
 pub const NEWS_BLOCK: &str = "actualites";
+/// Id of the host's "Mes services" block.
+pub const SERVICES_BLOCK: &str = "mes-services";
 /// Deepest nesting of rubriques.
 pub const MAX_DEPTH: usize = 4;
 

@@ -33,6 +33,20 @@ async fn set_up(server: &TestServer, uai: &str) -> Client {
     admin
 }
 
+/// Deletes the establishment's feeds (the demo's point at real sites, which tests
+/// must not depend on).
+async fn remove_establishment_feeds(manager: &Client) {
+    let manage = unescape(&manager.get(MANAGE).await.unwrap().body);
+    let links: Vec<String> = manage
+        .match_indices("/e/0420003A/rss/flux/etablissement/")
+        .map(|(i, _)| manage[i..].chars().take_while(|c| *c != '"').collect())
+        .collect();
+    for link in links {
+        let page = manager.post_form(MANAGE, &link, &[]).await.unwrap();
+        assert_eq!(page.status, 303, "{link}");
+    }
+}
+
 async fn add_feed(client: &Client, url: &str, scope: &str) -> preau_tests::Page {
     client
         .post_form(
@@ -201,6 +215,8 @@ async fn scheduled_refresh_uses_conditional_get_dedupes_and_reports_errors() {
         "application/rss+xml",
     );
     let principal = server.signed_in("principal.pilat").await.unwrap();
+    remove_establishment_feeds(&principal).await;
+    assert!(!principal.get(MANAGE).await.unwrap().body.contains("DANE"));
     let page = add_feed(&principal, &feeds.url("/dyn.xml"), "etablissement").await;
     assert_eq!(page.status, 303, "{}", page.body);
 

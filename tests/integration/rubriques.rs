@@ -83,6 +83,9 @@ async fn public_rubrique_articles_are_readable_without_signing_in_restricted_one
     assert_eq!(member.get(&ca_article).await.unwrap().status, 200);
     let home = member.get(&format!("/e/{PILAT}/")).await.unwrap();
     assert!(home.body.contains("Ordre du jour du prochain conseil"));
+    // The "Mes services" block lists the teacher's services (the demo's connectors).
+    assert!(home.body.contains("Tous mes services"));
+    assert!(home.body.contains("Efivol"));
     // …which a pupil who knows the URL still cannot open.
     assert_eq!(pupil.get(&ca_article).await.unwrap().status, 403);
     assert!(refused(&anonymous.get(&ca_article).await.unwrap(), true));
@@ -318,15 +321,18 @@ async fn administrators_build_the_tree_and_the_home_page() {
     let home_admin = format!("/admin/e/{PILAT}/accueil");
     let page = admin.get(&home_admin).await.unwrap();
     assert!(page.body.contains("Abonnements au bloc portail"));
-    let page = admin
-        .post_form(
-            &home_admin,
-            &home_admin,
-            &[("action", "down"), ("block", "actualites")],
-        )
-        .await
-        .unwrap();
-    assert_eq!(page.status, 303);
+    // Default order: Actualités, Mes services, the blog's block. Twice down: last.
+    for _ in 0..2 {
+        let page = admin
+            .post_form(
+                &home_admin,
+                &home_admin,
+                &[("action", "down"), ("block", "actualites")],
+            )
+            .await
+            .unwrap();
+        assert_eq!(page.status, 303);
+    }
     // A pupil reads both blocks.
     let pupil = server.signed_in("emma.martin").await.unwrap();
     let home = pupil.get(&format!("/e/{PILAT}/")).await.unwrap();

@@ -10,7 +10,7 @@ use serde_json::json;
 use super::{Visitor, WebResult, error_page, render, render_value};
 use crate::App;
 use crate::directory::{Establishment, Theme};
-use crate::portal::{NEWS_BLOCK, Portal};
+use crate::portal::{NEWS_BLOCK, Portal, SERVICES_BLOCK};
 use crate::runtime::{WitCaller, invocation};
 
 /// GET /
@@ -101,6 +101,24 @@ pub async fn establishment_home(
             }
             continue;
         }
+        if block == SERVICES_BLOCK {
+            if let Some(services) = super::services::home_block(&app, &visitor, &uai)? {
+                let html = app
+                    .theme
+                    .render(
+                        "services_block.html",
+                        minijinja::Value::from_serialize(&services),
+                    )
+                    .map_err(anyhow::Error::from)?;
+                blocks.push(minijinja::context! {
+                    title => "Mes services",
+                    html => minijinja::Value::from_safe_string(html),
+                    more_url => format!("/e/{uai}/services"),
+                    more_label => "Tous mes services",
+                });
+            }
+            continue;
+        }
         let Some((plugin_id, block_id)) = block.split_once('/') else {
             continue;
         };
@@ -113,8 +131,12 @@ pub async fn establishment_home(
     // The layout appends the establishment's name.
     let title = "Accueil";
     let portal_view = super::portal_context(&app, &visitor, Some(&establishment), title);
+    // Targeted announcements (communication ciblée) will fill this slot above the
+    // blocks; the messaging issue provides them.
+    let announcements: Vec<serde_json::Value> = Vec::new();
     let context = minijinja::context! {
         portal => minijinja::Value::from_serialize(&portal_view),
+        announcements => announcements,
         blocks => blocks,
     };
     Ok(render_value(

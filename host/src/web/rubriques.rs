@@ -18,7 +18,9 @@ use super::portal::{find_establishment, wit_caller};
 use super::{Visitor, WebResult, error_page, forbidden, parse_query, render};
 use crate::App;
 use crate::directory::{Establishment, PROFILES};
-use crate::portal::{NEWS_BLOCK, Populations, Portal, Rubrique, Subscription, may_enter, roles_in};
+use crate::portal::{
+    NEWS_BLOCK, Populations, Portal, Rubrique, SERVICES_BLOCK, Subscription, may_enter, roles_in,
+};
 use crate::runtime::{WitRubrique, invocation};
 
 /// Most news items on the home page block and per page of the news page.
@@ -735,7 +737,10 @@ pub async fn admin_delete(
 
 /// Every block an administrator can place: the news block and the blocks of enabled plugins.
 fn available_blocks(app: &App, uai: &str) -> anyhow::Result<Vec<(String, String)>> {
-    let mut blocks = vec![(NEWS_BLOCK.to_string(), "Actualités".to_string())];
+    let mut blocks = vec![
+        (NEWS_BLOCK.to_string(), "Actualités".to_string()),
+        (SERVICES_BLOCK.to_string(), "Mes services".to_string()),
+    ];
     for plugin in app.runtime.plugins() {
         if !app
             .directory
@@ -755,7 +760,7 @@ fn available_blocks(app: &App, uai: &str) -> anyhow::Result<Vec<(String, String)
 }
 
 /// The home page's blocks in order: the administrator's choice, or by default the
-/// news block then every block of the enabled plugins.
+/// news block, "Mes services", then every block of the enabled plugins.
 pub fn home_blocks(app: &App, uai: &str, portal: &Portal) -> anyhow::Result<Vec<String>> {
     let available = available_blocks(app, uai)?;
     Ok(match &portal.blocks {

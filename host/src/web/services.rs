@@ -108,6 +108,13 @@ fn by_category(uai: &str, visible: &[Service]) -> Vec<Value> {
         .collect()
 }
 
+/// The "Mes services" home-page block: the visitor's services by category; none
+/// when they have none.
+pub(super) fn home_block(app: &App, visitor: &Visitor, uai: &str) -> anyhow::Result<Option<Value>> {
+    let visible = visible_services(app, visitor.user.as_ref(), uai, &enabled_plugins(app, uai))?;
+    Ok((!visible.is_empty()).then(|| json!({ "categories": by_category(uai, &visible) })))
+}
+
 /// The "Mes services" menu of the establishment layout (`portal.services`).
 pub(super) fn menu(app: &App, visitor: &Visitor, uai: &str, plugins: &[(String, String)]) -> Value {
     let visible = visible_services(app, visitor.user.as_ref(), uai, plugins).unwrap_or_else(|e| {

@@ -348,15 +348,49 @@ impl Plugin for Rss {
     }
 
     fn on_event(name: &str, _payload: &str, _invocation: &Invocation) -> Result<()> {
-        if name == "tick" {
-            let settings: Settings = config()?;
-            refresh_due(&settings, now())?;
+        match name {
+            "tick" => {
+                let settings: Settings = config()?;
+                refresh_due(&settings, now())?;
+            }
+            "demo" => seed_demo()?,
+            _ => {}
         }
         Ok(())
     }
 }
 
 preau_sdk::export_plugin!(Rss);
+
+/// The feeds of the administrators' training manual; read at the next scheduled
+/// pass (where the network allows).
+fn seed_demo() -> Result<()> {
+    if !establishment_feeds()?.is_empty() {
+        return Ok(());
+    }
+    let table = Table::<Feed>::new();
+    for (title, url) in [
+        ("DANE", "https://dane.ac-lyon.fr/spip/spip.php?page=backend"),
+        ("Eduscol", "https://eduscol.education.fr/rss"),
+        ("Onisep Lyon", "https://www.onisep.fr/rss/feed/lyon"),
+    ] {
+        table.insert(&Feed {
+            title: title.into(),
+            url: url.into(),
+            source: Source::Etablissement,
+            owner: None,
+            etag: None,
+            last_modified: None,
+            checked_at: None,
+            ok_at: None,
+            error: None,
+            failing_since: None,
+            unreachable: false,
+            items: Vec::new(),
+        })?;
+    }
+    Ok(())
+}
 
 /// Refreshes the feeds whose last check is older than the configured interval,
 /// oldest first, at most [`REFRESH_PER_TICK`].
