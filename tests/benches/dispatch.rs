@@ -5,6 +5,9 @@
 //!    compiled natively and called directly.
 //! 2. HTTP: the blog's list page (signed in) against `/healthz`, a static
 //!    response of the same axum server, sequential keep-alive requests.
+//! 3. HTTP: an establishment's home page with 4 blocks (Actualités from two
+//!    rubriques, Mes services, the blog's latest articles, RSS entries), signed
+//!    in, against `/healthz`: sequential latency and throughput with 8 clients.
 //!
 //! Run with `cargo xtask bench` (builds the plugins first).
 
@@ -12,7 +15,8 @@ use std::time::{Duration, Instant};
 
 use preau_host::runtime::{CallContext, WitCaller, WitMethod, WitRequest, invocation};
 use preau_sdk::Plugin;
-use preau_tests::{PILAT, TestServer, repo_root};
+use preau_tests::feed_server::FeedServer;
+use preau_tests::{Client, PILAT, TestServer, repo_root};
 
 struct Stats {
     median: Duration,
@@ -59,6 +63,29 @@ where
         samples.push(start.elapsed());
     }
     stats(samples)
+}
+
+/// Requests per second that `clients` concurrent clients sustain on `path` for `duration`.
+async fn throughput(clients: &[Client], path: &str, duration: Duration) -> f64 {
+    let deadline = Instant::now() + duration;
+    let mut tasks = Vec::new();
+    for client in clients {
+        let client = client.clone();
+        let path = path.to_string();
+        tasks.push(tokio::spawn(async move {
+            let mut done = 0u64;
+            while Instant::now() < deadline {
+                assert_eq!(client.get(&path).await.unwrap().status, 200);
+                done += 1;
+            }
+            done
+        }));
+    }
+    let mut total = 0;
+    for task in tasks {
+        total += task.await.unwrap();
+    }
+    total as f64 / duration.as_secs_f64()
 }
 
 fn us(d: Duration) -> String {
@@ -162,6 +189,43 @@ fn main() {
         })
         .await;
 
+        // 3. Home page with 4 blocks.
+        let feeds = FeedServer::start().await.unwrap();
+        let admin = server.signed_in("admin").await.unwrap();
+        let rss_admin = format!("/admin/e/{PILAT}/plugins/rss");
+        admin
+            .post_form(&rss_admin, &format!("{rss_admin}/sorties"), &[("scope", "etablissement"), ("hosts", "127.0.0.1")])
+            .await
+            .unwrap();
+        let manage = format!("/e/{PILAT}/rss/flux");
+        for file in ["rss20.xml", "atom.xml"] {
+            let page = admin
+                .post_form(&manage, &manage, &[("url", &feeds.url(&format!("/feeds/{file}"))), ("titre", ""), ("portee", "etablissement")])
+                .await
+                .unwrap();
+            assert_eq!(page.status, 303, "flux {file}");
+        }
+        let home = format!("/e/{PILAT}/");
+        let page = pupil.get(&home).await.unwrap();
+        for block in ["Actualités", "Tous mes services", "Derniers articles", "Flux RSS"] {
+            assert!(page.body.contains(block), "bloc {block} absent de la page d'accueil");
+        }
+        let static_again = measure_async(3_000, || async {
+            assert_eq!(pupil.get("/healthz").await.unwrap().status, 200);
+        })
+        .await;
+        let home_page = measure_async(3_000, || async {
+            assert_eq!(pupil.get(&home).await.unwrap().status, 200);
+        })
+        .await;
+        let mut clients = Vec::new();
+        for _ in 0..8 {
+            clients.push(server.signed_in("emma.martin").await.unwrap());
+        }
+        let window = Duration::from_secs(5);
+        let static_throughput = throughput(&clients, "/healthz", window).await;
+        let home_throughput = throughput(&clients, &home, window).await;
+
         let report = format!(
             "# Benchmarks\n\n\
              Produced by `cargo xtask bench` (= `cargo xtask build-plugins --with-test-plugins` then \
@@ -185,7 +249,19 @@ fn main() {
              | | median | p99 | requests/s |\n|---|---|---|---|\n\
              | `/healthz` (static) | {sm} | {sp} | {sr:.0} |\n\
              | `/e/{PILAT}/blog/` | {bm} | {bp} | {br:.0} |\n\n\
-             Ratio blog page / static: {page_ratio:.1}× (median latency).\n",
+             Ratio blog page / static: {page_ratio:.1}× (median latency).\n\n\
+             ## HTTP: establishment home page with 4 blocks against a static response\n\n\
+             Signed in as a pupil of the Collège du Pilat. Blocks: « Actualités » (news of the two public \
+             rubriques subscribed to the portal block: one plugin instance per rubrique), « Mes services » \
+             (region and establishment catalogues), « Derniers articles » (blog) and « Flux RSS » (two \
+             feeds from the local fixture server, read from the plugin's store; no network on the page). \
+             Four wasm instances per page. Sequential: 3 000 requests each; throughput: 8 signed-in \
+             clients for 5 s each.\n\n\
+             | | median | p99 | requests/s (1 client) | requests/s (8 clients) |\n|---|---|---|---|---|\n\
+             | `/healthz` (static) | {s2m} | {s2p} | {s2r:.0} | {st:.0} |\n\
+             | `/e/{PILAT}/` (4 blocks) | {hm} | {hp} | {hr:.0} | {ht:.0} |\n\n\
+             Ratio home page / static: {home_ratio:.1}× (median latency), {home_tput_ratio:.2} of the \
+             static throughput with 8 clients.\n",
             machine = machine(),
             allocator = if plugins.pooled { "pooling + copy-on-write" } else { "on-demand (pool could not be reserved)" },
             wm = us(wasm.median),
@@ -207,6 +283,16 @@ fn main() {
             bp = us(blog_page.p99),
             br = blog_page.per_second,
             page_ratio = blog_page.median.as_secs_f64() / static_page.median.as_secs_f64(),
+            s2m = us(static_again.median),
+            s2p = us(static_again.p99),
+            s2r = static_again.per_second,
+            st = static_throughput,
+            hm = us(home_page.median),
+            hp = us(home_page.p99),
+            hr = home_page.per_second,
+            ht = home_throughput,
+            home_ratio = home_page.median.as_secs_f64() / static_again.median.as_secs_f64(),
+            home_tput_ratio = home_throughput / static_throughput,
         );
         let path = repo_root().join("BENCHMARKS.md");
         // Keep the directory benchmark's section, which its own bench writes.

@@ -87,6 +87,11 @@ fn subscribed_rubriques<'a>(
         let Some(rubrique) = portal.rubrique(&subscription.rubrique) else {
             continue;
         };
+        // A hidden rubrique (or one below a hidden one) publishes nothing on the
+        // home page: "la rubrique doit être visible et non en accès restreint".
+        if portal.lineage(&rubrique.id).iter().any(|r| !r.visible) {
+            continue;
+        }
         if may_enter(
             &app.directory,
             portal,
