@@ -16,6 +16,7 @@ pub mod config_form;
 pub mod demo;
 pub mod directory;
 pub mod html;
+pub mod image_header;
 pub mod manifest;
 pub mod outbound;
 pub mod portal;

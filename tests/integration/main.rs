@@ -3,6 +3,7 @@
 
 mod admin;
 mod auth;
+mod banner;
 mod blog;
 mod directory;
 mod durability;

@@ -42,7 +42,8 @@ pub struct Theme {
     pub primary: String,
     /// Accent colour, `#rrggbb`.
     pub accent: String,
-    /// Banner image: `https://…` or `/static/…`; empty for the theme's default.
+    /// Banner image: `https://…`, `/static/…` or the uploaded `/e/<uai>/banniere?v=…`;
+    /// empty for the theme's default.
     #[serde(default)]
     pub banner_url: String,
 }
@@ -55,6 +56,13 @@ impl Default for Theme {
             banner_url: String::new(),
         }
     }
+}
+
+/// Key of an establishment's uploaded banner in `Space::Files`: outside the
+/// `<uai>/` prefix of the generated files, so that the identifiers files'
+/// pages never list, download or delete it.
+fn banner_key(uai: &str) -> String {
+    format!("banniere/{uai}")
 }
 
 /// An establishment (collège, lycée…), identified by its UAI.
@@ -696,6 +704,47 @@ impl Directory {
     pub fn delete_file(&self, uai: &str, name: &str) -> Result<()> {
         self.store
             .delete(Space::Files, format!("{uai}/{name}").as_bytes())
+    }
+
+    /// Stores an establishment's uploaded banner and its detected content type,
+    /// together (one batch), so that neither is ever served without the other.
+    pub fn put_banner(&self, uai: &str, content_type: &str, bytes: &[u8]) -> Result<()> {
+        let key = banner_key(uai);
+        self.store.batch(
+            Space::Files,
+            vec![
+                Op::Put(key.clone().into_bytes(), bytes.to_vec()),
+                Op::Put(
+                    format!("{key}.type").into_bytes(),
+                    content_type.as_bytes().to_vec(),
+                ),
+            ],
+        )
+    }
+
+    /// An establishment's uploaded banner: content type and bytes.
+    pub fn banner(&self, uai: &str) -> Result<Option<(String, Vec<u8>)>> {
+        let key = banner_key(uai);
+        let Some(content_type) = self
+            .store
+            .get(Space::Files, format!("{key}.type").as_bytes())?
+        else {
+            return Ok(None);
+        };
+        let bytes = self.store.get(Space::Files, key.as_bytes())?;
+        Ok(bytes.map(|b| (String::from_utf8_lossy(&content_type).into_owned(), b)))
+    }
+
+    /// Deletes an establishment's uploaded banner.
+    pub fn delete_banner(&self, uai: &str) -> Result<()> {
+        let key = banner_key(uai);
+        self.store.batch(
+            Space::Files,
+            vec![
+                Op::Delete(key.clone().into_bytes()),
+                Op::Delete(format!("{key}.type").into_bytes()),
+            ],
+        )
     }
 
     /// The audit log, newest first, at most `limit` entries.

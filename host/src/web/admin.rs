@@ -30,6 +30,10 @@ fn notice(uri: &Uri) -> Option<&'static str> {
             "config" => "Configuration enregistrée.",
             "theme" => "Apparence enregistrée.",
             "embeds" => "Liste des contenus enrichis autorisés enregistrée.",
+            "banniere" => "Image de bannière importée.",
+            "banniere-retiree" => {
+                "Image de bannière retirée : la bannière par défaut est rétablie."
+            }
             "enabled" => "Service activé.",
             _ => "Service désactivé.",
         })
@@ -584,7 +588,7 @@ pub async fn save_plugin(
     Ok(Redirect::to(&format!("/admin/e/{uai}/plugins/{plugin_id}?ok=config")).into_response())
 }
 
-fn theme_page(
+pub(super) fn theme_page(
     app: &App,
     t: &Target,
     values: serde_json::Value,
@@ -606,6 +610,11 @@ fn theme_page(
         json!({
             "establishment": t.establishment_json(),
             "action_url": format!("/admin/e/{}/theme", t.establishment.uai),
+            "upload_url": format!("/admin/e/{}/theme/banniere", t.establishment.uai),
+            "remove_url": format!("/admin/e/{}/theme/banniere/retirer", t.establishment.uai),
+            "has_uploaded_banner": super::banner::is_uploaded_banner_url(&t.establishment.theme.banner_url),
+            "max_width": super::banner::MAX_WIDTH,
+            "max_height": super::banner::MAX_HEIGHT,
             "values": values,
             "errors": errors,
             "notice": notice,
@@ -625,7 +634,8 @@ pub async fn theme_form(
     Ok(theme_page(&app, &t, values, json!({}), notice(&uri)))
 }
 
-/// A banner URL: empty, an https URL, or a path under /static/.
+/// A banner URL: empty, an https URL, a path under /static/, or an uploaded
+/// banner's `/e/<uai>/banniere?v=<hash>`.
 pub fn valid_banner_url(url: &str) -> bool {
     if url.is_empty() {
         return true;
@@ -634,6 +644,7 @@ pub fn valid_banner_url(url: &str) -> bool {
         return false;
     }
     url.starts_with("/static/")
+        || super::banner::is_uploaded_banner_url(url)
         || url::Url::parse(url).is_ok_and(|u| u.scheme() == "https" && u.host().is_some())
 }
 
@@ -669,7 +680,10 @@ pub async fn save_theme(
     if !valid_banner_url(&banner_url) {
         errors.insert(
             "banner_url".into(),
-            json!("Adresse invalide : une adresse https://… ou /static/… est attendue."),
+            json!(
+                "Adresse invalide : une adresse https://… ou /static/… est attendue, \
+                 ou importez une image."
+            ),
         );
     }
     let values = json!({ "primary": primary, "accent": accent, "banner_url": banner_url });
@@ -732,5 +746,13 @@ mod tests {
         assert!(!super::valid_banner_url("http://example.org/b.jpg"));
         assert!(!super::valid_banner_url("/static/../../etc/passwd"));
         assert!(!super::valid_banner_url("https://x.org/\"onerror=\""));
+        assert!(super::valid_banner_url(
+            "/e/0420003A/banniere?v=0a1b2c3d4e5f"
+        ));
+        assert!(!super::valid_banner_url(
+            "/e/0420003A/banniere?v=x\"onerror=\""
+        ));
+        assert!(!super::valid_banner_url("/e/0420003A/banniere"));
+        assert!(!super::valid_banner_url("/e/0420003A/blog/"));
     }
 }

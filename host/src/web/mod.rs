@@ -16,6 +16,7 @@ use crate::directory::{Establishment, Session, User, random_token};
 
 mod admin;
 pub mod auth;
+mod banner;
 pub mod cas;
 mod directory;
 pub mod plugins;
@@ -68,6 +69,16 @@ pub fn router(app: Arc<App>) -> Router {
             "/admin/e/{uai}/theme",
             get(admin::theme_form).post(admin::save_theme),
         )
+        // The only route whose body may exceed the global limit: an image upload.
+        .route(
+            "/admin/e/{uai}/theme/banniere",
+            post(banner::upload).layer(DefaultBodyLimit::max(banner::MAX_UPLOAD_BODY_BYTES)),
+        )
+        .route(
+            "/admin/e/{uai}/theme/banniere/retirer",
+            post(banner::remove),
+        )
+        .route("/e/{uai}/banniere", get(banner::serve))
         .route("/admin/journal", get(directory::audit_log))
         .route("/admin/e/{uai}/annuaire", get(directory::search_page))
         .route(
@@ -230,10 +241,11 @@ pub fn router(app: Arc<App>) -> Router {
 }
 
 /// Headers on every response: no scripts at all, frames only from the embed providers.
+/// A host handler may have set a stricter policy (the uploaded banner's
+/// `default-src 'none'`); plugins cannot set this header.
 async fn security_headers(mut response: Response) -> Response {
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
+    headers.entry(header::CONTENT_SECURITY_POLICY).or_insert(
         HeaderValue::from_static(
             "default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; \
              form-action 'self'; frame-ancestors 'none'; img-src 'self' https: data:; \

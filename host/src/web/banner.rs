@@ -1,0 +1,304 @@
+//! The establishment's uploaded banner image: upload (multipart), removal, and
+//! serving it to every visitor.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{Multipart, Path, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::admin::{checked_form, target, theme_page};
+use super::{WebResult, csrf_rejected};
+use crate::App;
+use crate::image_header::{self, HeaderError, ImageFormat};
+
+/// Largest accepted image: 2 Mo.
+pub const MAX_IMAGE_BYTES: usize = 2 * 1024 * 1024;
+/// Body limit of the upload route: the image, the other fields and the
+/// multipart framing, so that a slightly too large image still gets a clear
+/// message rather than a bare 413.
+pub const MAX_UPLOAD_BODY_BYTES: usize = 3 * 1024 * 1024;
+/// Largest accepted dimensions, in pixels.
+pub const MAX_WIDTH: u32 = 1400;
+/// See [`MAX_WIDTH`].
+pub const MAX_HEIGHT: u32 = 3200;
+
+/// The URL of an uploaded banner, versioned by its content so that it can be
+/// cached for long.
+fn banner_url(uai: &str, bytes: &[u8]) -> String {
+    let hash = Sha256::digest(bytes);
+    let version: String = hash[..6].iter().map(|b| format!("{b:02x}")).collect();
+    format!("/e/{uai}/banniere?v={version}")
+}
+
+/// Whether `url` is the form [`banner_url`] produces.
+pub fn is_uploaded_banner_url(url: &str) -> bool {
+    let Some((uai, version)) = url
+        .strip_prefix("/e/")
+        .and_then(|rest| rest.split_once("/banniere?v="))
+    else {
+        return false;
+    };
+    crate::directory::valid_uai(uai)
+        && (1..=64).contains(&version.len())
+        && version.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn format_name(format: ImageFormat) -> &'static str {
+    match format {
+        ImageFormat::Png => "PNG",
+        ImageFormat::Jpeg => "JPEG",
+        ImageFormat::Gif => "GIF",
+        ImageFormat::Webp => "WebP",
+    }
+}
+
+/// Checks an uploaded file; the French message says what to do otherwise.
+pub fn validate(bytes: &[u8]) -> Result<ImageFormat, String> {
+    if bytes.is_empty() {
+        return Err("Le fichier envoyé est vide.".into());
+    }
+    if bytes.len() > MAX_IMAGE_BYTES {
+        return Err(too_large_message());
+    }
+    let info = match image_header::read(bytes) {
+        Ok(info) => info,
+        Err(HeaderError::UnknownFormat) if image_header::looks_like_svg(bytes) => {
+            return Err(
+                "Les images SVG sont refusées : elles peuvent contenir des scripts. \
+                 Envoyez une image PNG, JPEG, GIF ou WebP."
+                    .into(),
+            );
+        }
+        Err(HeaderError::UnknownFormat) => {
+            return Err("Ce fichier n'est pas une image PNG, JPEG, GIF ou WebP \
+                 (son contenu est vérifié, pas seulement son nom)."
+                .into());
+        }
+        Err(HeaderError::Malformed(format)) => {
+            return Err(format!(
+                "Cette image {} est illisible ou tronquée : ses dimensions n'ont pas pu être lues.",
+                format_name(format)
+            ));
+        }
+    };
+    if info.width == 0 || info.height == 0 {
+        return Err(format!(
+            "Cette image mesure {} × {} px : une image vide ne peut pas servir de bannière.",
+            info.width, info.height
+        ));
+    }
+    if info.width > MAX_WIDTH || info.height > MAX_HEIGHT {
+        return Err(format!(
+            "Cette image mesure {} × {} px : la bannière doit mesurer au plus \
+             {MAX_WIDTH} px de large et {MAX_HEIGHT} px de haut.",
+            info.width, info.height
+        ));
+    }
+    Ok(info.format)
+}
+
+fn too_large_message() -> String {
+    "Cette image dépasse 2 Mo : réduisez-la ou enregistrez-la en JPEG ou WebP.".into()
+}
+
+/// What the upload form sent.
+#[derive(Default)]
+struct Upload {
+    csrf: String,
+    image: Option<Vec<u8>>,
+    too_large: bool,
+}
+
+/// Reads the multipart stream; an image larger than the limit is drained, not
+/// kept, so that the browser finishes sending and reads the answer.
+async fn read_upload(
+    multipart: &mut Multipart,
+) -> Result<Upload, axum::extract::multipart::MultipartError> {
+    let mut upload = Upload::default();
+    while let Some(mut field) = multipart.next_field().await? {
+        match field.name() {
+            Some("csrf") => upload.csrf = field.text().await?,
+            Some("image") => {
+                let mut bytes = Vec::new();
+                while let Some(chunk) = field.chunk().await? {
+                    if bytes.len() + chunk.len() > MAX_IMAGE_BYTES {
+                        upload.too_large = true;
+                        bytes = Vec::new();
+                    } else if !upload.too_large {
+                        bytes.extend_from_slice(&chunk);
+                    }
+                }
+                upload.image = Some(bytes);
+            }
+            _ => {}
+        }
+    }
+    Ok(upload)
+}
+
+/// The theme page with an error on the upload form.
+fn upload_error(
+    app: &App,
+    t: &super::admin::Target,
+    status: StatusCode,
+    message: &str,
+) -> Response {
+    let mut page = theme_page(
+        app,
+        t,
+        json!(t.establishment.theme),
+        json!({ "image": message }),
+        None,
+    );
+    *page.status_mut() = status;
+    page
+}
+
+/// POST /admin/e/{uai}/theme/banniere — a `multipart/form-data` form with
+/// `csrf` and `image`.
+pub async fn upload(
+    State(app): State<Arc<App>>,
+    Path(uai): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> WebResult {
+    let mut t = target(&app, &headers, &uri, &uai, false)?;
+    let Ok(mut multipart) = multipart else {
+        return Ok((StatusCode::BAD_REQUEST, "Formulaire illisible").into_response());
+    };
+    let upload = match read_upload(&mut multipart).await {
+        Ok(upload) => upload,
+        // Above the route's body limit: nothing was kept.
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return Ok(upload_error(
+                &app,
+                &t,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &too_large_message(),
+            ));
+        }
+        Err(_) => return Ok((StatusCode::BAD_REQUEST, "Formulaire illisible").into_response()),
+    };
+    if !t
+        .visitor
+        .csrf_valid(&[("csrf".to_string(), upload.csrf.clone())])
+    {
+        return Ok(csrf_rejected(&app, &t.visitor));
+    }
+    let checked = match upload.image {
+        _ if upload.too_large => Err(too_large_message()),
+        None => Err("Choisissez une image à importer.".to_string()),
+        Some(bytes) => validate(&bytes).map(|format| (format, bytes)),
+    };
+    let (format, bytes) = match checked {
+        Ok(checked) => checked,
+        Err(message) => {
+            return Ok(upload_error(
+                &app,
+                &t,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &message,
+            ));
+        }
+    };
+    app.directory
+        .put_banner(&uai, format.content_type(), &bytes)?;
+    t.establishment.theme.banner_url = banner_url(&uai, &bytes);
+    app.directory.put_establishment(&t.establishment)?;
+    app.directory.audit_in(
+        &t.user,
+        &uai,
+        "image de bannière importée",
+        &format!("{uai} ({}, {} octets)", format.content_type(), bytes.len()),
+    )?;
+    Ok(Redirect::to(&format!("/admin/e/{uai}/theme?ok=banniere")).into_response())
+}
+
+/// POST /admin/e/{uai}/theme/banniere/retirer — back to the theme's default banner.
+pub async fn remove(
+    State(app): State<Arc<App>>,
+    Path(uai): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> WebResult {
+    let mut t = target(&app, &headers, &uri, &uai, false)?;
+    checked_form(&app, &t.visitor, &body)?;
+    app.directory.delete_banner(&uai)?;
+    t.establishment.theme.banner_url = String::new();
+    app.directory.put_establishment(&t.establishment)?;
+    app.directory
+        .audit_in(&t.user, &uai, "image de bannière retirée", &uai)?;
+    Ok(Redirect::to(&format!("/admin/e/{uai}/theme?ok=banniere-retiree")).into_response())
+}
+
+/// GET /e/{uai}/banniere — public: the banner shows to anonymous visitors too.
+pub async fn serve(State(app): State<Arc<App>>, Path(uai): Path<String>) -> WebResult {
+    let Some((content_type, bytes)) = app.directory.banner(&uai)? else {
+        return Ok(StatusCode::NOT_FOUND.into_response());
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".into()),
+            // The URL changes with the content (`?v=`).
+            (header::CACHE_CONTROL, "public, max-age=86400".into()),
+            // Even opened directly, the response can do nothing but be shown.
+            (header::CONTENT_SECURITY_POLICY, "default-src 'none'".into()),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn png(width: u32, height: u32) -> Vec<u8> {
+        let mut b = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+        b.extend_from_slice(&width.to_be_bytes());
+        b.extend_from_slice(&height.to_be_bytes());
+        b
+    }
+
+    #[test]
+    fn uploads_are_judged_by_their_bytes_and_dimensions() {
+        assert_eq!(validate(&png(1400, 3200)), Ok(ImageFormat::Png));
+        assert!(
+            validate(&png(1401, 10))
+                .unwrap_err()
+                .contains("1401 × 10 px")
+        );
+        assert!(validate(&png(10, 3201)).is_err());
+        assert!(validate(&png(0, 10)).unwrap_err().contains("vide"));
+        assert!(validate(b"").unwrap_err().contains("vide"));
+        assert!(
+            validate(b"<svg onload=alert(1)>")
+                .unwrap_err()
+                .contains("SVG")
+        );
+        assert!(validate(b"<html>").unwrap_err().contains("PNG, JPEG"));
+        let mut big = png(10, 10);
+        big.resize(MAX_IMAGE_BYTES + 1, 0);
+        assert!(validate(&big).unwrap_err().contains("2 Mo"));
+    }
+
+    #[test]
+    fn uploaded_urls() {
+        let url = banner_url("0420003A", b"x");
+        assert!(url.starts_with("/e/0420003A/banniere?v="));
+        assert!(is_uploaded_banner_url(&url));
+        assert!(!is_uploaded_banner_url("/e/0420003A/banniere?v="));
+        assert!(!is_uploaded_banner_url("/e/0420003A/banniere?v=zz"));
+        assert!(!is_uploaded_banner_url("/e/../banniere?v=ab"));
+        assert!(!is_uploaded_banner_url("/e/0420003A/blog?v=ab"));
+        assert!(!is_uploaded_banner_url("/e/0420003A/banniere?v=ab&x=<"));
+    }
+}
