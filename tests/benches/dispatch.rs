@@ -210,6 +210,15 @@ fn main() {
         for block in ["Actualités", "Tous mes services", "Derniers articles", "Flux RSS"] {
             assert!(page.body.contains(block), "bloc {block} absent de la page d'accueil");
         }
+        if std::env::var("PREAU_BENCH_ONLY").as_deref() == Ok("home") {
+            // For profiling the home page alone (perf record …).
+            let start = Instant::now();
+            for _ in 0..5_000 {
+                pupil.get(&home).await.unwrap();
+            }
+            println!("page d'accueil : {:?} par requête", start.elapsed() / 5_000);
+            return;
+        }
         let static_again = measure_async(3_000, || async {
             assert_eq!(pupil.get("/healthz").await.unwrap().status, 200);
         })
