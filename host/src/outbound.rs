@@ -109,6 +109,7 @@ impl HostPolicy {
 /// or `*.example.org`); the error names the line.
 pub fn parse_approved_hosts(text: &str) -> Result<Vec<String>, String> {
     let mut hosts: Vec<String> = Vec::new();
+    let mut problems: Vec<String> = Vec::new();
     for (number, line) in text.lines().enumerate() {
         let host = line.trim().trim_end_matches('.').to_ascii_lowercase();
         if host.is_empty() {
@@ -123,26 +124,32 @@ pub fn parse_approved_hosts(text: &str) -> Result<Vec<String>, String> {
                 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         };
         if host == "*" {
-            return Err(format!(
-                "ligne {} : « * » autoriserait n'importe quel site ; indiquez les sites un par un ou par domaine (*.exemple.fr)",
+            problems.push(format!(
+                "Ligne {} : « * » autoriserait n'importe quel site ; indiquez les sites un par un ou par domaine (*.exemple.fr).",
                 number + 1
             ));
+            continue;
         }
         if name.len() > 253 || !name.split('.').all(valid_label) {
-            return Err(format!(
-                "ligne {} : « {} » n'est pas un nom d'hôte (exemple : dane.ac-lyon.fr ou *.ac-lyon.fr)",
+            problems.push(format!(
+                "Ligne {} : « {} » n'est pas un nom d'hôte (exemple : dane.ac-lyon.fr ou *.ac-lyon.fr).",
                 number + 1,
                 line.trim()
             ));
+            continue;
         }
         if !hosts.contains(&host) {
             hosts.push(host);
         }
     }
     if hosts.len() > 500 {
-        return Err("500 sites au plus".into());
+        problems.push("500 sites au plus.".into());
     }
-    Ok(hosts)
+    if problems.is_empty() {
+        Ok(hosts)
+    } else {
+        Err(problems.join(" "))
+    }
 }
 
 /// Whether an address is reachable from the public internet (SSRF guard).
@@ -390,12 +397,12 @@ mod tests {
         assert!(
             parse_approved_hosts("ok.fr\n*")
                 .unwrap_err()
-                .starts_with("ligne 2")
+                .starts_with("Ligne 2")
         );
+        let both = parse_approved_hosts("http://x.fr/\nok.fr\na b").unwrap_err();
         assert!(
-            parse_approved_hosts("http://x.fr/")
-                .unwrap_err()
-                .starts_with("ligne 1")
+            both.starts_with("Ligne 1") && both.contains("Ligne 3"),
+            "{both}"
         );
         assert!(parse_approved_hosts("a..b").is_err());
     }

@@ -157,6 +157,10 @@ impl Theme {
             let text = sanitizer.read().expect("verrou").plain_text(&html);
             truncate(&text, max.unwrap_or(200))
         });
+        // Plain text only (no HTML parsing): summaries that are already text.
+        env.add_filter("shorten", |text: String, max: Option<usize>| {
+            truncate(&text, max.unwrap_or(200))
+        });
         env.add_filter("datefr", |ts: Option<i64>| {
             ts.map(format_date_fr).unwrap_or_default()
         });

@@ -165,7 +165,7 @@ async fn broken_huge_slow_and_unapproved_feeds_are_refused_with_the_reason() {
         .await
         .unwrap();
     assert_eq!(page.status, 422);
-    assert!(unescape(&page.body).contains("ligne 2"));
+    assert!(unescape(&page.body).contains("Ligne 2"));
     // An establishment administrator cannot change the region's list.
     let page = principal
         .post_form(

@@ -347,21 +347,43 @@ async fn administrators_build_the_tree_and_the_home_page() {
         .post_form(
             &home_admin,
             &home_admin,
-            &[("action", "subscribe"), ("rubrique", "bac-a-sable"), ("profile", "enseignant")],
+            &[
+                ("action", "subscribe"),
+                ("rubrique", "bac-a-sable"),
+                ("profile", "enseignant"),
+            ],
         )
         .await
         .unwrap();
     assert_eq!(page.status, 303);
     let teacher = server.signed_in("marie.lefebvre").await.unwrap();
     let news = format!("/e/{PILAT}/actualites");
-    assert!(teacher.get(&news).await.unwrap().body.contains("Bienvenue dans la rubrique Bac"));
-    assert!(!pupil.get(&news).await.unwrap().body.contains("Bienvenue dans la rubrique Bac"));
+    assert!(
+        teacher
+            .get(&news)
+            .await
+            .unwrap()
+            .body
+            .contains("Bienvenue dans la rubrique Bac")
+    );
+    assert!(
+        !pupil
+            .get(&news)
+            .await
+            .unwrap()
+            .body
+            .contains("Bienvenue dans la rubrique Bac")
+    );
     // The same subscription twice is refused.
     let page = admin
         .post_form(
             &home_admin,
             &home_admin,
-            &[("action", "subscribe"), ("rubrique", "bac-a-sable"), ("profile", "enseignant")],
+            &[
+                ("action", "subscribe"),
+                ("rubrique", "bac-a-sable"),
+                ("profile", "enseignant"),
+            ],
         )
         .await
         .unwrap();
@@ -369,12 +391,35 @@ async fn administrators_build_the_tree_and_the_home_page() {
     // A hidden rubrique publishes nothing on the home page, even when subscribed.
     let sub = format!("/admin/e/{PILAT}/rubriques/vie-collegienne");
     let page = admin
-        .post_form(&sub, &sub, &[("title", "Vie collégienne"), ("parent", "actualites"), ("order", "0"), ("service", "blog")])
+        .post_form(
+            &sub,
+            &sub,
+            &[
+                ("title", "Vie collégienne"),
+                ("parent", "actualites"),
+                ("order", "0"),
+                ("service", "blog"),
+            ],
+        )
         .await
         .unwrap();
     assert_eq!(page.status, 303, "{}", page.body);
-    assert!(!anonymous.get(&news).await.unwrap().body.contains("Le club théâtre recrute"));
-    assert!(anonymous.get(&news).await.unwrap().body.contains("Informations bourses"));
+    assert!(
+        !anonymous
+            .get(&news)
+            .await
+            .unwrap()
+            .body
+            .contains("Le club théâtre recrute")
+    );
+    assert!(
+        anonymous
+            .get(&news)
+            .await
+            .unwrap()
+            .body
+            .contains("Informations bourses")
+    );
     // Switch every subscription off: the news block disappears.
     let page = admin
         .post_form(&home_admin, &home_admin, &[("action", "statuses")])

@@ -93,40 +93,17 @@ pub async fn establishment_home(
     let visitor = Visitor::from_headers(&app, &headers, uri.path());
     let establishment = find_establishment(&app, &visitor, &uai)?;
     let portal = Portal::load(&app.directory, &uai)?;
+    // Blocks render concurrently: each plugin block is a call on a blocking thread.
+    let chosen = super::rubriques::home_blocks(&app, &uai, &portal)?;
+    let rendered = futures_util::future::join_all(
+        chosen
+            .iter()
+            .map(|block| home_block(&app, &visitor, &establishment, &portal, block)),
+    )
+    .await;
     let mut blocks = Vec::new();
-    for block in super::rubriques::home_blocks(&app, &uai, &portal)? {
-        if block == NEWS_BLOCK {
-            if let Some(rendered) = news_block(&app, &visitor, &establishment, &portal).await? {
-                blocks.push(rendered);
-            }
-            continue;
-        }
-        if block == SERVICES_BLOCK {
-            if let Some(services) = super::services::home_block(&app, &visitor, &uai)? {
-                let html = app
-                    .theme
-                    .render(
-                        "services_block.html",
-                        minijinja::Value::from_serialize(&services),
-                    )
-                    .map_err(anyhow::Error::from)?;
-                blocks.push(minijinja::context! {
-                    title => "Mes services",
-                    html => minijinja::Value::from_safe_string(html),
-                    more_url => format!("/e/{uai}/services"),
-                    more_label => "Tous mes services",
-                });
-            }
-            continue;
-        }
-        let Some((plugin_id, block_id)) = block.split_once('/') else {
-            continue;
-        };
-        if let Some(rendered) =
-            plugin_block(&app, &visitor, &establishment, plugin_id, block_id).await?
-        {
-            blocks.push(rendered);
-        }
+    for block in rendered {
+        blocks.extend(block?);
     }
     // The layout appends the establishment's name.
     let title = "Accueil";
@@ -146,6 +123,41 @@ pub async fn establishment_home(
         StatusCode::OK,
         context,
     ))
+}
+
+/// One block of the home page, or none when it has nothing for this visitor.
+async fn home_block(
+    app: &App,
+    visitor: &Visitor,
+    establishment: &Establishment,
+    portal: &Portal,
+    block: &str,
+) -> anyhow::Result<Option<minijinja::Value>> {
+    let uai = &establishment.uai;
+    if block == NEWS_BLOCK {
+        return news_block(app, visitor, establishment, portal).await;
+    }
+    if block == SERVICES_BLOCK {
+        let Some(services) = super::services::home_block(app, visitor, uai)? else {
+            return Ok(None);
+        };
+        let html = app.theme.render(
+            "services_block.html",
+            minijinja::Value::from_serialize(&services),
+        )?;
+        return Ok(Some(minijinja::context! {
+            title => "Mes services",
+            html => minijinja::Value::from_safe_string(html),
+            more_url => format!("/e/{uai}/services"),
+            more_label => "Tous mes services",
+        }));
+    }
+    match block.split_once('/') {
+        Some((plugin_id, block_id)) => {
+            plugin_block(app, visitor, establishment, plugin_id, block_id).await
+        }
+        None => Ok(None),
+    }
 }
 
 /// The "Actualités" block: the newest news of the subscribed rubriques; none when

@@ -114,67 +114,98 @@ pub async fn collect_news(
     limit: u32,
     before: Option<i64>,
 ) -> anyhow::Result<Vec<NewsEntry>> {
-    let uai = &establishment.uai;
-    let mut entries = Vec::new();
-    for rubrique in subscribed_rubriques(app, portal, visitor, uai)? {
+    // One call per (rubrique, service), run concurrently.
+    let mut calls = Vec::new();
+    for rubrique in subscribed_rubriques(app, portal, visitor, &establishment.uai)? {
         for service in &rubrique.services {
-            let Some(plugin) = app.runtime.plugin(service) else {
-                continue;
-            };
-            if !plugin.manifest.news || !plugin.manifest.rubrique {
-                continue;
-            }
-            let setting = app.directory.plugin_setting(uai, service)?;
-            if !setting.enabled {
-                continue;
-            }
-            let roles = roles_in(
-                &app.directory,
+            calls.push(rubrique_news(
+                app,
+                visitor,
+                establishment,
                 rubrique,
-                visitor.user.as_ref(),
-                uai,
-                &plugin.manifest,
-            )?;
-            let mount = format!("/e/{uai}/r/{}/{service}", rubrique.id);
-            let call = invocation(
-                wit_caller(visitor, uai),
-                roles,
-                uai,
-                &establishment.name,
-                mount.clone(),
-                Some(WitRubrique {
-                    id: rubrique.id.clone(),
-                    title: rubrique.title.clone(),
-                }),
-            );
-            let ctx = call_context(app, uai, Some(&rubrique.id), service, &setting.config);
-            match app.runtime.news(service, ctx, limit, before, call).await {
-                Ok(items) => entries.extend(items.into_iter().map(|item| {
-                    let path = if item.url.starts_with('/') {
-                        item.url
-                    } else {
-                        format!("/{}", item.url)
-                    };
-                    NewsEntry {
-                        title: item.title,
-                        summary: item.summary,
-                        url: format!("{mount}{path}"),
-                        published: item.published,
-                        author: item.author,
-                        rubrique: rubrique.title.clone(),
-                        rubrique_url: format!("/e/{uai}/r/{}/", rubrique.id),
-                    }
-                })),
-                // One failing service leaves the others' news on the page.
-                Err(e) => {
-                    tracing::warn!(plugin = %service, uai = %uai, rubrique = %rubrique.id, "actualités : {e}")
-                }
-            }
+                service,
+                limit,
+                before,
+            ));
         }
     }
+    let mut entries: Vec<NewsEntry> = futures_util::future::join_all(calls)
+        .await
+        .into_iter()
+        .collect::<anyhow::Result<Vec<_>>>()?
+        .into_iter()
+        .flatten()
+        .collect();
     entries.sort_by_key(|b| std::cmp::Reverse(b.published));
     entries.truncate(limit as usize);
     Ok(entries)
+}
+
+/// The news of one service of a rubrique the visitor may enter, as the visitor may
+/// read them; nothing when the service exports no news, is off, or fails (one
+/// failing service leaves the others' news on the page).
+async fn rubrique_news(
+    app: &App,
+    visitor: &Visitor,
+    establishment: &Establishment,
+    rubrique: &Rubrique,
+    service: &str,
+    limit: u32,
+    before: Option<i64>,
+) -> anyhow::Result<Vec<NewsEntry>> {
+    let uai = &establishment.uai;
+    let Some(plugin) = app.runtime.plugin(service) else {
+        return Ok(Vec::new());
+    };
+    let setting = app.directory.plugin_setting(uai, service)?;
+    if !plugin.manifest.news || !plugin.manifest.rubrique || !setting.enabled {
+        return Ok(Vec::new());
+    }
+    let roles = roles_in(
+        &app.directory,
+        rubrique,
+        visitor.user.as_ref(),
+        uai,
+        &plugin.manifest,
+    )?;
+    let mount = format!("/e/{uai}/r/{}/{service}", rubrique.id);
+    let call = invocation(
+        wit_caller(visitor, uai),
+        roles,
+        uai,
+        &establishment.name,
+        mount.clone(),
+        Some(WitRubrique {
+            id: rubrique.id.clone(),
+            title: rubrique.title.clone(),
+        }),
+    );
+    let ctx = call_context(app, uai, Some(&rubrique.id), service, &setting.config);
+    match app.runtime.news(service, ctx, limit, before, call).await {
+        Ok(items) => Ok(items
+            .into_iter()
+            .map(|item| {
+                let path = if item.url.starts_with('/') {
+                    item.url
+                } else {
+                    format!("/{}", item.url)
+                };
+                NewsEntry {
+                    title: item.title,
+                    summary: item.summary,
+                    url: format!("{mount}{path}"),
+                    published: item.published,
+                    author: item.author,
+                    rubrique: rubrique.title.clone(),
+                    rubrique_url: format!("/e/{uai}/r/{}/", rubrique.id),
+                }
+            })
+            .collect()),
+        Err(e) => {
+            tracing::warn!(plugin = %service, uai = %uai, rubrique = %rubrique.id, "actualités : {e}");
+            Ok(Vec::new())
+        }
+    }
 }
 
 /// GET /e/{uai}/actualites — every news item, "Afficher plus d'actualités" pages back.
@@ -303,35 +334,21 @@ pub async fn show(
         if roles.is_empty() {
             continue;
         }
-        let mount = format!("/e/{uai}/r/{id}/{service}");
-        services.push(json!({ "name": plugin.manifest.name, "description": plugin.manifest.description, "url": format!("{mount}/") }));
-        if plugin.manifest.news {
-            let call = invocation(
-                wit_caller(&visitor, &uai),
-                roles,
-                &uai,
-                &establishment.name,
-                mount.clone(),
-                Some(WitRubrique {
-                    id: rubrique.id.clone(),
-                    title: rubrique.title.clone(),
-                }),
-            );
-            let ctx = call_context(&app, &uai, Some(&id), service, &setting.config);
-            match app
-                .runtime
-                .news(service, ctx, NEWS_PER_BLOCK, None, call)
-                .await
-            {
-                Ok(items) => news.extend(items.into_iter().map(|i| {
-                    json!({ "title": i.title, "summary": i.summary, "published": i.published,
-                             "author": i.author, "url": format!("{mount}{}", i.url) })
-                })),
-                Err(e) => tracing::warn!(plugin = %service, "actualités de la rubrique {id} : {e}"),
-            }
-        }
+        services.push(json!({ "name": plugin.manifest.name, "description": plugin.manifest.description, "url": format!("/e/{uai}/r/{id}/{service}/") }));
+        news.extend(
+            rubrique_news(
+                &app,
+                &visitor,
+                &establishment,
+                rubrique,
+                service,
+                NEWS_PER_BLOCK,
+                None,
+            )
+            .await?,
+        );
     }
-    news.sort_by_key(|n| std::cmp::Reverse(n["published"].as_i64().unwrap_or(0)));
+    news.sort_by_key(|n| std::cmp::Reverse(n.published));
     let mut children = Vec::new();
     for child in portal.children(Some(&id)) {
         if child.visible
@@ -755,10 +772,12 @@ fn available_blocks(app: &App, uai: &str) -> anyhow::Result<Vec<(String, String)
             continue;
         }
         for block in &plugin.manifest.blocks {
-            blocks.push((
-                format!("{}/{}", plugin.manifest.id, block.id),
-                format!("{} — {}", plugin.manifest.name, block.label),
-            ));
+            let label = if block.label == plugin.manifest.name {
+                block.label.clone()
+            } else {
+                format!("{} — {}", plugin.manifest.name, block.label)
+            };
+            blocks.push((format!("{}/{}", plugin.manifest.id, block.id), label));
         }
     }
     Ok(blocks)

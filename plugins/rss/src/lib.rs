@@ -462,8 +462,14 @@ fn feed_view(
     at: i64,
 ) -> serde_json::Value {
     let (ok, state) = state_text(feed, at);
+    // What the badge shows: in error, read, or not read yet.
+    let kind = match (ok, feed.checked_at) {
+        (false, _) => "error",
+        (true, Some(_)) => "ok",
+        (true, None) => "pending",
+    };
     serde_json::json!({
-        "title": feed.title, "url": feed.url, "ok": ok, "state": state,
+        "title": feed.title, "url": feed.url, "ok": ok, "kind": kind, "state": state,
         "entries": feed.items.len(),
         "delete_url": can_delete.then(|| request.url(&format!("/flux/{}/{id}/supprimer", source.code()))),
     })
