@@ -190,6 +190,19 @@ pub async fn serve_app(listener: tokio::net::TcpListener, app: Arc<App>) -> Resu
         .context("serveur HTTP")
 }
 
+/// The host's routes (path pattern and methods), for tests and tools.
+pub fn route_table() -> Vec<(String, Vec<String>)> {
+    web::route_table()
+        .into_iter()
+        .map(|r| {
+            (
+                r.path.to_string(),
+                r.methods.iter().map(|m| m.to_string()).collect(),
+            )
+        })
+        .collect()
+}
+
 /// Compatibility alias used by benchmarks: the router of a built app.
 pub fn router(app: Arc<App>) -> axum::Router {
     web::router(app)

@@ -840,6 +840,16 @@ impl Runtime {
         }
     }
 
+    /// `routes()`: every (method, pattern) the plugin's `handle` answers.
+    pub async fn routes(&self, id: &str) -> Result<Vec<(WitMethod, String)>, CallError> {
+        let routes = self
+            .call(id, CallContext::default(), |plugin, store| {
+                plugin.call_routes(store)
+            })
+            .await?;
+        Ok(routes.into_iter().map(|r| (r.method, r.pattern)).collect())
+    }
+
     /// `news(limit, before, invocation)`.
     pub async fn news(
         &self,

@@ -23,11 +23,8 @@
 //! struct Notes;
 //!
 //! impl Plugin for Notes {
-//!     fn handle(request: Request) -> Response {
-//!         Router::new()
-//!             .get("/", list)
-//!             .post("/", add)
-//!             .handle(&request)
+//!     fn router() -> Router {
+//!         Router::new().get("/", list).post("/", add)
 //!     }
 //! }
 //!
@@ -83,10 +80,16 @@ pub use http::{
 pub use router::{Params, Router};
 pub use store::{Id, Order, Record, Table};
 
-/// What a plugin implements. Only `handle` is required.
+/// What a plugin implements. Only `router` is required.
 pub trait Plugin {
+    /// The plugin's routes below its mount. The host also reads them (for its
+    /// authorization matrix), so every page a plugin serves is declared here.
+    fn router() -> Router;
+
     /// Answers an HTTP request below the plugin's mount.
-    fn handle(request: Request) -> Response;
+    fn handle(request: Request) -> Response {
+        Self::router().handle(&request)
+    }
 
     /// Renders a block declared in the manifest (`[[blocks]]`). `Ok(None)` hides
     /// the block (for example when the caller may not read the service).
@@ -154,6 +157,7 @@ pub mod __private {
     pub use crate::bindings::Guest;
     use crate::bindings::preau::plugin::types as wit;
     pub use wit::NewsItem as WitNewsItem;
+    pub use wit::Route as WitRoute;
     pub use wit::{Event, Fragment as WitFragment, Invocation as WitInvocation};
     pub use wit::{Request as WitRequest, Response as WitResponse};
 
@@ -174,6 +178,21 @@ pub mod __private {
         P::render_block(&name, &params, &invocation)
             .map(|fragment| fragment.map(|f| f.into_wit()))
             .map_err(|e| e.to_string())
+    }
+
+    /// Adapts `routes`.
+    pub fn routes<P: Plugin>() -> Vec<WitRoute> {
+        P::router()
+            .table()
+            .into_iter()
+            .map(|(method, pattern)| WitRoute {
+                method: match method {
+                    crate::Method::Get => wit::Method::Get,
+                    crate::Method::Post => wit::Method::Post,
+                },
+                pattern,
+            })
+            .collect()
     }
 
     /// Adapts `news`.
@@ -228,6 +247,9 @@ macro_rules! export_plugin {
                     ::std::string::String,
                 > {
                     $crate::__private::render_block::<$plugin>(name, params, invocation)
+                }
+                fn routes() -> ::std::vec::Vec<$crate::__private::WitRoute> {
+                    $crate::__private::routes::<$plugin>()
                 }
                 fn news(
                     limit: u32,

@@ -67,6 +67,14 @@ impl Router {
         })
     }
 
+    /// Every route, in order: method and pattern (`/{id}/edit`).
+    pub fn table(&self) -> Vec<(Method, String)> {
+        self.routes
+            .iter()
+            .map(|(method, segments, _)| (*method, format!("/{}", segments.join("/"))))
+            .collect()
+    }
+
     /// Dispatches the request; errors become their responses.
     pub fn handle(&self, request: &Request) -> Response {
         match self.find(request.method(), request.path()) {
@@ -104,5 +112,13 @@ mod tests {
         assert!(router.find(Method::Get, "/new").is_none());
         assert!(router.find(Method::Post, "/new").is_some());
         assert!(router.find(Method::Get, "/a/b/c").is_none());
+        assert_eq!(
+            router.table(),
+            vec![
+                (Method::Get, "/".to_string()),
+                (Method::Get, "/{id}/edit".to_string()),
+                (Method::Post, "/new".to_string())
+            ]
+        );
     }
 }

@@ -3,6 +3,7 @@
 
 mod admin;
 mod auth;
+mod authorization;
 mod banner;
 mod blog;
 mod directory;

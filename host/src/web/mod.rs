@@ -34,205 +34,294 @@ pub const SESSION_COOKIE: &str = "preau_session";
 /// Name of the pre-session CSRF cookie (double submit for anonymous forms such as sign-in).
 pub const CSRF_COOKIE: &str = "preau_csrf";
 
-/// Every route of the host. Plugins are reached through `/e/{uai}/{plugin}/…`.
-pub fn router(app: Arc<App>) -> Router {
-    let static_files = tower_http::services::ServeDir::new(app.theme.static_dir());
-    Router::new()
-        .route("/", get(portal::region))
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/login", get(auth::login_form).post(auth::login))
-        .route("/logout", post(auth::logout))
-        .route("/e/{uai}", get(portal::establishment_slash))
-        .route("/e/{uai}/", get(portal::establishment_home))
-        .route("/e/{uai}/theme.css", get(portal::theme_css))
-        .route("/e/{uai}/{plugin}", get(plugins::plugin_slash))
-        .route(
+/// Every route of the host, with the methods it answers: one table serves both the
+/// router and the authorization matrix test, so the two cannot drift apart.
+/// Plugins are reached through `/e/{uai}/{plugin}/…` (their own tables: `routes`).
+fn routes() -> Routes {
+    Routes::default()
+        .add("/", on_get(portal::region))
+        .add("/healthz", on_get(|| async { "ok" }))
+        .add("/login", on_get(auth::login_form).post(auth::login))
+        .add("/logout", on_post(auth::logout))
+        .add("/e/{uai}", on_get(portal::establishment_slash))
+        .add("/e/{uai}/", on_get(portal::establishment_home))
+        .add("/e/{uai}/theme.css", on_get(portal::theme_css))
+        .add("/e/{uai}/{plugin}", on_get(plugins::plugin_slash))
+        .add(
             "/e/{uai}/{plugin}/",
-            get(plugins::plugin_root).post(plugins::plugin_root),
+            on_get(plugins::plugin_root).post(plugins::plugin_root),
         )
-        .route(
+        .add(
             "/e/{uai}/{plugin}/{*rest}",
-            get(plugins::plugin_path).post(plugins::plugin_path),
+            on_get(plugins::plugin_path).post(plugins::plugin_path),
         )
-        .route("/admin", get(|| async { Redirect::permanent("/admin/") }))
-        .route("/admin/", get(admin::index))
-        .route("/admin/embeds", post(admin::save_embeds))
-        .route(
+        .add(
+            "/admin",
+            on_get(|| async { Redirect::permanent("/admin/") }),
+        )
+        .add("/admin/", on_get(admin::index))
+        .add("/admin/embeds", on_post(admin::save_embeds))
+        .add(
             "/admin/e/{uai}/plugins/{plugin}/toggle",
-            post(admin::toggle_plugin),
+            on_post(admin::toggle_plugin),
         )
-        .route(
+        .add(
             "/admin/e/{uai}/plugins/{plugin}",
-            get(admin::plugin_form).post(admin::save_plugin),
+            on_get(admin::plugin_form).post(admin::save_plugin),
         )
-        .route(
+        .add(
             "/admin/e/{uai}/theme",
-            get(admin::theme_form).post(admin::save_theme),
+            on_get(admin::theme_form).post(admin::save_theme),
         )
         // The only route whose body may exceed the global limit: an image upload.
-        .route(
+        .add(
             "/admin/e/{uai}/theme/banniere",
-            post(banner::upload).layer(DefaultBodyLimit::max(banner::MAX_UPLOAD_BODY_BYTES)),
+            on_post(banner::upload).body_limit(banner::MAX_UPLOAD_BODY_BYTES),
         )
-        .route(
+        .add(
             "/admin/e/{uai}/theme/banniere/retirer",
-            post(banner::remove),
+            on_post(banner::remove),
         )
-        .route("/e/{uai}/banniere", get(banner::serve))
-        .route("/admin/journal", get(directory::audit_log))
-        .route("/admin/e/{uai}/annuaire", get(directory::search_page))
-        .route(
+        .add("/e/{uai}/banniere", on_get(banner::serve))
+        .add("/admin/journal", on_get(directory::audit_log))
+        .add("/admin/e/{uai}/annuaire", on_get(directory::search_page))
+        .add(
             "/admin/e/{uai}/annuaire/nouveau",
-            get(directory::new_user_form).post(directory::create_user),
+            on_get(directory::new_user_form).post(directory::create_user),
         )
-        .route(
+        .add(
             "/admin/e/{uai}/annuaire/u/{id}",
-            get(directory::user_form).post(directory::update_user),
+            on_get(directory::user_form).post(directory::update_user),
         )
-        .route(
+        .add(
             "/admin/e/{uai}/annuaire/u/{id}/mot-de-passe",
-            post(directory::regenerate_password),
+            on_post(directory::regenerate_password),
         )
-        .route(
+        .add(
             "/admin/e/{uai}/annuaire/u/{id}/blocage",
-            post(directory::set_blocked),
+            on_post(directory::set_blocked),
         )
-        .route(
+        .add(
             "/admin/e/{uai}/annuaire/u/{id}/rattachements",
-            post(directory::attach),
+            on_post(directory::attach),
         )
-        .route(
+        .add(
             "/admin/e/{uai}/annuaire/u/{id}/rattachements/{other}/supprimer",
-            post(directory::detach),
+            on_post(directory::detach),
         )
-        .route(
+        .add(
             "/admin/e/{uai}/annuaire/u/{id}/enfants",
-            post(directory::link_child),
+            on_post(directory::link_child),
         )
-        .route(
+        .add(
             "/admin/e/{uai}/groupes",
-            get(directory::groups).post(directory::create_group),
+            on_get(directory::groups).post(directory::create_group),
         )
-        .route(
+        .add(
             "/admin/e/{uai}/groupes/{id}",
-            get(directory::group).post(directory::update_group),
+            on_get(directory::group).post(directory::update_group),
         )
-        .route(
+        .add(
             "/admin/e/{uai}/plugins/{plugin}/droits",
-            get(directory::rights).post(directory::save_rights),
+            on_get(directory::rights).post(directory::save_rights),
         )
-        .route(
+        .add(
             "/admin/e/{uai}/acces",
-            get(directory::windows).post(directory::save_windows),
+            on_get(directory::windows).post(directory::save_windows),
         )
-        .route(
+        .add(
             "/admin/e/{uai}/identifiants",
-            get(directory::identifiers).post(directory::generate_identifiers),
+            on_get(directory::identifiers).post(directory::generate_identifiers),
         )
-        .route(
+        .add(
             "/admin/e/{uai}/identifiants/{name}",
-            get(directory::download_identifiers),
+            on_get(directory::download_identifiers),
         )
-        .route(
+        .add(
             "/admin/e/{uai}/identifiants/{name}/supprimer",
-            post(directory::delete_identifiers),
+            on_post(directory::delete_identifiers),
         )
-        .route(
+        .add(
             "/admin/e/{uai}/delegations",
-            get(directory::delegations).post(directory::save_delegations),
+            on_get(directory::delegations).post(directory::save_delegations),
         )
         // Portal: rubriques, news, home page administration.
-        .route(
+        .add(
             "/e/{uai}/rubriques",
-            get(
+            on_get(
                 |axum::extract::Path(uai): axum::extract::Path<String>| async move {
                     Redirect::permanent(&format!("/e/{uai}/rubriques/"))
                 },
             ),
         )
-        .route("/e/{uai}/rubriques/", get(rubriques::list))
-        .route("/e/{uai}/actualites", get(rubriques::news_page))
-        .route("/e/{uai}/r/{rubrique}/", get(rubriques::show))
-        .route(
+        .add("/e/{uai}/rubriques/", on_get(rubriques::list))
+        .add("/e/{uai}/actualites", on_get(rubriques::news_page))
+        .add("/e/{uai}/r/{rubrique}/", on_get(rubriques::show))
+        .add(
             "/e/{uai}/r/{rubrique}/{plugin}",
-            get(plugins::rubrique_plugin_slash),
+            on_get(plugins::rubrique_plugin_slash),
         )
-        .route(
+        .add(
             "/e/{uai}/r/{rubrique}/{plugin}/",
-            get(plugins::rubrique_plugin_root).post(plugins::rubrique_plugin_root),
+            on_get(plugins::rubrique_plugin_root).post(plugins::rubrique_plugin_root),
         )
-        .route(
+        .add(
             "/e/{uai}/r/{rubrique}/{plugin}/{*rest}",
-            get(plugins::rubrique_plugin_path).post(plugins::rubrique_plugin_path),
+            on_get(plugins::rubrique_plugin_path).post(plugins::rubrique_plugin_path),
         )
-        .route(
+        .add(
             "/admin/e/{uai}/rubriques",
-            get(rubriques::admin_list).post(rubriques::admin_create),
+            on_get(rubriques::admin_list).post(rubriques::admin_create),
         )
-        .route(
+        .add(
             "/admin/e/{uai}/rubriques/{rubrique}",
-            get(rubriques::admin_edit).post(rubriques::admin_save),
+            on_get(rubriques::admin_edit).post(rubriques::admin_save),
         )
-        .route(
+        .add(
             "/admin/e/{uai}/rubriques/{rubrique}/supprimer",
-            post(rubriques::admin_delete),
+            on_post(rubriques::admin_delete),
         )
-        .route(
+        .add(
             "/admin/e/{uai}/rubriques/{rubrique}/droits/{plugin}",
-            get(directory::rubrique_rights).post(directory::save_rubrique_rights),
+            on_get(directory::rubrique_rights).post(directory::save_rubrique_rights),
         )
-        .route(
+        .add(
             "/admin/e/{uai}/plugins/{plugin}/sorties",
-            post(admin::save_outbound),
+            on_post(admin::save_outbound),
         )
-        .route(
+        .add(
             "/admin/e/{uai}/accueil",
-            get(rubriques::admin_home).post(rubriques::admin_home_save),
+            on_get(rubriques::admin_home).post(rubriques::admin_home_save),
         )
-        .route("/e/{uai}/mes-eleves", get(directory::my_pupils))
-        .route(
+        .add("/e/{uai}/mes-eleves", on_get(directory::my_pupils))
+        .add(
             "/e/{uai}/mes-eleves/{id}/mot-de-passe",
-            post(directory::reset_pupil_password),
+            on_post(directory::reset_pupil_password),
         )
-        .route("/compte", get(directory::account))
-        .route(
+        .add("/compte", on_get(directory::account))
+        .add(
             "/compte/mot-de-passe",
-            get(directory::password_form).post(directory::change_password),
+            on_get(directory::password_form).post(directory::change_password),
         )
         // Services catalogue, "Mes services" and the CAS server.
-        .route(
+        .add(
             "/admin/services",
-            get(services::region_catalogue).post(services::create_region_connector),
+            on_get(services::region_catalogue).post(services::create_region_connector),
         )
-        .route(
+        .add(
             "/admin/services/{code}",
-            get(services::region_connector_form).post(services::save_region_connector),
+            on_get(services::region_connector_form).post(services::save_region_connector),
         )
-        .route(
+        .add(
             "/admin/services/{code}/supprimer",
-            post(services::delete_region_connector),
+            on_post(services::delete_region_connector),
         )
-        .route(
+        .add(
             "/admin/e/{uai}/services",
-            get(services::catalogue).post(services::create_connector),
+            on_get(services::catalogue).post(services::create_connector),
         )
-        .route(
+        .add(
             "/admin/e/{uai}/services/{code}",
-            get(services::service_form).post(services::save_service),
+            on_get(services::service_form).post(services::save_service),
         )
-        .route(
+        .add(
             "/admin/e/{uai}/services/{code}/supprimer",
-            post(services::delete_service),
+            on_post(services::delete_service),
         )
-        .route("/e/{uai}/services", get(services::my_services))
-        .route(
+        .add("/e/{uai}/services", on_get(services::my_services))
+        .add(
             "/e/{uai}/services/{code}/ouvrir",
-            get(services::open_service),
+            on_get(services::open_service),
         )
-        .route("/cas/login", get(cas::login))
-        .route("/cas/serviceValidate", get(cas::service_validate))
-        .route("/cas/p3/serviceValidate", get(cas::service_validate))
-        .route("/cas/logout", get(cas::logout))
+        .add("/cas/login", on_get(cas::login))
+        .add("/cas/serviceValidate", on_get(cas::service_validate))
+        .add("/cas/p3/serviceValidate", on_get(cas::service_validate))
+        .add("/cas/logout", on_get(cas::logout))
+}
+
+/// One route of the host: its path pattern and the methods it answers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteEntry {
+    /// axum path pattern (`/admin/e/{uai}/groupes/{id}`).
+    pub path: &'static str,
+    /// `GET`, `POST`.
+    pub methods: Vec<&'static str>,
+}
+
+/// The router being built and the table of what it holds.
+#[derive(Default)]
+struct Routes {
+    router: Router<Arc<App>>,
+    table: Vec<RouteEntry>,
+}
+
+impl Routes {
+    fn add(mut self, path: &'static str, handlers: Handlers) -> Routes {
+        self.router = self.router.route(path, handlers.router);
+        self.table.push(RouteEntry {
+            path,
+            methods: handlers.methods,
+        });
+        self
+    }
+}
+
+/// axum's `get(…).post(…)` that also records the methods.
+struct Handlers {
+    router: axum::routing::MethodRouter<Arc<App>>,
+    methods: Vec<&'static str>,
+}
+
+fn on_get<H, T>(handler: H) -> Handlers
+where
+    H: axum::handler::Handler<T, Arc<App>>,
+    T: 'static,
+{
+    Handlers {
+        router: get(handler),
+        methods: vec!["GET"],
+    }
+}
+
+fn on_post<H, T>(handler: H) -> Handlers
+where
+    H: axum::handler::Handler<T, Arc<App>>,
+    T: 'static,
+{
+    Handlers {
+        router: post(handler),
+        methods: vec!["POST"],
+    }
+}
+
+impl Handlers {
+    fn post<H, T>(mut self, handler: H) -> Handlers
+    where
+        H: axum::handler::Handler<T, Arc<App>>,
+        T: 'static,
+    {
+        self.router = self.router.post(handler);
+        self.methods.push("POST");
+        self
+    }
+
+    /// A larger body limit than the router's, for this route only.
+    fn body_limit(mut self, bytes: usize) -> Handlers {
+        self.router = self.router.layer(DefaultBodyLimit::max(bytes));
+        self
+    }
+}
+
+/// The host's routes (path pattern, methods), in registration order.
+pub fn route_table() -> Vec<RouteEntry> {
+    routes().table
+}
+
+/// The router: every route of [`routes`], static files, security headers.
+pub fn router(app: Arc<App>) -> Router {
+    let static_files = tower_http::services::ServeDir::new(app.theme.static_dir());
+    routes()
+        .router
         .nest_service("/static", static_files)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -36,7 +36,7 @@ impl Default for Settings {
 struct Blog;
 
 impl Plugin for Blog {
-    fn handle(request: Request) -> Response {
+    fn router() -> Router {
         Router::new()
             .get("/", list)
             .get("/new", new_form)
@@ -47,7 +47,6 @@ impl Plugin for Blog {
             .get("/{id}/delete", confirm_delete)
             .post("/{id}/delete", delete)
             .post("/{id}/publish", publish)
-            .handle(&request)
     }
 
     fn render_block(

@@ -315,14 +315,13 @@ fn item_view(item: &Item, feed_title: &str) -> serde_json::Value {
 struct Rss;
 
 impl Plugin for Rss {
-    fn handle(request: Request) -> Response {
+    fn router() -> Router {
         Router::new()
             .get("/", list)
             .get("/flux", manage)
             .post("/flux", add_feed)
             .post("/flux/{source}/{id}/supprimer", delete_feed)
             .post("/actualiser", refresh_now)
-            .handle(&request)
     }
 
     fn render_block(
@@ -678,6 +677,13 @@ fn delete_feed(request: &Request, params: &Params) -> Result<Response> {
             region::remove(&key)?;
         }
         Source::Etablissement | Source::Personnel => {
+            // Refuse before looking anything up: ids of others' feeds stay unknown.
+            if source == Source::Etablissement && !is_manager(request) {
+                return Err(Error::Forbidden);
+            }
+            if source == Source::Personnel && request.caller().is_none() {
+                return Err(Error::Forbidden);
+            }
             let table = Table::<Feed>::new();
             let feed = table.get(id)?.ok_or(Error::NotFound)?;
             let allowed = match (&feed.owner, request.caller()) {

@@ -7,8 +7,8 @@ use preau_sdk::prelude::*;
 pub struct Echo;
 
 impl Plugin for Echo {
-    fn handle(request: Request) -> Response {
-        Router::new().get("/", echo).handle(&request)
+    fn router() -> Router {
+        Router::new().get("/", echo)
     }
 }
 

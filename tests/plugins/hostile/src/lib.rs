@@ -7,7 +7,7 @@ use preau_sdk::prelude::*;
 pub struct Hostile;
 
 impl Plugin for Hostile {
-    fn handle(request: Request) -> Response {
+    fn router() -> Router {
         Router::new()
             .get("/ok", ok)
             .get("/loop", infinite_loop)
@@ -18,7 +18,6 @@ impl Plugin for Hostile {
             .get("/sandbox", probe_sandbox)
             .get("/store/{key}", read_key)
             .post("/store/{key}", write_key)
-            .handle(&request)
     }
 
     fn render_block(_: &str, _: &[(String, String)], _: &Invocation) -> Result<Option<Fragment>> {
