@@ -27,7 +27,7 @@ const PROFILES: &[(&str, Option<&str>)] = &[
 
 /// Plugins whose routes are checked: the repository's services (the test plugins
 /// misbehave on purpose).
-const PLUGINS: &[&str] = &["blog", "rss"];
+const PLUGINS: &[&str] = &["blog", "forum", "rss"];
 
 /// What a response means for authorization.
 fn outcome(page: &Page) -> String {
@@ -118,6 +118,7 @@ async fn every_route_answers_each_profile_as_the_table_says() {
             rows.push((method, path.clone()));
         }
     }
+    let portal = preau_host::portal::Portal::load(server.app.directory(), PILAT).unwrap();
     for plugin in PLUGINS {
         let loaded = server.app.runtime().plugin(plugin).expect("plugin chargé");
         let routes = server.app.runtime().routes(plugin).await.unwrap();
@@ -129,13 +130,15 @@ async fn every_route_answers_each_profile_as_the_table_says() {
             .to_string();
             rows.push((method.clone(), format!("/e/{{uai}}/{plugin}{pattern}")));
             if loaded.manifest.rubrique {
-                // A public rubrique and a restricted one (the demo's conseil
-                // d'administration: its group only).
-                for rubrique in ["actualites", "conseil-d-administration"] {
-                    rows.push((
-                        method.clone(),
-                        format!("/e/{{uai}}/r/{rubrique}/{plugin}{pattern}"),
-                    ));
+                // Every demo rubrique showing the service (public ones, and the
+                // conseil d'administration, restricted to its group).
+                for rubrique in &portal.rubriques {
+                    if rubrique.services.iter().any(|s| s == plugin) {
+                        rows.push((
+                            method.clone(),
+                            format!("/e/{{uai}}/r/{}/{plugin}{pattern}", rubrique.id),
+                        ));
+                    }
                 }
             }
         }
@@ -151,11 +154,16 @@ async fn every_route_answers_each_profile_as_the_table_says() {
     // A real article in each blog instance, read as the establishment's administrator.
     let principal = server.signed_in("principal.pilat").await.unwrap();
     let mut articles = BTreeMap::new();
-    for mount in [
-        "/e/{uai}/blog",
-        "/e/{uai}/r/actualites/blog",
-        "/e/{uai}/r/conseil-d-administration/blog",
-    ] {
+    let mounts: Vec<String> = std::iter::once("/e/{uai}/blog".to_string())
+        .chain(
+            portal
+                .rubriques
+                .iter()
+                .filter(|r| r.services.iter().any(|s| s == "blog"))
+                .map(|r| format!("/e/{{uai}}/r/{}/blog", r.id)),
+        )
+        .collect();
+    for mount in &mounts {
         let list = principal
             .get(&format!("{}/", mount.replace("{uai}", PILAT)))
             .await

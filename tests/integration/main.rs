@@ -8,6 +8,7 @@ mod banner;
 mod blog;
 mod directory;
 mod durability;
+mod forum;
 mod isolation;
 mod portal;
 mod reload;
