@@ -5,6 +5,7 @@ mod admin;
 mod auth;
 mod banner;
 mod blog;
+mod browser;
 mod directory;
 mod durability;
 mod isolation;
