@@ -84,7 +84,11 @@ async fn each_demo_profile_signs_in_and_sees_its_navigation() {
             "{login} : « Mes élèves » ; navigation {:?}",
             seen.nav
         );
-        assert!(seen.nav.iter().any(|t| t == "Accueil"), "{login} {:?}", seen.nav);
+        assert!(
+            seen.nav.iter().any(|t| t == "Accueil"),
+            "{login} {:?}",
+            seen.nav
+        );
         if login != "admin" {
             // Members of the Collège du Pilat read its blog and rubriques.
             for item in ["Blog", "Rubriques", "Mes services"] {
@@ -123,6 +127,17 @@ async fn each_demo_profile_signs_in_and_sees_its_navigation() {
 }
 
 const VIDEO: &str = "https://www.youtube.com/watch?v=aqz-KE-bpKQ";
+const PAYLOAD: &str =
+    r#"<script>window.pwned=1;alert(1)</script><img src=x onerror="window.pwned=2">"#;
+
+/// Serves `html` at `/` on another port of 127.0.0.1; returns the port.
+async fn serve_page(html: String) -> u16 {
+    let app = Router::new().route("/", get(move || async move { Html(html) }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    port
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pupil_reads_a_post_with_a_video_and_no_script_runs() {
@@ -133,8 +148,7 @@ async fn a_pupil_reads_a_post_with_a_video_and_no_script_runs() {
     browser.goto(&format!("/e/{PILAT}/blog/new")).await.unwrap();
     let body = format!(
         "<p>Sortie au musée : la vidéo.</p>\n<p>{VIDEO}</p>\n\
-         <script>window.pwned=1;alert(1)</script><img src=x onerror=\"window.pwned=2\">\n\
-         <p><a href=\"javascript:window.pwned=3\">lien</a></p>"
+         {PAYLOAD}\n<p><a href=\"javascript:window.pwned=3\">lien</a></p>"
     );
     let title = browser
         .client
@@ -142,7 +156,11 @@ async fn a_pupil_reads_a_post_with_a_video_and_no_script_runs() {
         .await
         .unwrap();
     title.send_keys("Sortie au musée").await.unwrap();
-    let textarea = browser.client.find(Locator::Id("field-body")).await.unwrap();
+    let textarea = browser
+        .client
+        .find(Locator::Id("field-body"))
+        .await
+        .unwrap();
     textarea.send_keys(&body).await.unwrap();
     let publish = browser
         .client
@@ -190,7 +208,11 @@ async fn a_pupil_reads_a_post_with_a_video_and_no_script_runs() {
     assert!(sandbox.is_string(), "iframe sans sandbox");
     // Let a late onerror fire if it could.
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert_eq!(browser.alert_text().await.unwrap(), None, "une alerte est ouverte");
+    assert_eq!(
+        browser.alert_text().await.unwrap(),
+        None,
+        "une alerte est ouverte"
+    );
     assert_eq!(
         browser.js("return typeof window.pwned;").await.unwrap(),
         "undefined",
@@ -203,6 +225,24 @@ async fn a_pupil_reads_a_post_with_a_video_and_no_script_runs() {
             .unwrap(),
         0
     );
+    // Control: the same payload on a page without the portal's sanitizer and
+    // CSP does run, and the checks above see it.
+    let port = serve_page(format!("<!doctype html><title>témoin</title>{PAYLOAD}")).await;
+    browser
+        .goto_url(&format!("http://127.0.0.1:{port}/"))
+        .await
+        .unwrap();
+    assert_eq!(
+        browser.alert_text().await.unwrap().as_deref(),
+        Some("1"),
+        "le témoin ouvre une alerte"
+    );
+    browser.client.dismiss_alert().await.unwrap();
+    assert_eq!(
+        browser.js("return typeof window.pwned;").await.unwrap(),
+        "number"
+    );
+    browser.goto(&article).await.unwrap();
     // The link that was `javascript:` does nothing either.
     if let Ok(link) = browser.client.find(Locator::LinkText("lien")).await {
         link.click().await.unwrap();
@@ -215,9 +255,9 @@ async fn a_pupil_reads_a_post_with_a_video_and_no_script_runs() {
     browser.quit().await;
 }
 
-/// An attacker's site: a form that posts an article to the portal.
-async fn attacker_site(portal: &str) -> String {
-    let page = format!(
+/// An attacker's site: a form that posts an article to the portal; its port.
+async fn attacker_site(portal: &str) -> u16 {
+    serve_page(format!(
         "<!doctype html><html lang=\"fr\"><meta charset=\"utf-8\"><title>Jeu concours</title>\
          <form method=\"post\" action=\"{portal}/e/{PILAT}/blog/new\">\
          <input type=\"hidden\" name=\"title\" value=\"Article forgé\">\
@@ -225,12 +265,8 @@ async fn attacker_site(portal: &str) -> String {
          <input type=\"hidden\" name=\"publish\" value=\"on\">\
          <input type=\"hidden\" name=\"csrf\" value=\"00000000000000000000000000000000\">\
          <button id=\"gagner\" type=\"submit\">Gagner</button></form></html>"
-    );
-    let app = Router::new().route("/", get(move || async move { Html(page) }));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("{port}")
+    ))
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -262,7 +298,11 @@ async fn a_cross_site_form_post_is_refused() {
             .unwrap();
         assert_eq!(browser.status().await.unwrap(), 403, "depuis {attacker}");
         assert!(
-            browser.body_text().await.unwrap().contains("Formulaire expiré"),
+            browser
+                .body_text()
+                .await
+                .unwrap()
+                .contains("Formulaire expiré"),
             "depuis {attacker}"
         );
     }
@@ -279,8 +319,10 @@ async fn a_cross_site_form_post_is_refused() {
 /// The focused element's outline (style, width) and box-shadow.
 async fn focus_ring(browser: &Browser) -> (String, String, String, String) {
     let value = browser
-        .js("const e = document.activeElement, s = getComputedStyle(e); \
-             return [e.id || e.textContent.trim(), s.outlineStyle, s.outlineWidth, s.boxShadow];")
+        .js(
+            "const e = document.activeElement, s = getComputedStyle(e); \
+             return [e.id || e.textContent.trim(), s.outlineStyle, s.outlineWidth, s.boxShadow];",
+        )
         .await
         .unwrap();
     let [who, style, width, shadow]: [String; 4] = serde_json::from_value(value).unwrap();
@@ -344,13 +386,14 @@ async fn screenshots_of_the_main_pages() {
     let article = super::blog::write_post(
         &teacher,
         "Journée portes ouvertes",
-        &format!(
-            "<p>Le collège ouvre ses portes <strong>samedi</strong>.</p><p>{VIDEO}</p>"
-        ),
+        &format!("<p>Le collège ouvre ses portes <strong>samedi</strong>.</p><p>{VIDEO}</p>"),
         true,
     )
     .await;
-    let anonymous = [("accueil-region", "/".to_string()), ("accueil-anonyme", home())];
+    let anonymous = [
+        ("accueil-region", "/".to_string()),
+        ("accueil-anonyme", home()),
+    ];
     let signed_in = [
         ("accueil-connecte", home()),
         ("blog", format!("/e/{PILAT}/blog/")),

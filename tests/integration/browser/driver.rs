@@ -81,10 +81,11 @@ impl Browser {
             .with_context(|| format!("lancement de {}", chromedriver.display()))?;
         let profile = tempfile::tempdir()?;
         let mut browser = Browser {
-            client: connect(port, chromium, profile.path()).await.map_err(|e| {
-                kill_group(driver.id());
-                e
-            })?,
+            client: connect(port, chromium, profile.path())
+                .await
+                .inspect_err(|_| {
+                    kill_group(driver.id());
+                })?,
             base: base.to_string(),
             driver,
             _profile: profile,
@@ -192,7 +193,10 @@ impl Browser {
     /// Signs in through the form with the mouse (click on the button).
     pub async fn sign_in(&self, login: &str) -> Result<()> {
         self.goto("/login").await?;
-        let form = self.client.form(Locator::Css("form[action='/login']")).await?;
+        let form = self
+            .client
+            .form(Locator::Css("form[action='/login']"))
+            .await?;
         form.set_by_name("login", login).await?;
         form.set_by_name("password", DEMO_PASSWORD).await?;
         self.client
@@ -215,12 +219,11 @@ impl Browser {
             .click()
             .await?;
         let deadline = Instant::now() + Duration::from_secs(10);
-        while self
+        while !self
             .client
             .find_all(Locator::Css("form[action='/logout']"))
             .await?
-            .len()
-            > 0
+            .is_empty()
         {
             if Instant::now() > deadline {
                 bail!("toujours connecté après « Se déconnecter »");
@@ -275,9 +278,13 @@ impl Browser {
             .as_u64()
             .unwrap_or(height)
             .clamp(height, 6000);
-        self.client.set_window_size(width as u32, full as u32).await?;
+        self.client
+            .set_window_size(width as u32, full as u32)
+            .await?;
         let png = self.client.screenshot().await;
-        self.client.set_window_size(width as u32, height as u32).await?;
+        self.client
+            .set_window_size(width as u32, height as u32)
+            .await?;
         let path = dir.join(format!("{name}.png"));
         std::fs::write(&path, png?)?;
         Ok(path)
@@ -325,6 +332,7 @@ async fn connect(port: u16, chromium: &Path, profile: &Path) -> Result<Client> {
                 "--headless=new",
                 "--no-sandbox",
                 "--disable-gpu",
+                "--hide-scrollbars",
                 "--disable-dev-shm-usage",
                 "--window-size=1280,900",
                 "--lang=fr-FR",
