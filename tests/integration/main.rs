@@ -6,6 +6,7 @@ mod auth;
 mod authorization;
 mod banner;
 mod blog;
+mod browser;
 mod directory;
 mod durability;
 mod forum;
