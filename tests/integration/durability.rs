@@ -286,7 +286,9 @@ async fn crash_loop(cycles: usize) -> CrashReport {
         last_acknowledged = std::mem::take(&mut *acknowledged.lock().unwrap());
         last_in_flight = std::mem::take(&mut *in_flight.lock().unwrap());
         report.refused += *refused.lock().unwrap();
-        report.acknowledged.extend(last_acknowledged.iter().cloned());
+        report
+            .acknowledged
+            .extend(last_acknowledged.iter().cloned());
     }
     report.disk_bytes = disk_usage(dir.path());
     report
@@ -377,7 +379,10 @@ fn machine() -> String {
 fn reliability_markdown(report: &CrashReport, total: Duration) -> String {
     let mut restarts = report.restarts.clone();
     restarts.sort();
-    let median = restarts.get(restarts.len() / 2).copied().unwrap_or_default();
+    let median = restarts
+        .get(restarts.len() / 2)
+        .copied()
+        .unwrap_or_default();
     let max = restarts.last().copied().unwrap_or_default();
     let mut delays = report.kill_delays.clone();
     delays.sort();
