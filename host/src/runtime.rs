@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result, anyhow};
@@ -66,6 +66,11 @@ const MAX_LOG_CHARS: usize = 2000;
 pub const MAX_OUTPUT_BYTES: usize = 4 << 20;
 /// Concurrent calls into one plugin; further calls wait.
 const PER_PLUGIN_CONCURRENCY: usize = 16;
+/// A plugin that ran out of time or memory runs on the penalty lane (shared by
+/// every such plugin, half the cores) until this long after its last exhaustion:
+/// a plugin that keeps burning its whole budget cannot take the whole machine
+/// from the well-behaved ones.
+const PENALTY_WINDOW: Duration = Duration::from_secs(10);
 /// Bytes of a pooled memory (and table) kept resident between requests.
 const KEEP_RESIDENT_BYTES: usize = 4 << 20;
 const KEEP_RESIDENT_TABLE_BYTES: usize = 64 << 10;
@@ -419,8 +424,29 @@ pub struct LoadedPlugin {
     pub dir: PathBuf,
     pre: bindings::PluginPre<CallState>,
     permits: Arc<tokio::sync::Semaphore>,
+    /// When a call last ran out of time or memory (see [`PENALTY_WINDOW`]).
+    exhausted_at: Mutex<Option<Instant>>,
     /// Modification times of (manifest, wasm) when loaded, for hot reload.
     stamp: (Option<SystemTime>, Option<SystemTime>),
+}
+
+impl LoadedPlugin {
+    /// Whether a call ran out of time or memory within [`PENALTY_WINDOW`].
+    fn on_probation(&self) -> bool {
+        self.exhausted_at
+            .lock()
+            .expect("verrou")
+            .is_some_and(|at| at.elapsed() < PENALTY_WINDOW)
+    }
+
+    /// Records that a call ran out of time or memory.
+    fn exhausted(&self) {
+        let mut at = self.exhausted_at.lock().expect("verrou");
+        if !at.is_some_and(|at| at.elapsed() < PENALTY_WINDOW) {
+            tracing::warn!(plugin = %self.manifest.id, "délai ou mémoire épuisés : appels limités à la voie de pénalité pendant {} s", PENALTY_WINDOW.as_secs());
+        }
+        *at = Some(Instant::now());
+    }
 }
 
 /// What one call needs besides its arguments.
@@ -459,6 +485,8 @@ pub struct Runtime {
     plugin_dirs: Vec<PathBuf>,
     wasm_dir: PathBuf,
     cache_dir: PathBuf,
+    /// Calls of plugins on probation (see [`PENALTY_WINDOW`]).
+    penalty_lane: Arc<tokio::sync::Semaphore>,
     /// Whether the pooling allocator could be reserved.
     pub pooled: bool,
 }
@@ -531,6 +559,9 @@ impl Runtime {
             plugin_dirs,
             wasm_dir,
             cache_dir,
+            penalty_lane: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
+            )),
             pooled,
         });
         runtime.rescan();
@@ -551,6 +582,12 @@ impl Runtime {
             .values()
             .cloned()
             .collect()
+    }
+
+    /// Whether plugin `id` runs on the penalty lane (it ran out of time or
+    /// memory within the last [`PENALTY_WINDOW`]).
+    pub fn on_probation(&self, id: &str) -> bool {
+        self.plugin(id).is_some_and(|p| p.on_probation())
     }
 
     /// A loaded plugin.
@@ -635,6 +672,7 @@ impl Runtime {
             dir: dir.to_path_buf(),
             pre,
             permits: Arc::new(tokio::sync::Semaphore::new(PER_PLUGIN_CONCURRENCY)),
+            exhausted_at: Mutex::new(None),
             stamp,
         })
     }
@@ -748,7 +786,8 @@ impl Runtime {
     }
 
     /// Runs `f` against a fresh instance of plugin `id`, on a blocking thread,
-    /// within the plugin's concurrency bound. Traps, timeouts and memory
+    /// within the plugin's concurrency bound (and on the penalty lane if it
+    /// recently ran out of time or memory). Traps, timeouts and memory
     /// exhaustion become [`CallError`]s; the instance is discarded either way.
     pub async fn call<T, F>(&self, id: &str, ctx: CallContext, f: F) -> Result<T, CallError>
     where
@@ -764,12 +803,26 @@ impl Runtime {
             .acquire_owned()
             .await
             .map_err(|e| CallError::Host(e.to_string()))?;
+        let _lane = match plugin.on_probation() {
+            true => Some(
+                self.penalty_lane
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .map_err(|e| CallError::Host(e.to_string()))?,
+            ),
+            false => None,
+        };
         let store = self.new_store(&plugin, &ctx);
-        let plugin_id = plugin.manifest.id.clone();
-        let result = tokio::task::spawn_blocking(move || run_in_store(&plugin, store, f))
+        let running = plugin.clone();
+        let result = tokio::task::spawn_blocking(move || run_in_store(&running, store, f))
             .await
             .map_err(|e| CallError::Host(e.to_string()))?;
-        report(&plugin_id, &ctx.uai, result)
+        let result = report(&plugin.manifest.id, &ctx.uai, result);
+        if let Err(CallError::Timeout | CallError::OutOfMemory) = &result {
+            plugin.exhausted();
+        }
+        result
     }
 
     /// `handle(request)` on the calling thread, without the concurrency bound:

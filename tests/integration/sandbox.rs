@@ -69,6 +69,27 @@ async fn others_are_served_while_a_plugin_loops() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_that_exhausts_its_budget_goes_on_the_penalty_lane() {
+    let (server, pupil) = with_hostile_plugin().await;
+    let runtime = server.app.runtime();
+    assert_eq!(pupil.get(&hostile("/panic")).await.unwrap().status, 500);
+    assert!(!runtime.on_probation("hostile"), "a panic costs nothing");
+    assert_eq!(pupil.get(&hostile("/loop")).await.unwrap().status, 503);
+    assert!(runtime.on_probation("hostile"));
+    // Still served, on the lane; the others are not affected.
+    assert_eq!(pupil.get(&hostile("/ok")).await.unwrap().status, 200);
+    assert!(!runtime.on_probation("blog"));
+    assert_eq!(
+        pupil
+            .get(&format!("/e/{PILAT}/blog/"))
+            .await
+            .unwrap()
+            .status,
+        200
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wasi_gives_no_files_no_environment_no_sockets_and_keys_stay_in_their_namespace() {
     let (server, pupil) = with_hostile_plugin().await;
     let probe = pupil.get(&hostile("/sandbox")).await.unwrap();

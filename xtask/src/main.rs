@@ -5,6 +5,9 @@
 //! - `serve [ARGS…]`: builds the plugins, then runs `preau serve ARGS…`.
 //! - `test`: builds every plugin, then runs the whole test suite.
 //! - `bench`: builds the plugins, runs the benchmarks, writes BENCHMARKS.md.
+//! - `crash-loop [--cycles N]`: builds the plugins, kills a server writing to
+//!   its database N times (default 50) with SIGKILL, checks every acknowledged
+//!   write survived, writes RELIABILITY.md.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -136,8 +139,37 @@ fn main() -> Result<()> {
             command.args(&args[1..]);
             run(command)
         }
+        Some("crash-loop") => {
+            let cycles: u32 = match args.get(1).map(String::as_str) {
+                None => 50,
+                Some("--cycles") => args
+                    .get(2)
+                    .and_then(|n| n.parse().ok())
+                    .filter(|&n| n > 0)
+                    .context("--cycles attend un nombre de cycles")?,
+                Some(other) => bail!("option inconnue « {other} » (--cycles N)"),
+            };
+            build_plugins(true)?;
+            let mut command = cargo();
+            command
+                .args([
+                    "test",
+                    "-p",
+                    "preau-tests",
+                    "--test",
+                    "integration",
+                    "--",
+                    "--exact",
+                    "durability::crash_loop_report",
+                    "--ignored",
+                    "--nocapture",
+                ])
+                .env("PREAU_CRASH_CYCLES", cycles.to_string())
+                .env("PREAU_RELIABILITY_REPORT", root().join("RELIABILITY.md"));
+            run(command)
+        }
         _ => bail!(
-            "usage : cargo xtask build-plugins [--with-test-plugins] | serve [--demo …] | test | bench"
+            "usage : cargo xtask build-plugins [--with-test-plugins] | serve [--demo …] | test | bench | crash-loop [--cycles N]"
         ),
     }
 }

@@ -203,16 +203,25 @@ pub async fn login(
         ));
     }
     app.login_failures.clear(&login);
-    // First sign-in: the initial password is no longer kept for the identifiers file.
-    let mut updated = user.clone();
-    updated.last_login = Some(at);
-    updated.pending_secret = None;
-    app.directory.save_user(Some(&user), &updated)?;
-    // Rotation: the session a visitor arrived with is never reused after sign-in.
-    if let Some((old, _)) = &visitor.session {
-        app.directory.close_session(old)?;
-    }
-    let (token, _) = app.directory.open_session(&user.id)?;
+    // Three flushed writes: on a blocking thread, so that a sign-in storm does
+    // not hold the runtime's threads in fsync while pages wait.
+    let old_session = visitor.session.as_ref().map(|(token, _)| token.clone());
+    let writer = app.clone();
+    let (user, token) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        // First sign-in: the initial password is no longer kept for the identifiers file.
+        let mut updated = user.clone();
+        updated.last_login = Some(at);
+        updated.pending_secret = None;
+        writer.directory.save_user(Some(&user), &updated)?;
+        // Rotation: the session a visitor arrived with is never reused after sign-in.
+        if let Some(old) = &old_session {
+            writer.directory.close_session(old)?;
+        }
+        let (token, _) = writer.directory.open_session(&user.id)?;
+        Ok((user, token))
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("connexion : {e}"))??;
     let target = if !next.is_empty() {
         next
     } else if let (false, [only]) = (user.region_admin, user.memberships.as_slice()) {
