@@ -7,6 +7,7 @@ mod banner;
 mod blog;
 mod directory;
 mod durability;
+mod hostile_input;
 mod isolation;
 mod portal;
 mod reload;

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -236,8 +235,54 @@ pub fn router(app: Arc<App>) -> Router {
         .nest_service("/static", static_files)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            declared_length_limit,
+        ))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(app)
+}
+
+/// Refuses at once a body whose declared `Content-Length` is above the
+/// route's limit, instead of reading it up to the limit (or waiting for
+/// bytes that a client announced but never sends). Bodies without a
+/// declared length are cut by [`DefaultBodyLimit`] as they stream in.
+async fn declared_length_limit(
+    axum::extract::State(app): axum::extract::State<Arc<App>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let path = request.uri().path();
+    let limit = if path.starts_with("/admin/e/") && path.ends_with("/theme/banniere") {
+        banner::MAX_UPLOAD_BODY_BYTES
+    } else {
+        MAX_BODY_BYTES
+    };
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        let visitor = Visitor::from_headers(&app, request.headers(), path);
+        let mut response = error_page(
+            &app,
+            &visitor,
+            None,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Envoi trop volumineux",
+            &format!(
+                "Les données envoyées dépassent la taille autorisée ({} Mo).",
+                limit / (1024 * 1024)
+            ),
+        );
+        // The unread body is not drained: the connection ends with the answer.
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return response;
+    }
+    next.run(request).await
 }
 
 /// Headers on every response: no scripts at all, frames only from the embed providers.
@@ -389,13 +434,16 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Decodes an `application/x-www-form-urlencoded` body; None if it is not valid UTF-8 form data.
-pub fn parse_form(body: &Bytes) -> Option<Vec<(String, String)>> {
+/// Decodes an `application/x-www-form-urlencoded` body; None if it is not
+/// valid UTF-8 form data. Percent-escapes that do not decode to UTF-8 become
+/// U+FFFD. Public for the fuzz targets (`fuzz/`); never panics.
+pub fn parse_form(body: &[u8]) -> Option<Vec<(String, String)>> {
     std::str::from_utf8(body).ok()?;
     serde_urlencoded::from_bytes(body).ok()
 }
 
-/// Decodes a query string (invalid pairs are dropped).
+/// Decodes a query string; an undecodable one gives no pairs. Public for
+/// the fuzz targets (`fuzz/`); never panics.
 pub fn parse_query(query: Option<&str>) -> Vec<(String, String)> {
     query
         .and_then(|q| serde_urlencoded::from_str(q).ok())
@@ -615,6 +663,19 @@ pub fn csrf_rejected(app: &App, visitor: &Visitor) -> Response {
         StatusCode::FORBIDDEN,
         "Formulaire expiré",
         "Le jeton de sécurité du formulaire est absent ou invalide. Rechargez la page et recommencez.",
+    )
+}
+
+/// The page for a POST whose body is not a readable form (not UTF-8,
+/// broken multipart…): 400, in French.
+pub fn bad_form(app: &App, visitor: &Visitor) -> Response {
+    error_page(
+        app,
+        visitor,
+        None,
+        StatusCode::BAD_REQUEST,
+        "Formulaire illisible",
+        "Les données envoyées ne sont pas un formulaire valide (encodage UTF-8 attendu).",
     )
 }
 
