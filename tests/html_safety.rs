@@ -5,9 +5,9 @@
 //! Shared by the host's sanitizer unit tests (`#[path]` module) and the
 //! integration tests (through the harness), together with the XSS fixture.
 
-use markup5ever_rcdom::{Handle, NodeData, RcDom};
 use html5ever::tendril::TendrilSink;
 use html5ever::{QualName, local_name, ns};
+use markup5ever_rcdom::{Handle, NodeData, RcDom};
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -37,15 +37,50 @@ pub const FRAGMENT_TAGS: &[&str] = &[
 
 /// Attributes holding a URL (HTML, SVG, MathML, legacy).
 const URL_ATTRIBUTES: &[&str] = &[
-    "href", "src", "action", "formaction", "poster", "background", "cite", "data", "srcset",
-    "lowsrc", "dynsrc", "codebase", "longdesc", "usemap", "ping", "manifest", "icon", "profile",
-    "to", "from", "values", "by", "xlink:href", "code", "archive", "classid",
+    "href",
+    "src",
+    "action",
+    "formaction",
+    "poster",
+    "background",
+    "cite",
+    "data",
+    "srcset",
+    "lowsrc",
+    "dynsrc",
+    "codebase",
+    "longdesc",
+    "usemap",
+    "ping",
+    "manifest",
+    "icon",
+    "profile",
+    "to",
+    "from",
+    "values",
+    "by",
+    "xlink:href",
+    "code",
+    "archive",
+    "classid",
 ];
 
 /// Elements that never belong in a page Préau serves, layout included.
 const NEVER: &[&str] = &[
-    "script", "object", "embed", "applet", "frame", "frameset", "base", "noscript", "xmp",
-    "plaintext", "noembed", "noframes", "listing", "portal",
+    "script",
+    "object",
+    "embed",
+    "applet",
+    "frame",
+    "frameset",
+    "base",
+    "noscript",
+    "xmp",
+    "plaintext",
+    "noembed",
+    "noframes",
+    "listing",
+    "portal",
 ];
 
 /// The only iframe allowed: the host-built embed, `src` from a fixed pattern.
@@ -202,9 +237,10 @@ impl Checker {
         let wrapped = parent.is_some_and(|p| match &p.data {
             NodeData::Element { name, attrs, .. } => {
                 &*name.local == "div"
-                    && attrs.borrow().iter().any(|a| {
-                        &*a.name.local == "class" && a.value.starts_with("embed embed-")
-                    })
+                    && attrs
+                        .borrow()
+                        .iter()
+                        .any(|a| &*a.name.local == "class" && a.value.starts_with("embed embed-"))
             }
             _ => false,
         });

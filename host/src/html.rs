@@ -202,6 +202,17 @@ impl Sanitizer {
                 ("ol", set(&["start"])),
             ]))
             .url_schemes(set(&["http", "https", "mailto"]))
+            // Control characters never belong in a URL, and browsers differ on
+            // them (a backspace in `java\x08script:`): such URLs are dropped
+            // whole. Tabs and newlines are stripped by every URL parser,
+            // ammonia's included, before it judges the scheme.
+            .attribute_filter(|_, attribute, value| {
+                let odd = |c: char| c.is_control() && !matches!(c, '\t' | '\n' | '\r');
+                match attribute {
+                    "href" | "src" if value.chars().any(odd) => None,
+                    _ => Some(value.into()),
+                }
+            })
             .link_rel(Some("noopener noreferrer nofollow"))
             .strip_comments(true);
         Self {
@@ -1139,6 +1150,9 @@ mod tests {
             "java\nscript:alert(1)",
             "java&#x0A;script:alert(1)",
             "java\tscript:alert(1)",
+            "ja&#x1a;vascript:alert(1)",
+            "vbscript&#8;&#8;:msgbox(1)",
+            "&#127;javascript:alert(1)",
             "  javascript:alert(1)",
             "javascript&colon;alert(1)",
             "vbscript:msgbox(1)",

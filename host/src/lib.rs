@@ -15,6 +15,7 @@ use anyhow::{Context, Result};
 pub mod config_form;
 pub mod demo;
 pub mod directory;
+pub mod forms;
 pub mod html;
 pub mod image_header;
 pub mod manifest;
@@ -25,12 +26,6 @@ pub mod services;
 pub mod store;
 pub mod theme;
 mod web;
-
-/// The HTTP edge's decoders of form bodies and query strings, public for
-/// the fuzz targets (`fuzz/`).
-pub mod forms {
-    pub use crate::web::{parse_form, parse_query};
-}
 
 use directory::{Directory, PasswordPool};
 use html::{EmbedProvider, Sanitizer};
@@ -205,9 +200,7 @@ pub async fn serve_app(listener: tokio::net::TcpListener, app: Arc<App>) -> Resu
     );
     // The peer address feeds the per-address sign-in limiter.
     let service = web::router(app).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, service)
-        .await
-        .context("serveur HTTP")
+    axum::serve(listener, service).await.context("serveur HTTP")
 }
 
 /// Compatibility alias used by benchmarks: the router of a built app.

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 
-const USAGE: &str = "usage : preau serve [--addr HOTE:PORT] [--data DOSSIER] [--demo] [--trusted-proxy IP]…
+const USAGE: &str =
+    "usage : preau serve [--addr HOTE:PORT] [--data DOSSIER] [--demo] [--trusted-proxy IP]…
   --addr   adresse d'écoute (défaut 127.0.0.1:8080)
   --data   dossier de la base de données (défaut ./data/db)
   --demo   crée la région de démonstration (une seule fois)
@@ -36,7 +37,9 @@ fn main() -> Result<()> {
             }
             "--demo" => config.demo = true,
             "--trusted-proxy" => {
-                let ip = args.next().context("--trusted-proxy attend une adresse IP")?;
+                let ip = args
+                    .next()
+                    .context("--trusted-proxy attend une adresse IP")?;
                 config.trusted_proxies.push(
                     ip.parse()
                         .with_context(|| format!("adresse IP invalide « {ip} »"))?,

@@ -79,10 +79,7 @@ async fn static_files_never_leave_the_theme_folder() {
         "/static/C:%5cWindows%5cwin.ini",
     ] {
         let (status, answer) = raw(&server, &get(target.as_bytes(), b"")).await;
-        assert!(
-            matches!(status, 400 | 404),
-            "{target}: {status}\n{answer}"
-        );
+        assert!(matches!(status, 400 | 404), "{target}: {status}\n{answer}");
         for secret in secrets {
             assert!(!answer.contains(secret), "{target} leaks {secret}");
         }
@@ -381,7 +378,11 @@ async fn a_session_cookie_set_before_sign_in_is_never_the_one_after() {
     let victim = server.client();
     victim.set_cookie("preau_session", planted);
     assert_eq!(
-        victim.login("jean.dupont", DEMO_PASSWORD).await.unwrap().status,
+        victim
+            .login("jean.dupont", DEMO_PASSWORD)
+            .await
+            .unwrap()
+            .status,
         303
     );
     let after = victim.cookie("preau_session").unwrap();
@@ -397,7 +398,11 @@ async fn a_session_cookie_set_before_sign_in_is_never_the_one_after() {
     let victim = server.client();
     victim.set_cookie("preau_session", &attacker_token);
     assert_eq!(
-        victim.login("jean.dupont", DEMO_PASSWORD).await.unwrap().status,
+        victim
+            .login("jean.dupont", DEMO_PASSWORD)
+            .await
+            .unwrap()
+            .status,
         303
     );
     let victim_token = victim.cookie("preau_session").unwrap();

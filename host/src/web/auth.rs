@@ -5,11 +5,11 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Extension;
 use serde_json::json;
 
 use super::{
@@ -427,7 +427,10 @@ mod tests {
     #[test]
     fn each_address_has_its_own_count() {
         let limiter = address_limiter(3);
-        let (a, b) = (address_key(ip("203.0.113.7")), address_key(ip("198.51.100.9")));
+        let (a, b) = (
+            address_key(ip("203.0.113.7")),
+            address_key(ip("198.51.100.9")),
+        );
         for _ in 0..2 {
             limiter.record_failure(&a);
         }
@@ -489,7 +492,10 @@ mod tests {
             Some(ip("198.51.100.1"))
         );
         // Garbage: the proxy itself is counted.
-        headers.insert("x-forwarded-for", HeaderValue::from_static("n'importe quoi"));
+        headers.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("n'importe quoi"),
+        );
         assert_eq!(client_address(peer, &headers, &[ip("10.0.0.2")]), peer);
         // Another peer claiming the header is not believed.
         let other = Some(ip("192.0.2.66"));

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use crate::App;
 use crate::directory::{Establishment, Session, User, random_token};
+pub use crate::forms::{parse_form, parse_query};
 
 mod admin;
 pub mod auth;
@@ -432,22 +433,6 @@ impl Visitor {
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// Decodes an `application/x-www-form-urlencoded` body; None if it is not
-/// valid UTF-8 form data. Percent-escapes that do not decode to UTF-8 become
-/// U+FFFD. Public for the fuzz targets (`fuzz/`); never panics.
-pub fn parse_form(body: &[u8]) -> Option<Vec<(String, String)>> {
-    std::str::from_utf8(body).ok()?;
-    serde_urlencoded::from_bytes(body).ok()
-}
-
-/// Decodes a query string; an undecodable one gives no pairs. Public for
-/// the fuzz targets (`fuzz/`); never panics.
-pub fn parse_query(query: Option<&str>) -> Vec<(String, String)> {
-    query
-        .and_then(|q| serde_urlencoded::from_str(q).ok())
-        .unwrap_or_default()
 }
 
 #[derive(Serialize)]
