@@ -236,54 +236,8 @@ pub fn router(app: Arc<App>) -> Router {
         .nest_service("/static", static_files)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn_with_state(
-            app.clone(),
-            declared_length_limit,
-        ))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(app)
-}
-
-/// Refuses at once a body whose declared `Content-Length` is above the
-/// route's limit, instead of reading it up to the limit (or waiting for
-/// bytes that a client announced but never sends). Bodies without a
-/// declared length are cut by [`DefaultBodyLimit`] as they stream in.
-async fn declared_length_limit(
-    axum::extract::State(app): axum::extract::State<Arc<App>>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let path = request.uri().path();
-    let limit = if path.starts_with("/admin/e/") && path.ends_with("/theme/banniere") {
-        banner::MAX_UPLOAD_BODY_BYTES
-    } else {
-        MAX_BODY_BYTES
-    };
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > limit as u64) {
-        let visitor = Visitor::from_headers(&app, request.headers(), path);
-        let mut response = error_page(
-            &app,
-            &visitor,
-            None,
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "Envoi trop volumineux",
-            &format!(
-                "Les données envoyées dépassent la taille autorisée ({} Mo).",
-                limit / (1024 * 1024)
-            ),
-        );
-        // The unread body is not drained: the connection ends with the answer.
-        response
-            .headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
-        return response;
-    }
-    next.run(request).await
 }
 
 /// Headers on every response: no scripts at all, frames only from the embed providers.
