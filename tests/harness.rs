@@ -2,6 +2,7 @@
 //! database and the real compiled plugins, and a small cookie-keeping client.
 
 pub mod feed_server;
+pub mod html_safety;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

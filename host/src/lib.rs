@@ -15,6 +15,7 @@ use anyhow::{Context, Result};
 pub mod config_form;
 pub mod demo;
 pub mod directory;
+pub mod forms;
 pub mod html;
 pub mod image_header;
 pub mod manifest;
@@ -64,6 +65,13 @@ pub struct Config {
     pub outbound_allow_private: bool,
     /// How often scheduled plugins receive a `tick`; None disables the scheduler.
     pub tick_interval: Option<Duration>,
+    /// Failed sign-ins allowed from one client address (an IPv4 address, an
+    /// IPv6 /64) per 15 minutes, whatever the logins tried. A school behind
+    /// one NAT address shares it: keep it well above a class's typos.
+    pub max_login_failures_per_address: u32,
+    /// Reverse proxies whose `X-Forwarded-For` is believed for the client
+    /// address; empty: the header is ignored (anyone can write it).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Config {
@@ -85,6 +93,8 @@ impl Config {
             outbound_timeout: Duration::from_secs(8),
             outbound_allow_private: false,
             tick_interval: Some(Duration::from_secs(300)),
+            max_login_failures_per_address: 100,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -98,6 +108,8 @@ pub struct App {
     passwords: PasswordPool,
     sanitizer: SharedSanitizer,
     login_failures: web::auth::FailureLimiter,
+    /// Sign-in failures per client address.
+    address_failures: web::auth::FailureLimiter,
     /// Outstanding CAS service tickets (in memory).
     cas_tickets: web::cas::Tickets,
 }
@@ -140,6 +152,7 @@ pub async fn build(config: Config) -> Result<Arc<App>> {
         theme,
         sanitizer,
         login_failures: web::auth::FailureLimiter::default(),
+        address_failures: web::auth::address_limiter(config.max_login_failures_per_address),
         cas_tickets: web::cas::Tickets::default(),
         config,
     });
@@ -185,9 +198,9 @@ pub async fn serve_app(listener: tokio::net::TcpListener, app: Arc<App>) -> Resu
             "à la demande"
         }
     );
-    axum::serve(listener, web::router(app))
-        .await
-        .context("serveur HTTP")
+    // The peer address feeds the per-address sign-in limiter.
+    let service = web::router(app).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service).await.context("serveur HTTP")
 }
 
 /// The host's routes (path pattern and methods), for tests and tools.

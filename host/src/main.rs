@@ -1,14 +1,17 @@
-//! `preau serve [--addr HOST:PORT] [--data DIR] [--demo]`: reads the command
+//! `preau serve [--addr HOST:PORT] [--data DIR] [--demo] [--trusted-proxy IP]…`: reads the command
 //! line, binds, and hands over to [`preau_host::serve`].
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 
-const USAGE: &str = "usage : preau serve [--addr HOTE:PORT] [--data DOSSIER] [--demo]
+const USAGE: &str =
+    "usage : preau serve [--addr HOTE:PORT] [--data DOSSIER] [--demo] [--trusted-proxy IP]…
   --addr   adresse d'écoute (défaut 127.0.0.1:8080)
   --data   dossier de la base de données (défaut ./data/db)
   --demo   crée la région de démonstration (une seule fois)
+  --trusted-proxy  proxy inverse dont l'en-tête X-Forwarded-For donne l'adresse du client
+           (répétable ; sans cette option, l'en-tête est ignoré)
 Les plugins sont lus dans ./plugins, leurs composants dans ./target/wasm32-wasip2/release
 (construits par `cargo xtask build-plugins`), le thème dans ./themes/default.";
 
@@ -33,6 +36,15 @@ fn main() -> Result<()> {
                 config.data_dir = PathBuf::from(args.next().context("--data attend un dossier")?)
             }
             "--demo" => config.demo = true,
+            "--trusted-proxy" => {
+                let ip = args
+                    .next()
+                    .context("--trusted-proxy attend une adresse IP")?;
+                config.trusted_proxies.push(
+                    ip.parse()
+                        .with_context(|| format!("adresse IP invalide « {ip} »"))?,
+                );
+            }
             other => bail!("option inconnue « {other} »\n{USAGE}"),
         }
     }

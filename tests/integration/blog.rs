@@ -1,3 +1,6 @@
+use std::collections::VecDeque;
+
+use preau_tests::html_safety::{page_problems, page_text, xss_vectors};
 use preau_tests::{Client, PILAT, TestServer};
 
 fn blog(path: &str) -> String {
@@ -219,6 +222,82 @@ async fn rich_bodies_are_sanitized_and_allowlisted_embeds_kept() {
     assert!(!html.contains("onclick"));
     assert!(!html.contains("javascript:"));
     assert!(html.contains("texte"));
+}
+
+/// Vectors per article: enough to keep the test fast, few enough that one
+/// vector swallowing the rest of its article (`<plaintext>`, an unclosed
+/// comment…) costs little: the swallowed ones are posted again.
+const VECTORS_PER_ARTICLE: usize = 12;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_xss_vector_is_inert_in_the_rendered_article_page() {
+    let server = TestServer::start().await.unwrap();
+    let teacher = server.signed_in("jean.dupont").await.unwrap();
+    let pupil = server.signed_in("emma.martin").await.unwrap();
+    let csrf = teacher.get(&blog("/new")).await.unwrap().csrf().unwrap();
+    // The layout alone passes the checks (no false alarm from the theme).
+    let home = pupil.get(&format!("/e/{PILAT}/")).await.unwrap();
+    assert_eq!(page_problems(&home.body), Vec::<String>::new());
+
+    let vectors = xss_vectors();
+    assert!(vectors.len() >= 300, "only {} vectors", vectors.len());
+    let mut queue: VecDeque<usize> = (0..vectors.len()).collect();
+    let mut exercised = vec![false; vectors.len()];
+    let mut articles = 0;
+    while !queue.is_empty() {
+        let batch: Vec<usize> = queue
+            .drain(..VECTORS_PER_ARTICLE.min(queue.len()))
+            .collect();
+        // Each vector follows a visible marker paragraph.
+        let body: String = batch
+            .iter()
+            .map(|&i| format!("<p>vecteur-{i:04}</p>\n{}\n", vectors[i]))
+            .collect();
+        articles += 1;
+        let title = format!("Vecteurs {articles}");
+        let created = teacher
+            .post_raw(
+                &blog("/new"),
+                &[
+                    ("title", &title),
+                    ("body", &body),
+                    ("publish", "on"),
+                    ("csrf", &csrf),
+                ],
+            )
+            .await
+            .unwrap();
+        assert_eq!(created.status, 303, "{body}\n{}", created.body);
+        let page = pupil.get(created.location()).await.unwrap();
+        assert_eq!(page.status, 200, "{body}");
+        let problems = page_problems(&page.body);
+        assert!(
+            problems.is_empty(),
+            "{problems:#?}\nvectors:\n{body}\npage:\n{}",
+            page.body
+        );
+        // A vector whose marker is missing was swallowed by an earlier one
+        // (its content removed with it): it and the rest go again.
+        let text = page_text(&page.body);
+        assert!(text.contains(&title));
+        for (pos, &i) in batch.iter().enumerate() {
+            if text.contains(&format!("vecteur-{i:04}")) {
+                exercised[i] = true;
+            } else {
+                assert!(pos > 0, "first marker of an article missing: {body}");
+                for &j in batch[pos..].iter().rev() {
+                    queue.push_front(j);
+                }
+                break;
+            }
+        }
+    }
+    assert!(exercised.iter().all(|&e| e));
+    // Excerpts on the list page and the home page's block are safe too.
+    for path in [blog("/"), blog("/?page=2"), format!("/e/{PILAT}/")] {
+        let page = pupil.get(&path).await.unwrap();
+        assert_eq!(page_problems(&page.body), Vec::<String>::new(), "{path}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,6 +10,7 @@ mod browser;
 mod directory;
 mod durability;
 mod forum;
+mod hostile_input;
 mod isolation;
 mod portal;
 mod reload;

@@ -153,7 +153,7 @@ pub(super) fn checked_form(
     body: &Bytes,
 ) -> Result<Vec<(String, String)>, Response> {
     let Some(form) = parse_form(body) else {
-        return Err((StatusCode::BAD_REQUEST, "Formulaire illisible").into_response());
+        return Err(super::bad_form(app, visitor));
     };
     if !visitor.csrf_valid(&form) {
         return Err(csrf_rejected(app, visitor));

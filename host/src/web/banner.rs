@@ -170,7 +170,7 @@ pub async fn upload(
 ) -> WebResult {
     let mut t = target(&app, &headers, &uri, &uai, false)?;
     let Ok(mut multipart) = multipart else {
-        return Ok((StatusCode::BAD_REQUEST, "Formulaire illisible").into_response());
+        return Ok(super::bad_form(&app, &t.visitor));
     };
     let upload = match read_upload(&mut multipart).await {
         Ok(upload) => upload,
@@ -183,7 +183,7 @@ pub async fn upload(
                 &too_large_message(),
             ));
         }
-        Err(_) => return Ok((StatusCode::BAD_REQUEST, "Formulaire illisible").into_response()),
+        Err(_) => return Ok(super::bad_form(&app, &t.visitor)),
     };
     if !t
         .visitor

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -13,6 +12,7 @@ use serde_json::{Value, json};
 
 use crate::App;
 use crate::directory::{Establishment, Session, User, random_token};
+pub use crate::forms::{parse_form, parse_query};
 
 mod admin;
 pub mod auth;
@@ -478,19 +478,6 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Decodes an `application/x-www-form-urlencoded` body; None if it is not valid UTF-8 form data.
-pub fn parse_form(body: &Bytes) -> Option<Vec<(String, String)>> {
-    std::str::from_utf8(body).ok()?;
-    serde_urlencoded::from_bytes(body).ok()
-}
-
-/// Decodes a query string (invalid pairs are dropped).
-pub fn parse_query(query: Option<&str>) -> Vec<(String, String)> {
-    query
-        .and_then(|q| serde_urlencoded::from_str(q).ok())
-        .unwrap_or_default()
-}
-
 #[derive(Serialize)]
 struct NavItem {
     label: String,
@@ -704,6 +691,19 @@ pub fn csrf_rejected(app: &App, visitor: &Visitor) -> Response {
         StatusCode::FORBIDDEN,
         "Formulaire expiré",
         "Le jeton de sécurité du formulaire est absent ou invalide. Rechargez la page et recommencez.",
+    )
+}
+
+/// The page for a POST whose body is not a readable form (not UTF-8,
+/// broken multipart…): 400, in French.
+pub fn bad_form(app: &App, visitor: &Visitor) -> Response {
+    error_page(
+        app,
+        visitor,
+        None,
+        StatusCode::BAD_REQUEST,
+        "Formulaire illisible",
+        "Les données envoyées ne sont pas un formulaire valide (encodage UTF-8 attendu).",
     )
 }
 
