@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
+pub mod background;
 pub mod config_form;
 pub mod demo;
 pub mod directory;

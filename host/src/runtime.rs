@@ -487,6 +487,9 @@ pub struct Runtime {
     cache_dir: PathBuf,
     /// Calls of plugins on probation (see [`PENALTY_WINDOW`]).
     penalty_lane: Arc<tokio::sync::Semaphore>,
+    /// Its threads, at the lowest scheduling priority: a looping plugin on probation
+    /// takes CPU only when page rendering leaves some.
+    penalty_threads: crate::background::LowPriorityPool,
     /// Whether the pooling allocator could be reserved.
     pub pooled: bool,
 }
@@ -541,6 +544,8 @@ impl Runtime {
         wasm_dir: PathBuf,
         cache_dir: PathBuf,
     ) -> Result<Arc<Runtime>> {
+        let penalty_width =
+            std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1));
         let (engine, pooled) = build_engine()?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
@@ -559,9 +564,12 @@ impl Runtime {
             plugin_dirs,
             wasm_dir,
             cache_dir,
-            penalty_lane: Arc::new(tokio::sync::Semaphore::new(
-                std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
-            )),
+            penalty_lane: Arc::new(tokio::sync::Semaphore::new(penalty_width)),
+            penalty_threads: crate::background::LowPriorityPool::new(
+                "preau-penalite",
+                penalty_width,
+            )
+            .context("fils de la voie de pénalité")?,
             pooled,
         });
         runtime.rescan();
@@ -815,9 +823,16 @@ impl Runtime {
         };
         let store = self.new_store(&plugin, &ctx);
         let running = plugin.clone();
-        let result = tokio::task::spawn_blocking(move || run_in_store(&running, store, f))
-            .await
-            .map_err(|e| CallError::Host(e.to_string()))?;
+        let result = if _lane.is_some() {
+            self.penalty_threads
+                .run(move || run_in_store(&running, store, f))
+                .await
+                .map_err(|e| CallError::Host(e.to_string()))?
+        } else {
+            tokio::task::spawn_blocking(move || run_in_store(&running, store, f))
+                .await
+                .map_err(|e| CallError::Host(e.to_string()))?
+        };
         let result = report(&plugin.manifest.id, &ctx.uai, result);
         if let Err(CallError::Timeout | CallError::OutOfMemory) = &result {
             plugin.exhausted();

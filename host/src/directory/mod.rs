@@ -242,11 +242,12 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// Runs argon2 on a bounded number of blocking threads, so that a login storm
+/// Runs argon2 on a bounded number of low-priority threads, so that a login storm
 /// queues up instead of starving page rendering.
 #[derive(Clone)]
 pub struct PasswordPool {
     permits: Arc<tokio::sync::Semaphore>,
+    threads: crate::background::LowPriorityPool,
     /// A hash to verify against when the login is unknown (same cost, no user enumeration by timing).
     dummy_hash: Arc<String>,
 }
@@ -256,6 +257,7 @@ impl PasswordPool {
     pub fn new(size: usize) -> Result<Self> {
         Ok(PasswordPool {
             permits: Arc::new(tokio::sync::Semaphore::new(size.max(1))),
+            threads: crate::background::LowPriorityPool::new("preau-argon2", size.max(1))?,
             dummy_hash: Arc::new(hash_password(&random_token())?),
         })
     }
@@ -266,21 +268,22 @@ impl PasswordPool {
             return false;
         };
         let dummy = self.dummy_hash.clone();
-        tokio::task::spawn_blocking(move || match hash {
-            Some(hash) => verify_password(&password, &hash),
-            None => {
-                verify_password(&password, &dummy);
-                false
-            }
-        })
-        .await
-        .unwrap_or(false)
+        self.threads
+            .run(move || match hash {
+                Some(hash) => verify_password(&password, &hash),
+                None => {
+                    verify_password(&password, &dummy);
+                    false
+                }
+            })
+            .await
+            .unwrap_or(false)
     }
 
     /// Hashes on the pool.
     pub async fn hash(&self, password: String) -> Result<String> {
         let _permit = self.permits.acquire().await?;
-        tokio::task::spawn_blocking(move || hash_password(&password)).await?
+        self.threads.run(move || hash_password(&password)).await?
     }
 }
 
