@@ -289,6 +289,15 @@ impl Client {
     }
 }
 
+/// Page text with the entities minijinja's autoescape writes (`/`, `'`, `&`, `"`)
+/// put back, to look for URLs and French text in a page.
+pub fn unescape(html: &str) -> String {
+    html.replace("&#x2f;", "/")
+        .replace("&#x27;", "'")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
+}
+
 /// `application/x-www-form-urlencoded` encoding.
 pub fn url_encode(fields: &[(&str, &str)]) -> String {
     fields

@@ -168,7 +168,7 @@ async fn every_route_answers_each_profile_as_the_table_says() {
             .get(&format!("{}/", mount.replace("{uai}", PILAT)))
             .await
             .unwrap();
-        let body = list.body.replace("&#x2f;", "/");
+        let body = preau_tests::unescape(&list.body);
         let prefix = format!("{}/", mount.replace("{uai}", PILAT));
         let id: String = body
             .match_indices(&prefix)

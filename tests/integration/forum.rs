@@ -1,13 +1,9 @@
 //! The forum through the real host: roles, subjects and replies, quoting, unread
 //! markers, moderation, pre-moderation, search, rubriques, bad input.
 
-use preau_tests::{Client, PILAT, TestServer};
+use preau_tests::{Client, PILAT, TestServer, unescape};
 
 const FORUM: &str = "/e/0420003A/forum";
-
-fn unescape(html: &str) -> String {
-    html.replace("&#x2f;", "/").replace("&#x27;", "'")
-}
 
 /// The links below `prefix` in a page, in order.
 fn links(html: &str, prefix: &str) -> Vec<String> {

@@ -5,16 +5,9 @@
 use std::time::Duration;
 
 use preau_tests::feed_server::FeedServer;
-use preau_tests::{Client, FOREZ, PILAT, TestServer, test_config};
+use preau_tests::{Client, FOREZ, PILAT, TestServer, test_config, unescape};
 
 const MANAGE: &str = "/e/0420003A/rss/flux";
-
-fn unescape(html: &str) -> String {
-    html.replace("&#x2f;", "/")
-        .replace("&#x27;", "'")
-        .replace("&amp;", "&")
-        .replace("&quot;", "\"")
-}
 
 /// Enables the plugin in `uai` and approves 127.0.0.1 there.
 async fn set_up(server: &TestServer, uai: &str) -> Client {

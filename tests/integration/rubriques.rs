@@ -1,11 +1,6 @@
 //! Rubriques, the "Actualités" block and the home page's layout, at the HTTP level.
 
-use preau_tests::{FOREZ, PILAT, TestServer};
-
-/// Page text with the slashes minijinja escapes in attributes put back.
-fn unescape(html: &str) -> String {
-    html.replace("&#x2f;", "/")
-}
+use preau_tests::{FOREZ, PILAT, TestServer, unescape};
 
 /// An anonymous visitor refused is sent to sign in; a signed-in one gets 403.
 fn refused(page: &preau_tests::Page, anonymous: bool) -> bool {

@@ -24,7 +24,8 @@ use crate::directory::{
     password_policy,
 };
 
-type Form = Vec<(String, String)>;
+/// Decoded form fields.
+pub(super) type Form = Vec<(String, String)>;
 
 /// A submitted field, trimmed (empty if absent).
 pub(super) fn field(form: &Form, name: &str) -> String {

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Value, json};
 
 use super::admin::{checked_form, target};
-use super::directory::field;
+use super::directory::{Form, all, field};
 use super::plugins::call_context;
 use super::portal::{find_establishment, wit_caller};
 use super::{Visitor, WebResult, error_page, forbidden, parse_query, render};
@@ -26,16 +26,6 @@ use crate::runtime::{WitRubrique, invocation};
 /// Most news items on the home page block and per page of the news page.
 pub const NEWS_PER_BLOCK: u32 = 5;
 const NEWS_PER_PAGE: u32 = 15;
-
-type Form = Vec<(String, String)>;
-
-fn all(form: &Form, name: &str) -> Vec<String> {
-    form.iter()
-        .filter(|(k, _)| k == name)
-        .map(|(_, v)| v.trim().to_string())
-        .filter(|v| !v.is_empty())
-        .collect()
-}
 
 /// Field errors as the form macros expect them: field → message.
 fn error_map(errors: &[(&str, String)]) -> Value {
