@@ -800,7 +800,7 @@ fn describe_when(days: &[Day], slot: &Slot) -> String {
     }
 }
 
-fn delete_resource(request: &Request, params: &Params) -> Result<Response> {
+fn delete_resource(_request: &Request, params: &Params) -> Result<Response> {
     let (id, resource) = load_resource(params)?;
     if !resource_access(id, &resource).manage {
         return Err(Error::Forbidden);
