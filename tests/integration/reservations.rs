@@ -94,7 +94,11 @@ async fn grant_user(admin: &Client, rights: &str, login: &str, role: &str) {
         )
         .await
         .unwrap();
-    assert_eq!(page.status, 303, "{login} {role} sur {rights} : {}", page.body);
+    assert_eq!(
+        page.status, 303,
+        "{login} {role} sur {rights} : {}",
+        page.body
+    );
 }
 
 /// Sets the populations of a rights page (tab « accès population »).
@@ -195,7 +199,11 @@ async fn every_cell_of_the_role_table() {
         let Some(link) = link else {
             let someone = own[2].1.clone().unwrap();
             let page = client
-                .post_form(&resource, &someone, &[("date", date), ("debut", "18:00"), ("fin", "19:00")])
+                .post_form(
+                    &resource,
+                    &someone,
+                    &[("date", date), ("debut", "18:00"), ("fin", "19:00")],
+                )
                 .await
                 .unwrap();
             assert_eq!(page.status, 403, "{role} ({login}) modifie");
@@ -204,10 +212,23 @@ async fn every_cell_of_the_role_table() {
         let start = format!("{:02}:30", 8 + i);
         let end = format!("{:02}:00", 9 + i);
         let page = client
-            .post_form(link, link, &[("date", date), ("debut", &start), ("fin", &end), ("objet", "Modifié")])
+            .post_form(
+                link,
+                link,
+                &[
+                    ("date", date),
+                    ("debut", &start),
+                    ("fin", &end),
+                    ("objet", "Modifié"),
+                ],
+            )
             .await
             .unwrap();
-        assert_eq!(page.status, 303, "{role} ({login}) modifie la sienne : {}", page.body);
+        assert_eq!(
+            page.status, 303,
+            "{role} ({login}) modifie la sienne : {}",
+            page.body
+        );
         let detail = client.get(link).await.unwrap().body;
         assert!(detail.contains("Modifié"));
         let expected = if *role == "redacteur" {
@@ -215,7 +236,10 @@ async fn every_cell_of_the_role_table() {
         } else {
             "validée"
         };
-        assert!(detail.contains(expected), "{role} après modification : {expected}");
+        assert!(
+            detail.contains(expected),
+            "{role} après modification : {expected}"
+        );
     }
 
     // « Modifier / valider / supprimer la réservation d'un autre » : non, non, non, oui, oui.
@@ -233,26 +257,51 @@ async fn every_cell_of_the_role_table() {
         let start = format!("{:02}:00", 14 + i);
         let end = format!("{:02}:30", 14 + i);
         let page = client
-            .post_form(&resource, &target, &[("date", date), ("debut", &start), ("fin", &end)])
+            .post_form(
+                &resource,
+                &target,
+                &[("date", date), ("debut", &start), ("fin", &end)],
+            )
             .await
             .unwrap();
-        assert_eq!(page.status, if allowed { 303 } else { 403 }, "{role} modifie celle d'un autre");
+        assert_eq!(
+            page.status,
+            if allowed { 303 } else { 403 },
+            "{role} modifie celle d'un autre"
+        );
         let page = client
             .post_form(&resource, &format!("{pending}/valider"), &[])
             .await
             .unwrap();
-        assert_eq!(page.status, if allowed { 303 } else { 403 }, "{role} valide celle d'un autre");
+        assert_eq!(
+            page.status,
+            if allowed { 303 } else { 403 },
+            "{role} valide celle d'un autre"
+        );
         // A victim for deletion, booked by the gestionnaire (or the modérateur for the
         // gestionnaire's own test).
-        let owner = if *role == "gestionnaire" { &clients[3].2 } else { &clients[4].2 };
+        let owner = if *role == "gestionnaire" {
+            &clients[3].2
+        } else {
+            &clients[4].2
+        };
         let day = format!("2030-04-{:02}", 2 + i);
-        assert_eq!(reserve_slot(owner, &resource, &day, "10:00", "11:00").await.status, 303);
+        assert_eq!(
+            reserve_slot(owner, &resource, &day, "10:00", "11:00")
+                .await
+                .status,
+            303
+        );
         let victim = reservation_at(owner, &resource, &day, "10 h – 11 h").await;
         let page = client
             .post_form(&resource, &format!("{victim}/supprimer"), &[])
             .await
             .unwrap();
-        assert_eq!(page.status, if allowed { 303 } else { 403 }, "{role} supprime celle d'un autre");
+        assert_eq!(
+            page.status,
+            if allowed { 303 } else { 403 },
+            "{role} supprime celle d'un autre"
+        );
         let gone = owner.get(&victim).await.unwrap().status == 404;
         assert_eq!(gone, allowed, "{role} : suppression effective");
     }
@@ -271,8 +320,14 @@ async fn every_cell_of_the_role_table() {
         .unwrap();
     assert_eq!(page.status, 303, "{}", page.body);
     let karim = &clients[2].2;
-    for (day, start, end) in [("2030-05-06", "08:00", "09:00"), ("2030-05-07", "08:00", "09:00")] {
-        assert_eq!(reserve_slot(karim, &resource, day, start, end).await.status, 303);
+    for (day, start, end) in [
+        ("2030-05-06", "08:00", "09:00"),
+        ("2030-05-07", "08:00", "09:00"),
+    ] {
+        assert_eq!(
+            reserve_slot(karim, &resource, day, start, end).await.status,
+            303
+        );
     }
     for (role, login, client) in &clients {
         let seen = notifications(client).await;
@@ -284,29 +339,56 @@ async fn every_cell_of_the_role_table() {
     }
     // A blocking threshold refuses the next one, naming the week.
     let page = admin
-        .post_form(&config, &config, &[("seuil_par_semaine", "2"), ("seuil_bloquant", "true")])
+        .post_form(
+            &config,
+            &config,
+            &[("seuil_par_semaine", "2"), ("seuil_bloquant", "true")],
+        )
         .await
         .unwrap();
     assert_eq!(page.status, 303, "{}", page.body);
     let page = reserve_slot(karim, &resource, "2030-05-08", "08:00", "09:00").await;
     assert_eq!(page.status, 422);
-    assert!(unescape(&page.body).contains("seuil de 2 réservations par semaine (semaine du lundi 6 mai 2030)"));
+    assert!(
+        unescape(&page.body)
+            .contains("seuil de 2 réservations par semaine (semaine du lundi 6 mai 2030)")
+    );
 
     // « Créer un domaine de ressources / une ressource » : non ×4, oui.
     for (role, login, client) in &clients {
         let allowed = *role == "gestionnaire";
         let page = client
-            .post_form(&url("/"), &url("/domaines"), &[("nom", &format!("Domaine de {login}"))])
+            .post_form(
+                &url("/"),
+                &url("/domaines"),
+                &[("nom", &format!("Domaine de {login}"))],
+            )
             .await
             .unwrap();
-        assert_eq!(page.status, if allowed { 303 } else { 403 }, "{role} crée un domaine");
+        assert_eq!(
+            page.status,
+            if allowed { 303 } else { 403 },
+            "{role} crée un domaine"
+        );
         let page = client
-            .post_form(&domain, &domain, &[("nom", &format!("Ressource de {login}"))])
+            .post_form(
+                &domain,
+                &domain,
+                &[("nom", &format!("Ressource de {login}"))],
+            )
             .await
             .unwrap();
-        assert_eq!(page.status, if allowed { 303 } else { 403 }, "{role} crée une ressource");
+        assert_eq!(
+            page.status,
+            if allowed { 303 } else { 403 },
+            "{role} crée une ressource"
+        );
         if allowed {
-            assert!(page.location().starts_with(&url("/r/")), "{}", page.location());
+            assert!(
+                page.location().starts_with(&url("/r/")),
+                "{}",
+                page.location()
+            );
         }
     }
 }
@@ -320,7 +402,10 @@ async fn concurrent_reservations_of_one_slot_exactly_one_wins() {
     grant_populations(
         &admin,
         PLUGIN_RIGHTS,
-        &["profil:enseignant|redacteur-en-ligne", "profil:personnel|redacteur-en-ligne"],
+        &[
+            "profil:enseignant|redacteur-en-ligne",
+            "profil:personnel|redacteur-en-ligne",
+        ],
     )
     .await;
     let logins = [
@@ -366,7 +451,8 @@ async fn concurrent_reservations_of_one_slot_exactly_one_wins() {
             303 => won += 1,
             409 => {
                 assert!(
-                    unescape(&page.body).contains("Ce créneau est déjà réservé le mardi 4 juin 2030"),
+                    unescape(&page.body)
+                        .contains("Ce créneau est déjà réservé le mardi 4 juin 2030"),
                     "{}",
                     page.body
                 );
@@ -376,7 +462,10 @@ async fn concurrent_reservations_of_one_slot_exactly_one_wins() {
         }
     }
     assert_eq!((won, lost), (1, 7));
-    let calendar = admin.get(&format!("{resource}?date=2030-06-04")).await.unwrap();
+    let calendar = admin
+        .get(&format!("{resource}?date=2030-06-04"))
+        .await
+        .unwrap();
     assert_eq!(links(&calendar.body, &url("/reservation/")).len(), 1);
 }
 
@@ -387,7 +476,12 @@ async fn periodic_reservations_are_all_or_nothing_and_bad_input_is_named() {
     let (_, resource) = demo_ids(&teacher).await;
     let other = server.signed_in("marie.lefebvre").await.unwrap();
     // Tuesday 2030-03-19 is taken by Marie.
-    assert_eq!(reserve_slot(&other, &resource, "2030-03-19", "10:30", "11:30").await.status, 303);
+    assert_eq!(
+        reserve_slot(&other, &resource, "2030-03-19", "10:30", "11:30")
+            .await
+            .status,
+        303
+    );
     let weekly = |until: &'static str| {
         vec![
             ("date", "2030-03-05"),
@@ -401,18 +495,30 @@ async fn periodic_reservations_are_all_or_nothing_and_bad_input_is_named() {
     let page = reserve(&teacher, &resource, &weekly("2030-04-02")).await;
     assert_eq!(page.status, 409, "{}", page.body);
     let body = unescape(&page.body);
-    assert!(body.contains("Ce créneau est déjà réservé le mardi 19 mars 2030"), "{body}");
-    assert!(body.contains("value=\"Club robotique\""), "the form keeps what was typed");
+    assert!(
+        body.contains("Ce créneau est déjà réservé le mardi 19 mars 2030"),
+        "{body}"
+    );
+    assert!(
+        body.contains("value=\"Club robotique\""),
+        "the form keeps what was typed"
+    );
     // All or nothing: no occurrence was written.
     for date in ["2030-03-05", "2030-03-12", "2030-03-26"] {
-        let week = teacher.get(&format!("{resource}?date={date}")).await.unwrap();
+        let week = teacher
+            .get(&format!("{resource}?date={date}"))
+            .await
+            .unwrap();
         assert!(!week.body.contains("Club robotique"), "{date}");
     }
     // Without the conflict: every Tuesday until 2030-03-12, then Marie's week stays hers.
     let page = reserve(&teacher, &resource, &weekly("2030-03-12")).await;
     assert_eq!(page.status, 303, "{}", page.body);
     for date in ["2030-03-05", "2030-03-12"] {
-        let week = teacher.get(&format!("{resource}?date={date}")).await.unwrap();
+        let week = teacher
+            .get(&format!("{resource}?date={date}"))
+            .await
+            .unwrap();
         assert!(week.body.contains("Club robotique"), "{date}");
         assert!(week.body.contains("Jean Dupont"), "author shown");
     }
@@ -420,23 +526,52 @@ async fn periodic_reservations_are_all_or_nothing_and_bad_input_is_named() {
     // Bad input: a precise French message on the field, nothing created.
     let cases: [(&[(&str, &str)], &str); 5] = [
         (
-            &[("date", "2030-03-06"), ("debut", "11:00"), ("fin", "10:00"), ("objet", "À l'envers")],
+            &[
+                ("date", "2030-03-06"),
+                ("debut", "11:00"),
+                ("fin", "10:00"),
+                ("objet", "À l'envers"),
+            ],
             "L'heure de fin doit être après l'heure de début.",
         ),
         (
-            &[("date", "mercredi"), ("debut", "10:00"), ("fin", "11:00"), ("objet", "À l'envers")],
+            &[
+                ("date", "mercredi"),
+                ("debut", "10:00"),
+                ("fin", "11:00"),
+                ("objet", "À l'envers"),
+            ],
             "La date n'est pas une date valide",
         ),
         (
-            &[("date", "2030-02-30"), ("debut", "10:00"), ("fin", "11:00"), ("objet", "À l'envers")],
+            &[
+                ("date", "2030-02-30"),
+                ("debut", "10:00"),
+                ("fin", "11:00"),
+                ("objet", "À l'envers"),
+            ],
             "La date n'est pas une date valide",
         ),
         (
-            &[("date", "2030-03-06"), ("debut", "10:00"), ("fin", "11:00"), ("objet", "À l'envers"), ("repetition", "hebdomadaire"), ("jusqu_au", "2030-03-01")],
+            &[
+                ("date", "2030-03-06"),
+                ("debut", "10:00"),
+                ("fin", "11:00"),
+                ("objet", "À l'envers"),
+                ("repetition", "hebdomadaire"),
+                ("jusqu_au", "2030-03-01"),
+            ],
             "La fin de la répétition est avant le premier jour de la réservation.",
         ),
         (
-            &[("date", "2030-03-06"), ("debut", "10:00"), ("fin", "11:00"), ("objet", "À l'envers"), ("repetition", "quotidienne"), ("jusqu_au", "2031-03-01")],
+            &[
+                ("date", "2030-03-06"),
+                ("debut", "10:00"),
+                ("fin", "11:00"),
+                ("objet", "À l'envers"),
+                ("repetition", "quotidienne"),
+                ("jusqu_au", "2031-03-01"),
+            ],
             "Trop de répétitions : au plus 60 occurrences",
         ),
     ];
@@ -447,18 +582,31 @@ async fn periodic_reservations_are_all_or_nothing_and_bad_input_is_named() {
         assert!(body.contains(message), "{message} : {body}");
         assert!(body.contains("value=\"À l'envers\""), "form kept");
     }
-    let week = teacher.get(&format!("{resource}?date=2030-03-06")).await.unwrap();
+    let week = teacher
+        .get(&format!("{resource}?date=2030-03-06"))
+        .await
+        .unwrap();
     assert!(!unescape(&week.body).contains("À l'envers"));
     // Unknown resource.
     let page = teacher
-        .post_form(&resource, &url("/r/00000000000fffff"), &[("date", "2030-03-06"), ("debut", "10:00"), ("fin", "11:00")])
+        .post_form(
+            &resource,
+            &url("/r/00000000000fffff"),
+            &[("date", "2030-03-06"), ("debut", "10:00"), ("fin", "11:00")],
+        )
         .await
         .unwrap();
     assert_eq!(page.status, 404);
-    assert_eq!(teacher.get(&url("/r/nimportequoi")).await.unwrap().status, 404);
+    assert_eq!(
+        teacher.get(&url("/r/nimportequoi")).await.unwrap().status,
+        404
+    );
 
     // Week and day navigation.
-    let week = teacher.get(&format!("{resource}?date=2030-03-05")).await.unwrap();
+    let week = teacher
+        .get(&format!("{resource}?date=2030-03-05"))
+        .await
+        .unwrap();
     let html = unescape(&week.body);
     assert!(html.contains("semaine du lundi 4 mars 2030"));
     assert!(html.contains("date=2030-02-25\">← Semaine précédente"));
@@ -475,15 +623,27 @@ async fn periodic_reservations_are_all_or_nothing_and_bad_input_is_named() {
     // Statistics (moderators and gestionnaires): the principal administers everything.
     let admin = server.signed_in("principal.pilat").await.unwrap();
     let stats = admin
-        .get(&format!("{resource}/statistiques?periode=mois&date=2030-03-01"))
+        .get(&format!(
+            "{resource}/statistiques?periode=mois&date=2030-03-01"
+        ))
         .await
         .unwrap();
     assert_eq!(stats.status, 200);
     let html = unescape(&stats.body);
-    assert!(html.contains("mars 2030 : 3 réservations, 3 h réservées"), "{html}");
+    assert!(
+        html.contains("mars 2030 : 3 réservations, 3 h réservées"),
+        "{html}"
+    );
     assert!(html.contains("data:image/svg+xml"));
     assert!(html.contains("<th scope=\"row\">Jean Dupont</th><td>2</td><td>2 h</td>"));
-    assert_eq!(teacher.get(&format!("{resource}/statistiques")).await.unwrap().status, 403);
+    assert_eq!(
+        teacher
+            .get(&format!("{resource}/statistiques"))
+            .await
+            .unwrap()
+            .status,
+        403
+    );
 }
 
 /// The manual's exercise: « le principal adjoint souhaite être l'unique personne qui
@@ -506,9 +666,21 @@ async fn the_principal_adjoint_is_the_only_validator() {
     let teacher = server.signed_in("jean.dupont").await.unwrap();
     let page = teacher.get(&resource).await.unwrap();
     assert!(page.body.contains("soumise à validation"));
-    assert_eq!(reserve_slot(&teacher, &resource, "2030-09-10", "10:00", "11:00").await.status, 303);
+    assert_eq!(
+        reserve_slot(&teacher, &resource, "2030-09-10", "10:00", "11:00")
+            .await
+            .status,
+        303
+    );
     let link = reservation_at(&teacher, &resource, "2030-09-10", "10 h – 11 h").await;
-    assert!(teacher.get(&link).await.unwrap().body.contains("en attente de validation"));
+    assert!(
+        teacher
+            .get(&link)
+            .await
+            .unwrap()
+            .body
+            .contains("en attente de validation")
+    );
     // The teacher cannot validate it, nor can another teacher.
     for client in [&teacher, &server.signed_in("marie.lefebvre").await.unwrap()] {
         let page = client
@@ -520,8 +692,16 @@ async fn the_principal_adjoint_is_the_only_validator() {
     // The adjoint is notified, and lists it among the reservations to validate.
     let adjoint = server.signed_in("nathalie.perrin").await.unwrap();
     let colleague = server.signed_in("marie.lefebvre").await.unwrap();
-    assert!(notifications(&adjoint).await.contains("Réservation à valider : Salle Multi 1"));
-    assert!(!notifications(&colleague).await.contains("Réservation à valider"));
+    assert!(
+        notifications(&adjoint)
+            .await
+            .contains("Réservation à valider : Salle Multi 1")
+    );
+    assert!(
+        !notifications(&colleague)
+            .await
+            .contains("Réservation à valider")
+    );
     let list = adjoint.get(&url("/a-valider")).await.unwrap();
     assert!(list.body.contains("Jean Dupont"));
     let page = adjoint
