@@ -267,7 +267,7 @@ async fn every_cell_of_the_role_table() {
         assert_eq!(
             page.status,
             if allowed { 303 } else { 403 },
-            "{role} modifie celle d'un autre"
+            "{role} ({login}) modifie celle d'un autre"
         );
         let page = client
             .post_form(&resource, &format!("{pending}/valider"), &[])
