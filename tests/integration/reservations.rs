@@ -720,3 +720,69 @@ async fn the_principal_adjoint_is_the_only_validator() {
     assert!(unescape(&mine.body).contains("Mes prochaines réservations"));
     assert!(unescape(&mine.body).contains("mardi 10 septembre 2030"));
 }
+
+/// « Droits d'accès » per resource: the resource's own rights override its domain's, the
+/// host's page names the object, and a gestionnaire of a domain edits its rights.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rights_of_a_resource_override_its_domain() {
+    let server = TestServer::start().await.unwrap();
+    let admin = server.signed_in("principal.pilat").await.unwrap();
+    let (domain, multi) = demo_ids(&admin).await;
+    let index = admin.get(&url("/")).await.unwrap();
+    let projector = link_to(&index.body, &url("/r/"), "Vidéoprojecteur mobile");
+    let rights = domain_rights_url(&admin, &projector).await;
+    let page = admin.get(&rights).await.unwrap();
+    assert_eq!(page.status, 200);
+    assert!(
+        unescape(&page.body).contains("Salle informatique › Vidéoprojecteur mobile"),
+        "describe_scope"
+    );
+    let unknown = rights.replace(projector.rsplit('/').next().unwrap(), "00000000000000ff");
+    assert_eq!(admin.get(&unknown).await.unwrap().status, 404);
+
+    // The projector is lent to Emma (a pupil, no role in the service) and no one else.
+    grant_user(&admin, &rights, "emma.martin", "redacteur-en-ligne").await;
+    let pupil = server.signed_in("emma.martin").await.unwrap();
+    assert_eq!(pupil.get(&projector).await.unwrap().status, 200);
+    assert_eq!(pupil.get(&multi).await.unwrap().status, 403);
+    assert_eq!(
+        reserve_slot(&pupil, &projector, "2030-10-01", "10:00", "11:00")
+            .await
+            .status,
+        303
+    );
+    let teacher = server.signed_in("jean.dupont").await.unwrap();
+    assert_eq!(teacher.get(&projector).await.unwrap().status, 403);
+    assert_eq!(teacher.get(&multi).await.unwrap().status, 200);
+    let list = unescape(&teacher.get(&url("/")).await.unwrap().body);
+    assert!(list.contains("Salle Multi 1") && !list.contains("Vidéoprojecteur mobile"));
+
+    // A gestionnaire of the domain (not of the service) manages it and its rights.
+    let domain_rights = domain_rights_url(&admin, &domain).await;
+    grant_user(&admin, &domain_rights, "nathalie.perrin", "gestionnaire").await;
+    let manager = server.signed_in("nathalie.perrin").await.unwrap();
+    assert_eq!(
+        domain_rights_url(&manager, &domain).await,
+        domain_rights,
+        "link shown"
+    );
+    assert_eq!(manager.get(&domain_rights).await.unwrap().status, 200);
+    grant_user(&manager, &domain_rights, "karim.haddad", "moderateur").await;
+    let page = manager
+        .post_form(
+            &url("/"),
+            &url("/domaines"),
+            &[("nom", "Hors de son domaine")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        page.status, 403,
+        "creating a domain needs the service's gestionnaire"
+    );
+    let page = manager
+        .post_form(&domain, &domain, &[("nom", "Salle Multi 2")])
+        .await
+        .unwrap();
+    assert_eq!(page.status, 303);
+}
