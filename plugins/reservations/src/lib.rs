@@ -845,10 +845,10 @@ fn statistics(request: &Request, params: &Params) -> Result<Response> {
     } else {
         let start = date.month_start();
         let end = date.next_month_start();
-        let mut buckets = vec![(format!("sem. du {}", start.short()), start)];
+        let mut buckets = vec![(format!("sem. du {}", start.numeric()), start)];
         let mut monday = start.monday().plus(7);
         while monday < end {
-            buckets.push((format!("sem. du {}", monday.short()), monday));
+            buckets.push((format!("sem. du {}", monday.numeric()), monday));
             monday = monday.plus(7);
         }
         (

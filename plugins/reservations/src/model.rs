@@ -334,6 +334,12 @@ impl Day {
         format!("{} {d}/{m}", &name[..3])
     }
 
+    /// « 3/3 ».
+    pub fn numeric(self) -> String {
+        let (_, m, d) = self.ymd();
+        format!("{d}/{m}")
+    }
+
     /// « mars 2026 ».
     pub fn month_name(self) -> String {
         let (y, m, _) = self.ymd();
