@@ -719,6 +719,11 @@ async fn the_principal_adjoint_is_the_only_validator() {
     let mine = teacher.get(&url("/")).await.unwrap();
     assert!(unescape(&mine.body).contains("Mes prochaines réservations"));
     assert!(unescape(&mine.body).contains("mardi 10 septembre 2030"));
+    let home = unescape(&teacher.get(&format!("/e/{PILAT}/")).await.unwrap().body);
+    let block = home
+        .find("Mes prochaines réservations</h2>")
+        .expect("home-page block");
+    assert!(home[block..].contains("mardi 10 septembre 2030, 10 h – 11 h"));
 }
 
 /// « Droits d'accès » per resource: the resource's own rights override its domain's, the

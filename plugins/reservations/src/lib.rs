@@ -72,8 +72,7 @@ impl Plugin for Reservations {
         let Some(caller) = invocation.caller() else {
             return Ok(None);
         };
-        let (today, _) = model::paris_now(now());
-        let mut mine = my_reservations(&caller.id, today)?;
+        let mut mine = my_reservations(&caller.id, model::paris_now(now()))?;
         mine.truncate(5);
         let items: Vec<Value> = mine
             .iter()
@@ -204,8 +203,10 @@ fn reservations_on(resource: Id, days: &[Day]) -> Result<Vec<(Id, Reservation)>>
     Ok(all)
 }
 
-/// The caller's reservations from `from` on, soonest first, with their resource's name.
-fn my_reservations(user: &str, from: Day) -> Result<Vec<(Id, Reservation, String)>> {
+/// The caller's reservations not yet over at `now` (local day and minutes), soonest
+/// first, with their resource's name.
+fn my_reservations(user: &str, now: (Day, u16)) -> Result<Vec<(Id, Reservation, String)>> {
+    let (today, minutes) = now;
     let resources = Table::<Resource>::new();
     let mut mine: Vec<(Id, Reservation, String)> = Table::<Reservation>::new()
         .scan_index(
@@ -215,7 +216,7 @@ fn my_reservations(user: &str, from: Day) -> Result<Vec<(Id, Reservation, String
             Order::NewestFirst,
         )?
         .into_iter()
-        .filter(|(_, r)| r.day >= from)
+        .filter(|(_, r)| r.day > today || (r.day == today && r.slot.end > minutes))
         .map(|(id, r)| {
             let name = resources
                 .get(r.resource)
@@ -312,9 +313,8 @@ fn index_page(
     if !any {
         return Err(Error::Forbidden);
     }
-    let (today, _) = model::paris_now(now());
     let mine: Vec<Value> = match request.caller() {
-        Some(c) => my_reservations(&c.id, today)?
+        Some(c) => my_reservations(&c.id, model::paris_now(now()))?
             .iter()
             .take(10)
             .map(|(id, r, n)| upcoming_view(request.invocation(), *id, r, n))
