@@ -715,6 +715,48 @@ async fn the_principal_adjoint_is_the_only_validator() {
             .await
             .contains("Réservation validée : Salle Multi 1")
     );
+    // A periodic request is validated at once for all its occurrences.
+    let page = reserve(
+        &teacher,
+        &resource,
+        &[
+            ("date", "2030-09-17"),
+            ("debut", "14:00"),
+            ("fin", "15:00"),
+            ("objet", "Atelier"),
+            ("repetition", "hebdomadaire"),
+            ("jusqu_au", "2030-10-01"),
+        ],
+    )
+    .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let first = reservation_at(&teacher, &resource, "2030-09-17", "14 h – 15 h").await;
+    let page = adjoint
+        .post_form(
+            &first,
+            &format!("{first}/valider"),
+            &[("toute_la_serie", "oui")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.status, 303);
+    for date in ["2030-09-17", "2030-09-24", "2030-10-01"] {
+        let link = reservation_at(&teacher, &resource, date, "14 h – 15 h").await;
+        let detail = teacher.get(&link).await.unwrap().body;
+        assert!(
+            detail.contains("validée") && !detail.contains("en attente"),
+            "{date}"
+        );
+    }
+    assert!(
+        !adjoint
+            .get(&url("/a-valider"))
+            .await
+            .unwrap()
+            .body
+            .contains("Jean Dupont")
+    );
+
     // The home-page block lists it for the teacher.
     let mine = teacher.get(&url("/")).await.unwrap();
     assert!(unescape(&mine.body).contains("Mes prochaines réservations"));
@@ -773,6 +815,12 @@ async fn rights_of_a_resource_override_its_domain() {
     );
     assert_eq!(manager.get(&domain_rights).await.unwrap().status, 200);
     grant_user(&manager, &domain_rights, "karim.haddad", "moderateur").await;
+    // Karim moderates this domain only: the index links to the reservations to validate.
+    let karim = server.signed_in("karim.haddad").await.unwrap();
+    let index = unescape(&karim.get(&url("/")).await.unwrap().body);
+    assert!(index.contains("Réservations à valider"));
+    let index = unescape(&teacher.get(&url("/")).await.unwrap().body);
+    assert!(!index.contains("Réservations à valider"));
     let page = manager
         .post_form(
             &url("/"),

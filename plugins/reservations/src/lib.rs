@@ -288,16 +288,19 @@ fn index_page(
     let resources = Table::<Resource>::new();
     let mut domains = Vec::new();
     let mut any = global.read;
+    let mut moderates = global.moderate;
     for (did, domain) in Table::<Domain>::new().scan(None, 500, Order::OldestFirst)? {
-        let items: Vec<Value> = resources
-            .scan_index(&model::domain_index(did), None, 500, Order::OldestFirst)?
-            .into_iter()
-            .filter(|(rid, r)| resource_access(*rid, r).read)
-            .map(|(rid, r)| {
-                json!({ "name": r.name, "description": r.description,
-                        "url": request.url(&format!("/r/{rid}")) })
-            })
-            .collect();
+        let mut items: Vec<Value> = Vec::new();
+        for (rid, r) in
+            resources.scan_index(&model::domain_index(did), None, 500, Order::OldestFirst)?
+        {
+            let access = resource_access(rid, &r);
+            moderates |= access.moderate;
+            if access.read {
+                items.push(json!({ "name": r.name, "description": r.description,
+                                   "url": request.url(&format!("/r/{rid}")) }));
+            }
+        }
         let manage = domain_access(did).manage;
         if items.is_empty() && !manage && !global.read {
             continue;
@@ -328,7 +331,7 @@ fn index_page(
             "domains": domains,
             "mine": mine,
             "can_manage": global.manage,
-            "can_moderate": global.moderate,
+            "can_moderate": moderates,
             "pending_url": request.url("/a-valider"),
             "action_url": request.url("/domaines"),
             "errors": field_errors(errors),
@@ -1066,19 +1069,63 @@ fn moderated(request: &Request, params: &Params) -> Result<(Loaded, String)> {
     Ok((l, name))
 }
 
+/// The reservation and, when the form ticks `toute_la_serie`, the following occurrences
+/// of its series (this one first) that `keep` selects.
+fn with_series(
+    request: &Request,
+    l: &Loaded,
+    keep: impl Fn(&Reservation) -> bool,
+) -> Result<Vec<(Id, Reservation)>> {
+    let mut chosen = vec![(l.id, l.reservation.clone())];
+    if let Some(series) = l
+        .reservation
+        .series
+        .filter(|_| request.form().checkbox("toute_la_serie"))
+    {
+        for (rid, other) in Table::<Reservation>::new().scan_index(
+            &model::resource_index(l.resource_id),
+            None,
+            MAX_SCAN,
+            Order::OldestFirst,
+        )? {
+            if rid != l.id
+                && other.series == Some(series)
+                && other.day >= l.reservation.day
+                && keep(&other)
+            {
+                chosen.push((rid, other));
+            }
+        }
+    }
+    Ok(chosen)
+}
+
+/// « le mardi 5 mars 2030 de 10 h – 11 h », or the span of several occurrences.
+fn describe_many(chosen: &[(Id, Reservation)]) -> String {
+    let days: Vec<Day> = chosen.iter().map(|(_, r)| r.day).collect();
+    describe_when(&days, &chosen[0].1.slot)
+}
+
 fn validate(request: &Request, params: &Params) -> Result<Response> {
     let (l, moderator) = moderated(request, params)?;
-    if l.reservation.status == Status::Pending {
-        let mut r = l.reservation.clone();
+    let table = Table::<Reservation>::new();
+    let chosen: Vec<(Id, Reservation)> = with_series(request, &l, |r| r.status == Status::Pending)?
+        .into_iter()
+        .filter(|(_, r)| r.status == Status::Pending)
+        .collect();
+    for (rid, r) in &chosen {
+        let mut r = r.clone();
         r.status = Status::Validated;
-        Table::<Reservation>::new().put(l.id, &r)?;
+        table.put(*rid, &r)?;
+    }
+    if !chosen.is_empty() {
         send(Notification {
-            recipients: vec![Recipient::User(r.author_id.clone())],
+            recipients: vec![Recipient::User(l.reservation.author_id.clone())],
             subject: format!("Réservation validée : {}", l.resource.name),
             body: format!(
                 "{moderator} a validé votre réservation de {} {}.",
                 l.resource.name,
-                describe_when(&[r.day], &r.slot)
+                describe_many(&chosen)
             ),
             link: format!("/reservation/{}", l.id),
         });
@@ -1088,8 +1135,12 @@ fn validate(request: &Request, params: &Params) -> Result<Response> {
 
 fn refuse(request: &Request, params: &Params) -> Result<Response> {
     let (l, moderator) = moderated(request, params)?;
+    let table = Table::<Reservation>::new();
+    let chosen = with_series(request, &l, |r| r.status == Status::Pending)?;
+    for (rid, _) in &chosen {
+        table.delete(*rid)?;
+    }
     let r = &l.reservation;
-    Table::<Reservation>::new().delete(l.id)?;
     let reason = request.form().text("motif");
     send(Notification {
         recipients: vec![Recipient::User(r.author_id.clone())],
@@ -1097,7 +1148,7 @@ fn refuse(request: &Request, params: &Params) -> Result<Response> {
         body: format!(
             "{moderator} a refusé votre réservation de {} {}.{}",
             l.resource.name,
-            describe_when(&[r.day], &r.slot),
+            describe_many(&chosen),
             if reason.is_empty() {
                 String::new()
             } else {
@@ -1120,42 +1171,20 @@ fn delete_reservation(request: &Request, params: &Params) -> Result<Response> {
         return Err(Error::Forbidden);
     }
     let table = Table::<Reservation>::new();
-    let r = &l.reservation;
-    let mut deleted = 1;
-    match r
-        .series
-        .filter(|_| request.form().checkbox("toute_la_serie"))
-    {
-        Some(series) => {
-            deleted = 0;
-            for (rid, other) in table.scan_index(
-                &model::resource_index(l.resource_id),
-                None,
-                MAX_SCAN,
-                Order::OldestFirst,
-            )? {
-                if other.series == Some(series) && other.day >= r.day {
-                    table.delete(rid)?;
-                    deleted += 1;
-                }
-            }
-        }
-        None => table.delete(l.id)?,
+    let chosen = with_series(request, &l, |_| true)?;
+    for (rid, _) in &chosen {
+        table.delete(*rid)?;
     }
+    let r = &l.reservation;
     if caller.id != r.author_id {
         send(Notification {
             recipients: vec![Recipient::User(r.author_id.clone())],
             subject: format!("Réservation supprimée : {}", l.resource.name),
             body: format!(
-                "{} a supprimé votre réservation de {} {}{}.",
+                "{} a supprimé votre réservation de {} {}.",
                 caller.display_name,
                 l.resource.name,
-                describe_when(&[r.day], &r.slot),
-                if deleted > 1 {
-                    format!(" et les {} suivantes de la série", deleted - 1)
-                } else {
-                    String::new()
-                }
+                describe_many(&chosen)
             ),
             link: format!("/r/{}", l.resource_id),
         });
