@@ -315,7 +315,11 @@ async fn every_cell_of_the_role_table() {
     // « Destinataire des notifications du seuil » : non ×4, oui for the gestionnaire.
     let config = format!("/admin/e/{PILAT}/plugins/reservations");
     let page = admin
-        .post_form(&config, &config, &[("seuil_par_semaine", "2")])
+        .post_form(
+            &config,
+            &config,
+            &[("seuil", "2"), ("seuil_periode", "semaine")],
+        )
         .await
         .unwrap();
     assert_eq!(page.status, 303, "{}", page.body);
@@ -342,7 +346,11 @@ async fn every_cell_of_the_role_table() {
         .post_form(
             &config,
             &config,
-            &[("seuil_par_semaine", "2"), ("seuil_bloquant", "true")],
+            &[
+                ("seuil", "2"),
+                ("seuil_periode", "semaine"),
+                ("seuil_bloquant", "true"),
+            ],
         )
         .await
         .unwrap();

@@ -23,8 +23,8 @@ use serde_json::{Value, json};
 mod model;
 
 use model::{
-    Access, Booking, Day, Domain, Reservation, Resource, Scope, Shown, Slot, Status, Threshold,
-    ThresholdCheck,
+    Access, Booking, Day, Domain, Period, Reservation, Resource, Scope, Shown, Slot, Status,
+    Threshold, ThresholdCheck,
 };
 
 /// Most reservations of one resource (or one author) read at once.
@@ -35,7 +35,8 @@ const RETRIES: usize = 8;
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct Settings {
-    seuil_par_semaine: u32,
+    seuil: u32,
+    seuil_periode: String,
     seuil_bloquant: bool,
 }
 
@@ -670,12 +671,21 @@ fn reserve(request: &Request, params: &Params) -> Result<Response> {
     // The author's threshold (every resource, per week).
     let settings: Settings = config()?;
     let threshold = Threshold {
-        per_week: settings.seuil_par_semaine,
+        max: settings.seuil,
+        period: Period::parse(&settings.seuil_periode),
         blocking: settings.seuil_bloquant,
     };
+    let period = threshold.period;
+    let periods = |starts: &[Day]| {
+        starts
+            .iter()
+            .map(|s| period.label(*s))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let mut reached = Vec::new();
-    if threshold.per_week > 0 {
-        let first_week = booking.days[0].monday();
+    if threshold.max > 0 {
+        let first = period.start(booking.days[0]);
         let existing: Vec<Day> = Table::<Reservation>::new()
             .scan_index(
                 &model::author_index(&caller.id),
@@ -685,22 +695,19 @@ fn reserve(request: &Request, params: &Params) -> Result<Response> {
             )?
             .into_iter()
             .map(|(_, r)| r.day)
-            .filter(|d| *d >= first_week)
+            .filter(|d| *d >= first)
             .collect();
         match model::check_threshold(threshold, &existing, &booking.days) {
             ThresholdCheck::Fine => {}
-            ThresholdCheck::Reached(weeks) => reached = weeks,
-            ThresholdCheck::Refused(weeks) => {
-                let weeks: Vec<String> = weeks
-                    .iter()
-                    .map(|w| format!("semaine du {}", w.french()))
-                    .collect();
+            ThresholdCheck::Reached(starts) => reached = starts,
+            ThresholdCheck::Refused(starts) => {
                 let error = FieldError::new(
                     "date",
                     &format!(
-                        "Vous avez atteint le seuil de {} réservations par semaine ({}). Rien n'a été réservé.",
-                        threshold.per_week,
-                        weeks.join(", ")
+                        "Vous avez atteint le seuil de {} réservations par {} ({}). Rien n'a été réservé.",
+                        threshold.max,
+                        period.noun(),
+                        periods(&starts)
                     ),
                 );
                 return calendar(request, id, &resource, &access, &[error], false);
@@ -762,14 +769,11 @@ fn reserve(request: &Request, params: &Params) -> Result<Response> {
             }],
             subject: format!("Seuil de réservations atteint : {}", caller.display_name),
             body: format!(
-                "{} a atteint le seuil de {} réservations par semaine ({}) en réservant {} {when}.",
+                "{} a atteint le seuil de {} réservations par {} ({}) en réservant {} {when}.",
                 caller.display_name,
-                threshold.per_week,
-                reached
-                    .iter()
-                    .map(|w| format!("semaine du {}", w.french()))
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                threshold.max,
+                period.noun(),
+                periods(&reached),
                 resource.name
             ),
             link: format!("/r/{id}?date={}", first.day.iso()),

@@ -674,45 +674,93 @@ pub fn conflict_message(days: &[Day]) -> String {
 
 // ---------------------------------------------------------------- thresholds
 
+/// The period a threshold counts reservations over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Period {
+    Week,
+    Month,
+}
+
+impl Period {
+    /// `semaine` or `mois` (the configuration's values); anything else is a week.
+    pub fn parse(text: &str) -> Period {
+        if text == "mois" {
+            Period::Month
+        } else {
+            Period::Week
+        }
+    }
+
+    /// The first day of the period containing `day`.
+    pub fn start(self, day: Day) -> Day {
+        match self {
+            Period::Week => day.monday(),
+            Period::Month => day.month_start(),
+        }
+    }
+
+    /// « semaine », « mois ».
+    pub fn noun(self) -> &'static str {
+        match self {
+            Period::Week => "semaine",
+            Period::Month => "mois",
+        }
+    }
+
+    /// « semaine du lundi 6 mai 2030 », « mai 2030 », from the period's first day.
+    pub fn label(self, start: Day) -> String {
+        match self {
+            Period::Week => format!("semaine du {}", start.french()),
+            Period::Month => start.month_name(),
+        }
+    }
+}
+
 /// The per-user threshold of the configuration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Threshold {
-    /// Most reservations per user and week (0 = no threshold).
-    pub per_week: u32,
-    /// Reaching it refuses further reservations (otherwise gestionnaires are only notified).
+    /// Most reservations per user and period (0 = no threshold).
+    pub max: u32,
+    pub period: Period,
+    /// Passing it refuses the reservation (otherwise gestionnaires are only notified).
     pub blocking: bool,
 }
 
 /// What a new booking does to its author's threshold.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ThresholdCheck {
-    /// Under the threshold (or none).
+    /// Under the threshold (or none), or already reached before this booking.
     Fine,
-    /// The booking reaches or passes it in these weeks (Mondays): notify the gestionnaires.
+    /// The booking makes the author reach the threshold in these periods (their first
+    /// days): notify the gestionnaires.
     Reached(Vec<Day>),
-    /// The threshold blocks: refused, naming the weeks.
+    /// The threshold blocks and the booking would pass it: refused, naming the periods.
     Refused(Vec<Day>),
 }
 
 /// `existing` = the days of the author's current reservations (every resource);
 /// `new` = the days of the booking.
 pub fn check_threshold(threshold: Threshold, existing: &[Day], new: &[Day]) -> ThresholdCheck {
-    if threshold.per_week == 0 {
+    if threshold.max == 0 {
         return ThresholdCheck::Fine;
     }
-    let mut weeks: Vec<Day> = new.iter().map(|d| d.monday()).collect();
-    weeks.sort();
-    weeks.dedup();
-    let count = |week: Day, days: &[Day]| days.iter().filter(|d| d.monday() == week).count();
+    let period = threshold.period;
+    let max = threshold.max as usize;
+    let mut starts: Vec<Day> = new.iter().map(|d| period.start(*d)).collect();
+    starts.sort();
+    starts.dedup();
+    let count =
+        |start: Day, days: &[Day]| days.iter().filter(|d| period.start(**d) == start).count();
     let mut over = Vec::new();
     let mut reached = Vec::new();
-    for week in weeks {
-        let total = count(week, existing) + count(week, new);
-        if total > threshold.per_week as usize {
-            over.push(week);
+    for start in starts {
+        let before = count(start, existing);
+        let total = before + count(start, new);
+        if total > max {
+            over.push(start);
         }
-        if total >= threshold.per_week as usize {
-            reached.push(week);
+        if before < max && total >= max {
+            reached.push(start);
         }
     }
     if threshold.blocking && !over.is_empty() {
@@ -1209,7 +1257,11 @@ mod tests {
 
     #[test]
     fn thresholds_notify_or_block() {
-        let t = |per_week, blocking| Threshold { per_week, blocking };
+        let t = |max, blocking| Threshold {
+            max,
+            period: Period::Week,
+            blocking,
+        };
         let existing = [day("2026-03-09"), day("2026-03-10")];
         let new = [day("2026-03-12")];
         assert_eq!(
@@ -1228,8 +1280,13 @@ mod tests {
             check_threshold(t(2, true), &existing, &new),
             ThresholdCheck::Refused(vec![day("2026-03-09")])
         );
+        // Already reached before: no second notification.
         assert_eq!(
             check_threshold(t(2, false), &existing, &new),
+            ThresholdCheck::Fine
+        );
+        assert_eq!(
+            check_threshold(t(2, false), &existing[..1], &new),
             ThresholdCheck::Reached(vec![day("2026-03-09")])
         );
         // Another week is counted apart.
@@ -1237,6 +1294,23 @@ mod tests {
             check_threshold(t(2, true), &existing, &[day("2026-03-16")]),
             ThresholdCheck::Fine
         );
+        // Per month: the three March days count together, April apart.
+        let month = Threshold {
+            max: 3,
+            period: Period::Month,
+            blocking: true,
+        };
+        assert_eq!(
+            check_threshold(month, &existing, &[day("2026-03-30"), day("2026-04-01")]),
+            ThresholdCheck::Reached(vec![day("2026-03-01")])
+        );
+        assert_eq!(
+            check_threshold(month, &existing, &[day("2026-03-30"), day("2026-03-31")]),
+            ThresholdCheck::Refused(vec![day("2026-03-01")])
+        );
+        assert_eq!(Period::Month.label(day("2026-03-01")), "mars 2026");
+        assert_eq!(Period::parse("mois"), Period::Month);
+        assert_eq!(Period::parse("semaine"), Period::Week);
     }
 
     #[test]
