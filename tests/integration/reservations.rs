@@ -532,7 +532,16 @@ async fn periodic_reservations_are_all_or_nothing_and_bad_input_is_named() {
     }
 
     // Bad input: a precise French message on the field, nothing created.
-    let cases: [(&[(&str, &str)], &str); 5] = [
+    let cases: [(&[(&str, &str)], &str); 6] = [
+        (
+            &[
+                ("date", "2020-03-06"),
+                ("debut", "10:00"),
+                ("fin", "11:00"),
+                ("objet", "À l'envers"),
+            ],
+            "La date est passée (vendredi 6 mars 2020)",
+        ),
         (
             &[
                 ("date", "2030-03-06"),

@@ -664,7 +664,7 @@ fn reserve(request: &Request, params: &Params) -> Result<Response> {
         return Err(Error::Forbidden);
     }
     let caller = request.caller().ok_or(Error::Forbidden)?;
-    let booking: Booking = match model::check_booking(request.form()) {
+    let booking: Booking = match model::check_booking(request.form(), model::paris_now(now()).0) {
         Ok(b) => b,
         Err(errors) => return calendar(request, id, &resource, &access, &errors, false),
     };
@@ -1010,7 +1010,7 @@ fn modify(request: &Request, params: &Params) -> Result<Response> {
         return Err(Error::Forbidden);
     }
     // One occurrence at a time: the form has no repetition.
-    let booking = match model::check_booking(request.form()) {
+    let booking = match model::check_booking(request.form(), model::paris_now(now()).0) {
         Ok(b) => b,
         Err(errors) => return reservation_view(request, &l, &errors, false),
     };

@@ -518,7 +518,8 @@ pub struct Booking {
 
 /// Checks the reservation form's fields (`date`, `debut`, `fin`, `objet`, `repetition`,
 /// `jusqu_au`); every problem is reported on its field, in French.
-pub fn check_booking(form: &Form) -> std::result::Result<Booking, Vec<FieldError>> {
+/// A day before `today` is refused.
+pub fn check_booking(form: &Form, today: Day) -> std::result::Result<Booking, Vec<FieldError>> {
     let mut errors = Vec::new();
     let day = match form.text("date") {
         d if d.is_empty() => {
@@ -533,6 +534,19 @@ pub fn check_booking(form: &Form) -> std::result::Result<Booking, Vec<FieldError
             None
         }),
     };
+    let day = day.filter(|d| {
+        let future = *d >= today;
+        if !future {
+            errors.push(FieldError::new(
+                "date",
+                &format!(
+                    "La date est passée ({}) : choisissez aujourd'hui ou une date à venir.",
+                    d.french()
+                ),
+            ));
+        }
+        future
+    });
     let mut time = |field: &str, what: &str| {
         match form.text(field) {
         t if t.is_empty() => {
@@ -1162,14 +1176,17 @@ mod tests {
 
     #[test]
     fn the_form_names_every_bad_field() {
-        let ok = check_booking(&form(&[
-            ("date", "2026-03-10"),
-            ("debut", "10:00"),
-            ("fin", "11:00"),
-            ("objet", "TP tableur"),
-            ("repetition", "hebdomadaire"),
-            ("jusqu_au", "2026-03-24"),
-        ]))
+        let ok = check_booking(
+            &form(&[
+                ("date", "2026-03-10"),
+                ("debut", "10:00"),
+                ("fin", "11:00"),
+                ("objet", "TP tableur"),
+                ("repetition", "hebdomadaire"),
+                ("jusqu_au", "2026-03-24"),
+            ]),
+            day("2026-01-01"),
+        )
         .unwrap();
         assert_eq!(ok.days.len(), 3);
         assert_eq!(
@@ -1180,7 +1197,7 @@ mod tests {
             }
         );
         let fields = |f: &[(&str, &str)]| -> Vec<String> {
-            check_booking(&form(f))
+            check_booking(&form(f), day("2026-01-01"))
                 .unwrap_err()
                 .into_iter()
                 .map(|e| e.field)
@@ -1217,15 +1234,29 @@ mod tests {
             ]),
             ["repetition"]
         );
+        let past = check_booking(
+            &form(&[("date", "2025-12-31"), ("debut", "10:00"), ("fin", "11:00")]),
+            day("2026-01-01"),
+        )
+        .unwrap_err();
+        assert_eq!(past.len(), 1);
+        assert!(
+            past[0]
+                .message
+                .starts_with("La date est passée (mercredi 31 décembre 2025)")
+        );
         // No repetition: the end date is ignored.
         assert!(
-            check_booking(&form(&[
-                ("date", "2026-03-10"),
-                ("debut", "10:00"),
-                ("fin", "11:00"),
-                ("repetition", "aucune"),
-                ("jusqu_au", "n'importe quoi")
-            ]))
+            check_booking(
+                &form(&[
+                    ("date", "2026-03-10"),
+                    ("debut", "10:00"),
+                    ("fin", "11:00"),
+                    ("repetition", "aucune"),
+                    ("jusqu_au", "n'importe quoi")
+                ]),
+                day("2026-01-01")
+            )
             .is_ok()
         );
     }
