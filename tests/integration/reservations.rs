@@ -1,7 +1,8 @@
 //! Resource reservations through the real host: every cell of the manual's role table
 //! (rights set per domain through the host's « Droits d'accès » page), notifications,
 //! concurrent reservations of one slot, periodic reservations, bad input, statistics,
-//! and the manual's exercise (the principal adjoint as the only validator).
+//! and the manual's exercise (the principal adjoint as the only validator). Dates are in
+//! 2097 (same calendar as 2030): far enough in the future for the tests to stay valid.
 
 use preau_tests::{Client, PILAT, Page, TestServer, unescape};
 
@@ -157,7 +158,7 @@ async fn every_cell_of_the_role_table() {
     }
 
     // « Créer une réservation » : non, oui (soumis à validation), oui, oui, oui.
-    let date = "2030-03-05";
+    let date = "2097-03-05";
     let mut own: Vec<(&str, Option<String>)> = Vec::new();
     for (i, (role, login, client)) in clients.iter().enumerate() {
         let start = format!("{:02}:00", 8 + i);
@@ -285,7 +286,7 @@ async fn every_cell_of_the_role_table() {
         } else {
             &clients[4].2
         };
-        let day = format!("2030-04-{:02}", 2 + i);
+        let day = format!("2097-04-{:02}", 2 + i);
         assert_eq!(
             reserve_slot(owner, &resource, &day, "10:00", "11:00")
                 .await
@@ -325,8 +326,8 @@ async fn every_cell_of_the_role_table() {
     assert_eq!(page.status, 303, "{}", page.body);
     let karim = &clients[2].2;
     for (day, start, end) in [
-        ("2030-05-06", "08:00", "09:00"),
-        ("2030-05-07", "08:00", "09:00"),
+        ("2097-05-06", "08:00", "09:00"),
+        ("2097-05-07", "08:00", "09:00"),
     ] {
         assert_eq!(
             reserve_slot(karim, &resource, day, start, end).await.status,
@@ -355,11 +356,11 @@ async fn every_cell_of_the_role_table() {
         .await
         .unwrap();
     assert_eq!(page.status, 303, "{}", page.body);
-    let page = reserve_slot(karim, &resource, "2030-05-08", "08:00", "09:00").await;
+    let page = reserve_slot(karim, &resource, "2097-05-08", "08:00", "09:00").await;
     assert_eq!(page.status, 422);
     assert!(
         unescape(&page.body)
-            .contains("seuil de 2 réservations par semaine (semaine du lundi 6 mai 2030)")
+            .contains("seuil de 2 réservations par semaine (semaine du lundi 6 mai 2097)")
     );
 
     // « Créer un domaine de ressources / une ressource » : non ×4, oui.
@@ -440,7 +441,7 @@ async fn concurrent_reservations_of_one_slot_exactly_one_wins() {
                 .post_raw(
                     &resource,
                     &[
-                        ("date", "2030-06-04"),
+                        ("date", "2097-06-04"),
                         ("debut", "10:00"),
                         ("fin", "11:00"),
                         ("repetition", "aucune"),
@@ -460,7 +461,7 @@ async fn concurrent_reservations_of_one_slot_exactly_one_wins() {
             409 => {
                 assert!(
                     unescape(&page.body)
-                        .contains("Ce créneau est déjà réservé le mardi 4 juin 2030"),
+                        .contains("Ce créneau est déjà réservé le mardi 4 juin 2097"),
                     "{}",
                     page.body
                 );
@@ -471,7 +472,7 @@ async fn concurrent_reservations_of_one_slot_exactly_one_wins() {
     }
     assert_eq!((won, lost), (1, 7));
     let calendar = admin
-        .get(&format!("{resource}?date=2030-06-04"))
+        .get(&format!("{resource}?date=2097-06-04"))
         .await
         .unwrap();
     assert_eq!(links(&calendar.body, &url("/reservation/")).len(), 1);
@@ -483,16 +484,16 @@ async fn periodic_reservations_are_all_or_nothing_and_bad_input_is_named() {
     let teacher = server.signed_in("jean.dupont").await.unwrap();
     let (_, resource) = demo_ids(&teacher).await;
     let other = server.signed_in("marie.lefebvre").await.unwrap();
-    // Tuesday 2030-03-19 is taken by Marie.
+    // Tuesday 2097-03-19 is taken by Marie.
     assert_eq!(
-        reserve_slot(&other, &resource, "2030-03-19", "10:30", "11:30")
+        reserve_slot(&other, &resource, "2097-03-19", "10:30", "11:30")
             .await
             .status,
         303
     );
     let weekly = |until: &'static str| {
         vec![
-            ("date", "2030-03-05"),
+            ("date", "2097-03-05"),
             ("debut", "10:00"),
             ("fin", "11:00"),
             ("objet", "Club robotique"),
@@ -500,11 +501,11 @@ async fn periodic_reservations_are_all_or_nothing_and_bad_input_is_named() {
             ("jusqu_au", until),
         ]
     };
-    let page = reserve(&teacher, &resource, &weekly("2030-04-02")).await;
+    let page = reserve(&teacher, &resource, &weekly("2097-04-02")).await;
     assert_eq!(page.status, 409, "{}", page.body);
     let body = unescape(&page.body);
     assert!(
-        body.contains("Ce créneau est déjà réservé le mardi 19 mars 2030"),
+        body.contains("Ce créneau est déjà réservé le mardi 19 mars 2097"),
         "{body}"
     );
     assert!(
@@ -512,17 +513,17 @@ async fn periodic_reservations_are_all_or_nothing_and_bad_input_is_named() {
         "the form keeps what was typed"
     );
     // All or nothing: no occurrence was written.
-    for date in ["2030-03-05", "2030-03-12", "2030-03-26"] {
+    for date in ["2097-03-05", "2097-03-12", "2097-03-26"] {
         let week = teacher
             .get(&format!("{resource}?date={date}"))
             .await
             .unwrap();
         assert!(!week.body.contains("Club robotique"), "{date}");
     }
-    // Without the conflict: every Tuesday until 2030-03-12, then Marie's week stays hers.
-    let page = reserve(&teacher, &resource, &weekly("2030-03-12")).await;
+    // Without the conflict: every Tuesday until 2097-03-12, then Marie's week stays hers.
+    let page = reserve(&teacher, &resource, &weekly("2097-03-12")).await;
     assert_eq!(page.status, 303, "{}", page.body);
-    for date in ["2030-03-05", "2030-03-12"] {
+    for date in ["2097-03-05", "2097-03-12"] {
         let week = teacher
             .get(&format!("{resource}?date={date}"))
             .await
@@ -544,7 +545,7 @@ async fn periodic_reservations_are_all_or_nothing_and_bad_input_is_named() {
         ),
         (
             &[
-                ("date", "2030-03-06"),
+                ("date", "2097-03-06"),
                 ("debut", "11:00"),
                 ("fin", "10:00"),
                 ("objet", "À l'envers"),
@@ -562,7 +563,7 @@ async fn periodic_reservations_are_all_or_nothing_and_bad_input_is_named() {
         ),
         (
             &[
-                ("date", "2030-02-30"),
+                ("date", "2097-02-30"),
                 ("debut", "10:00"),
                 ("fin", "11:00"),
                 ("objet", "À l'envers"),
@@ -571,23 +572,23 @@ async fn periodic_reservations_are_all_or_nothing_and_bad_input_is_named() {
         ),
         (
             &[
-                ("date", "2030-03-06"),
+                ("date", "2097-03-06"),
                 ("debut", "10:00"),
                 ("fin", "11:00"),
                 ("objet", "À l'envers"),
                 ("repetition", "hebdomadaire"),
-                ("jusqu_au", "2030-03-01"),
+                ("jusqu_au", "2097-03-01"),
             ],
             "La fin de la répétition est avant le premier jour de la réservation.",
         ),
         (
             &[
-                ("date", "2030-03-06"),
+                ("date", "2097-03-06"),
                 ("debut", "10:00"),
                 ("fin", "11:00"),
                 ("objet", "À l'envers"),
                 ("repetition", "quotidienne"),
-                ("jusqu_au", "2031-03-01"),
+                ("jusqu_au", "2098-03-01"),
             ],
             "Trop de répétitions : au plus 60 occurrences",
         ),
@@ -600,7 +601,7 @@ async fn periodic_reservations_are_all_or_nothing_and_bad_input_is_named() {
         assert!(body.contains("value=\"À l'envers\""), "form kept");
     }
     let week = teacher
-        .get(&format!("{resource}?date=2030-03-06"))
+        .get(&format!("{resource}?date=2097-03-06"))
         .await
         .unwrap();
     assert!(!unescape(&week.body).contains("À l'envers"));
@@ -609,7 +610,7 @@ async fn periodic_reservations_are_all_or_nothing_and_bad_input_is_named() {
         .post_form(
             &resource,
             &url("/r/00000000000fffff"),
-            &[("date", "2030-03-06"), ("debut", "10:00"), ("fin", "11:00")],
+            &[("date", "2097-03-06"), ("debut", "10:00"), ("fin", "11:00")],
         )
         .await
         .unwrap();
@@ -621,34 +622,34 @@ async fn periodic_reservations_are_all_or_nothing_and_bad_input_is_named() {
 
     // Week and day navigation.
     let week = teacher
-        .get(&format!("{resource}?date=2030-03-05"))
+        .get(&format!("{resource}?date=2097-03-05"))
         .await
         .unwrap();
     let html = unescape(&week.body);
-    assert!(html.contains("semaine du lundi 4 mars 2030"));
-    assert!(html.contains("date=2030-02-25\">← Semaine précédente"));
-    assert!(html.contains("date=2030-03-11\">Semaine suivante"));
+    assert!(html.contains("semaine du lundi 4 mars 2097"));
+    assert!(html.contains("date=2097-02-25\">← Semaine précédente"));
+    assert!(html.contains("date=2097-03-11\">Semaine suivante"));
     assert!(html.contains("<th scope=\"row\">10 h</th>"));
     let day = teacher
-        .get(&format!("{resource}?vue=jour&date=2030-03-05"))
+        .get(&format!("{resource}?vue=jour&date=2097-03-05"))
         .await
         .unwrap();
     let html = unescape(&day.body);
-    assert!(html.contains("Disponibilités — mardi 5 mars 2030"));
+    assert!(html.contains("Disponibilités — mardi 5 mars 2097"));
     assert!(html.contains("Club robotique"));
 
     // Statistics (moderators and gestionnaires): the principal administers everything.
     let admin = server.signed_in("principal.pilat").await.unwrap();
     let stats = admin
         .get(&format!(
-            "{resource}/statistiques?periode=mois&date=2030-03-01"
+            "{resource}/statistiques?periode=mois&date=2097-03-01"
         ))
         .await
         .unwrap();
     assert_eq!(stats.status, 200);
     let html = unescape(&stats.body);
     assert!(
-        html.contains("mars 2030 : 3 réservations, 3 h réservées"),
+        html.contains("mars 2097 : 3 réservations, 3 h réservées"),
         "{html}"
     );
     assert!(html.contains("data:image/svg+xml"));
@@ -684,12 +685,12 @@ async fn the_principal_adjoint_is_the_only_validator() {
     let page = teacher.get(&resource).await.unwrap();
     assert!(page.body.contains("soumise à validation"));
     assert_eq!(
-        reserve_slot(&teacher, &resource, "2030-09-10", "10:00", "11:00")
+        reserve_slot(&teacher, &resource, "2097-09-10", "10:00", "11:00")
             .await
             .status,
         303
     );
-    let link = reservation_at(&teacher, &resource, "2030-09-10", "10 h – 11 h").await;
+    let link = reservation_at(&teacher, &resource, "2097-09-10", "10 h – 11 h").await;
     assert!(
         teacher
             .get(&link)
@@ -737,17 +738,17 @@ async fn the_principal_adjoint_is_the_only_validator() {
         &teacher,
         &resource,
         &[
-            ("date", "2030-09-17"),
+            ("date", "2097-09-17"),
             ("debut", "14:00"),
             ("fin", "15:00"),
             ("objet", "Atelier"),
             ("repetition", "hebdomadaire"),
-            ("jusqu_au", "2030-10-01"),
+            ("jusqu_au", "2097-10-01"),
         ],
     )
     .await;
     assert_eq!(page.status, 303, "{}", page.body);
-    let first = reservation_at(&teacher, &resource, "2030-09-17", "14 h – 15 h").await;
+    let first = reservation_at(&teacher, &resource, "2097-09-17", "14 h – 15 h").await;
     let page = adjoint
         .post_form(
             &first,
@@ -757,7 +758,7 @@ async fn the_principal_adjoint_is_the_only_validator() {
         .await
         .unwrap();
     assert_eq!(page.status, 303);
-    for date in ["2030-09-17", "2030-09-24", "2030-10-01"] {
+    for date in ["2097-09-17", "2097-09-24", "2097-10-01"] {
         let link = reservation_at(&teacher, &resource, date, "14 h – 15 h").await;
         let detail = teacher.get(&link).await.unwrap().body;
         assert!(
@@ -777,12 +778,12 @@ async fn the_principal_adjoint_is_the_only_validator() {
     // The home-page block lists it for the teacher.
     let mine = teacher.get(&url("/")).await.unwrap();
     assert!(unescape(&mine.body).contains("Mes prochaines réservations"));
-    assert!(unescape(&mine.body).contains("mardi 10 septembre 2030"));
+    assert!(unescape(&mine.body).contains("mardi 10 septembre 2097"));
     let home = unescape(&teacher.get(&format!("/e/{PILAT}/")).await.unwrap().body);
     let block = home
         .find("Mes prochaines réservations</h2>")
         .expect("home-page block");
-    assert!(home[block..].contains("mardi 10 septembre 2030, 10 h – 11 h"));
+    assert!(home[block..].contains("mardi 10 septembre 2097, 10 h – 11 h"));
 }
 
 /// « Droits d'accès » per resource: the resource's own rights override its domain's, the
@@ -810,7 +811,7 @@ async fn rights_of_a_resource_override_its_domain() {
     assert_eq!(pupil.get(&projector).await.unwrap().status, 200);
     assert_eq!(pupil.get(&multi).await.unwrap().status, 403);
     assert_eq!(
-        reserve_slot(&pupil, &projector, "2030-10-01", "10:00", "11:00")
+        reserve_slot(&pupil, &projector, "2097-10-01", "10:00", "11:00")
             .await
             .status,
         303
