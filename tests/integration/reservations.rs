@@ -856,4 +856,54 @@ async fn rights_of_a_resource_override_its_domain() {
         .await
         .unwrap();
     assert_eq!(page.status, 303);
+    let multi2 = page.location().to_string();
+
+    // « Paramètres »: rename, with errors that keep what was typed; deletion.
+    let settings = format!("{multi2}/parametres");
+    assert_eq!(teacher.get(&settings).await.unwrap().status, 403);
+    assert_eq!(manager.get(&settings).await.unwrap().status, 200);
+    let page = manager
+        .post_form(
+            &settings,
+            &settings,
+            &[("nom", " "), ("description", "Deuxième salle")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.status, 422);
+    let body = unescape(&page.body);
+    assert!(body.contains("Donnez un nom.") && body.contains("value=\"Deuxième salle\""));
+    let page = manager
+        .post_form(
+            &settings,
+            &settings,
+            &[
+                ("nom", "Salle Multi 2 (B12)"),
+                ("description", "Deuxième salle"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.status, 303);
+    assert!(
+        manager
+            .get(&multi2)
+            .await
+            .unwrap()
+            .body
+            .contains("Salle Multi 2 (B12)")
+    );
+    let domain_settings = format!("{domain}/parametres");
+    let page = manager
+        .post_form(&domain_settings, &format!("{domain}/supprimer"), &[])
+        .await
+        .unwrap();
+    assert_eq!(page.status, 422, "a domain with resources stays");
+    assert!(unescape(&page.body).contains("Ce domaine contient encore des ressources"));
+    let page = manager
+        .post_form(&settings, &format!("{multi2}/supprimer"), &[])
+        .await
+        .unwrap();
+    assert_eq!(page.status, 303);
+    assert_eq!(manager.get(&multi2).await.unwrap().status, 404);
 }

@@ -50,9 +50,13 @@ impl Plugin for Reservations {
             .get("/a-valider", to_validate)
             .get("/d/{id}", domain_page)
             .post("/d/{id}", create_resource)
+            .get("/d/{id}/parametres", domain_settings)
+            .post("/d/{id}/parametres", save_domain)
             .post("/d/{id}/supprimer", delete_domain)
             .get("/r/{id}", resource_page)
             .post("/r/{id}", reserve)
+            .get("/r/{id}/parametres", resource_settings)
+            .post("/r/{id}/parametres", save_resource)
             .post("/r/{id}/supprimer", delete_resource)
             .get("/r/{id}/statistiques", statistics)
             .get("/reservation/{id}", reservation_page)
@@ -346,15 +350,18 @@ fn create_domain(request: &Request, _: &Params) -> Result<Response> {
     if !global_access(request).manage {
         return Err(Error::Forbidden);
     }
-    let form = request.form();
-    let (name, description) = (form.text("nom"), form.text("description"));
-    let errors: Vec<FieldError> = model::check_name("nom", &name)
-        .into_iter()
-        .chain(model::check_description(&description))
-        .collect();
-    if !errors.is_empty() {
-        return index_page(request, &errors, &name, &description);
-    }
+    let (name, description) = match named(request) {
+        Ok(named) => named,
+        Err(errors) => {
+            let form = request.form();
+            return index_page(
+                request,
+                &errors,
+                &form.text("nom"),
+                &form.text("description"),
+            );
+        }
+    };
     let id = Table::<Domain>::new().insert(&Domain { name, description })?;
     Ok(Response::redirect(&format!("/d/{id}")))
 }
@@ -440,8 +447,8 @@ fn domain_view(
             "resources": resources,
             "can_manage": access.manage,
             "rights_url": request.invocation().rights_url(&model::domain_scope(id)),
+            "settings_url": request.url(&format!("/d/{id}/parametres")),
             "action_url": request.url(&format!("/d/{id}")),
-            "delete_url": request.url(&format!("/d/{id}/supprimer")),
             "errors": field_errors(errors),
             "values": { "nom": name, "description": description },
         }),
@@ -454,15 +461,14 @@ fn create_resource(request: &Request, params: &Params) -> Result<Response> {
     if !domain_access(id).manage {
         return Err(Error::Forbidden);
     }
-    let form = request.form();
-    let (name, description) = (form.text("nom"), form.text("description"));
-    let errors: Vec<FieldError> = model::check_name("nom", &name)
-        .into_iter()
-        .chain(model::check_description(&description))
-        .collect();
-    if !errors.is_empty() {
-        return domain_view(request, id, &domain, &errors, &name, &description);
-    }
+    let (name, description) = match named(request) {
+        Ok(named) => named,
+        Err(errors) => {
+            let form = request.form();
+            let (name, description) = (form.text("nom"), form.text("description"));
+            return domain_view(request, id, &domain, &errors, &name, &description);
+        }
+    };
     let rid = Table::<Resource>::new().insert(&Resource {
         domain: id,
         name,
@@ -480,20 +486,135 @@ fn delete_domain(request: &Request, params: &Params) -> Result<Response> {
         .scan_index_ids(&model::domain_index(id), None, 1, Order::OldestFirst)
         .is_empty();
     if has_resources {
-        return domain_view(
-            request,
-            id,
-            &domain,
-            &[FieldError::new(
-                "supprimer",
-                "Ce domaine contient encore des ressources : supprimez-les d'abord.",
-            )],
-            "",
-            "",
+        let error = FieldError::new(
+            "supprimer",
+            "Ce domaine contient encore des ressources : supprimez-les d'abord.",
         );
+        return settings_page(request, &Object::Domain(id, domain), &[error]);
     }
     Table::<Domain>::new().delete(id)?;
     Ok(Response::redirect("/"))
+}
+
+// ---------------------------------------------------------------- settings (« Paramètres »)
+
+/// A domain or a resource, for their settings page.
+enum Object {
+    Domain(Id, Domain),
+    Resource(Id, Resource),
+}
+
+/// The settings page of a domain or resource (gestionnaires): name and description,
+/// « Droits d'accès », deletion. With `errors`, the typed values are shown again.
+fn settings_page(request: &Request, object: &Object, errors: &[FieldError]) -> Result<Response> {
+    let (kind, name, description, base, scope, parent) = match object {
+        Object::Domain(id, d) => (
+            "domaine",
+            &d.name,
+            &d.description,
+            format!("/d/{id}"),
+            model::domain_scope(*id),
+            None,
+        ),
+        Object::Resource(id, r) => (
+            "ressource",
+            &r.name,
+            &r.description,
+            format!("/r/{id}"),
+            model::resource_scope(*id),
+            Some(
+                json!({ "name": domain_name(r.domain), "url": request.url(&format!("/d/{}", r.domain)) }),
+            ),
+        ),
+    };
+    let form = request.form();
+    let typed = |field: &str, stored: &str| {
+        if errors.iter().any(|e| e.field != "supprimer") {
+            form.text(field)
+        } else {
+            stored.to_string()
+        }
+    };
+    Ok(Response::page(
+        "settings.html",
+        &format!("Paramètres — {name}"),
+        &json!({
+            "home_url": request.url("/"),
+            "kind": kind,
+            "name": name,
+            "parent": parent,
+            "object_url": request.url(&base),
+            "action_url": request.url(&format!("{base}/parametres")),
+            "delete_url": request.url(&format!("{base}/supprimer")),
+            "rights_url": request.invocation().rights_url(&scope),
+            "errors": field_errors(errors),
+            "values": { "nom": typed("nom", name), "description": typed("description", description) },
+        }),
+    )
+    .with_status(status_code(errors, false)))
+}
+
+fn domain_settings(request: &Request, params: &Params) -> Result<Response> {
+    let (id, domain) = load_domain(params)?;
+    if !domain_access(id).manage {
+        return Err(Error::Forbidden);
+    }
+    settings_page(request, &Object::Domain(id, domain), &[])
+}
+
+fn resource_settings(request: &Request, params: &Params) -> Result<Response> {
+    let (id, resource) = load_resource(params)?;
+    if !resource_access(id, &resource).manage {
+        return Err(Error::Forbidden);
+    }
+    settings_page(request, &Object::Resource(id, resource), &[])
+}
+
+/// The checked name and description of a settings or creation form.
+fn named(request: &Request) -> std::result::Result<(String, String), Vec<FieldError>> {
+    let form = request.form();
+    let (name, description) = (form.text("nom"), form.text("description"));
+    let errors: Vec<FieldError> = model::check_name("nom", &name)
+        .into_iter()
+        .chain(model::check_description(&description))
+        .collect();
+    if errors.is_empty() {
+        Ok((name, description))
+    } else {
+        Err(errors)
+    }
+}
+
+fn save_domain(request: &Request, params: &Params) -> Result<Response> {
+    let (id, mut domain) = load_domain(params)?;
+    if !domain_access(id).manage {
+        return Err(Error::Forbidden);
+    }
+    match named(request) {
+        Ok((name, description)) => {
+            domain.name = name;
+            domain.description = description;
+            Table::<Domain>::new().put(id, &domain)?;
+            Ok(Response::redirect(&format!("/d/{id}")))
+        }
+        Err(errors) => settings_page(request, &Object::Domain(id, domain), &errors),
+    }
+}
+
+fn save_resource(request: &Request, params: &Params) -> Result<Response> {
+    let (id, mut resource) = load_resource(params)?;
+    if !resource_access(id, &resource).manage {
+        return Err(Error::Forbidden);
+    }
+    match named(request) {
+        Ok((name, description)) => {
+            resource.name = name;
+            resource.description = description;
+            Table::<Resource>::new().put(id, &resource)?;
+            Ok(Response::redirect(&format!("/r/{id}")))
+        }
+        Err(errors) => settings_page(request, &Object::Resource(id, resource), &errors),
+    }
 }
 
 // ---------------------------------------------------------------- resources and calendar
@@ -583,7 +704,7 @@ fn calendar(
             "can_moderate": access.moderate,
             "rights_url": invocation.rights_url(&model::resource_scope(id)),
             "stats_url": request.url(&format!("{base}/statistiques")),
-            "delete_url": request.url(&format!("{base}/supprimer")),
+            "settings_url": request.url(&format!("{base}/parametres")),
             "action_url": request.url(&base),
             "max_occurrences": model::MAX_OCCURRENCES,
             "errors": field_errors(errors),
