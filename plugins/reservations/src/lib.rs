@@ -306,8 +306,9 @@ fn index_page(
                                    "url": request.url(&format!("/r/{rid}")) }));
             }
         }
-        let manage = domain_access(did).manage;
-        if items.is_empty() && !manage && !global.read {
+        // A domain shows when one of its resources does, or when its own rights let
+        // the caller read it (an empty domain, for its gestionnaires and readers).
+        if items.is_empty() && !domain_access(did).read {
             continue;
         }
         any = true;
