@@ -27,7 +27,7 @@ const PROFILES: &[(&str, Option<&str>)] = &[
 
 /// Plugins whose routes are checked: the repository's services (the test plugins
 /// misbehave on purpose).
-const PLUGINS: &[&str] = &["blog", "forum", "rss"];
+const PLUGINS: &[&str] = &["blog", "forum", "rss", "reservations"];
 
 /// What a response means for authorization.
 fn outcome(page: &Page) -> String {
@@ -49,6 +49,7 @@ fn concrete(
     method: &str,
     user_id: &str,
     articles: &BTreeMap<String, String>,
+    objects: &BTreeMap<String, String>,
 ) -> String {
     let post = method == "POST";
     // Blog routes name a real article of their instance, except deletions.
@@ -64,8 +65,14 @@ fn concrete(
             path.push('/');
         }
         let previous = if i > 0 { segments[i - 1] } else { "" };
+        // A real demo object of a plugin, by the path before its id (GET only).
+        let object = objects
+            .get(&format!("{}/", segments[..i].join("/")))
+            .filter(|_| !post);
         let value = match *segment {
             "{uai}" => PILAT.to_string(),
+            // Rights per object: a plugin that has objects (403 before 404 for the others).
+            "{plugin}" if pattern.contains("/objet/") => "reservations".into(),
             "{plugin}" if post => "inexistant".into(),
             "{plugin}" => "blog".into(),
             "{rubrique}" if post => "inexistante".into(),
@@ -74,6 +81,7 @@ fn concrete(
             "{id}" if previous == "groupes" && !post => "g-4a".into(),
             "{id}" if previous == "mes-eleves" && !post => user_id.into(),
             "{id}" if article.is_some() => article.clone().unwrap_or_default(),
+            "{id}" if object.is_some() => object.cloned().unwrap_or_default(),
             "{id}" => "0000000000000001".into(),
             "{code}" if post => "INEXISTANT".into(),
             // A region connector on the region's pages, an establishment's elsewhere.
@@ -82,6 +90,7 @@ fn concrete(
             "{name}" => "inexistant.csv".into(),
             "{other}" => "0420013L".into(),
             "{source}" => "etablissement".into(),
+            "{scope}" if !post && objects.contains_key("{scope}") => objects["{scope}"].clone(),
             "{scope}" => "objet-inexistant".into(),
             "{*rest}" => "new".into(),
             s if s.starts_with('{') => panic!("paramètre inconnu {s} dans {pattern}"),
@@ -183,6 +192,33 @@ async fn every_route_answers_each_profile_as_the_table_says() {
             .unwrap_or_else(|| panic!("aucun article dans {mount}"));
         articles.insert(mount.to_string(), id);
     }
+    // Real objects of the plugins whose rights are per object: the reservations
+    // demo's domain and resource (GET routes name them; POSTs still name none).
+    let mut objects = BTreeMap::new();
+    let index = preau_tests::unescape(
+        &principal
+            .get(&format!("/e/{PILAT}/reservations/"))
+            .await
+            .unwrap()
+            .body,
+    );
+    for kind in ["d", "r"] {
+        let prefix = format!("/e/{PILAT}/reservations/{kind}/");
+        let id: String = index
+            .match_indices(&prefix)
+            .map(|(i, _)| {
+                index[i + prefix.len()..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_hexdigit())
+                    .collect::<String>()
+            })
+            .find(|id| id.len() == 16)
+            .unwrap_or_else(|| panic!("aucun objet {kind} dans les réservations de démonstration"));
+        if kind == "d" {
+            objects.insert("{scope}".to_string(), format!("d-{id}"));
+        }
+        objects.insert(format!("/e/{{uai}}/reservations/{kind}/"), id);
+    }
     let mut clients = Vec::new();
     for (_, login) in PROFILES {
         clients.push(match login {
@@ -192,7 +228,7 @@ async fn every_route_answers_each_profile_as_the_table_says() {
     }
     let mut observed: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
     for (method, pattern) in &rows {
-        let path = concrete(pattern, method, &emma, &articles);
+        let path = concrete(pattern, method, &emma, &articles, &objects);
         let mut outcomes = Vec::new();
         for client in &clients {
             outcomes.push(outcome(&request(client, method, &path).await));
@@ -206,7 +242,9 @@ async fn every_route_answers_each_profile_as_the_table_says() {
          # ok = served (a page, a redirect elsewhere than sign-in, or a validation error);\n\
          # login = sent to the sign-in page; 403 = refused; 404 = not found.\n\
          # GET routes name real demo objects; POST routes name objects that do not exist\n\
-         # (authorized people get 404 or a validation error, nothing changes).\n\
+         # (authorized people get 404 or a validation error, nothing changes). Where rights are\n\
+         # per object (reservations), a missing object is 404 for everyone: it has no rights to\n\
+         # check; those POSTs are checked role by role in tests/integration/reservations.rs.\n\
          # method path | {}\n",
         PROFILES
             .iter()
