@@ -1,0 +1,4 @@
+mod answer;
+mod model;
+mod results;
+mod rules;

@@ -1,0 +1,211 @@
+//! Clock, audience and navigation rules of diffusions. Pure: unit-tested natively.
+
+use serde::{Deserialize, Serialize};
+
+const DAY: i64 = 86_400;
+
+/// Days since 1970-01-01 of a civil date (proleptic Gregorian).
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m as i64 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The civil date of a day number.
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
+    (y, m, d)
+}
+
+fn days_in_month(y: i64, m: u32) -> u32 {
+    match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        _ => 28,
+    }
+}
+
+/// `AAAA-MM-JJ` → day number, if it is a real date.
+pub fn parse_date(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let y: i64 = text[0..4].parse().ok()?;
+    let m: u32 = text[5..7].parse().ok()?;
+    let d: u32 = text[8..10].parse().ok()?;
+    if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
+        return None;
+    }
+    Some(days_from_civil(y, m, d))
+}
+
+/// `JJ/MM/AAAA` of an `AAAA-MM-JJ` date.
+pub fn date_fr(text: &str) -> String {
+    match parse_date(text) {
+        Some(day) => {
+            let (y, m, d) = civil_from_days(day);
+            format!("{d:02}/{m:02}/{y}")
+        }
+        None => text.to_string(),
+    }
+}
+
+/// Where a diffusion stands in its opening period (dates included; days in UTC).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Period {
+    NotYet,
+    Open,
+    Closed,
+}
+
+pub fn period(now: i64, from: Option<&str>, to: Option<&str>) -> Period {
+    let today = now.div_euclid(DAY);
+    if from.and_then(parse_date).is_some_and(|f| today < f) {
+        Period::NotYet
+    } else if to.and_then(parse_date).is_some_and(|t| today > t) {
+        Period::Closed
+    } else {
+        Period::Open
+    }
+}
+
+/// The moment before which answers are deleted: `months` calendar months before `now`
+/// (the day clamped to the shorter month).
+pub fn retention_cutoff(now: i64, months: u32) -> i64 {
+    let (y, m, d) = civil_from_days(now.div_euclid(DAY));
+    let total = y * 12 + (m as i64 - 1) - months as i64;
+    let (ny, nm) = (total.div_euclid(12), (total.rem_euclid(12) + 1) as u32);
+    let nd = d.min(days_in_month(ny, nm));
+    days_from_civil(ny, nm, nd) * DAY + now.rem_euclid(DAY)
+}
+
+/// Whether an answer given at `answered_at` is past its lifetime at `now`.
+pub fn expired(answered_at: i64, now: i64, months: u32) -> bool {
+    answered_at < retention_cutoff(now, months)
+}
+
+/// Who may answer a diffusion.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Audience {
+    /// Everyone, anonymous visitors included.
+    pub tous: bool,
+    /// Chosen profiles (`eleve`…); with `groupes`, empty both = every signed-in person
+    /// of the establishment.
+    pub profils: Vec<String>,
+    pub groupes: Vec<String>,
+}
+
+impl Audience {
+    /// Whether a visitor (None: anonymous) with these profiles and groups belongs to it.
+    pub fn includes(&self, visitor: Option<(&[String], &[String])>) -> bool {
+        if self.tous {
+            return true;
+        }
+        let Some((profiles, groups)) = visitor else {
+            return false;
+        };
+        if self.profils.is_empty() && self.groupes.is_empty() {
+            return true;
+        }
+        profiles.iter().any(|p| self.profils.contains(p))
+            || groups.iter().any(|g| self.groupes.contains(g))
+    }
+}
+
+/// The page to go back to after answering: only a page of the same establishment.
+pub fn return_page(page: &str, uai: &str) -> Option<String> {
+    let prefix = format!("/e/{uai}/");
+    let ok = page.starts_with(&prefix)
+        && page.len() <= 300
+        && !page.contains("//")
+        && !page.contains("..")
+        && !page.contains('\\')
+        && page
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/-_.~%?=&#".contains(c));
+    ok.then(|| page.to_string())
+}
+
+/// A service name as shown in the dashboard (`Blog`), from an embed's params.
+pub fn service_name(service: &str) -> Option<String> {
+    let s = service.trim();
+    (!s.is_empty() && s.chars().count() <= 60 && !s.chars().any(char::is_control))
+        .then(|| s.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_round_trip_and_reject_impossible_days() {
+        assert_eq!(parse_date("1970-01-01"), Some(0));
+        assert_eq!(parse_date("2024-02-29").map(civil_from_days), Some((2024, 2, 29)));
+        assert_eq!(parse_date("2023-02-29"), None);
+        assert_eq!(parse_date("2023-13-01"), None);
+        assert_eq!(parse_date("23-1-1"), None);
+        assert_eq!(date_fr("2026-11-05"), "05/11/2026");
+    }
+
+    #[test]
+    fn opening_period_includes_both_days() {
+        let day = |s| parse_date(s).unwrap() * DAY;
+        let noon = day("2026-03-10") + 12 * 3600;
+        assert_eq!(period(noon, Some("2026-03-10"), Some("2026-03-10")), Period::Open);
+        assert_eq!(period(noon, Some("2026-03-11"), None), Period::NotYet);
+        assert_eq!(period(noon, None, Some("2026-03-09")), Period::Closed);
+        assert_eq!(period(noon, None, None), Period::Open);
+    }
+
+    #[test]
+    fn retention_counts_calendar_months() {
+        let at = |s: &str| parse_date(s).unwrap() * DAY;
+        assert_eq!(retention_cutoff(at("2026-05-31"), 3), at("2026-02-28"));
+        assert_eq!(retention_cutoff(at("2026-01-15"), 12), at("2025-01-15"));
+        assert_eq!(retention_cutoff(at("2026-02-10"), 6), at("2025-08-10"));
+        assert!(expired(at("2025-08-09"), at("2026-02-10"), 6));
+        assert!(!expired(at("2025-08-10"), at("2026-02-10"), 6));
+        assert!(!expired(at("2026-02-09"), at("2026-02-10"), 3));
+    }
+
+    #[test]
+    fn audience_rules() {
+        let pupil = (vec!["eleve".to_string()], vec!["g-6a".to_string()]);
+        let who = Some((pupil.0.as_slice(), pupil.1.as_slice()));
+        let all = Audience { tous: true, ..Default::default() };
+        assert!(all.includes(None) && all.includes(who));
+        let signed_in = Audience::default();
+        assert!(!signed_in.includes(None) && signed_in.includes(who));
+        let teachers = Audience { profils: vec!["enseignant".into()], ..Default::default() };
+        assert!(!teachers.includes(who));
+        let sixth = Audience { profils: vec!["parent".into()], groupes: vec!["g-6a".into()], tous: false };
+        assert!(sixth.includes(who));
+    }
+
+    #[test]
+    fn only_pages_of_the_same_establishment_are_return_pages() {
+        assert_eq!(
+            return_page("/e/0420003A/blog/0000000000000007", "0420003A").as_deref(),
+            Some("/e/0420003A/blog/0000000000000007")
+        );
+        assert!(return_page("/e/0420013L/blog/1", "0420003A").is_none());
+        assert!(return_page("https://evil.example/e/0420003A/", "0420003A").is_none());
+        assert!(return_page("//evil.example/e/0420003A/", "0420003A").is_none());
+        assert!(return_page("/e/0420003A/../../x", "0420003A").is_none());
+        assert!(return_page("/e/0420003A/\"><script>", "0420003A").is_none());
+    }
+}
