@@ -98,7 +98,12 @@ fn read_one(i: usize, q: &Question, submitted: &Submitted) -> Result<Valeur, Str
         Kind::ChoixUnique | Kind::ChoixMultiple => {
             let raw: Vec<&str> = submitted
                 .get(&name)
-                .map(|v| v.iter().map(|s| s.trim()).filter(|s| !s.is_empty()).collect())
+                .map(|v| {
+                    v.iter()
+                        .map(|s| s.trim())
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                })
                 .unwrap_or_default();
             let mut chosen = Vec::new();
             for r in raw {
@@ -328,7 +333,10 @@ mod tests {
         .unwrap_err();
         assert_eq!(errors["q0"], "Cette question est obligatoire.");
         assert_eq!(errors["q1"], "Choisissez au plus 2 réponses (3 cochées).");
-        assert_eq!(errors["q2"], "La réponse doit être comprise entre 10 et 20.");
+        assert_eq!(
+            errors["q2"],
+            "La réponse doit être comprise entre 10 et 20."
+        );
         assert!(errors["q3"].contains("n'est pas une date valide"));
         assert_eq!(errors["q4"], "La réponse doit être comprise entre 1 et 5.");
         assert!(errors["q5"].starts_with("Le rang 1 est donné deux fois"));

@@ -224,7 +224,10 @@ pub fn check_question(genre: Genre, q: &Question) -> Vec<(&'static str, String)>
     if n == 0 {
         errors.push(("intitule", "intitulé vide".to_string()));
     } else if n > MAX_LABEL {
-        errors.push(("intitule", format!("intitulé de plus de {MAX_LABEL} caractères")));
+        errors.push((
+            "intitule",
+            format!("intitulé de plus de {MAX_LABEL} caractères"),
+        ));
     }
     if q.aide.chars().count() > MAX_LABEL {
         errors.push(("aide", format!("aide de plus de {MAX_LABEL} caractères")));
@@ -241,7 +244,10 @@ pub fn check_question(genre: Genre, q: &Question) -> Vec<(&'static str, String)>
             } else if c.chars().count() > MAX_CHOICE_LABEL {
                 errors.push((
                     "choix",
-                    format!("le choix n° {} dépasse {MAX_CHOICE_LABEL} caractères", i + 1),
+                    format!(
+                        "le choix n° {} dépasse {MAX_CHOICE_LABEL} caractères",
+                        i + 1
+                    ),
                 ));
             } else if q.choix[..i].contains(c) {
                 errors.push(("choix", format!("le choix « {c} » est en double")));
@@ -261,7 +267,10 @@ pub fn check_question(genre: Genre, q: &Question) -> Vec<(&'static str, String)>
         Some(0) => errors.push(("max_choix", "le maximum doit être au moins 1".to_string())),
         Some(m) if m as usize > q.choix.len() && q.choix.len() >= 2 => errors.push((
             "max_choix",
-            format!("le maximum ({m}) dépasse le nombre de choix ({})", q.choix.len()),
+            format!(
+                "le maximum ({m}) dépasse le nombre de choix ({})",
+                q.choix.len()
+            ),
         )),
         _ => {}
     }
@@ -270,17 +279,37 @@ pub fn check_question(genre: Genre, q: &Question) -> Vec<(&'static str, String)>
             if let (Some(min), Some(max)) = (q.min, q.max)
                 && min > max
             {
-                errors.push(("min", format!("le minimum ({}) dépasse le maximum ({})", fmt_num(min), fmt_num(max))));
+                errors.push((
+                    "min",
+                    format!(
+                        "le minimum ({}) dépasse le maximum ({})",
+                        fmt_num(min),
+                        fmt_num(max)
+                    ),
+                ));
             }
         }
         Kind::Echelle => match (q.min, q.max) {
             (Some(min), Some(max)) => {
                 if min.fract() != 0.0 || max.fract() != 0.0 {
-                    errors.push(("min", "les bornes d'une échelle sont des nombres entiers".to_string()));
+                    errors.push((
+                        "min",
+                        "les bornes d'une échelle sont des nombres entiers".to_string(),
+                    ));
                 } else if min >= max {
-                    errors.push(("min", format!("le minimum ({}) doit être inférieur au maximum ({})", fmt_num(min), fmt_num(max))));
+                    errors.push((
+                        "min",
+                        format!(
+                            "le minimum ({}) doit être inférieur au maximum ({})",
+                            fmt_num(min),
+                            fmt_num(max)
+                        ),
+                    ));
                 } else if max - min + 1.0 > MAX_SCALE_STEPS {
-                    errors.push(("max", format!("une échelle a au plus {MAX_SCALE_STEPS} graduations")));
+                    errors.push((
+                        "max",
+                        format!("une échelle a au plus {MAX_SCALE_STEPS} graduations"),
+                    ));
                 }
             }
             _ => errors.push(("min", "une échelle a un minimum et un maximum".to_string())),
@@ -334,10 +363,15 @@ pub fn check_question(genre: Genre, q: &Question) -> Vec<(&'static str, String)>
 pub fn check(form: &Formulaire) -> Vec<String> {
     let mut errors = Vec::new();
     if let Some(e) = check_title(&form.titre) {
-        errors.push(format!("titre : {}", e.trim_end_matches('.').to_lowercase()));
+        errors.push(format!(
+            "titre : {}",
+            e.trim_end_matches('.').to_lowercase()
+        ));
     }
     if form.description.chars().count() > MAX_DESCRIPTION {
-        errors.push(format!("description : plus de {MAX_DESCRIPTION} caractères"));
+        errors.push(format!(
+            "description : plus de {MAX_DESCRIPTION} caractères"
+        ));
     }
     if form.questions.len() > MAX_QUESTIONS {
         errors.push(format!("questions : plus de {MAX_QUESTIONS} questions"));
@@ -355,7 +389,14 @@ pub fn has_questions(form: &Formulaire) -> bool {
     form.questions.iter().any(|q| q.kind != Kind::Section)
 }
 
-const ROOT_KEYS: [&str; 6] = ["$schema", "version", "titre", "genre", "description", "questions"];
+const ROOT_KEYS: [&str; 6] = [
+    "$schema",
+    "version",
+    "titre",
+    "genre",
+    "description",
+    "questions",
+];
 const QUESTION_KEYS: [&str; 10] = [
     "type",
     "intitule",
@@ -420,7 +461,10 @@ pub fn import(json: &str) -> Result<Formulaire, Vec<String>> {
     match root.get("titre") {
         Some(Value::String(_)) => {}
         None => errors.push("titre : propriété obligatoire absente".into()),
-        Some(v) => errors.push(format!("titre : un texte est attendu, pas {}", type_name(v))),
+        Some(v) => errors.push(format!(
+            "titre : un texte est attendu, pas {}",
+            type_name(v)
+        )),
     }
     match root.get("genre") {
         Some(Value::String(g)) if Genre::parse(g).is_some() => {}
@@ -429,7 +473,10 @@ pub fn import(json: &str) -> Result<Formulaire, Vec<String>> {
             expected_genres()
         )),
         None => errors.push("genre : propriété obligatoire absente".into()),
-        Some(v) => errors.push(format!("genre : un texte est attendu, pas {}", type_name(v))),
+        Some(v) => errors.push(format!(
+            "genre : un texte est attendu, pas {}",
+            type_name(v)
+        )),
     }
     match root.get("description") {
         None | Some(Value::String(_)) => {}
@@ -484,7 +531,9 @@ fn check_question_shape(i: usize, q: &Value, errors: &mut Vec<String>) {
             "questions[{i}].type : type de question inconnu « {t} » (attendu : {})",
             expected_kinds()
         )),
-        None => errors.push(format!("questions[{i}].type : propriété obligatoire absente")),
+        None => errors.push(format!(
+            "questions[{i}].type : propriété obligatoire absente"
+        )),
         Some(v) => errors.push(format!(
             "questions[{i}].type : un texte est attendu, pas {}",
             type_name(v)
@@ -611,10 +660,19 @@ mod tests {
         let errors = import(json).unwrap_err();
         let all = errors.join("\n");
         assert!(all.contains("auteur : propriété inconnue"), "{all}");
-        assert!(all.contains("titre : un texte est attendu, pas un nombre"), "{all}");
+        assert!(
+            all.contains("titre : un texte est attendu, pas un nombre"),
+            "{all}"
+        );
         assert!(all.contains("genre : genre inconnu « examen »"), "{all}");
-        assert!(all.contains("questions[2].couleur : propriété inconnue"), "{all}");
-        assert!(all.contains("questions[2].obligatoire : un booléen est attendu"), "{all}");
+        assert!(
+            all.contains("questions[2].couleur : propriété inconnue"),
+            "{all}"
+        );
+        assert!(
+            all.contains("questions[2].obligatoire : un booléen est attendu"),
+            "{all}"
+        );
         // Structural errors first; semantic ones once the shape is right.
         let json = r#"{"titre": "T", "genre": "sondage", "questions": [
             {"type": "choix-unique", "intitule": "", "choix": ["a"], "bonnes_reponses": ["a"]},
@@ -622,17 +680,35 @@ mod tests {
             {"type": "choix-multiple", "intitule": "m", "choix": ["a", "b"], "max_choix": 3}
         ]}"#;
         let all = import(json).unwrap_err().join("\n");
-        assert!(all.contains("questions[0].intitule : intitulé vide"), "{all}");
-        assert!(all.contains("questions[0].choix : au moins deux choix"), "{all}");
-        assert!(all.contains("questions[0].bonnes_reponses : seuls un QCM"), "{all}");
-        assert!(all.contains("questions[1].min : le minimum (5) doit être inférieur au maximum (1)"), "{all}");
-        assert!(all.contains("questions[2].max_choix : le maximum (3) dépasse le nombre de choix (2)"), "{all}");
+        assert!(
+            all.contains("questions[0].intitule : intitulé vide"),
+            "{all}"
+        );
+        assert!(
+            all.contains("questions[0].choix : au moins deux choix"),
+            "{all}"
+        );
+        assert!(
+            all.contains("questions[0].bonnes_reponses : seuls un QCM"),
+            "{all}"
+        );
+        assert!(
+            all.contains("questions[1].min : le minimum (5) doit être inférieur au maximum (1)"),
+            "{all}"
+        );
+        assert!(
+            all.contains("questions[2].max_choix : le maximum (3) dépasse le nombre de choix (2)"),
+            "{all}"
+        );
     }
 
     #[test]
     fn bad_json_says_where() {
         let errors = import("{\n \"titre\": ").unwrap_err();
-        assert!(errors[0].starts_with("JSON illisible à la ligne 2"), "{errors:?}");
+        assert!(
+            errors[0].starts_with("JSON illisible à la ligne 2"),
+            "{errors:?}"
+        );
         assert!(import("[]").unwrap_err()[0].contains("pas une liste"));
     }
 

@@ -58,7 +58,10 @@ pub fn chart(title: &str, rows: &[(String, usize)], whole: usize) -> Chart {
                 ((*count as f64 / whole as f64).min(1.0) * BAR_MAX as f64).round() as u32
             };
             let short = if label.chars().count() > LABEL_CHARS {
-                format!("{}…", label.chars().take(LABEL_CHARS - 1).collect::<String>())
+                format!(
+                    "{}…",
+                    label.chars().take(LABEL_CHARS - 1).collect::<String>()
+                )
             } else {
                 label.clone()
             };
@@ -190,9 +193,7 @@ pub fn synthesis(form: &Formulaire, answers: &[(Vec<Valeur>, Option<f64>)]) -> S
                 if q.graded() {
                     let ok = answers
                         .iter()
-                        .filter(|(v, _)| {
-                            v.get(i).and_then(|v| correct(q, v)).unwrap_or(false)
-                        })
+                        .filter(|(v, _)| v.get(i).and_then(|v| correct(q, v)).unwrap_or(false))
                         .count();
                     s.success = Some(fmt_pct(ok, answers.len()));
                 }
@@ -295,7 +296,10 @@ pub fn synthesis(form: &Formulaire, answers: &[(Vec<Valeur>, Option<f64>)]) -> S
                 fmt_num(total)
             )
         });
-        (Some(chart("Répartition des scores", &rows, got.len())), mean)
+        (
+            Some(chart("Répartition des scores", &rows, got.len())),
+            mean,
+        )
     } else {
         (None, None)
     };
@@ -403,8 +407,17 @@ mod tests {
         assert_eq!(q1.chart.as_ref().unwrap().bars[0].pct, "50 %");
         assert_eq!(q1.success.as_deref(), Some("50 %"));
         let stats = s.questions[2].stats.as_ref().unwrap();
-        assert_eq!((stats.mean.as_str(), stats.min.as_str(), stats.max.as_str()), ("12,5", "12", "13"));
-        assert_eq!(s.questions[3].ranks[0], Rank { label: "y".into(), mean: "1".into() });
+        assert_eq!(
+            (stats.mean.as_str(), stats.min.as_str(), stats.max.as_str()),
+            ("12,5", "12", "13")
+        );
+        assert_eq!(
+            s.questions[3].ranks[0],
+            Rank {
+                label: "y".into(),
+                mean: "1".into()
+            }
+        );
         assert_eq!(s.questions[4].texts, vec!["Léa".to_string()]);
         assert_eq!(s.questions[4].answered, 1);
         assert_eq!(s.mean_score.as_deref(), Some("0,5 / 1"));

@@ -154,7 +154,10 @@ mod tests {
     #[test]
     fn dates_round_trip_and_reject_impossible_days() {
         assert_eq!(parse_date("1970-01-01"), Some(0));
-        assert_eq!(parse_date("2024-02-29").map(civil_from_days), Some((2024, 2, 29)));
+        assert_eq!(
+            parse_date("2024-02-29").map(civil_from_days),
+            Some((2024, 2, 29))
+        );
         assert_eq!(parse_date("2023-02-29"), None);
         assert_eq!(parse_date("2023-13-01"), None);
         assert_eq!(parse_date("23-1-1"), None);
@@ -165,7 +168,10 @@ mod tests {
     fn opening_period_includes_both_days() {
         let day = |s| parse_date(s).unwrap() * DAY;
         let noon = day("2026-03-10") + 12 * 3600;
-        assert_eq!(period(noon, Some("2026-03-10"), Some("2026-03-10")), Period::Open);
+        assert_eq!(
+            period(noon, Some("2026-03-10"), Some("2026-03-10")),
+            Period::Open
+        );
         assert_eq!(period(noon, Some("2026-03-11"), None), Period::NotYet);
         assert_eq!(period(noon, None, Some("2026-03-09")), Period::Closed);
         assert_eq!(period(noon, None, None), Period::Open);
@@ -186,13 +192,23 @@ mod tests {
     fn audience_rules() {
         let pupil = (vec!["eleve".to_string()], vec!["g-6a".to_string()]);
         let who = Some((pupil.0.as_slice(), pupil.1.as_slice()));
-        let all = Audience { tous: true, ..Default::default() };
+        let all = Audience {
+            tous: true,
+            ..Default::default()
+        };
         assert!(all.includes(None) && all.includes(who));
         let signed_in = Audience::default();
         assert!(!signed_in.includes(None) && signed_in.includes(who));
-        let teachers = Audience { profils: vec!["enseignant".into()], ..Default::default() };
+        let teachers = Audience {
+            profils: vec!["enseignant".into()],
+            ..Default::default()
+        };
         assert!(!teachers.includes(who));
-        let sixth = Audience { profils: vec!["parent".into()], groupes: vec!["g-6a".into()], tous: false };
+        let sixth = Audience {
+            profils: vec!["parent".into()],
+            groupes: vec!["g-6a".into()],
+            tous: false,
+        };
         assert!(sixth.includes(who));
     }
 
