@@ -9,6 +9,7 @@ mod blog;
 mod browser;
 mod directory;
 mod durability;
+mod formulaires;
 mod forum;
 mod hostile_input;
 mod isolation;

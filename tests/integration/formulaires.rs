@@ -1,0 +1,465 @@
+//! The forms service through the real host: models (HTTP editor, JSON import with
+//! precise errors, export, schema), diffusions (audience, opening period, named or
+//! anonymous, one answer per person), answers with per-question errors, results
+//! (synthesis, SVG charts, individual answers, CSV), roles, retention tick.
+
+use std::time::Duration;
+
+use preau_tests::{Client, TestServer, test_config, unescape};
+
+const FORMS: &str = "/e/0420003A/formulaires";
+
+fn url(path: &str) -> String {
+    format!("{FORMS}{path}")
+}
+
+/// Creates a model through the HTTP editor; returns its URL.
+async fn new_model(client: &Client, title: &str, genre: &str) -> String {
+    let page = client
+        .post_form(
+            &url("/"),
+            &url("/modeles"),
+            &[("titre", title), ("genre", genre), ("description", "")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.status, 303, "{}", page.body);
+    let model = page.location().to_string();
+    assert!(model.starts_with(&url("/modeles/")), "{model}");
+    model
+}
+
+async fn add_question(client: &Client, model: &str, fields: &[(&str, &str)]) -> preau_tests::Page {
+    client
+        .post_form(model, &format!("{model}/questions"), fields)
+        .await
+        .unwrap()
+}
+
+/// Diffuses a model; returns the diffusion's results URL and its answer URL.
+async fn diffuse(client: &Client, model: &str, fields: &[(&str, &str)]) -> (String, String) {
+    let page = client
+        .post_form(model, &format!("{model}/diffuser"), fields)
+        .await
+        .unwrap();
+    assert_eq!(page.status, 303, "{}", page.body);
+    let results = page.location().to_string();
+    assert!(results.starts_with(&url("/diffusions/")), "{results}");
+    let id = results.rsplit('/').next().unwrap().to_string();
+    (results, url(&format!("/d/{id}")))
+}
+
+/// A model with a single choice, a multiple choice (2 at most), a number and a text.
+async fn canteen_model(teacher: &Client) -> String {
+    let model = new_model(teacher, "Sondage cantine", "sondage").await;
+    for fields in [
+        vec![
+            ("type", "choix-unique"),
+            ("intitule", "Plat préféré"),
+            ("choix", "Pâtes\nPizza\nFrites"),
+            ("obligatoire", "oui"),
+        ],
+        vec![
+            ("type", "choix-multiple"),
+            ("intitule", "Vos 2 desserts"),
+            ("choix", "Fruit\nYaourt\nGâteau"),
+            ("max_choix", "2"),
+        ],
+        vec![
+            ("type", "nombre"),
+            ("intitule", "Note du service"),
+            ("min", "0"),
+            ("max", "10"),
+        ],
+        vec![("type", "texte-court"), ("intitule", "Remarque")],
+    ] {
+        let page = add_question(teacher, &model, &fields).await;
+        assert_eq!(page.status, 303, "{}", page.body);
+    }
+    model
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn models_are_built_imported_diffused_answered_and_synthesised() {
+    let server = TestServer::start().await.unwrap();
+    let teacher = server.signed_in("jean.dupont").await.unwrap();
+    let model = canteen_model(&teacher).await;
+
+    // A question with a single choice is refused with a precise message.
+    let page = add_question(
+        &teacher,
+        &model,
+        &[
+            ("type", "choix-unique"),
+            ("intitule", "Seul"),
+            ("choix", "A"),
+        ],
+    )
+    .await;
+    assert_eq!(page.status, 422);
+    assert!(
+        page.body.contains("Au moins deux choix sont attendus."),
+        "{}",
+        page.body
+    );
+
+    // Preview, export, schema.
+    let preview = teacher.get(&format!("{model}/apercu")).await.unwrap();
+    assert_eq!(preview.status, 200);
+    assert!(preview.body.contains("Aperçu") && preview.body.contains("<legend>1. Plat préféré"));
+    let export = teacher.get(&format!("{model}/export")).await.unwrap();
+    assert_eq!(export.status, 200);
+    assert!(
+        export.body.contains("\"genre\": \"sondage\""),
+        "{}",
+        export.body
+    );
+    assert!(export.body.contains("\"max_choix\": 2"));
+    let schema = teacher.get(&url("/modele.schema.json")).await.unwrap();
+    assert_eq!(schema.status, 200);
+    assert!(schema.body.contains("\"$defs\"") && schema.body.contains("texte-court"));
+
+    // Import: an unknown question type names the element; nothing is created.
+    let bad = r#"{"titre": "Import raté", "genre": "quiz", "questions": [
+        {"type": "texte-court", "intitule": "Nom"},
+        {"type": "slider", "intitule": "Niveau"}]}"#;
+    let page = teacher
+        .post_form(&url("/"), &url("/modeles/import"), &[("json", bad)])
+        .await
+        .unwrap();
+    assert_eq!(page.status, 422);
+    assert!(
+        unescape(&page.body).contains("questions[1].type : type de question inconnu « slider » (attendu : texte-court, texte-long, choix-unique, choix-multiple, nombre, date, echelle, classement, section)"),
+        "{}",
+        page.body
+    );
+    assert!(
+        !teacher
+            .get(&url("/"))
+            .await
+            .unwrap()
+            .body
+            .contains("Import raté")
+    );
+    // The exported document imports back as a new model.
+    let page = teacher
+        .post_form(
+            &url("/"),
+            &url("/modeles/import"),
+            &[("json", &export.body)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_ne!(page.location(), model);
+
+    // Diffuse to the establishment, named answers, one per person.
+    let (results, answer) = diffuse(&teacher, &model, &[("public", "etablissement")]).await;
+    let shown = unescape(&teacher.get(&results).await.unwrap().body)
+        .replace("&lt;", "<")
+        .replace("&gt;", ">");
+    assert!(
+        shown.contains(&format!(
+            "<p><a href=\"{answer}\">Répondre au formulaire</a></p>"
+        )),
+        "{shown}"
+    );
+    // The diffusion is a snapshot: editing the model later does not change it.
+    let page = add_question(
+        &teacher,
+        &model,
+        &[("type", "texte-long"), ("intitule", "Ajout tardif")],
+    )
+    .await;
+    assert_eq!(page.status, 303);
+
+    let pupil = server.signed_in("emma.martin").await.unwrap();
+    let form = pupil.get(&answer).await.unwrap();
+    assert_eq!(form.status, 200);
+    assert!(form.body.contains("Plat préféré") && !form.body.contains("Ajout tardif"));
+    // Every error at once, in French, what was typed kept.
+    let page = pupil
+        .post_form(
+            &answer,
+            &answer,
+            &[
+                ("q1", "0"),
+                ("q1", "1"),
+                ("q1", "2"),
+                ("q2", "12"),
+                ("q3", "gardé"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.status, 422);
+    let body = unescape(&page.body);
+    assert!(body.contains("Cette question est obligatoire."), "{body}");
+    assert!(body.contains("Choisissez au plus 2 réponses (3 cochées)."));
+    assert!(body.contains("La réponse doit être comprise entre 0 et 10."));
+    assert!(body.contains("value=\"gardé\""), "typed text kept");
+    assert!(body.contains("value=\"12\""), "typed number kept");
+
+    let page = pupil
+        .post_form(
+            &answer,
+            &answer,
+            &[
+                ("q0", "1"),
+                ("q1", "0"),
+                ("q1", "2"),
+                ("q2", "7,5"),
+                ("q3", "=HYPERLINK(\"http://x\")"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Merci pour vos réponses"));
+    // One answer per person.
+    let again = pupil
+        .post_form(&answer, &answer, &[("q0", "0")])
+        .await
+        .unwrap();
+    assert_eq!(again.status, 409);
+    assert!(unescape(&again.body).contains("Vous avez déjà répondu"));
+    let other = server.signed_in("tom.martin").await.unwrap();
+    let page = other
+        .post_form(&answer, &answer, &[("q0", "1"), ("q2", "3")])
+        .await
+        .unwrap();
+    assert_eq!(page.status, 200, "{}", page.body);
+
+    // Synthesis: counts, French percentages, accessible SVG charts.
+    let page = teacher.get(&results).await.unwrap();
+    let body = unescape(&page.body);
+    assert!(body.contains("2 réponses"), "{body}");
+    assert!(body.contains("Pizza : 100 % (2)"), "{body}");
+    assert!(body.contains("Fruit : 100 % (1)"));
+    assert!(body.contains("Moyenne : 5,25 · minimum : 3 · maximum : 7,5"));
+    assert!(body.contains("role=\"img\"") && body.contains("<title id="));
+    assert!(!body.contains("<script"));
+    // Individual answers (named diffusion) and CSV.
+    let named = teacher.get(&format!("{results}/reponses")).await.unwrap();
+    assert_eq!(named.status, 200);
+    assert!(named.body.contains("Emma Martin") && named.body.contains("Tom Martin"));
+    let csv = teacher.get(&format!("{results}/export")).await.unwrap();
+    assert_eq!(csv.status, 200);
+    assert!(csv.body.starts_with('\u{feff}'), "BOM");
+    assert!(
+        csv.body
+            .contains("Date;Répondant;Plat préféré;Vos 2 desserts;Note du service;Remarque\r\n"),
+        "{}",
+        csv.body
+    );
+    assert!(
+        csv.body
+            .contains(";Emma Martin;Pizza;Fruit, Gâteau;7,5;\"'=HYPERLINK(\"\"http://x\"\")\"\r\n"),
+        "{}",
+        csv.body
+    );
+    // Dashboard.
+    let dashboard = unescape(&teacher.get(&url("/diffusions")).await.unwrap().body);
+    assert!(dashboard.contains("Diffusé le") && dashboard.contains("Page directe"));
+    assert!(dashboard.contains("<td>2</td>"), "{dashboard}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rights_audience_period_and_anonymity_are_enforced() {
+    let server = TestServer::start().await.unwrap();
+    let teacher = server.signed_in("jean.dupont").await.unwrap();
+    let pupil = server.signed_in("emma.martin").await.unwrap();
+    let model = canteen_model(&teacher).await;
+    let (results, answer) = diffuse(
+        &teacher,
+        &model,
+        &[("public", "choix"), ("profils", "enseignant")],
+    )
+    .await;
+
+    // A pupil cannot build models nor read results.
+    let page = pupil
+        .post_form(
+            &url("/"),
+            &url("/modeles"),
+            &[("titre", "x"), ("genre", "quiz")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.status, 403);
+    assert_eq!(pupil.get(&model).await.unwrap().status, 403);
+    assert_eq!(pupil.get(&results).await.unwrap().status, 403);
+    // Outside the audience (teachers only): refused.
+    assert_eq!(pupil.get(&answer).await.unwrap().status, 403);
+    let page = pupil
+        .post_form(&url("/"), &answer, &[("q0", "0")])
+        .await
+        .unwrap();
+    assert_eq!(page.status, 403);
+    // Another teacher: not the author of the model nor of the diffusion.
+    let other = server.signed_in("marie.lefebvre").await.unwrap();
+    assert_eq!(other.get(&model).await.unwrap().status, 403);
+    assert_eq!(other.get(&results).await.unwrap().status, 403);
+    assert_eq!(
+        other
+            .get(&format!("{results}/export"))
+            .await
+            .unwrap()
+            .status,
+        403
+    );
+    assert!(
+        !other
+            .get(&url("/diffusions"))
+            .await
+            .unwrap()
+            .body
+            .contains("Sondage cantine")
+    );
+    // …but she is in the audience and answers.
+    let page = other
+        .post_form(&answer, &answer, &[("q0", "2")])
+        .await
+        .unwrap();
+    assert_eq!(page.status, 200, "{}", page.body);
+    // The establishment's administrator (gestionnaire) reads every result.
+    let principal = server.signed_in("principal.pilat").await.unwrap();
+    assert_eq!(principal.get(&results).await.unwrap().status, 200);
+    assert!(
+        principal
+            .get(&url("/diffusions"))
+            .await
+            .unwrap()
+            .body
+            .contains("Sondage cantine")
+    );
+    // Someone of another establishment is refused.
+    let outsider = server.signed_in("lucie.bernard").await.unwrap();
+    assert_eq!(outsider.get(&answer).await.unwrap().status, 403);
+    assert_eq!(outsider.get(&results).await.unwrap().status, 403);
+
+    // Opening period: not yet open, or closed.
+    let (_, later) = diffuse(
+        &teacher,
+        &model,
+        &[("public", "etablissement"), ("ouverture", "2099-01-01")],
+    )
+    .await;
+    let page = pupil.get(&later).await.unwrap();
+    assert!(
+        unescape(&page.body).contains("pas encore ouvert"),
+        "{}",
+        page.body
+    );
+    let page = pupil
+        .post_form(&url("/"), &later, &[("q0", "0")])
+        .await
+        .unwrap();
+    assert_eq!(page.status, 403);
+    let (_, past) = diffuse(
+        &teacher,
+        &model,
+        &[("public", "etablissement"), ("fermeture", "2020-06-30")],
+    )
+    .await;
+    let page = pupil
+        .post_form(&url("/"), &past, &[("q0", "0")])
+        .await
+        .unwrap();
+    assert_eq!(page.status, 403);
+    assert!(unescape(&page.body).contains("est fermé"));
+    let page = teacher
+        .post_form(
+            &model,
+            &format!("{model}/diffuser"),
+            &[("public", "etablissement"), ("ouverture", "2026-02-30")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.status, 422);
+    assert!(unescape(&page.body).contains("« 2026-02-30 » n'est pas une date valide"));
+
+    // Anonymous diffusion open to everyone: anonymous visitors answer too; no identity.
+    let (results, answer) =
+        diffuse(&teacher, &model, &[("public", "tous"), ("anonyme", "oui")]).await;
+    let visitor = server.client();
+    let form = visitor.get(&answer).await.unwrap();
+    assert_eq!(form.status, 200, "{}", form.body);
+    let page = visitor
+        .post_form(&answer, &answer, &[("q0", "0")])
+        .await
+        .unwrap();
+    assert_eq!(page.status, 200, "{}", page.body);
+    let page = pupil
+        .post_form(&answer, &answer, &[("q0", "1"), ("q3", "anonyme")])
+        .await
+        .unwrap();
+    assert_eq!(page.status, 200, "{}", page.body);
+    let page = pupil
+        .post_form(&url("/"), &answer, &[("q0", "1")])
+        .await
+        .unwrap();
+    assert_eq!(page.status, 409, "one answer per person, even anonymous");
+    let body = teacher.get(&results).await.unwrap().body;
+    assert!(body.contains("2 réponses") && !body.contains("Emma Martin"));
+    assert!(!body.contains("Réponses individuelles"));
+    assert_eq!(
+        teacher
+            .get(&format!("{results}/reponses"))
+            .await
+            .unwrap()
+            .status,
+        404
+    );
+    let csv = teacher
+        .get(&format!("{results}/export"))
+        .await
+        .unwrap()
+        .body;
+    assert!(csv.starts_with("\u{feff}Date;Plat préféré;"), "{csv}");
+    assert!(!csv.contains("Emma") && !csv.contains("Répondant"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn home_block_lists_forms_to_fill_and_the_retention_tick_keeps_fresh_answers() {
+    let data = tempfile::tempdir().unwrap();
+    let mut config = test_config(data.path());
+    config.tick_interval = Some(Duration::from_millis(200));
+    let server = TestServer::start_with(config).await.unwrap();
+    let admin = server.signed_in("principal.pilat").await.unwrap();
+    let page = admin
+        .post_form(
+            "/admin/e/0420003A/plugins/formulaires",
+            "/admin/e/0420003A/plugins/formulaires",
+            &[("conservation_mois", "3")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.status, 303, "{}", page.body);
+    let teacher = server.signed_in("jean.dupont").await.unwrap();
+    let model = canteen_model(&teacher).await;
+    let (results, answer) = diffuse(&teacher, &model, &[("public", "etablissement")]).await;
+    let pupil = server.signed_in("emma.martin").await.unwrap();
+    let index = pupil.get(&url("/")).await.unwrap();
+    assert!(index.body.contains("Sondage cantine"), "listed as to fill");
+    let page = pupil
+        .post_form(&answer, &answer, &[("q0", "0")])
+        .await
+        .unwrap();
+    assert_eq!(page.status, 200);
+    let index = pupil.get(&url("/")).await.unwrap();
+    assert!(
+        !index.body.contains("Sondage cantine"),
+        "answered: no longer listed"
+    );
+    // Several ticks pass: an answer of today is within its 3 months.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(
+        teacher
+            .get(&results)
+            .await
+            .unwrap()
+            .body
+            .contains("1 réponse")
+    );
+}
