@@ -765,26 +765,10 @@ fn add_question(request: &Request, params: &Params) -> Result<Response> {
         q.points = parse_number(form, "points", &mut errors);
     }
     if errors.is_empty() {
+        // The rule's field names are the editor's field names; one message per field.
         for (field, message) in model::check_question(model.contenu.genre, &q) {
-            let mut m = message;
-            if let Some(first) = m.get(0..1) {
-                m = format!("{}{}.", first.to_uppercase(), &m[1..]);
-            }
-            let field = if field == "aide"
-                || field == "points"
-                || field == "intitule"
-                || field == "choix"
-                || field == "max_choix"
-                || field == "bonnes_reponses"
-                || field == "min"
-                || field == "max"
-            {
-                field
-            } else {
-                "intitule"
-            };
-            if !errors.iter().any(|e: &FieldError| e.field == field) {
-                errors.push(FieldError::new(field, &m));
+            if !errors.iter().any(|e| e.field == field) {
+                errors.push(FieldError::new(field, &sentence(&message)));
             }
         }
     }
@@ -819,6 +803,15 @@ fn add_question(request: &Request, params: &Params) -> Result<Response> {
     model.modifie_le = now();
     Table::<Modele>::new().put(id, &model)?;
     Ok(Response::redirect(&format!("/modeles/{id}#questions")))
+}
+
+/// `au moins deux choix` → `Au moins deux choix.`
+fn sentence(message: &str) -> String {
+    let mut chars = message.chars();
+    match chars.next() {
+        Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
+        None => String::new(),
+    }
 }
 
 fn question_index(params: &Params, model: &Modele) -> Result<usize> {
