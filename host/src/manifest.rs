@@ -6,7 +6,7 @@ use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
 /// Contract versions this host serves.
-pub const SUPPORTED_CONTRACTS: &[&str] = &["0.2.0"];
+pub const SUPPORTED_CONTRACTS: &[&str] = &["0.3.0"];
 /// Memory cap of a plugin instance unless its manifest lowers it.
 pub const DEFAULT_MEMORY_MIB: u64 = 64;
 /// Deadline of one call unless the manifest lowers it.
@@ -61,6 +61,37 @@ pub struct OutboundDeclaration {
     pub max_kib: Option<u64>,
 }
 
+/// An object of the plugin that other services' content can embed: a link to
+/// `<mount><pattern>` alone in a paragraph of rich text becomes `render-block(block)`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct EmbedDeclaration {
+    /// Path below the mount, `{name}` segments become block parameters (e.g. `/d/{id}`).
+    pub pattern: String,
+    /// Block name passed to `render-block`.
+    pub block: String,
+}
+
+impl EmbedDeclaration {
+    /// The parameters if `path` (below the mount) matches the pattern.
+    pub fn matches(&self, path: &str) -> Option<Vec<(String, String)>> {
+        let wanted: Vec<&str> = self.pattern.split('/').collect();
+        let given: Vec<&str> = path.split('/').collect();
+        if wanted.len() != given.len() {
+            return None;
+        }
+        let mut params = Vec::new();
+        for (w, g) in wanted.iter().zip(&given) {
+            match w.strip_prefix('{').and_then(|w| w.strip_suffix('}')) {
+                Some(name) if !g.is_empty() => params.push((name.to_string(), g.to_string())),
+                Some(_) => return None,
+                None if w == g => {}
+                None => return None,
+            }
+        }
+        Some(params)
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {
@@ -108,6 +139,16 @@ pub struct Manifest {
     /// Outbound HTTP.
     #[serde(default)]
     pub outbound: OutboundDeclaration,
+    /// Whether the plugin may send notifications (`notify` import).
+    #[serde(default)]
+    pub notify: bool,
+    /// The role whose holders may set rights on the plugin's objects (scopes), besides
+    /// establishment administrators; none: the plugin has no per-object rights.
+    #[serde(default)]
+    pub scoped_rights: Option<String>,
+    /// Objects other services' content can embed.
+    #[serde(default)]
+    pub embeds: Vec<EmbedDeclaration>,
     /// JSON Schema of the per-establishment configuration.
     #[serde(default = "empty_object_schema")]
     pub config_schema: serde_json::Value,
@@ -156,6 +197,16 @@ impl Manifest {
         }
         if manifest.roles.is_empty() {
             bail!("le plugin {} ne déclare aucun rôle", manifest.id);
+        }
+        if let Some(role) = &manifest.scoped_rights
+            && !manifest.roles.iter().any(|r| &r.id == role)
+        {
+            bail!("scoped_rights : le rôle « {role} » n'est pas déclaré");
+        }
+        for embed in &manifest.embeds {
+            if !embed.pattern.starts_with('/') || embed.block.is_empty() {
+                bail!("embeds : motif « {} » ou bloc invalide", embed.pattern);
+            }
         }
         // Manifests may lower the limits, never raise them.
         manifest.limits.memory_mib = manifest.limits.memory_mib.clamp(1, DEFAULT_MEMORY_MIB);
@@ -218,7 +269,7 @@ mod tests {
         id = "notes"
         name = "Notes"
         version = "0.1.0"
-        contract = "0.2.0"
+        contract = "0.3.0"
         [limits]
         memory_mib = 4096
         [[roles]]
@@ -243,7 +294,7 @@ mod tests {
     fn rejects_bad_ids_and_contracts() {
         assert!(Manifest::parse(&MINIMAL.replace("\"notes\"", "\"../x\"")).is_err());
         assert!(
-            Manifest::parse(&MINIMAL.replace("contract = \"0.2.0\"", "contract = \"9.0.0\""))
+            Manifest::parse(&MINIMAL.replace("contract = \"0.3.0\"", "contract = \"9.0.0\""))
                 .is_err()
         );
         assert!(Manifest::parse(&MINIMAL.replace("type = \"integer\"", "type = 12")).is_err());

@@ -217,18 +217,7 @@ pub fn roles_in(
             && directory.closed(user, uai, now())?.is_none()
             && let Some(grants) = rubrique.grants.get(&manifest.id)
         {
-            granted.extend(
-                grants
-                    .profiles
-                    .get(&membership.profile)
-                    .into_iter()
-                    .flatten()
-                    .cloned(),
-            );
-            for group in &membership.groups {
-                granted.extend(grants.groups.get(group).into_iter().flatten().cloned());
-            }
-            granted.extend(grants.users.get(&user.id).into_iter().flatten().cloned());
+            granted.extend(grants.held_by(&user.id, &membership.profile, &membership.groups));
         }
     }
     Ok(manifest

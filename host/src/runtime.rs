@@ -43,7 +43,8 @@ pub use bindings::preau::plugin::types::{
     Rubrique as WitRubrique,
 };
 use bindings::preau::plugin::{
-    config, html, log, outbound as wit_outbound, region_store, store as wit_store, types,
+    config, directory as wit_directory, html, log, notify as wit_notify, outbound as wit_outbound,
+    region_store, rights as wit_rights, store as wit_store, types,
 };
 
 /// Epoch tick: the granularity of deadlines.
@@ -82,6 +83,14 @@ const MAX_FETCHES_PER_CALL: u32 = 50;
 const MAX_CALL_WALL_TIME: Duration = Duration::from_secs(120);
 /// Most news items one call may return.
 const MAX_NEWS_ITEMS: usize = 100;
+/// Notifications one call may send, recipients one notification may list, and
+/// the longest subject and body (characters).
+const MAX_NOTIFICATIONS_PER_CALL: u32 = 20;
+const MAX_RECIPIENT_ENTRIES: usize = 200;
+const MAX_SUBJECT_CHARS: usize = 200;
+const MAX_BODY_CHARS: usize = 4000;
+/// Longest scope chain a plugin may pass.
+const MAX_SCOPES: usize = 8;
 
 /// Why a call into a plugin failed. Each maps to an error page for that request only.
 #[derive(Debug)]
@@ -135,6 +144,16 @@ pub struct CallState {
     sanitizer: Arc<Sanitizer>,
     plugin: String,
     uai: String,
+    /// The instance's rubrique, if any.
+    rubrique: Option<String>,
+    /// Its manifest (roles, notify flag, name).
+    manifest: Arc<LoadedPlugin>,
+    /// The caller (user id) and their roles in the instance, from the invocation.
+    caller_id: Option<String>,
+    roles: Vec<String>,
+    /// Absolute mount path, for notification links.
+    mount: String,
+    notifications_sent: u32,
     log_lines: u32,
     stderr: MemoryOutputPipe,
 }
@@ -245,7 +264,167 @@ impl CallState {
     }
 }
 
+impl CallState {
+    /// A batch's writes, checked and moved into the call's namespace.
+    fn scoped_ops(&self, ops: Vec<wit_store::Op>) -> Result<Vec<Op>, String> {
+        if ops.len() > MAX_BATCH_OPS {
+            return Err(format!(
+                "lot trop grand ({} opérations, {MAX_BATCH_OPS} au plus)",
+                ops.len()
+            ));
+        }
+        let mut scoped = Vec::with_capacity(ops.len());
+        for op in ops {
+            scoped.push(match op {
+                wit_store::Op::Put(entry) => {
+                    if entry.value.len() > MAX_VALUE_BYTES {
+                        return Err(format!(
+                            "valeur trop volumineuse ({} octets)",
+                            entry.value.len()
+                        ));
+                    }
+                    Op::Put(self.scoped(Namespace::Here, &entry.key)?, entry.value)
+                }
+                wit_store::Op::Delete(key) => Op::Delete(self.scoped(Namespace::Here, &key)?),
+            });
+        }
+        Ok(scoped)
+    }
+
+    fn instance(&self) -> crate::rights::Instance<'_> {
+        crate::rights::Instance {
+            uai: &self.uai,
+            rubrique: self.rubrique.as_deref(),
+            manifest: &self.manifest.manifest,
+        }
+    }
+
+    fn directory(&self) -> crate::directory::Directory {
+        crate::directory::Directory::new(self.store.clone())
+    }
+
+    /// Delivers a notification: recipients resolved in this establishment only.
+    fn send_notification(&mut self, n: wit_notify::Notification) -> Result<u32, String> {
+        if !self.manifest.manifest.notify {
+            return Err("notifications non déclarées dans le manifeste (notify = true)".into());
+        }
+        self.notifications_sent += 1;
+        if self.notifications_sent > MAX_NOTIFICATIONS_PER_CALL {
+            return Err(format!(
+                "plus de {MAX_NOTIFICATIONS_PER_CALL} notifications dans un même appel"
+            ));
+        }
+        if n.recipients.len() > MAX_RECIPIENT_ENTRIES {
+            return Err(format!(
+                "trop de destinataires ({} ; {MAX_RECIPIENT_ENTRIES} au plus)",
+                n.recipients.len()
+            ));
+        }
+        let subject: String = n.subject.trim().chars().take(MAX_SUBJECT_CHARS).collect();
+        if subject.is_empty() {
+            return Err("notification sans objet".into());
+        }
+        let body: String = n.body.chars().take(MAX_BODY_CHARS).collect();
+        let link = match n.link.as_str() {
+            "" => String::new(),
+            l if l.starts_with('/') && !l.starts_with("//") && !l.contains(['\r', '\n', '\\']) => {
+                format!("{}{l}", self.mount)
+            }
+            l => {
+                return Err(format!(
+                    "lien invalide « {l} » (chemin sous le service attendu)"
+                ));
+            }
+        };
+        let directory = self.directory();
+        let mut users: Vec<String> = Vec::new();
+        for recipient in n.recipients {
+            match recipient {
+                wit_notify::Recipient::User(id) => {
+                    // Only people of this establishment: a plugin cannot reach others.
+                    let member = directory
+                        .user(&id)
+                        .map_err(|e| e.to_string())?
+                        .is_some_and(|u| u.membership(&self.uai).is_some());
+                    if member {
+                        users.push(id);
+                    }
+                }
+                wit_notify::Recipient::Role(holders) => {
+                    if holders.scopes.len() > MAX_SCOPES {
+                        return Err(format!("plus de {MAX_SCOPES} portées"));
+                    }
+                    users.extend(
+                        self.instance()
+                            .holders(&directory, &holders.role, &holders.scopes)
+                            .map_err(|e| e.to_string())?,
+                    );
+                }
+            }
+        }
+        users.sort();
+        users.dedup();
+        users.retain(|u| Some(u) != self.caller_id.as_ref());
+        users.truncate(crate::rights::MAX_HOLDERS);
+        let notification = crate::notifications::new_notification(
+            &self.uai,
+            &self.manifest.manifest.name,
+            &subject,
+            &body,
+            &link,
+        );
+        crate::notifications::deliver(&directory, &users, &notification)
+            .map_err(|e| e.to_string())?;
+        Ok(users.len() as u32)
+    }
+}
+
 impl types::Host for CallState {}
+
+impl wit_rights::Host for CallState {
+    fn roles_in(&mut self, scopes: Vec<String>) -> Vec<String> {
+        if scopes.len() > MAX_SCOPES {
+            return Vec::new();
+        }
+        let directory = self.directory();
+        let user = self
+            .caller_id
+            .as_ref()
+            .and_then(|id| directory.user(id).ok().flatten());
+        self.instance()
+            .roles_in(&directory, user.as_ref(), &scopes, &self.roles)
+            .unwrap_or_else(|e| {
+                // Fail closed: no role rather than the instance's.
+                tracing::error!(plugin = %self.plugin, uai = %self.uai, "droits par objet : {e:#}");
+                Vec::new()
+            })
+    }
+}
+
+impl wit_notify::Host for CallState {
+    fn send(&mut self, notification: wit_notify::Notification) -> Result<u32, String> {
+        let result = self.send_notification(notification);
+        if let Err(e) = &result {
+            tracing::warn!(plugin = %self.plugin, uai = %self.uai, "notification refusée : {e}");
+        }
+        result
+    }
+}
+
+impl wit_directory::Host for CallState {
+    fn groups(&mut self) -> Vec<wit_directory::Group> {
+        let mut groups = self.directory().groups(&self.uai).unwrap_or_default();
+        groups.sort_by(|a, b| a.name.cmp(&b.name));
+        groups
+            .into_iter()
+            .map(|g| wit_directory::Group {
+                id: g.id,
+                name: g.name,
+                kind: g.kind,
+            })
+            .collect()
+    }
+}
 
 impl wit_store::Host for CallState {
     fn get(&mut self, key: String) -> Option<Vec<u8>> {
@@ -271,29 +450,30 @@ impl wit_store::Host for CallState {
     }
 
     fn batch(&mut self, ops: Vec<wit_store::Op>) -> Result<(), String> {
-        if ops.len() > MAX_BATCH_OPS {
+        let ops = self.scoped_ops(ops)?;
+        self.store
+            .batch(Space::PluginData, ops)
+            .map_err(|e| e.to_string())
+    }
+
+    fn batch_if(
+        &mut self,
+        expected: Vec<(String, Option<Vec<u8>>)>,
+        ops: Vec<wit_store::Op>,
+    ) -> Result<bool, String> {
+        if expected.len() > MAX_BATCH_OPS {
             return Err(format!(
-                "lot trop grand ({} opérations, {MAX_BATCH_OPS} au plus)",
-                ops.len()
+                "trop de conditions ({} ; {MAX_BATCH_OPS} au plus)",
+                expected.len()
             ));
         }
-        let mut scoped = Vec::with_capacity(ops.len());
-        for op in ops {
-            scoped.push(match op {
-                wit_store::Op::Put(entry) => {
-                    if entry.value.len() > MAX_VALUE_BYTES {
-                        return Err(format!(
-                            "valeur trop volumineuse ({} octets)",
-                            entry.value.len()
-                        ));
-                    }
-                    Op::Put(self.scoped(Namespace::Here, &entry.key)?, entry.value)
-                }
-                wit_store::Op::Delete(key) => Op::Delete(self.scoped(Namespace::Here, &key)?),
-            });
+        let mut checks = Vec::with_capacity(expected.len());
+        for (key, value) in expected {
+            checks.push((self.scoped(Namespace::Here, &key)?, value));
         }
+        let ops = self.scoped_ops(ops)?;
         self.store
-            .batch(Space::PluginData, scoped)
+            .batch_if(Space::PluginData, &checks, ops)
             .map_err(|e| e.to_string())
     }
 
@@ -460,6 +640,21 @@ pub struct CallContext {
     pub config: String,
     /// Hosts the administrators approved for outbound requests (region ∪ establishment).
     pub approved_hosts: Vec<String>,
+    /// The caller and their roles in the instance, and its mount: taken from the
+    /// invocation by each entry point.
+    pub caller_id: Option<String>,
+    pub roles: Vec<String>,
+    pub mount: String,
+}
+
+impl CallContext {
+    /// Takes the caller, roles and mount of `invocation`.
+    fn with(mut self, invocation: &WitInvocation) -> CallContext {
+        self.caller_id = invocation.caller.as_ref().map(|c| c.id.clone());
+        self.roles = invocation.roles.clone();
+        self.mount = invocation.mount.clone();
+        self
+    }
 }
 
 impl CallContext {
@@ -730,7 +925,7 @@ impl Runtime {
         Ok(component)
     }
 
-    fn new_store(&self, plugin: &LoadedPlugin, ctx: &CallContext) -> WasmStore<CallState> {
+    fn new_store(&self, plugin: &Arc<LoadedPlugin>, ctx: &CallContext) -> WasmStore<CallState> {
         let stderr = MemoryOutputPipe::new(4096);
         let wasi = WasiCtx::builder().stderr(stderr.clone()).build();
         let memory = (plugin.manifest.limits.memory_mib as usize) << 20;
@@ -764,6 +959,12 @@ impl Runtime {
             sanitizer: self.sanitizer(),
             plugin: plugin.manifest.id.clone(),
             uai: ctx.uai.clone(),
+            rubrique: ctx.rubrique.clone(),
+            manifest: plugin.clone(),
+            caller_id: ctx.caller_id.clone(),
+            roles: ctx.roles.clone(),
+            mount: ctx.mount.clone(),
+            notifications_sent: 0,
             log_lines: 0,
             stderr,
         };
@@ -849,7 +1050,8 @@ impl Runtime {
         request: &WitRequest,
     ) -> Result<WitResponse, CallError> {
         let plugin = self.plugin(id).ok_or(CallError::Unknown)?;
-        let store = self.new_store(&plugin, ctx);
+        let ctx = ctx.clone().with(&request.invocation);
+        let store = self.new_store(&plugin, &ctx);
         let result = run_in_store(&plugin, store, |instance, store| {
             instance.call_handle(store, request)
         });
@@ -863,6 +1065,7 @@ impl Runtime {
         ctx: CallContext,
         request: WitRequest,
     ) -> Result<WitResponse, CallError> {
+        let ctx = ctx.with(&request.invocation);
         let response = self
             .call(id, ctx, move |plugin, store| {
                 plugin.call_handle(store, &request)
@@ -892,11 +1095,13 @@ impl Runtime {
         id: &str,
         ctx: CallContext,
         name: String,
+        params: Vec<(String, String)>,
         invocation: WitInvocation,
     ) -> Result<Option<WitFragment>, CallError> {
+        let ctx = ctx.with(&invocation);
         let result = self
             .call(id, ctx, move |plugin, store| {
-                plugin.call_render_block(store, &name, &[], &invocation)
+                plugin.call_render_block(store, &name, &params, &invocation)
             })
             .await?;
         match result {
@@ -927,6 +1132,7 @@ impl Runtime {
         before: Option<i64>,
         invocation: WitInvocation,
     ) -> Result<Vec<WitNewsItem>, CallError> {
+        let ctx = ctx.with(&invocation);
         let result = self
             .call(id, ctx, move |plugin, store| {
                 plugin.call_news(store, limit, before, &invocation)
@@ -954,12 +1160,30 @@ impl Runtime {
         ctx: CallContext,
         event: WitEvent,
     ) -> Result<(), CallError> {
+        let ctx = ctx.with(&event.invocation);
         let result = self
             .call(id, ctx, move |plugin, store| {
                 plugin.call_on_event(store, &event)
             })
             .await?;
         result.map_err(CallError::Trap)
+    }
+
+    /// `describe-scope(scope, invocation)`: the label of one of the plugin's objects.
+    pub async fn describe_scope(
+        &self,
+        id: &str,
+        ctx: CallContext,
+        scope: String,
+        invocation: WitInvocation,
+    ) -> Result<Option<String>, CallError> {
+        let ctx = ctx.with(&invocation);
+        let label = self
+            .call(id, ctx, move |plugin, store| {
+                plugin.call_describe_scope(store, &scope, &invocation)
+            })
+            .await?;
+        Ok(label.map(|l| l.chars().take(200).collect()))
     }
 
     /// Polls plugin folders every `interval` and reloads what changed, until the runtime is dropped.

@@ -36,6 +36,8 @@ pub enum Space {
     Groups,
     /// Generated files (identifiers files) by `<uai>/<name>`.
     Files,
+    /// Notifications per user (`n/<user>/<id>`) and unread counters (`c/<user>`).
+    Notifications,
 }
 
 impl Space {
@@ -52,6 +54,7 @@ impl Space {
             Space::DirectoryIndex => "users",
             Space::Groups => "groups",
             Space::Files => "files",
+            Space::Notifications => "notifications",
         }
     }
 }
@@ -96,6 +99,15 @@ pub trait Store: Send + Sync + 'static {
         key: &[u8],
         expected: Option<&[u8]>,
         new: Option<&[u8]>,
+    ) -> Result<bool>;
+    /// Applies `ops` only if every `expected` key holds exactly that value (None =
+    /// absent), all in one transaction; durable on return. False when a check failed
+    /// (nothing written).
+    fn batch_if(
+        &self,
+        space: Space,
+        expected: &[(Vec<u8>, Option<Vec<u8>>)],
+        ops: Vec<Op>,
     ) -> Result<bool>;
     /// A new id, greater than any returned before, also across restarts.
     fn next_id(&self) -> Result<u64>;
@@ -266,6 +278,45 @@ impl Store for SledStore {
         Ok(swapped)
     }
 
+    fn batch_if(
+        &self,
+        space: Space,
+        expected: &[(Vec<u8>, Option<Vec<u8>>)],
+        ops: Vec<Op>,
+    ) -> Result<bool> {
+        use sled::transaction::{ConflictableTransactionError, TransactionError};
+        let tree = self.tree(space)?;
+        // sled retries the closure on conflict with a concurrent transaction, so two
+        // writers of the same expected key serialise: one sees the other's value.
+        let applied = tree.transaction(|tx| {
+            for (key, value) in expected {
+                if tx.get(key)?.as_deref() != value.as_deref() {
+                    return Ok(false);
+                }
+            }
+            for op in &ops {
+                match op {
+                    Op::Put(k, v) => {
+                        tx.insert(k.as_slice(), v.as_slice())?;
+                    }
+                    Op::Delete(k) => {
+                        tx.remove(k.as_slice())?;
+                    }
+                }
+            }
+            Ok::<_, ConflictableTransactionError<()>>(true)
+        });
+        let applied = match applied {
+            Ok(applied) => applied,
+            Err(TransactionError::Abort(())) => false,
+            Err(TransactionError::Storage(e)) => return Err(e.into()),
+        };
+        if applied {
+            self.flush()?;
+        }
+        Ok(applied)
+    }
+
     fn next_id(&self) -> Result<u64> {
         // sled persists a reserved range ahead of the ids it hands out, so ids
         // stay monotonic across crashes; +1 keeps 0 unused.
@@ -276,6 +327,49 @@ impl Store for SledStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn batch_if_writes_only_when_every_expectation_holds() {
+        let dir = std::env::temp_dir().join(format!("preau-store-if-{}", std::process::id()));
+        let store = SledStore::open(&dir).unwrap();
+        let put = |k: &str, v: &str| Op::Put(k.as_bytes().to_vec(), v.as_bytes().to_vec());
+        let version = |v: Option<&str>| vec![(b"v".to_vec(), v.map(|v| v.as_bytes().to_vec()))];
+        assert!(
+            store
+                .batch_if(
+                    Space::PluginData,
+                    &version(None),
+                    vec![put("v", "1"), put("r/1", "a")]
+                )
+                .unwrap()
+        );
+        // A writer that read no version (absent) lost: nothing of its batch lands.
+        assert!(
+            !store
+                .batch_if(
+                    Space::PluginData,
+                    &version(None),
+                    vec![put("v", "1"), put("r/2", "b")]
+                )
+                .unwrap()
+        );
+        assert_eq!(store.get(Space::PluginData, b"r/2").unwrap(), None);
+        assert!(
+            store
+                .batch_if(
+                    Space::PluginData,
+                    &version(Some("1")),
+                    vec![put("v", "2"), Op::Delete(b"r/1".to_vec())]
+                )
+                .unwrap()
+        );
+        assert_eq!(store.get(Space::PluginData, b"r/1").unwrap(), None);
+        assert_eq!(
+            store.get(Space::PluginData, b"v").unwrap().as_deref(),
+            Some(&b"2"[..])
+        );
+        std::fs::remove_dir_all(&dir).ok();
+    }
 
     #[test]
     fn scan_respects_prefix_cursor_and_order() {

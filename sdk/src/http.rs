@@ -128,6 +128,21 @@ impl Invocation {
         &self.establishment_name
     }
 
+    /// The host's « Droits d'accès » page of one of the plugin's objects (a scope,
+    /// see [`crate::rights`]), for administrators and holders of the manifest's
+    /// `scoped_rights` role.
+    pub fn rights_url(&self, scope: &str) -> String {
+        // `/e/<uai>/<plugin>` or `/e/<uai>/r/<rubrique>/<plugin>`.
+        let segments: Vec<&str> = self.mount.trim_start_matches('/').split('/').collect();
+        match segments.as_slice() {
+            ["e", uai, "r", rubrique, plugin] => {
+                format!("/admin/e/{uai}/rubriques/{rubrique}/droits/{plugin}/objet/{scope}")
+            }
+            ["e", uai, plugin] => format!("/admin/e/{uai}/plugins/{plugin}/droits/objet/{scope}"),
+            _ => String::new(),
+        }
+    }
+
     /// Absolute URL of a path below the plugin's mount: `url("/new")` →
     /// `/e/0420003A/blog/new`; `url("/")` → `/e/0420003A/blog/`.
     pub fn url(&self, path: &str) -> String {

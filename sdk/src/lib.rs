@@ -64,10 +64,13 @@ pub mod bindings {
     });
 }
 
+pub mod directory;
 pub mod html;
 pub mod http;
 pub mod log;
+pub mod notify;
 pub mod outbound;
+pub mod rights;
 pub mod router;
 pub mod store;
 
@@ -115,6 +118,14 @@ pub trait Plugin {
     fn on_event(name: &str, payload: &str, invocation: &Invocation) -> Result<()> {
         let _ = (name, payload, invocation);
         Ok(())
+    }
+
+    /// The French label of one of the plugin's objects with its own rights (a
+    /// scope, see [`rights`]), e.g. « Salle informatique › Salle Multi 1 »; `None`
+    /// if there is no such object (the host's rights page then answers 404).
+    fn describe_scope(scope: &str, invocation: &Invocation) -> Option<String> {
+        let _ = (scope, invocation);
+        None
     }
 }
 
@@ -219,6 +230,11 @@ pub mod __private {
             .map_err(|e| e.to_string())
     }
 
+    /// Adapts `describe_scope`.
+    pub fn describe_scope<P: Plugin>(scope: String, invocation: WitInvocation) -> Option<String> {
+        P::describe_scope(&scope, &Invocation::from_wit(invocation))
+    }
+
     /// Adapts `on_event`.
     pub fn on_event<P: Plugin>(event: Event) -> Result<(), String> {
         let invocation = Invocation::from_wit(event.invocation);
@@ -265,6 +281,12 @@ macro_rules! export_plugin {
                     event: $crate::__private::Event,
                 ) -> ::std::result::Result<(), ::std::string::String> {
                     $crate::__private::on_event::<$plugin>(event)
+                }
+                fn describe_scope(
+                    scope: ::std::string::String,
+                    invocation: $crate::__private::WitInvocation,
+                ) -> ::std::option::Option<::std::string::String> {
+                    $crate::__private::describe_scope::<$plugin>(scope, invocation)
                 }
             }
     $crate::bindings::__export_world_plugin!(PreauExports with_types_in $crate::bindings);

@@ -120,27 +120,37 @@ impl<T: Record> Table<T> {
 
     /// Creates or replaces the record `id`, updating its index entries in the same atomic batch.
     pub fn put(&self, id: Id, record: &T) -> Result<()> {
+        let ops: Vec<host::Op> = self
+            .put_writes(id, record)?
+            .into_iter()
+            .map(Write::into_op)
+            .collect();
+        host::batch(&ops).map_err(store_error)
+    }
+
+    /// The writes [`Table::put`] would make (the record and its index entries), to
+    /// include in a [`batch_if`].
+    pub fn put_writes(&self, id: Id, record: &T) -> Result<Vec<Write>> {
         let old_keys = match self.get(id)? {
             Some(old) => old.index_keys(),
             None => Vec::new(),
         };
         let new_keys = record.index_keys();
-        let mut ops: Vec<host::Op> = old_keys
+        let mut writes: Vec<Write> = old_keys
             .iter()
             .filter(|k| !new_keys.contains(k))
-            .map(|k| host::Op::Delete(format!("{}{id}", index_prefix(T::KIND, k))))
+            .map(|k| Write::Delete(format!("{}{id}", index_prefix(T::KIND, k))))
             .collect();
-        ops.extend(new_keys.iter().map(|k| {
-            host::Op::Put(host::Entry {
-                key: format!("{}{id}", index_prefix(T::KIND, k)),
-                value: Vec::new(),
-            })
-        }));
-        ops.push(host::Op::Put(host::Entry {
-            key: record_key(T::KIND, id),
-            value: serde_json::to_vec(record)?,
-        }));
-        host::batch(&ops).map_err(store_error)
+        writes.extend(
+            new_keys
+                .iter()
+                .map(|k| Write::Put(format!("{}{id}", index_prefix(T::KIND, k)), Vec::new())),
+        );
+        writes.push(Write::Put(
+            record_key(T::KIND, id),
+            serde_json::to_vec(record)?,
+        ));
+        Ok(writes)
     }
 
     /// Deletes the record and its index entries atomically. Deleting a missing id is not an error.
@@ -239,6 +249,43 @@ fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T> {
 
 fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
     serde_json::to_vec(value).map_err(|e| Error::Internal(e.to_string()))
+}
+
+/// One write of an atomic batch.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Write {
+    /// Stores a value under a key.
+    Put(String, Vec<u8>),
+    /// Removes a key.
+    Delete(String),
+}
+
+impl Write {
+    fn into_op(self) -> host::Op {
+        match self {
+            Write::Put(key, value) => host::Op::Put(host::Entry { key, value }),
+            Write::Delete(key) => host::Op::Delete(key),
+        }
+    }
+}
+
+/// The raw bytes stored under `key`, e.g. a version to pass to [`batch_if`].
+pub fn get_bytes(key: &str) -> Option<Vec<u8>> {
+    host::get(key)
+}
+
+/// Applies `writes` atomically only if every `expected` key currently holds exactly
+/// that value (`None`: absent); `Ok(false)` when a check failed and nothing was
+/// written. The optimistic-concurrency primitive: read a version key, check what
+/// must hold, then write the records and the bumped version conditioned on the
+/// version read, and retry on `false`.
+pub fn batch_if(expected: &[(&str, Option<&[u8]>)], writes: Vec<Write>) -> Result<bool> {
+    let expected: Vec<(String, Option<Vec<u8>>)> = expected
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.map(<[u8]>::to_vec)))
+        .collect();
+    let ops: Vec<host::Op> = writes.into_iter().map(Write::into_op).collect();
+    host::batch_if(&expected, &ops).map_err(store_error)
 }
 
 /// A JSON value stored under `key` in this instance's namespace (for data that is

@@ -82,6 +82,7 @@ fn concrete(
             "{name}" => "inexistant.csv".into(),
             "{other}" => "0420013L".into(),
             "{source}" => "etablissement".into(),
+            "{scope}" => "objet-inexistant".into(),
             "{*rest}" => "new".into(),
             s if s.starts_with('{') => panic!("paramètre inconnu {s} dans {pattern}"),
             s => s.to_string(),

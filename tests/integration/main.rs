@@ -7,6 +7,7 @@ mod authorization;
 mod banner;
 mod blog;
 mod browser;
+mod contract;
 mod directory;
 mod durability;
 mod formulaires;

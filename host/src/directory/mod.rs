@@ -316,6 +316,18 @@ pub struct Grants {
     pub users: BTreeMap<String, Vec<String>>,
 }
 
+impl Grants {
+    /// The roles held through a profile, groups and personal grants (may repeat).
+    pub fn held_by(&self, user_id: &str, profile: &str, groups: &[String]) -> Vec<String> {
+        let mut held: Vec<String> = self.profiles.get(profile).cloned().unwrap_or_default();
+        for group in groups {
+            held.extend(self.groups.get(group).into_iter().flatten().cloned());
+        }
+        held.extend(self.users.get(user_id).into_iter().flatten().cloned());
+        held
+    }
+}
+
 /// Kinds of groups.
 pub const GROUP_KINDS: &[(&str, &str)] = &[
     ("classe", "Classe"),
@@ -803,23 +815,12 @@ impl Directory {
             return Ok(Vec::new());
         }
         let grants = self.grants(uai, &manifest.id)?.unwrap_or_default();
-        let mut granted: Vec<&String> = Vec::new();
-        granted.extend(
-            grants
-                .profiles
-                .get(&membership.profile)
-                .into_iter()
-                .flatten(),
-        );
-        for group in &membership.groups {
-            granted.extend(grants.groups.get(group).into_iter().flatten());
-        }
-        granted.extend(grants.users.get(&user.id).into_iter().flatten());
+        let granted = grants.held_by(&user.id, &membership.profile, &membership.groups);
         // Only roles the manifest still defines, in its order.
         Ok(manifest
             .roles
             .iter()
-            .filter(|m| granted.contains(&&m.id))
+            .filter(|m| granted.contains(&m.id))
             .map(|m| m.id.clone())
             .collect())
     }

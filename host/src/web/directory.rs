@@ -1212,9 +1212,18 @@ pub async fn update_group(
 
 // ---------------------------------------------------------------- rights
 
-/// Where grants apply: the establishment's own instance of a plugin, or a rubrique's.
+/// Where grants apply: the establishment's own instance of a plugin, or a rubrique's;
+/// and inside it, possibly one of the plugin's objects (a resource domain…).
 struct RightsScope {
     rubrique: Option<crate::portal::Rubrique>,
+    object: Option<ObjectScope>,
+}
+
+/// One of a plugin's objects with its own rights.
+struct ObjectScope {
+    id: String,
+    /// The plugin's label for it (`describe-scope`).
+    label: String,
 }
 
 impl RightsScope {
@@ -1225,13 +1234,17 @@ impl RightsScope {
         plugin: &str,
     ) -> Result<RightsScope, Response> {
         let Some(id) = rubrique else {
-            return Ok(RightsScope { rubrique: None });
+            return Ok(RightsScope {
+                rubrique: None,
+                object: None,
+            });
         };
         let portal = crate::portal::Portal::load(&app.directory, &t.establishment.uai)
             .map_err(|e| super::AppError::from(e).into_response())?;
         match portal.rubrique(id) {
             Some(r) if r.services.iter().any(|s| s == plugin) => Ok(RightsScope {
                 rubrique: Some(r.clone()),
+                object: None,
             }),
             _ => Err(error_page(
                 app,
@@ -1244,14 +1257,67 @@ impl RightsScope {
         }
     }
 
-    fn grants(&self, app: &App, uai: &str, plugin: &str) -> anyhow::Result<Grants> {
-        Ok(match &self.rubrique {
-            None => app.directory.grants(uai, plugin)?.unwrap_or_default(),
-            Some(r) => r.grants.get(plugin).cloned().unwrap_or_default(),
+    fn instance<'a>(
+        &'a self,
+        uai: &'a str,
+        manifest: &'a crate::manifest::Manifest,
+    ) -> crate::rights::Instance<'a> {
+        crate::rights::Instance {
+            uai,
+            rubrique: self.rubrique.as_ref().map(|r| r.id.as_str()),
+            manifest,
+        }
+    }
+
+    fn grants(
+        &self,
+        app: &App,
+        uai: &str,
+        manifest: &crate::manifest::Manifest,
+    ) -> anyhow::Result<Grants> {
+        let plugin = &manifest.id;
+        Ok(match (&self.object, &self.rubrique) {
+            (Some(o), _) => self
+                .instance(uai, manifest)
+                .scoped_grants(&app.directory, &o.id)?
+                .unwrap_or_default(),
+            (None, None) => app.directory.grants(uai, plugin)?.unwrap_or_default(),
+            (None, Some(r)) => r.grants.get(plugin).cloned().unwrap_or_default(),
         })
     }
 
-    fn save(&self, app: &App, uai: &str, plugin: &str, grants: Grants) -> anyhow::Result<()> {
+    /// Whether the object has rights of its own (otherwise it follows the service's).
+    fn object_has_own_grants(
+        &self,
+        app: &App,
+        uai: &str,
+        manifest: &crate::manifest::Manifest,
+    ) -> anyhow::Result<bool> {
+        Ok(match &self.object {
+            Some(o) => self
+                .instance(uai, manifest)
+                .scoped_grants(&app.directory, &o.id)?
+                .is_some(),
+            None => false,
+        })
+    }
+
+    fn save(
+        &self,
+        app: &App,
+        uai: &str,
+        manifest: &crate::manifest::Manifest,
+        grants: Option<Grants>,
+    ) -> anyhow::Result<()> {
+        let plugin = &manifest.id;
+        if let Some(o) = &self.object {
+            let instance = self.instance(uai, manifest);
+            return match grants {
+                Some(grants) => instance.put_scoped_grants(&app.directory, &o.id, &grants),
+                None => instance.forget_scoped_grants(&app.directory, &o.id),
+            };
+        }
+        let grants = grants.unwrap_or_default();
         match &self.rubrique {
             None => app.directory.put_grants(uai, plugin, &grants),
             Some(r) => {
@@ -1266,11 +1332,144 @@ impl RightsScope {
     }
 
     fn base_url(&self, uai: &str, plugin: &str) -> String {
-        match &self.rubrique {
+        let base = match &self.rubrique {
             None => format!("/admin/e/{uai}/plugins/{plugin}/droits"),
             Some(r) => format!("/admin/e/{uai}/rubriques/{}/droits/{plugin}", r.id),
+        };
+        match &self.object {
+            Some(o) => format!("{base}/objet/{}", o.id),
+            None => base,
         }
     }
+
+    /// The plugin's mount for this instance.
+    fn mount(&self, uai: &str, plugin: &str) -> String {
+        match &self.rubrique {
+            None => format!("/e/{uai}/{plugin}"),
+            Some(r) => format!("/e/{uai}/r/{}/{plugin}", r.id),
+        }
+    }
+}
+
+/// The visitor and scope of an object's rights page: establishment administrators,
+/// and holders of the manifest's `scoped_rights` role (in the service or on the
+/// object) may set them; the plugin must name the object (`describe-scope`).
+async fn object_target(
+    app: &App,
+    headers: &HeaderMap,
+    uri: &Uri,
+    uai: &str,
+    rubrique: Option<&str>,
+    plugin: &crate::runtime::LoadedPlugin,
+    object: &str,
+) -> Result<(Target, RightsScope), Response> {
+    let visitor = Visitor::from_headers(app, headers, uri.path());
+    let establishment = super::portal::find_establishment(app, &visitor, uai)?;
+    let manifest = &plugin.manifest;
+    let not_found = |visitor: &Visitor| {
+        error_page(
+            app,
+            visitor,
+            Some(&establishment),
+            StatusCode::NOT_FOUND,
+            "Objet introuvable",
+            "Ce service n'a pas d'objet de ce nom, ou il n'est pas activé ici.",
+        )
+    };
+    let internal = |e: anyhow::Error| super::AppError::from(e).into_response();
+    let setting = app
+        .directory
+        .plugin_setting(uai, &manifest.id)
+        .map_err(internal)?;
+    let Some(manager_role) = manifest.scoped_rights.as_deref() else {
+        return Err(not_found(&visitor));
+    };
+    if !setting.enabled || !crate::rights::valid_scope(object) {
+        return Err(not_found(&visitor));
+    }
+    let Some(user) = visitor.user.clone() else {
+        return Err(forbidden(app, &visitor, Some(&establishment)));
+    };
+    // The instance: the establishment's, or a rubrique showing the service.
+    let mut scope = RightsScope {
+        rubrique: None,
+        object: None,
+    };
+    let base_roles = match rubrique {
+        None => app
+            .directory
+            .roles(Some(&user), uai, manifest)
+            .map_err(internal)?,
+        Some(id) => {
+            let portal = crate::portal::Portal::load(&app.directory, uai).map_err(internal)?;
+            let Some(r) = portal
+                .rubrique(id)
+                .filter(|r| manifest.rubrique && r.services.contains(&manifest.id))
+            else {
+                return Err(not_found(&visitor));
+            };
+            if !crate::portal::may_enter(&app.directory, &portal, Some(&user), uai, id)
+                .map_err(internal)?
+            {
+                return Err(forbidden(app, &visitor, Some(&establishment)));
+            }
+            scope.rubrique = Some(r.clone());
+            crate::portal::roles_in(&app.directory, r, Some(&user), uai, manifest)
+                .map_err(internal)?
+        }
+    };
+    let on_object = scope
+        .instance(uai, manifest)
+        .roles_in(
+            &app.directory,
+            Some(&user),
+            &[object.to_string()],
+            &base_roles,
+        )
+        .map_err(internal)?;
+    let manages = |roles: &[String]| roles.iter().any(|r| r == manager_role);
+    if !user.administers(uai) && !manages(&base_roles) && !manages(&on_object) {
+        return Err(forbidden(app, &visitor, Some(&establishment)));
+    }
+    let mount = scope.mount(uai, &manifest.id);
+    let call = crate::runtime::invocation(
+        super::portal::wit_caller(&visitor, uai),
+        base_roles,
+        uai,
+        &establishment.name,
+        mount,
+        scope
+            .rubrique
+            .as_ref()
+            .map(|r| crate::runtime::WitRubrique {
+                id: r.id.clone(),
+                title: r.title.clone(),
+            }),
+    );
+    let ctx = super::plugins::call_context(app, uai, rubrique, &manifest.id, &setting.config);
+    let label = app
+        .runtime
+        .describe_scope(&manifest.id, ctx, object.to_string(), call)
+        .await
+        .map_err(|e| {
+            tracing::error!(plugin = %manifest.id, "describe-scope : {e}");
+            super::internal_error_response()
+        })?;
+    let Some(label) = label else {
+        return Err(not_found(&visitor));
+    };
+    scope.object = Some(ObjectScope {
+        id: object.to_string(),
+        label,
+    });
+    Ok((
+        Target {
+            visitor,
+            user,
+            establishment,
+        },
+        scope,
+    ))
 }
 
 /// GET /admin/e/{uai}/plugins/{plugin}/droits — two tabs: populations and users.
@@ -1280,7 +1479,7 @@ pub async fn rights(
     headers: HeaderMap,
     uri: Uri,
 ) -> WebResult {
-    rights_in(app, uai, None, plugin_id, headers, uri).await
+    rights_in(app, uai, None, plugin_id, None, headers, uri).await
 }
 
 /// GET /admin/e/{uai}/rubriques/{rubrique}/droits/{plugin} — the same, in a rubrique.
@@ -1290,7 +1489,78 @@ pub async fn rubrique_rights(
     headers: HeaderMap,
     uri: Uri,
 ) -> WebResult {
-    rights_in(app, uai, Some(rubrique), plugin_id, headers, uri).await
+    rights_in(app, uai, Some(rubrique), plugin_id, None, headers, uri).await
+}
+
+/// GET /admin/e/{uai}/plugins/{plugin}/droits/objet/{scope} — the rights of one of
+/// the plugin's objects (a resource domain, a resource).
+pub async fn object_rights(
+    State(app): State<Arc<App>>,
+    Path((uai, plugin_id, object)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> WebResult {
+    rights_in(app, uai, None, plugin_id, Some(object), headers, uri).await
+}
+
+/// GET /admin/e/{uai}/rubriques/{rubrique}/droits/{plugin}/objet/{scope} — the same, in a rubrique.
+pub async fn rubrique_object_rights(
+    State(app): State<Arc<App>>,
+    Path((uai, rubrique, plugin_id, object)): Path<(String, String, String, String)>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> WebResult {
+    rights_in(
+        app,
+        uai,
+        Some(rubrique),
+        plugin_id,
+        Some(object),
+        headers,
+        uri,
+    )
+    .await
+}
+
+/// The visitor and scope of a rights page, after the rights check.
+async fn rights_target(
+    app: &App,
+    headers: &HeaderMap,
+    uri: &Uri,
+    uai: &str,
+    rubrique: Option<&str>,
+    plugin_id: &str,
+    object: Option<&str>,
+) -> Result<(Target, RightsScope, Arc<crate::runtime::LoadedPlugin>), Response> {
+    let missing = |visitor: &Visitor| {
+        error_page(
+            app,
+            visitor,
+            None,
+            StatusCode::NOT_FOUND,
+            "Service introuvable",
+            "Aucun service ne porte cet identifiant.",
+        )
+    };
+    match object {
+        None => {
+            let t = target(app, headers, uri, uai, false)?;
+            let Some(plugin) = app.runtime.plugin(plugin_id) else {
+                return Err(missing(&t.visitor));
+            };
+            let scope = RightsScope::resolve(app, &t, rubrique, plugin_id)?;
+            Ok((t, scope, plugin))
+        }
+        Some(object) => {
+            let Some(plugin) = app.runtime.plugin(plugin_id) else {
+                let visitor = Visitor::from_headers(app, headers, uri.path());
+                return Err(missing(&visitor));
+            };
+            let (t, scope) =
+                object_target(app, headers, uri, uai, rubrique, &plugin, object).await?;
+            Ok((t, scope, plugin))
+        }
+    }
 }
 
 async fn rights_in(
@@ -1298,22 +1568,21 @@ async fn rights_in(
     uai: String,
     rubrique: Option<String>,
     plugin_id: String,
+    object: Option<String>,
     headers: HeaderMap,
     uri: Uri,
 ) -> WebResult {
-    let t = target(&app, &headers, &uri, &uai, false)?;
-    let Some(plugin) = app.runtime.plugin(&plugin_id) else {
-        return Ok(error_page(
-            &app,
-            &t.visitor,
-            Some(&t.establishment),
-            StatusCode::NOT_FOUND,
-            "Service introuvable",
-            "Aucun service ne porte cet identifiant.",
-        ));
-    };
-    let scope = RightsScope::resolve(&app, &t, rubrique.as_deref(), &plugin_id)?;
-    let grants = scope.grants(&app, &uai, &plugin_id)?;
+    let (t, scope, plugin) = rights_target(
+        &app,
+        &headers,
+        &uri,
+        &uai,
+        rubrique.as_deref(),
+        &plugin_id,
+        object.as_deref(),
+    )
+    .await?;
+    let grants = scope.grants(&app, &uai, &plugin.manifest)?;
     Ok(rights_page(
         &app,
         &t,
@@ -1375,9 +1644,10 @@ fn rights_page(
         })
         .collect();
     let base_url = scope.base_url(uai, &manifest.id);
-    let title = match &scope.rubrique {
-        None => format!("Droits d'accès — {}", manifest.name),
-        Some(r) => format!("Droits d'accès — {} dans « {} »", manifest.name, r.title),
+    let title = match (&scope.object, &scope.rubrique) {
+        (Some(o), _) => format!("Droits d'accès — {} : {}", manifest.name, o.label),
+        (None, None) => format!("Droits d'accès — {}", manifest.name),
+        (None, Some(r)) => format!("Droits d'accès — {} dans « {} »", manifest.name, r.title),
     };
     Ok(render(
         app,
@@ -1390,6 +1660,11 @@ fn rights_page(
             "establishment": t.establishment_json(),
             "plugin": { "id": manifest.id, "name": manifest.name },
             "rubrique": scope.rubrique.as_ref().map(|r| json!({ "id": r.id, "title": r.title })),
+            "object": scope.object.as_ref().map(|o| json!({
+                "id": o.id, "label": o.label,
+                "own_grants": scope.object_has_own_grants(app, uai, manifest).unwrap_or(false),
+                "service_url": format!("{}/", scope.mount(uai, &manifest.id)),
+            })),
             "public_roles": manifest.roles.iter().filter(|r| r.public).map(|r| r.label.clone()).collect::<Vec<_>>(),
             "tab": if tab == "utilisateurs" { "utilisateurs" } else { "populations" },
             "roles": roles,
@@ -1399,9 +1674,10 @@ fn rights_page(
             "users_url": format!("{base_url}?onglet=utilisateurs"),
             "action_url": base_url,
             "error": error,
-            "back_url": match &scope.rubrique {
-                None => "/admin/".to_string(),
-                Some(r) => format!("/admin/e/{uai}/rubriques/{}", r.id),
+            "back_url": match (&scope.object, &scope.rubrique) {
+                (Some(_), _) => format!("{}/", scope.mount(uai, &manifest.id)),
+                (None, None) => "/admin/".to_string(),
+                (None, Some(r)) => format!("/admin/e/{uai}/rubriques/{}", r.id),
             },
         }),
     ))
@@ -1417,7 +1693,7 @@ pub async fn save_rights(
     uri: Uri,
     body: Bytes,
 ) -> WebResult {
-    save_rights_in(app, uai, None, plugin_id, headers, uri, body).await
+    save_rights_in(app, uai, None, plugin_id, None, headers, uri, body).await
 }
 
 /// POST /admin/e/{uai}/rubriques/{rubrique}/droits/{plugin} — the same, in a rubrique.
@@ -1428,36 +1704,82 @@ pub async fn save_rubrique_rights(
     uri: Uri,
     body: Bytes,
 ) -> WebResult {
-    save_rights_in(app, uai, Some(rubrique), plugin_id, headers, uri, body).await
+    save_rights_in(
+        app,
+        uai,
+        Some(rubrique),
+        plugin_id,
+        None,
+        headers,
+        uri,
+        body,
+    )
+    .await
 }
 
+/// POST /admin/e/{uai}/plugins/{plugin}/droits/objet/{scope} — as above, plus
+/// `tab=heritage`: the object drops its own rights and follows the service's again.
+pub async fn save_object_rights(
+    State(app): State<Arc<App>>,
+    Path((uai, plugin_id, object)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> WebResult {
+    save_rights_in(app, uai, None, plugin_id, Some(object), headers, uri, body).await
+}
+
+/// POST /admin/e/{uai}/rubriques/{rubrique}/droits/{plugin}/objet/{scope} — the same, in a rubrique.
+pub async fn save_rubrique_object_rights(
+    State(app): State<Arc<App>>,
+    Path((uai, rubrique, plugin_id, object)): Path<(String, String, String, String)>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> WebResult {
+    save_rights_in(
+        app,
+        uai,
+        Some(rubrique),
+        plugin_id,
+        Some(object),
+        headers,
+        uri,
+        body,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn save_rights_in(
     app: Arc<App>,
     uai: String,
     rubrique: Option<String>,
     plugin_id: String,
+    object: Option<String>,
     headers: HeaderMap,
     uri: Uri,
     body: Bytes,
 ) -> WebResult {
-    let t = target(&app, &headers, &uri, &uai, false)?;
+    let (t, scope, plugin) = rights_target(
+        &app,
+        &headers,
+        &uri,
+        &uai,
+        rubrique.as_deref(),
+        &plugin_id,
+        object.as_deref(),
+    )
+    .await?;
     let form = checked_form(&app, &t.visitor, &body)?;
-    let Some(plugin) = app.runtime.plugin(&plugin_id) else {
-        return Ok(error_page(
-            &app,
-            &t.visitor,
-            Some(&t.establishment),
-            StatusCode::NOT_FOUND,
-            "Service introuvable",
-            "Aucun service ne porte cet identifiant.",
-        ));
-    };
     let manifest = &plugin.manifest;
-    let scope = RightsScope::resolve(&app, &t, rubrique.as_deref(), &plugin_id)?;
-    let mut grants = scope.grants(&app, &uai, &plugin_id)?;
+    let mut grants = scope.grants(&app, &uai, manifest)?;
     let groups = app.directory.groups(&uai)?;
     let tab = field(&form, "tab");
-    if tab == "utilisateurs" {
+    let mut keep_own = true;
+    if tab == "heritage" {
+        keep_own = false;
+    } else if tab == "utilisateurs" {
         let remove = field(&form, "remove");
         if !remove.is_empty() {
             grants.users.remove(&remove);
@@ -1514,11 +1836,17 @@ async fn save_rights_in(
         }
         grants = fresh;
     }
-    scope.save(&app, &uai, &plugin_id, grants)?;
-    let audited = match &scope.rubrique {
+    scope.save(&app, &uai, manifest, keep_own.then_some(grants))?;
+    let mut audited = match &scope.rubrique {
         None => plugin_id.clone(),
         Some(r) => format!("{plugin_id} (rubrique {})", r.title),
     };
+    if let Some(o) = &scope.object {
+        audited.push_str(&format!(" — {}", o.label));
+        if !keep_own {
+            audited.push_str(" (droits hérités)");
+        }
+    }
     app.directory
         .audit_in(&t.user, &uai, "droits d'accès", &audited)?;
     let tab = if tab == "utilisateurs" {

@@ -19,6 +19,8 @@ pub mod auth;
 mod banner;
 pub mod cas;
 mod directory;
+mod embeds;
+mod notifications;
 pub mod plugins;
 mod portal;
 mod rubriques;
@@ -126,6 +128,10 @@ fn routes() -> Routes {
             on_get(directory::rights).post(directory::save_rights),
         )
         .add(
+            "/admin/e/{uai}/plugins/{plugin}/droits/objet/{scope}",
+            on_get(directory::object_rights).post(directory::save_object_rights),
+        )
+        .add(
             "/admin/e/{uai}/acces",
             on_get(directory::windows).post(directory::save_windows),
         )
@@ -186,6 +192,10 @@ fn routes() -> Routes {
             on_get(directory::rubrique_rights).post(directory::save_rubrique_rights),
         )
         .add(
+            "/admin/e/{uai}/rubriques/{rubrique}/droits/{plugin}/objet/{scope}",
+            on_get(directory::rubrique_object_rights).post(directory::save_rubrique_object_rights),
+        )
+        .add(
             "/admin/e/{uai}/plugins/{plugin}/sorties",
             on_post(admin::save_outbound),
         )
@@ -199,6 +209,8 @@ fn routes() -> Routes {
             on_post(directory::reset_pupil_password),
         )
         .add("/compte", on_get(directory::account))
+        .add("/notifications", on_get(notifications::list))
+        .add("/notifications/lues", on_post(notifications::mark_read))
         .add(
             "/compte/mot-de-passe",
             on_get(directory::password_form).post(directory::change_password),
@@ -562,6 +574,7 @@ fn portal_context(
         json!({
             "login": u.login,
             "display_name": u.display_name(),
+            "unread_notifications": crate::notifications::unread(&app.directory, &u.id),
             "is_region_admin": u.region_admin,
             "is_establishment_admin": u.memberships.iter().any(|m| m.admin),
         })
@@ -602,6 +615,24 @@ pub fn render(
     status: StatusCode,
     context: Value,
 ) -> Response {
+    match render_html(app, visitor, establishment, template, title, context) {
+        Ok(html) => html_response(app, visitor, status, html),
+        Err(e) => {
+            tracing::error!("gabarit {template} : {e:#}");
+            internal_error_response()
+        }
+    }
+}
+
+/// The HTML of `template` rendered with `context` + `portal`.
+pub fn render_html(
+    app: &App,
+    visitor: &Visitor,
+    establishment: Option<&Establishment>,
+    template: &str,
+    title: &str,
+    context: Value,
+) -> anyhow::Result<String> {
     let mut context = match context {
         Value::Object(map) => map,
         _ => serde_json::Map::new(),
@@ -610,16 +641,24 @@ pub fn render(
         "portal".into(),
         portal_context(app, visitor, establishment, title),
     );
-    render_value(
-        app,
-        visitor,
-        template,
-        status,
-        minijinja::Value::from_serialize(&context),
+    Ok(app
+        .theme
+        .render(template, minijinja::Value::from_serialize(&context))?)
+}
+
+/// A rendered page, not cached, with the visitor's cookies.
+pub fn html_response(app: &App, visitor: &Visitor, status: StatusCode, html: String) -> Response {
+    visitor.finish(
+        (
+            status,
+            [(header::CACHE_CONTROL, "no-store")],
+            axum::response::Html(html),
+        )
+            .into_response(),
+        app.config.secure_cookies,
     )
 }
 
-/// Renders with a ready minijinja context (when it holds safe fragments).
 pub fn render_value(
     app: &App,
     visitor: &Visitor,
@@ -628,15 +667,7 @@ pub fn render_value(
     context: minijinja::Value,
 ) -> Response {
     match app.theme.render(template, context) {
-        Ok(html) => visitor.finish(
-            (
-                status,
-                [(header::CACHE_CONTROL, "no-store")],
-                axum::response::Html(html),
-            )
-                .into_response(),
-            app.config.secure_cookies,
-        ),
+        Ok(html) => html_response(app, visitor, status, html),
         Err(e) => {
             tracing::error!("gabarit {template} : {e:#}");
             internal_error_response()

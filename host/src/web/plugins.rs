@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 
 use super::portal::{find_establishment, wit_caller};
-use super::{Visitor, csrf_rejected, error_page, forbidden, parse_form, parse_query, render};
+use super::{Visitor, csrf_rejected, error_page, forbidden, parse_form, parse_query};
 use crate::App;
 use crate::runtime::{CallContext, CallError, WitMethod, WitRequest, WitResponse, invocation};
 
@@ -156,6 +156,7 @@ pub fn call_context(
         rubrique: rubrique.map(str::to_string),
         config: config.to_string(),
         approved_hosts: approved_hosts(app, uai, plugin),
+        ..CallContext::default()
     }
 }
 
@@ -207,6 +208,73 @@ pub fn start_scheduler(app: &Arc<App>, interval: std::time::Duration) {
     });
 }
 
+/// What a visitor gets of a plugin instance (the establishment's, or a rubrique's).
+pub enum Access {
+    /// Their roles (possibly none), the instance's mount, rubrique and configuration.
+    Granted {
+        roles: Vec<String>,
+        mount: String,
+        rubrique: Option<crate::runtime::WitRubrique>,
+        config: serde_json::Value,
+    },
+    /// Not enabled here, or not shown in that rubrique: it does not exist here.
+    NotFound,
+    /// A restricted rubrique the visitor may not enter.
+    Forbidden,
+}
+
+/// Whether `plugin` exists in `uai` (and rubrique `rubrique_id`) and with which
+/// roles for the visitor: in a rubrique, the rubrique must hold the service and let
+/// the visitor in, and roles come from the rubrique.
+pub fn instance_access(
+    app: &App,
+    visitor: &Visitor,
+    uai: &str,
+    rubrique_id: Option<&str>,
+    plugin: &crate::runtime::LoadedPlugin,
+) -> anyhow::Result<Access> {
+    let plugin_id = &plugin.manifest.id;
+    let setting = app.directory.plugin_setting(uai, plugin_id)?;
+    if !setting.enabled {
+        return Ok(Access::NotFound);
+    }
+    let Some(rid) = rubrique_id else {
+        return Ok(Access::Granted {
+            roles: app
+                .directory
+                .roles(visitor.user.as_ref(), uai, &plugin.manifest)?,
+            mount: format!("/e/{uai}/{plugin_id}"),
+            rubrique: None,
+            config: setting.config,
+        });
+    };
+    let portal = crate::portal::Portal::load(&app.directory, uai)?;
+    let Some(rubrique) = portal
+        .rubrique(rid)
+        .filter(|r| plugin.manifest.rubrique && r.services.contains(plugin_id))
+    else {
+        return Ok(Access::NotFound);
+    };
+    if !crate::portal::may_enter(&app.directory, &portal, visitor.user.as_ref(), uai, rid)? {
+        return Ok(Access::Forbidden);
+    }
+    Ok(Access::Granted {
+        roles: crate::portal::roles_in(
+            &app.directory,
+            rubrique,
+            visitor.user.as_ref(),
+            uai,
+            &plugin.manifest,
+        )?,
+        mount: format!("/e/{uai}/r/{rid}/{plugin_id}"),
+        rubrique: Some(crate::runtime::WitRubrique {
+            id: rubrique.id.clone(),
+            title: rubrique.title.clone(),
+        }),
+        config: setting.config,
+    })
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn dispatch(
     app: Arc<App>,
@@ -238,13 +306,6 @@ async fn dispatch(
     let Some(plugin) = app.runtime.plugin(&plugin_id) else {
         return not_found();
     };
-    let setting = match app.directory.plugin_setting(&uai, &plugin_id) {
-        Ok(s) => s,
-        Err(e) => return super::AppError::from(e).into_response(),
-    };
-    if !setting.enabled {
-        return not_found();
-    }
     let (wit_method, form) = match method {
         Method::GET | Method::HEAD => (WitMethod::Get, Vec::new()),
         Method::POST => {
@@ -265,57 +326,18 @@ async fn dispatch(
         }
         _ => return StatusCode::METHOD_NOT_ALLOWED.into_response(),
     };
-    // In a rubrique: the rubrique must hold this service and let the visitor in;
-    // roles come from the rubrique.
-    let (roles, mount, wit_rubrique) = match &rubrique_id {
-        None => match app
-            .directory
-            .roles(visitor.user.as_ref(), &uai, &plugin.manifest)
-        {
-            Ok(r) => (r, format!("/e/{uai}/{plugin_id}"), None),
-            Err(e) => return super::AppError::from(e).into_response(),
-        },
-        Some(rid) => {
-            let portal = match crate::portal::Portal::load(&app.directory, &uai) {
-                Ok(p) => p,
-                Err(e) => return super::AppError::from(e).into_response(),
-            };
-            let Some(rubrique) = portal
-                .rubrique(rid)
-                .filter(|r| plugin.manifest.rubrique && r.services.contains(&plugin_id))
-            else {
-                return not_found();
-            };
-            match crate::portal::may_enter(
-                &app.directory,
-                &portal,
-                visitor.user.as_ref(),
-                &uai,
-                rid,
-            ) {
-                Ok(true) => {}
-                Ok(false) => return forbidden(&app, &visitor, Some(&establishment)),
-                Err(e) => return super::AppError::from(e).into_response(),
-            }
-            match crate::portal::roles_in(
-                &app.directory,
+    let (roles, mount, wit_rubrique, config) =
+        match instance_access(&app, &visitor, &uai, rubrique_id.as_deref(), &plugin) {
+            Ok(Access::Granted {
+                roles,
+                mount,
                 rubrique,
-                visitor.user.as_ref(),
-                &uai,
-                &plugin.manifest,
-            ) {
-                Ok(r) => (
-                    r,
-                    format!("/e/{uai}/r/{rid}/{plugin_id}"),
-                    Some(crate::runtime::WitRubrique {
-                        id: rubrique.id.clone(),
-                        title: rubrique.title.clone(),
-                    }),
-                ),
-                Err(e) => return super::AppError::from(e).into_response(),
-            }
-        }
-    };
+                config,
+            }) => (roles, mount, rubrique, config),
+            Ok(Access::NotFound) => return not_found(),
+            Ok(Access::Forbidden) => return forbidden(&app, &visitor, Some(&establishment)),
+            Err(e) => return super::AppError::from(e).into_response(),
+        };
     let request = WitRequest {
         method: wit_method,
         path,
@@ -332,13 +354,7 @@ async fn dispatch(
             wit_rubrique,
         ),
     };
-    let ctx = call_context(
-        &app,
-        &uai,
-        rubrique_id.as_deref(),
-        &plugin_id,
-        &setting.config,
-    );
+    let ctx = call_context(&app, &uai, rubrique_id.as_deref(), &plugin_id, &config);
     let response = match app.runtime.handle(&plugin_id, ctx, request).await {
         Ok(response) => response,
         Err(error) => {
@@ -382,15 +398,32 @@ async fn dispatch(
                 .filter(|s| s.is_success() || s.is_client_error() || s.is_server_error())
                 .unwrap_or(StatusCode::OK);
             let template = format!("{plugin_id}/{}", page.template);
-            render(
+            let html = match super::render_html(
                 &app,
                 &visitor,
                 Some(&establishment),
                 &template,
                 &page.title,
-                status,
                 context,
+            ) {
+                Ok(html) => html,
+                Err(e) => {
+                    tracing::error!("gabarit {template} : {e:#}");
+                    return super::internal_error_response();
+                }
+            };
+            // Other services' objects linked alone in a paragraph (a form in an article).
+            let html = super::embeds::expand(
+                &app,
+                &visitor,
+                &establishment,
+                &plugin.manifest.name,
+                uri.path(),
+                headers.get(header::HOST).and_then(|h| h.to_str().ok()),
+                html,
             )
+            .await;
+            super::html_response(&app, &visitor, status, html)
         }
         WitResponse::Redirect(to) => {
             // Relative to the mount: a plugin can only send people inside itself.

@@ -226,7 +226,7 @@ async fn plugin_block(
     );
     let (title, html, more_url) = match app
         .runtime
-        .render_block(id, ctx, block.id.clone(), call)
+        .render_block(id, ctx, block.id.clone(), Vec::new(), call)
         .await
     {
         Ok(None) => return Ok(None),

@@ -1,14 +1,54 @@
 //! The smallest useful plugin: one route answering a small page. Benchmarks
 //! call it through wasmtime and natively to measure the dispatch overhead.
+//! Its other routes probe the contract's imports for the host's tests.
 
+use preau_sdk::notify::{Notification, Recipient};
 use preau_sdk::prelude::*;
+use preau_sdk::store::{self, Write};
 
 /// The plugin (public so that benchmarks can run its handler natively).
 pub struct Echo;
 
 impl Plugin for Echo {
     fn router() -> Router {
-        Router::new().get("/", echo)
+        Router::new()
+            .get("/", echo)
+            .get("/roles/{scope}", roles)
+            .post("/notifier", notify)
+            .get("/groupes", groups)
+            .post("/compteur", count)
+            .get("/compteur", counter)
+    }
+
+    fn describe_scope(scope: &str, _: &Invocation) -> Option<String> {
+        scope
+            .strip_prefix("objet-")
+            .map(|n| format!("Objet n° {n}"))
+    }
+
+    fn render_block(
+        name: &str,
+        params: &[(String, String)],
+        invocation: &Invocation,
+    ) -> Result<Option<Fragment>> {
+        let param = |key: &str| {
+            params
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        if name != "objet" || !invocation.has_role("utilisateur") {
+            return Ok(None);
+        }
+        Ok(Some(Fragment::new(
+            "objet.html",
+            "Objet inséré",
+            &serde_json::json!({
+                "id": param("id"), "page": param("page"), "service": param("service"),
+                "action": invocation.url("/compteur"),
+            }),
+        )?))
     }
 }
 
@@ -25,4 +65,65 @@ pub fn echo(request: &Request, _: &Params) -> Result<Response> {
         "Écho",
         &serde_json::json!({ "message": format!("Bonjour {name}") }),
     ))
+}
+
+/// The caller's roles for one object.
+fn roles(_: &Request, params: &Params) -> Result<Response> {
+    let scope = params.get("scope");
+    Ok(Response::json(&preau_sdk::rights::roles_in(&[scope])))
+}
+
+/// Notifies the managers of an object and one person.
+fn notify(request: &Request, _: &Params) -> Result<Response> {
+    let form = request.form();
+    let mut recipients = vec![Recipient::Role {
+        role: "gestionnaire".into(),
+        scopes: vec![form.text("scope")],
+    }];
+    if let Some(user) = form.get("user").filter(|u| !u.is_empty()) {
+        recipients.push(Recipient::User(user.to_string()));
+    }
+    let sent = preau_sdk::notify::send(&Notification {
+        recipients,
+        subject: form.text("subject"),
+        body: "Corps de la notification".into(),
+        link: "/".into(),
+    })?;
+    Ok(Response::json(&sent))
+}
+
+/// The establishment's groups.
+fn groups(_: &Request, _: &Params) -> Result<Response> {
+    let groups: Vec<String> = preau_sdk::directory::groups()
+        .into_iter()
+        .map(|g| format!("{}:{}", g.kind, g.name))
+        .collect();
+    Ok(Response::json(&groups))
+}
+
+/// Increments a counter with a conditional batch (retried until it applies).
+fn count(_: &Request, _: &Params) -> Result<Response> {
+    for _ in 0..100 {
+        let current = store::get_bytes("compteur");
+        let value: u64 = current
+            .as_deref()
+            .and_then(|b| std::str::from_utf8(b).ok()?.parse().ok())
+            .unwrap_or(0);
+        let next = (value + 1).to_string().into_bytes();
+        if store::batch_if(
+            &[("compteur", current.as_deref())],
+            vec![Write::Put("compteur".into(), next)],
+        )? {
+            return Ok(Response::json(&(value + 1)));
+        }
+    }
+    Err(Error::Internal("compteur : trop de conflits".into()))
+}
+
+/// The counter's value.
+fn counter(_: &Request, _: &Params) -> Result<Response> {
+    let value = store::get_bytes("compteur")
+        .and_then(|b| String::from_utf8(b).ok())
+        .unwrap_or_else(|| "0".into());
+    Ok(Response::json(&value))
 }
