@@ -463,3 +463,80 @@ async fn home_block_lists_forms_to_fill_and_the_retention_tick_keeps_fresh_answe
             .contains("1 réponse")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_diffusion_pasted_in_a_blog_article_is_answered_inside_it() {
+    let server = TestServer::start().await.unwrap();
+    let teacher = server.signed_in("jean.dupont").await.unwrap();
+    let model = canteen_model(&teacher).await;
+    let (results, answer) = diffuse(&teacher, &model, &[("public", "etablissement")]).await;
+    let (_, teachers_only) = diffuse(
+        &teacher,
+        &model,
+        &[("public", "choix"), ("profils", "enseignant")],
+    )
+    .await;
+    // The HTML the diffusion page gives, pasted as is; a bare path works too.
+    let body = format!(
+        "<p>Donnez votre avis :</p><p><a href=\"{answer}\">Répondre au formulaire</a></p><p>{teachers_only}</p>"
+    );
+    let article = crate::blog::write_post(&teacher, "Menus de la cantine", &body, true).await;
+
+    let pupil = server.signed_in("emma.martin").await.unwrap();
+    let page = pupil.get(&article).await.unwrap();
+    assert_eq!(page.status, 200);
+    let text = unescape(&page.body);
+    assert!(text.contains("class=\"embedded-block\""), "{text}");
+    assert!(text.contains("<legend>1. Plat préféré"), "{text}");
+    assert!(text.contains(&format!("action=\"{answer}\"")));
+    assert!(text.contains(&format!("name=\"page\" value=\"{article}\"")));
+    assert!(text.contains("name=\"service\" value=\"Blog\""));
+    assert!(
+        text.contains("Ce formulaire ne vous est pas destiné."),
+        "the teachers-only diffusion is not offered to a pupil"
+    );
+    // Answering through the embedded form: back to the article afterwards.
+    let csrf = page.csrf().unwrap();
+    let posted = pupil
+        .post_raw(
+            &answer,
+            &[
+                ("csrf", &csrf),
+                ("page", &article),
+                ("service", "Blog"),
+                ("q0", "2"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(posted.status, 200, "{}", posted.body);
+    assert!(unescape(&posted.body).contains(&format!("href=\"{article}\"")));
+    let text = unescape(&pupil.get(&article).await.unwrap().body);
+    assert!(text.contains("Vous avez déjà répondu"), "{text}");
+    // A return page outside the establishment is not offered.
+    let other = server.signed_in("tom.martin").await.unwrap();
+    let page = other.get(&article).await.unwrap();
+    let posted = other
+        .post_raw(
+            &answer,
+            &[
+                ("csrf", &page.csrf().unwrap()),
+                ("page", "https://evil.example/e/0420003A/"),
+                ("service", "Blog"),
+                ("q0", "0"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(posted.status, 200);
+    assert!(!posted.body.contains("evil.example"));
+    // The dashboard says where the diffusion was shown.
+    let dashboard = unescape(&teacher.get(&url("/diffusions")).await.unwrap().body);
+    assert!(dashboard.contains("<td>Blog</td>"), "{dashboard}");
+    let shown = unescape(&teacher.get(&results).await.unwrap().body);
+    assert!(
+        shown.contains(&format!("Blog : <a href=\"{article}\"")),
+        "{shown}"
+    );
+    assert!(shown.contains("Frites : 50 % (1)"), "{shown}");
+}

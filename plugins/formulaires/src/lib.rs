@@ -38,12 +38,7 @@ const MAX_PLACES: usize = 20;
 /// Answers examined per retention pass.
 const RETENTION_BATCH: u32 = 500;
 
-const PROFILES: [(&str, &str); 4] = [
-    ("eleve", "Élèves"),
-    ("parent", "Parents"),
-    ("enseignant", "Enseignants"),
-    ("personnel", "Personnels"),
-];
+use preau_sdk::directory::PROFILES;
 
 #[derive(Deserialize)]
 #[serde(default)]
@@ -274,7 +269,7 @@ fn marker_key(diffusion: Id, sel: &str, user: &str) -> String {
 
 fn already_answered(id: Id, diffusion: &Diffusion, invocation: &Invocation) -> Result<bool> {
     match caller_id(invocation) {
-        Some(user) => Ok(store::get_json::<u8>(&marker_key(id, &diffusion.sel, user))?.is_some()),
+        Some(user) => Ok(store::get_bytes(&marker_key(id, &diffusion.sel, user)).is_some()),
         None => Ok(false),
     }
 }
@@ -316,9 +311,12 @@ fn audience_text(audience: &Audience) -> String {
     parts.join(", ")
 }
 
-/// The establishment's groups (id, name) — from the directory when the contract has it.
+/// The establishment's groups (id, name).
 fn group_names() -> Vec<(String, String)> {
-    Vec::new()
+    preau_sdk::directory::groups()
+        .into_iter()
+        .map(|g| (g.id, g.name))
+        .collect()
 }
 
 fn period_text(d: &Diffusion) -> String {
@@ -1409,11 +1407,25 @@ fn remember_place(id: Id, d: &mut Diffusion, service: &str, page: &str, uai: &st
         return Ok(());
     };
     let lieu = Lieu { service, page };
-    if d.lieux.contains(&lieu) || d.lieux.len() >= MAX_PLACES {
+    let table = Table::<Diffusion>::new();
+    // Conditioned on the record as read: a concurrent change (or deletion) wins,
+    // the place is recorded at the next display.
+    let key = format!("{}/{id}", Diffusion::KIND);
+    let Some(current) = store::get_bytes(&key) else {
+        return Ok(());
+    };
+    let mut fresh: Diffusion = serde_json::from_slice(&current)?;
+    if fresh.lieux.contains(&lieu) || fresh.lieux.len() >= MAX_PLACES {
         return Ok(());
     }
-    d.lieux.push(lieu);
-    Table::<Diffusion>::new().put(id, d)
+    fresh.lieux.push(lieu);
+    if store::batch_if(
+        &[(key.as_str(), Some(&current))],
+        table.put_writes(id, &fresh)?,
+    )? {
+        d.lieux = fresh.lieux;
+    }
+    Ok(())
 }
 
 fn submit_answer(request: &Request, params: &Params) -> Result<Response> {
@@ -1468,11 +1480,26 @@ fn submit_answer(request: &Request, params: &Params) -> Result<Response> {
         }),
         _ => None,
     };
+    let reponse = Reponse {
+        diffusion: id,
+        le: now(),
+        repondant,
+        valeurs: values.clone(),
+        score: score.map(|(got, _)| got),
+    };
+    // The answer and the "already answered" marker in one conditional batch: for
+    // "one answer per person", only if the marker is still absent (two tabs
+    // submitting at once record one answer). The marker holds no answer id.
+    let mut writes = Table::<Reponse>::new().put_writes(Id::next(), &reponse)?;
     let marker = caller_id(invocation).map(|user| marker_key(id, &d.sel, user));
-    if !d.plusieurs
-        && let Some(key) = &marker
-        && store::get_json::<u8>(key)?.is_some()
-    {
+    if let Some(key) = &marker {
+        writes.push(store::Write::Put(key.clone(), b"1".to_vec()));
+    }
+    let expected: Vec<(&str, Option<&[u8]>)> = match (&marker, d.plusieurs) {
+        (Some(key), false) => vec![(key.as_str(), None)],
+        _ => Vec::new(),
+    };
+    if !store::batch_if(&expected, writes)? {
         return answer_view(
             request,
             id,
@@ -1485,17 +1512,6 @@ fn submit_answer(request: &Request, params: &Params) -> Result<Response> {
             409,
         );
     }
-    // The marker first: a failure after it loses one answer rather than allowing two.
-    if let Some(key) = &marker {
-        store::put_json(key, &1u8)?;
-    }
-    Table::<Reponse>::new().insert(&Reponse {
-        diffusion: id,
-        le: now(),
-        repondant,
-        valeurs: values.clone(),
-        score: score.map(|(got, _)| got),
-    })?;
     remember_place(id, &mut d, &service, &page, invocation.uai())?;
     let corrections: Vec<Value> = if d.montrer_score && d.contenu.genre == Genre::Quiz {
         d.contenu
