@@ -145,6 +145,8 @@ impl Plugin for Formulaires {
             .get("/modeles/{id}", model_page)
             .post("/modeles/{id}", update_model)
             .post("/modeles/{id}/questions", add_question)
+            .get("/modeles/{id}/questions/{n}", question_page)
+            .post("/modeles/{id}/questions/{n}", update_question)
             .post("/modeles/{id}/questions/{n}/supprimer", delete_question)
             .post("/modeles/{id}/questions/{n}/monter", move_question_up)
             .get("/modeles/{id}/apercu", preview)
@@ -599,6 +601,7 @@ fn model_editor(
             v["delete_url"] = request
                 .url(&format!("/modeles/{id}/questions/{n}/supprimer"))
                 .into();
+            v["edit_url"] = request.url(&format!("/modeles/{id}/questions/{n}")).into();
             v["up_url"] = request
                 .url(&format!("/modeles/{id}/questions/{n}/monter"))
                 .into();
@@ -606,10 +609,6 @@ fn model_editor(
             v["number"] = (n + 1).into();
             v
         })
-        .collect();
-    let kinds: Vec<Value> = Kind::ALL
-        .iter()
-        .map(|(_, id, label)| json!({ "id": id, "label": label }))
         .collect();
     let genres: Vec<Value> = Genre::ALL
         .iter()
@@ -641,7 +640,7 @@ fn model_editor(
             },
             "questions": questions,
             "has_questions": model::has_questions(&model.contenu),
-            "kinds": kinds,
+            "kinds": kinds(),
             "genres": genres,
             "profiles": profiles,
             "groups": groups,
@@ -726,9 +725,20 @@ fn parse_number(form: &Form, name: &str, errors: &mut Vec<FieldError>) -> Option
     }
 }
 
-fn add_question(request: &Request, params: &Params) -> Result<Response> {
-    let (id, mut model) = own_model(request, params)?;
-    let form = request.form();
+const QUESTION_FIELDS: [&str; 9] = [
+    "type",
+    "intitule",
+    "aide",
+    "choix",
+    "max_choix",
+    "min",
+    "max",
+    "bonnes_reponses",
+    "points",
+];
+
+/// The question of the editor's form, checked: field errors name the form's fields.
+fn question_from_form(form: &Form, genre: Genre) -> (Question, Vec<FieldError>) {
     let mut errors = Vec::new();
     let kind = Kind::parse(&form.text("type"));
     if kind.is_none() {
@@ -758,18 +768,63 @@ fn add_question(request: &Request, params: &Params) -> Result<Response> {
             q.max = q.max.or(Some(5.0));
         }
     }
-    if model.contenu.genre.scored() && kind.gradable() {
+    if genre.scored() && kind.gradable() {
         q.bonnes_reponses = lines(&form.text("bonnes_reponses"));
         q.points = parse_number(form, "points", &mut errors);
     }
     if errors.is_empty() {
         // The rule's field names are the editor's field names; one message per field.
-        for (field, message) in model::check_question(model.contenu.genre, &q) {
+        for (field, message) in model::check_question(genre, &q) {
             if !errors.iter().any(|e| e.field == field) {
                 errors.push(FieldError::new(field, &sentence(&message)));
             }
         }
     }
+    (q, errors)
+}
+
+/// What was typed in the question form, to show it again.
+fn typed_question(form: &Form) -> serde_json::Map<String, Value> {
+    QUESTION_FIELDS
+        .iter()
+        .map(|k| (k.to_string(), Value::from(form.get(k).unwrap_or(""))))
+        .chain([(
+            "obligatoire".to_string(),
+            Value::from(form.checkbox("obligatoire")),
+        )])
+        .collect()
+}
+
+/// A stored question as the question form's values.
+fn question_values(q: &Question) -> serde_json::Map<String, Value> {
+    let num = |n: Option<f64>| n.map(model::fmt_num).unwrap_or_default();
+    let mut values = serde_json::Map::new();
+    values.insert("type".into(), q.kind.id().into());
+    values.insert("intitule".into(), q.intitule.clone().into());
+    values.insert("aide".into(), q.aide.clone().into());
+    values.insert("choix".into(), q.choix.join("\n").into());
+    values.insert(
+        "max_choix".into(),
+        q.max_choix
+            .map(|m| m.to_string())
+            .unwrap_or_default()
+            .into(),
+    );
+    values.insert("min".into(), num(q.min).into());
+    values.insert("max".into(), num(q.max).into());
+    values.insert(
+        "bonnes_reponses".into(),
+        q.bonnes_reponses.join("\n").into(),
+    );
+    values.insert("points".into(), num(q.points).into());
+    values.insert("obligatoire".into(), q.obligatoire.into());
+    values
+}
+
+fn add_question(request: &Request, params: &Params) -> Result<Response> {
+    let (id, mut model) = own_model(request, params)?;
+    let form = request.form();
+    let (q, mut errors) = question_from_form(form, model.contenu.genre);
     if model.contenu.questions.len() >= model::MAX_QUESTIONS {
         errors.push(FieldError::new(
             "intitule",
@@ -777,30 +832,73 @@ fn add_question(request: &Request, params: &Params) -> Result<Response> {
         ));
     }
     if !errors.is_empty() {
-        let values: serde_json::Map<String, Value> = [
-            "type",
-            "intitule",
-            "aide",
-            "choix",
-            "max_choix",
-            "min",
-            "max",
-            "bonnes_reponses",
-            "points",
-        ]
-        .iter()
-        .map(|k| (k.to_string(), Value::from(form.get(k).unwrap_or(""))))
-        .chain([(
-            "obligatoire".to_string(),
-            Value::from(form.checkbox("obligatoire")),
-        )])
-        .collect();
-        return model_editor(request, id, &model, &errors, &values, 422);
+        return model_editor(request, id, &model, &errors, &typed_question(form), 422);
     }
     model.contenu.questions.push(q);
     model.modifie_le = now();
     Table::<Modele>::new().put(id, &model)?;
     Ok(Response::redirect(&format!("/modeles/{id}#questions")))
+}
+
+fn question_page(request: &Request, params: &Params) -> Result<Response> {
+    let (id, model) = own_model(request, params)?;
+    let n = question_index(params, &model)?;
+    question_editor(
+        request,
+        id,
+        n,
+        &model,
+        &[],
+        &question_values(&model.contenu.questions[n]),
+        200,
+    )
+}
+
+fn question_editor(
+    request: &Request,
+    id: Id,
+    n: usize,
+    model: &Modele,
+    errors: &[FieldError],
+    values: &serde_json::Map<String, Value>,
+    status: u16,
+) -> Result<Response> {
+    Ok(Response::page(
+        "question.html",
+        &format!("Question {} : {}", n + 1, model.contenu.titre),
+        &json!({
+            "number": n + 1,
+            "model": { "title": model.contenu.titre, "scored": model.contenu.genre.scored() },
+            "kinds": kinds(),
+            "values": values,
+            "errors": field_errors(errors),
+            "home_url": request.url("/"),
+            "model_url": request.url(&format!("/modeles/{id}")),
+            "action_url": request.url(&format!("/modeles/{id}/questions/{n}")),
+        }),
+    )
+    .with_status(status))
+}
+
+fn update_question(request: &Request, params: &Params) -> Result<Response> {
+    let (id, mut model) = own_model(request, params)?;
+    let n = question_index(params, &model)?;
+    let form = request.form();
+    let (q, errors) = question_from_form(form, model.contenu.genre);
+    if !errors.is_empty() {
+        return question_editor(request, id, n, &model, &errors, &typed_question(form), 422);
+    }
+    model.contenu.questions[n] = q;
+    model.modifie_le = now();
+    Table::<Modele>::new().put(id, &model)?;
+    Ok(Response::redirect(&format!("/modeles/{id}#questions")))
+}
+
+fn kinds() -> Vec<Value> {
+    Kind::ALL
+        .iter()
+        .map(|(_, id, label)| json!({ "id": id, "label": label }))
+        .collect()
 }
 
 /// `au moins deux choix` → `Au moins deux choix.`
@@ -1199,7 +1297,7 @@ fn delete_diffusion(request: &Request, params: &Params) -> Result<Response> {
     for aid in answers.scan_index_ids(&diffusion_index(id), None, MAX_ANSWERS, Order::OldestFirst) {
         answers.delete(aid)?;
     }
-    for (key, _) in store::scan_json::<u8>(&format!("deja/{id}/"), MAX_ANSWERS)? {
+    for (key, _) in store::scan_json::<Value>(&format!("deja/{id}/"), MAX_ANSWERS)? {
         store::remove(&key)?;
     }
     Table::<Diffusion>::new().delete(id)?;
@@ -1596,25 +1694,29 @@ fn embed_block(params: &[(String, String)], invocation: &Invocation) -> Result<O
 
 // ---------------------------------------------------------------- retention
 
-/// Deletes the answers past their lifetime. Answer ids grow with time: the scan
-/// stops at the first answer still within its lifetime.
+/// Deletes the answers past their lifetime, and the "already answered" markers of
+/// diffusions closed longer ago than it. Answer ids grow with time: each pass reads
+/// the oldest answers and stops at the first one still within its lifetime.
 fn delete_expired(at: i64, months: u32) -> Result<usize> {
     let table = Table::<Reponse>::new();
     let mut deleted = 0;
     loop {
         let batch = table.scan(None, RETENTION_BATCH, Order::OldestFirst)?;
-        let mut done = batch.len() < RETENTION_BATCH as usize;
-        for (id, r) in &batch {
-            if rules::expired(r.le, at, months) {
-                table.delete(*id)?;
-                deleted += 1;
-            } else {
-                done = true;
-                break;
-            }
+        let times: Vec<i64> = batch.iter().map(|(_, r)| r.le).collect();
+        let expired = rules::expired_prefix(&times, at, months);
+        for (id, _) in &batch[..expired] {
+            table.delete(*id)?;
         }
-        if done || batch.is_empty() {
+        deleted += expired;
+        if expired < RETENTION_BATCH as usize {
             break;
+        }
+    }
+    for (id, d) in Table::<Diffusion>::new().scan(None, 1000, Order::OldestFirst)? {
+        if rules::markers_expired(d.fermeture.as_deref(), at, months) {
+            for (key, _) in store::scan_json::<Value>(&format!("deja/{id}/"), MAX_ANSWERS)? {
+                store::remove(&key)?;
+            }
         }
     }
     if deleted > 0 {

@@ -98,6 +98,23 @@ pub fn expired(answered_at: i64, now: i64, months: u32) -> bool {
     answered_at < retention_cutoff(now, months)
 }
 
+/// How many of `times` (answer times in creation order, oldest first) are past
+/// their lifetime: the leading run of expired ones (later answers are younger).
+pub fn expired_prefix(times: &[i64], now: i64, months: u32) -> usize {
+    times
+        .iter()
+        .take_while(|t| expired(**t, now, months))
+        .count()
+}
+
+/// Whether the "already answered" markers of a diffusion closed on `closing`
+/// (`AAAA-MM-JJ`) may go: its answers are all past their lifetime.
+pub fn markers_expired(closing: Option<&str>, now: i64, months: u32) -> bool {
+    closing
+        .and_then(parse_date)
+        .is_some_and(|day| (day + 1) * DAY <= retention_cutoff(now, months))
+}
+
 /// Who may answer a diffusion.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Audience {
@@ -186,6 +203,27 @@ mod tests {
         assert!(expired(at("2025-08-09"), at("2026-02-10"), 6));
         assert!(!expired(at("2025-08-10"), at("2026-02-10"), 6));
         assert!(!expired(at("2026-02-09"), at("2026-02-10"), 3));
+    }
+
+    #[test]
+    fn retention_deletes_the_oldest_run_and_markers_after_closing() {
+        let at = |s: &str| parse_date(s).unwrap() * DAY;
+        let now = at("2026-11-28");
+        let times = [
+            at("2026-01-01"),
+            at("2026-08-27"),
+            at("2026-08-29"),
+            at("2026-01-01"),
+        ];
+        assert_eq!(expired_prefix(&times, now, 3), 2);
+        assert_eq!(expired_prefix(&times, now, 12), 0);
+        assert_eq!(expired_prefix(&[], now, 3), 0);
+        assert!(markers_expired(Some("2026-08-27"), now, 3));
+        assert!(!markers_expired(Some("2026-08-28"), now, 3));
+        assert!(
+            !markers_expired(None, now, 3),
+            "an open-ended diffusion keeps them"
+        );
     }
 
     #[test]
