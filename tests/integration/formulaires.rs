@@ -165,6 +165,37 @@ async fn models_are_built_imported_diffused_answered_and_synthesised() {
         "{shown}"
     );
     // The diffusion is a snapshot: editing the model later does not change it.
+    let edit = format!("{model}/questions/0");
+    assert!(
+        teacher
+            .get(&edit)
+            .await
+            .unwrap()
+            .body
+            .contains("value=\"Plat préféré\"")
+    );
+    let page = teacher
+        .post_form(
+            &edit,
+            &edit,
+            &[
+                ("type", "choix-unique"),
+                ("intitule", "Plat favori"),
+                ("choix", "Pâtes\nPizza\nFrites"),
+                ("obligatoire", "oui"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert!(
+        teacher
+            .get(&model)
+            .await
+            .unwrap()
+            .body
+            .contains("Plat favori")
+    );
     let page = add_question(
         &teacher,
         &model,
@@ -299,6 +330,26 @@ async fn rights_audience_period_and_anonymity_are_enforced() {
     // Another teacher: not the author of the model nor of the diffusion.
     let other = server.signed_in("marie.lefebvre").await.unwrap();
     assert_eq!(other.get(&model).await.unwrap().status, 403);
+    let edit = format!("{model}/questions/0");
+    assert_eq!(other.get(&edit).await.unwrap().status, 403);
+    let page = other
+        .post_form(
+            &url("/"),
+            &edit,
+            &[("type", "texte-court"), ("intitule", "Pris")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.status, 403);
+    let page = other
+        .post_form(
+            &url("/"),
+            &format!("{model}/diffuser"),
+            &[("public", "tous")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.status, 403);
     assert_eq!(other.get(&results).await.unwrap().status, 403);
     assert_eq!(
         other
@@ -539,4 +590,78 @@ async fn a_diffusion_pasted_in_a_blog_article_is_answered_inside_it() {
         "{shown}"
     );
     assert!(shown.contains("Frites : 50 % (1)"), "{shown}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quiz_scores_are_shown_to_the_respondent_and_synthesised() {
+    let server = TestServer::start().await.unwrap();
+    let teacher = server.signed_in("jean.dupont").await.unwrap();
+    let quiz = r#"{"titre": "Quiz de géographie", "genre": "quiz", "questions": [
+        {"type": "choix-unique", "intitule": "Capitale de la France ?", "choix": ["Lyon", "Paris"], "bonnes_reponses": ["Paris"], "points": 2},
+        {"type": "choix-multiple", "intitule": "Fleuves français ?", "choix": ["Loire", "Danube", "Rhône"], "bonnes_reponses": ["Loire", "Rhône"]},
+        {"type": "classement", "intitule": "Du plus long au plus court", "choix": ["Loire", "Seine", "Rhône"]},
+        {"type": "echelle", "intitule": "Difficulté", "min": 1, "max": 4}
+    ]}"#;
+    let page = teacher
+        .post_form(&url("/"), &url("/modeles/import"), &[("json", quiz)])
+        .await
+        .unwrap();
+    assert_eq!(page.status, 303, "{}", page.body);
+    let model = page.location().to_string();
+    let (results, answer) = diffuse(
+        &teacher,
+        &model,
+        &[("public", "etablissement"), ("montrer_score", "oui")],
+    )
+    .await;
+    let pupil = server.signed_in("emma.martin").await.unwrap();
+    // A ranking must be a permutation.
+    let page = pupil
+        .post_form(
+            &answer,
+            &answer,
+            &[("q0", "1"), ("q2-0", "1"), ("q2-1", "1"), ("q2-2", "2")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.status, 422);
+    assert!(unescape(&page.body).contains("Le rang 1 est donné deux fois"));
+    let page = pupil
+        .post_form(
+            &answer,
+            &answer,
+            &[
+                ("q0", "1"),
+                ("q1", "0"),
+                ("q2-0", "1"),
+                ("q2-1", "3"),
+                ("q2-2", "2"),
+                ("q3", "2"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.status, 200, "{}", page.body);
+    let body = unescape(&page.body);
+    assert!(body.contains("Votre score : 2 / 3"), "{body}");
+    assert!(
+        body.contains("bonne réponse : Loire, Rhône"),
+        "corrections of a quiz"
+    );
+    let tom = server.signed_in("tom.martin").await.unwrap();
+    let page = tom
+        .post_form(
+            &answer,
+            &answer,
+            &[("q0", "1"), ("q1", "0"), ("q1", "2"), ("q3", "4")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.status, 200);
+    let body = unescape(&teacher.get(&results).await.unwrap().body);
+    assert!(body.contains("Score moyen : 2,5 / 3"), "{body}");
+    assert!(body.contains("2 / 3 : 50 % (1)") && body.contains("3 / 3 : 50 % (1)"));
+    assert!(body.contains("réussite : 100 %") && body.contains("réussite : 50 %"));
+    assert!(body.contains("<td>Loire</td><td>1</td>"), "average rank");
+    assert!(body.contains("Moyenne : 3 · minimum : 2 · maximum : 4"));
 }
