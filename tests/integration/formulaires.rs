@@ -266,6 +266,7 @@ async fn models_are_built_imported_diffused_answered_and_synthesised() {
     let body = unescape(&page.body);
     assert!(body.contains("2 réponses"), "{body}");
     assert!(body.contains("Pizza : 100 % (2)"), "{body}");
+    assert!(body.contains("<td>Pizza</td><td>100 %</td><td>2</td>"), "table of the chart");
     assert!(body.contains("Fruit : 100 % (1)"));
     assert!(body.contains("Moyenne : 5,25 · minimum : 3 · maximum : 7,5"));
     assert!(body.contains("role=\"img\"") && body.contains("<title id="));

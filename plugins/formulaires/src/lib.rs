@@ -334,42 +334,55 @@ fn period_text(d: &Diffusion) -> String {
 
 fn index(request: &Request, _: &Params) -> Result<Response> {
     let invocation = request.invocation();
-    let designer = is_designer(invocation);
-    let manager = is_manager(invocation);
     if invocation.caller().is_none() && invocation.roles().is_empty() {
         return Err(Error::Forbidden);
     }
-    let models: Vec<Value> = match (designer, caller_id(invocation)) {
-        (true, Some(me)) => Table::<Modele>::new()
-            .scan_index(&format!("auteur:{me}"), None, 500, Order::NewestFirst)?
-            .into_iter()
-            .map(|(id, m)| model_summary(request, id, &m))
-            .collect(),
-        _ => Vec::new(),
-    };
-    index_page(request, models, designer, manager, &[], &Default::default())
+    index_page(request, &[], &Default::default())
 }
 
-fn model_summary(request: &Request, id: Id, m: &Modele) -> Value {
-    json!({
-        "title": m.contenu.titre,
-        "genre": m.contenu.genre.label(),
-        "genre_id": m.contenu.genre.id(),
-        "questions": m.contenu.questions.iter().filter(|q| q.kind != Kind::Section).count(),
-        "modified": m.modifie_le,
-        "url": request.url(&format!("/modeles/{id}")),
-    })
+/// The caller's models, newest first, with the date of their last diffusion.
+fn library(request: &Request) -> Result<Vec<Value>> {
+    let invocation = request.invocation();
+    let (true, Some(me)) = (is_designer(invocation), caller_id(invocation)) else {
+        return Ok(Vec::new());
+    };
+    let mut last: BTreeMap<Id, i64> = BTreeMap::new();
+    for (_, d) in Table::<Diffusion>::new().scan_index(
+        &format!("auteur:{me}"),
+        None,
+        1000,
+        Order::OldestFirst,
+    )? {
+        last.insert(d.modele, d.cree_le);
+    }
+    Ok(Table::<Modele>::new()
+        .scan_index(&format!("auteur:{me}"), None, 500, Order::NewestFirst)?
+        .into_iter()
+        .map(|(id, m)| {
+            json!({
+                "title": m.contenu.titre,
+                "genre": m.contenu.genre.label(),
+                "questions": m.contenu.questions.iter().filter(|q| q.kind != Kind::Section).count(),
+                "created": m.cree_le,
+                "modified": m.modifie_le,
+                "last_diffusion": last.get(&id),
+                "url": request.url(&format!("/modeles/{id}")),
+                "preview_url": request.url(&format!("/modeles/{id}/apercu")),
+                "export_url": request.url(&format!("/modeles/{id}/export")),
+            })
+        })
+        .collect())
 }
 
 fn index_page(
     request: &Request,
-    models: Vec<Value>,
-    designer: bool,
-    manager: bool,
     errors: &[FieldError],
     values: &serde_json::Map<String, Value>,
 ) -> Result<Response> {
     let to_fill = to_fill(request.invocation(), 50)?;
+    let designer = is_designer(request.invocation());
+    let manager = is_manager(request.invocation());
+    let models = library(request)?;
     let genres: Vec<Value> = Genre::ALL
         .iter()
         .map(|(_, id, label)| json!({ "id": id, "label": label }))
@@ -480,14 +493,7 @@ fn create_model(request: &Request, _: &Params) -> Result<Response> {
         values.insert("titre".into(), titre.into());
         values.insert("description".into(), description.into());
         values.insert("genre".into(), form.text("genre").into());
-        return index_page(
-            request,
-            Vec::new(),
-            true,
-            is_manager(invocation),
-            &errors,
-            &values,
-        );
+        return index_page(request, &errors, &values);
     }
     let id = insert_model(
         invocation,
@@ -1197,12 +1203,6 @@ fn diffusion_page(request: &Request, params: &Params) -> Result<Response> {
     ))
 }
 
-fn time_fr(ts: i64) -> String {
-    let (y, m, d) = rules::civil_from_days(ts.div_euclid(86_400));
-    let s = ts.rem_euclid(86_400);
-    format!("{d:02}/{m:02}/{y} {:02}:{:02}", s / 3600, (s % 3600) / 60)
-}
-
 fn individual_answers(request: &Request, params: &Params) -> Result<Response> {
     let (id, d) = managed_diffusion(request, params)?;
     if d.anonyme {
@@ -1259,7 +1259,7 @@ fn export_csv(request: &Request, params: &Params) -> Result<Response> {
     }
     let mut rows = vec![header];
     for (_, r) in answers_of(id)? {
-        let mut row = vec![time_fr(r.le)];
+        let mut row = vec![rules::time_fr(r.le)];
         if !d.anonyme {
             row.push(
                 r.repondant

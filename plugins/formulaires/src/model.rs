@@ -29,10 +29,6 @@ impl Genre {
             .map(|(g, _, _)| *g)
     }
 
-    pub fn id(self) -> &'static str {
-        Genre::ALL.iter().find(|(g, _, _)| *g == self).unwrap().1
-    }
-
     pub fn label(self) -> &'static str {
         Genre::ALL.iter().find(|(g, _, _)| *g == self).unwrap().2
     }

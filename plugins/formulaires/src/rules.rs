@@ -64,7 +64,30 @@ pub fn date_fr(text: &str) -> String {
     }
 }
 
-/// Where a diffusion stands in its opening period (dates included; days in UTC).
+fn last_sunday(year: i64, month: u32) -> i64 {
+    let last = days_from_civil(year, month, days_in_month(year, month));
+    // 1970-01-01 was a Thursday: day 3 (Sunday) is `(d + 4) % 7 == 0`.
+    last - (last + 4).rem_euclid(7)
+}
+
+/// Offset of Paris time from UTC at `ts` (summer time from the last Sunday of March
+/// to the last Sunday of October, at 01:00 UTC), as the host's `datefr`.
+pub fn paris_offset(ts: i64) -> i64 {
+    let (year, _, _) = civil_from_days(ts.div_euclid(DAY));
+    let start = last_sunday(year, 3) * DAY + 3600;
+    let end = last_sunday(year, 10) * DAY + 3600;
+    if ts >= start && ts < end { 7200 } else { 3600 }
+}
+
+/// `JJ/MM/AAAA HH:MM`, Paris time (CSV exports).
+pub fn time_fr(ts: i64) -> String {
+    let local = ts + paris_offset(ts);
+    let (y, m, d) = civil_from_days(local.div_euclid(DAY));
+    let s = local.rem_euclid(DAY);
+    format!("{d:02}/{m:02}/{y} {:02}:{:02}", s / 3600, (s % 3600) / 60)
+}
+
+/// Where a diffusion stands in its opening period (both days included, Paris time).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Period {
     NotYet,
@@ -73,7 +96,7 @@ pub enum Period {
 }
 
 pub fn period(now: i64, from: Option<&str>, to: Option<&str>) -> Period {
-    let today = now.div_euclid(DAY);
+    let today = (now + paris_offset(now)).div_euclid(DAY);
     if from.and_then(parse_date).is_some_and(|f| today < f) {
         Period::NotYet
     } else if to.and_then(parse_date).is_some_and(|t| today > t) {
@@ -182,6 +205,21 @@ mod tests {
     }
 
     #[test]
+    fn paris_time() {
+        let at = |s: &str| parse_date(s).unwrap() * DAY;
+        assert_eq!(paris_offset(at("2026-01-15")), 3600);
+        assert_eq!(paris_offset(at("2026-07-15")), 7200);
+        // 2026: summer time from 29 March to 25 October, 01:00 UTC.
+        assert_eq!(paris_offset(at("2026-03-29") + 3599), 3600);
+        assert_eq!(paris_offset(at("2026-03-29") + 3600), 7200);
+        assert_eq!(paris_offset(at("2026-10-25") + 3600), 3600);
+        assert_eq!(
+            time_fr(at("2026-11-28") + 23 * 3600 + 30 * 60),
+            "29/11/2026 00:30"
+        );
+    }
+
+    #[test]
     fn opening_period_includes_both_days() {
         let day = |s| parse_date(s).unwrap() * DAY;
         let noon = day("2026-03-10") + 12 * 3600;
@@ -192,6 +230,9 @@ mod tests {
         assert_eq!(period(noon, Some("2026-03-11"), None), Period::NotYet);
         assert_eq!(period(noon, None, Some("2026-03-09")), Period::Closed);
         assert_eq!(period(noon, None, None), Period::Open);
+        // 23:30 UTC on the 9th is already the 10th in Paris.
+        let late = day("2026-03-09") + 23 * 3600 + 1800;
+        assert_eq!(period(late, Some("2026-03-10"), None), Period::Open);
     }
 
     #[test]
