@@ -266,7 +266,10 @@ async fn models_are_built_imported_diffused_answered_and_synthesised() {
     let body = unescape(&page.body);
     assert!(body.contains("2 réponses"), "{body}");
     assert!(body.contains("Pizza : 100 % (2)"), "{body}");
-    assert!(body.contains("<td>Pizza</td><td>100 %</td><td>2</td>"), "table of the chart");
+    assert!(
+        body.contains("<td>Pizza</td><td>100 %</td><td>2</td>"),
+        "table of the chart"
+    );
     assert!(body.contains("Fruit : 100 % (1)"));
     assert!(body.contains("Moyenne : 5,25 · minimum : 3 · maximum : 7,5"));
     assert!(body.contains("role=\"img\"") && body.contains("<title id="));
@@ -389,6 +392,30 @@ async fn rights_audience_period_and_anonymity_are_enforced() {
     let outsider = server.signed_in("lucie.bernard").await.unwrap();
     assert_eq!(outsider.get(&answer).await.unwrap().status, 403);
     assert_eq!(outsider.get(&results).await.unwrap().status, 403);
+
+    // Audience by group (from the directory) or profile.
+    let page = teacher.get(&model).await.unwrap();
+    assert!(page.body.contains("value=\"g-6a\"") && page.body.contains(">6A</label>"));
+    let (_, sixth) = diffuse(
+        &teacher,
+        &model,
+        &[
+            ("public", "choix"),
+            ("groupes", "g-6a"),
+            ("profils", "parent"),
+        ],
+    )
+    .await;
+    let tom = server.signed_in("tom.martin").await.unwrap();
+    let page = tom.post_form(&sixth, &sixth, &[("q0", "0")]).await.unwrap();
+    assert_eq!(page.status, 200, "a 6A pupil");
+    let parent = server.signed_in("paul.martin").await.unwrap();
+    let page = parent
+        .post_form(&sixth, &sixth, &[("q0", "0")])
+        .await
+        .unwrap();
+    assert_eq!(page.status, 200, "a parent");
+    assert_eq!(pupil.get(&sixth).await.unwrap().status, 403, "a 4A pupil");
 
     // Opening period: not yet open, or closed.
     let (_, later) = diffuse(
