@@ -693,3 +693,95 @@ async fn quiz_scores_are_shown_to_the_respondent_and_synthesised() {
     assert!(body.contains("<td>Loire</td><td>1</td>"), "average rank");
     assert!(body.contains("Moyenne : 3 · minimum : 2 · maximum : 4"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sections_are_pages_answered_one_after_the_other() {
+    let server = TestServer::start().await.unwrap();
+    let teacher = server.signed_in("jean.dupont").await.unwrap();
+    let json = r#"{"titre": "Fiche de rentrée", "genre": "questionnaire", "questions": [
+        {"type": "section", "intitule": "Vous"},
+        {"type": "texte-court", "intitule": "Votre prénom", "obligatoire": true},
+        {"type": "section", "intitule": "Vos goûts"},
+        {"type": "choix-unique", "intitule": "Matière préférée", "choix": ["Maths", "Histoire"], "obligatoire": true}
+    ]}"#;
+    let page = teacher
+        .post_form(&url("/"), &url("/modeles/import"), &[("json", json)])
+        .await
+        .unwrap();
+    assert_eq!(page.status, 303, "{}", page.body);
+    let model = page.location().to_string();
+    let (results, answer) = diffuse(&teacher, &model, &[("public", "etablissement")]).await;
+    let pupil = server.signed_in("emma.martin").await.unwrap();
+    let first = pupil.get(&answer).await.unwrap();
+    assert!(first.body.contains("Page 1 sur 2") && first.body.contains("Votre prénom"));
+    assert!(!first.body.contains("Matière préférée"));
+    let step = |fields: &[(&'static str, &'static str)]| {
+        let mut all = vec![("etape", "0")];
+        all.extend_from_slice(fields);
+        all
+    };
+    // The page's questions are checked before going on.
+    let page = pupil
+        .post_form(&answer, &answer, &step(&[("aller", "suivant")]))
+        .await
+        .unwrap();
+    assert_eq!(page.status, 422);
+    assert!(
+        page.body.contains("Cette question est obligatoire.") && page.body.contains("Page 1 sur 2")
+    );
+    let page = pupil
+        .post_form(
+            &answer,
+            &answer,
+            &step(&[("aller", "suivant"), ("q1", "Emma")]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Page 2 sur 2") && page.body.contains("Matière préférée"));
+    assert!(
+        page.body
+            .contains("<input type=\"hidden\" name=\"q1\" value=\"Emma\">"),
+        "carried"
+    );
+    // Back: what was typed is still there.
+    let page = pupil
+        .post_form(
+            &answer,
+            &answer,
+            &[
+                ("etape", "1"),
+                ("aller", "precedent"),
+                ("q1", "Emma"),
+                ("q3", "1"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert!(page.body.contains("Page 1 sur 2") && page.body.contains("value=\"Emma\""));
+    assert!(
+        page.body
+            .contains("<input type=\"hidden\" name=\"q3\" value=\"1\">")
+    );
+    // Sending with an error on an earlier page shows that page.
+    let page = pupil
+        .post_form(&answer, &answer, &[("etape", "1"), ("q3", "1")])
+        .await
+        .unwrap();
+    assert_eq!(page.status, 422);
+    assert!(
+        page.body.contains("Page 1 sur 2") && page.body.contains("Cette question est obligatoire.")
+    );
+    let page = pupil
+        .post_form(
+            &answer,
+            &answer,
+            &[("etape", "1"), ("q1", "Emma"), ("q3", "1")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Merci pour vos réponses"));
+    let body = unescape(&teacher.get(&results).await.unwrap().body);
+    assert!(body.contains("Histoire : 100 % (1)") && body.contains("<li>Emma</li>"));
+}

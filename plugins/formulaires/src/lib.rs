@@ -953,7 +953,7 @@ fn preview(request: &Request, params: &Params) -> Result<Response> {
         &json!({
             "preview": true,
             "back_url": request.url(&format!("/modeles/{id}")),
-            "form": form_view(&model.contenu, &Submitted::new(), &BTreeMap::new()),
+            "form": form_view(&model.contenu, &Submitted::new(), &BTreeMap::new(), None),
         }),
     ))
 }
@@ -1307,21 +1307,50 @@ fn delete_diffusion(request: &Request, params: &Params) -> Result<Response> {
 // ---------------------------------------------------------------- answering
 
 /// The questions as the template draws them, with what was typed and the errors.
-fn form_view(form: &Formulaire, submitted: &Submitted, errors: &BTreeMap<String, String>) -> Value {
+/// `step`: the page shown (the others' answers travel as hidden fields); None: every page.
+fn form_view(
+    form: &Formulaire,
+    submitted: &Submitted,
+    errors: &BTreeMap<String, String>,
+    step: Option<usize>,
+) -> Value {
+    let pages = model::pages(form);
+    let step = step.map(|s| s.min(pages.len() - 1));
+    let shown = step
+        .map(|s| pages[s].clone())
+        .unwrap_or(0..form.questions.len());
+    let in_page = |name: &str| {
+        name.strip_prefix('q')
+            .and_then(|n| n.split('-').next())
+            .and_then(|n| n.parse::<usize>().ok())
+            .is_some_and(|i| shown.contains(&i))
+    };
+    let carried: Vec<Value> = submitted
+        .iter()
+        .filter(|(name, _)| !in_page(name))
+        .flat_map(|(name, values)| {
+            values
+                .iter()
+                .map(move |v| json!({ "name": name, "value": v }))
+        })
+        .collect();
     let mut number = 0;
     let questions: Vec<Value> = form
         .questions
         .iter()
         .enumerate()
-        .map(|(i, q)| {
+        .filter_map(|(i, q)| {
+            if q.kind != Kind::Section {
+                number += 1;
+            }
+            shown.contains(&i).then_some((i, q, number))
+        })
+        .map(|(i, q, number)| {
             let name = answer::field(i);
             let typed: Vec<&str> = submitted
                 .get(&name)
                 .map(|v| v.iter().map(String::as_str).collect())
                 .unwrap_or_default();
-            if q.kind != Kind::Section {
-                number += 1;
-            }
             let choices: Vec<Value> = q
                 .choix
                 .iter()
@@ -1395,7 +1424,17 @@ fn form_view(form: &Formulaire, submitted: &Submitted, errors: &BTreeMap<String,
         "description": form.description,
         "genre": form.genre.label(),
         "questions": questions,
-        "errors": errors.iter().map(|(k, v)| json!({ "field": k, "message": v })).collect::<Vec<_>>(),
+        "errors": errors
+            .iter()
+            .filter(|(k, _)| in_page(k))
+            .map(|(k, v)| json!({ "field": k, "message": v }))
+            .collect::<Vec<_>>(),
+        "carried": carried,
+        "step": step.unwrap_or(0),
+        "steps": pages.len(),
+        "paged": step.is_some() && pages.len() > 1,
+        "first": step.is_none_or(|s| s == 0),
+        "last": step.is_none_or(|s| s + 1 == pages.len()),
     })
 }
 
@@ -1451,6 +1490,7 @@ fn answer_view(
     d: &Diffusion,
     submitted: &Submitted,
     errors: &BTreeMap<String, String>,
+    step: usize,
     closed: Option<&str>,
     page: &str,
     service: &str,
@@ -1471,7 +1511,7 @@ fn answer_view(
             "page": page,
             "service": service,
             "back_url": rules::return_page(page, request.invocation().uai()),
-            "form": form_view(&d.contenu, submitted, errors),
+            "form": form_view(&d.contenu, submitted, errors, Some(step)),
         }),
     )
     .with_status(status))
@@ -1491,6 +1531,7 @@ fn answer_page(request: &Request, params: &Params) -> Result<Response> {
         &d,
         &Submitted::new(),
         &BTreeMap::new(),
+        0,
         closed,
         &page,
         &service,
@@ -1542,6 +1583,7 @@ fn submit_answer(request: &Request, params: &Params) -> Result<Response> {
             &d,
             &Submitted::new(),
             &BTreeMap::new(),
+            0,
             Some(reason),
             &page,
             &service,
@@ -1562,12 +1604,43 @@ fn submit_answer(request: &Request, params: &Params) -> Result<Response> {
             }
         }
     }
+    // A form with several pages: « Page précédente » / « Page suivante » carry the
+    // answers so far; only the last page's button records them.
+    let pages = model::pages(&d.contenu);
+    let last = pages.len() - 1;
+    let step = form
+        .text("etape")
+        .parse::<usize>()
+        .map_or(last, |s| s.min(last));
+    let on_page = |errors: &BTreeMap<String, String>, p: usize| {
+        errors
+            .keys()
+            .any(|k| k[1..].parse::<usize>().is_ok_and(|i| pages[p].contains(&i)))
+    };
+    let none = BTreeMap::new();
+    let show = |step: usize, errors: &BTreeMap<String, String>, status: u16| {
+        answer_view(
+            request, id, &d, &submitted, errors, step, None, &page, &service, status,
+        )
+    };
+    match form.text("aller").as_str() {
+        "precedent" => return show(step.saturating_sub(1), &none, 200),
+        "suivant" if step < last => {
+            return match answer::read(&d.contenu, &submitted) {
+                Err(errors) if on_page(&errors, step) => show(step, &errors, 422),
+                _ => show(step + 1, &none, 200),
+            };
+        }
+        _ => {}
+    }
     let values = match answer::read(&d.contenu, &submitted) {
         Ok(v) => v,
         Err(errors) => {
-            return answer_view(
-                request, id, &d, &submitted, &errors, None, &page, &service, 422,
-            );
+            // Back to the first page with an error.
+            let first = (0..pages.len())
+                .find(|p| on_page(&errors, *p))
+                .unwrap_or(step);
+            return show(first, &errors, 422);
         }
     };
     let score = answer::score(&d.contenu, &values);
@@ -1604,6 +1677,7 @@ fn submit_answer(request: &Request, params: &Params) -> Result<Response> {
             &d,
             &Submitted::new(),
             &BTreeMap::new(),
+            0,
             Some(ALREADY),
             &page,
             &service,
@@ -1671,7 +1745,7 @@ fn embed_block(params: &[(String, String)], invocation: &Invocation) -> Result<O
             Some((reason, _)) => (Some(reason), Value::Null),
             None => (
                 None,
-                form_view(&d.contenu, &Submitted::new(), &BTreeMap::new()),
+                form_view(&d.contenu, &Submitted::new(), &BTreeMap::new(), Some(0)),
             ),
         }
     };

@@ -380,6 +380,23 @@ pub fn check(form: &Formulaire) -> Vec<String> {
     errors
 }
 
+/// The pages of a form: each `section` after the first question starts a new page.
+/// Always at least one page.
+pub fn pages(form: &Formulaire) -> Vec<std::ops::Range<usize>> {
+    let mut starts = vec![0];
+    for (i, q) in form.questions.iter().enumerate() {
+        if i > 0 && q.kind == Kind::Section {
+            starts.push(i);
+        }
+    }
+    let mut pages = Vec::new();
+    for (n, start) in starts.iter().enumerate() {
+        let end = starts.get(n + 1).copied().unwrap_or(form.questions.len());
+        pages.push(*start..end);
+    }
+    pages
+}
+
 /// Whether the form has at least one real question (not only sections).
 pub fn has_questions(form: &Formulaire) -> bool {
     form.questions.iter().any(|q| q.kind != Kind::Section)
@@ -723,6 +740,18 @@ mod tests {
             .keys()
             .collect();
         assert_eq!(keys, QUESTION_KEYS.iter().collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn sections_split_pages() {
+        let form = import(sample()).unwrap();
+        assert_eq!(pages(&form), vec![0..6], "a leading section starts page 1");
+        let mut form = form;
+        form.questions
+            .insert(3, Question::new(Kind::Section, "Goûts"));
+        assert_eq!(pages(&form), vec![0..3, 3..7]);
+        form.questions.clear();
+        assert_eq!(pages(&form), vec![0..0]);
     }
 
     #[test]
