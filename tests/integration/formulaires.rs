@@ -497,6 +497,12 @@ async fn rights_audience_period_and_anonymity_are_enforced() {
         .body;
     assert!(csv.starts_with("\u{feff}Date;Plat préféré;"), "{csv}");
     assert!(!csv.contains("Emma") && !csv.contains("Répondant"));
+    let first_cell = csv.lines().nth(1).unwrap().split(';').next().unwrap();
+    assert_eq!(
+        first_cell.len(),
+        10,
+        "anonymous answers keep only their day: {first_cell}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

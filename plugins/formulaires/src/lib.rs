@@ -1259,7 +1259,11 @@ fn export_csv(request: &Request, params: &Params) -> Result<Response> {
     }
     let mut rows = vec![header];
     for (_, r) in answers_of(id)? {
-        let mut row = vec![rules::time_fr(r.le)];
+        let mut row = vec![if d.anonyme {
+            rules::day_fr(r.le)
+        } else {
+            rules::time_fr(r.le)
+        }];
         if !d.anonyme {
             row.push(
                 r.repondant
@@ -1653,7 +1657,12 @@ fn submit_answer(request: &Request, params: &Params) -> Result<Response> {
     };
     let reponse = Reponse {
         diffusion: id,
-        le: now(),
+        // Anonymous: the day only, so that the time cannot be matched with a visit.
+        le: if d.anonyme {
+            now().div_euclid(86_400) * 86_400
+        } else {
+            now()
+        },
         repondant,
         valeurs: values.clone(),
         score: score.map(|(got, _)| got),
@@ -1836,3 +1845,26 @@ const DEMO_MODEL: &str = r#"{
     {"type": "texte-long", "intitule": "Une suggestion ?"}
   ]
 }"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_and_sentences() {
+        assert_eq!(file_name("Sondage : cantine (6e) !"), "Sondage-cantine-6e");
+        assert_eq!(file_name("???"), "formulaire");
+        assert_eq!(sentence("au moins deux choix"), "Au moins deux choix.");
+        assert_eq!(sentence("énoncé vide"), "Énoncé vide.");
+    }
+
+    #[test]
+    fn markers_are_salted_hashes_of_the_user() {
+        let a = marker_key(Id(1), "sel-a", "u42");
+        assert!(a.starts_with("deja/0000000000000001/") && a.len() == 22 + 64);
+        assert!(!a.contains("u42"));
+        assert_ne!(a, marker_key(Id(1), "sel-b", "u42"), "salt per diffusion");
+        assert_eq!(a, marker_key(Id(1), "sel-a", "u42"));
+        assert_ne!(random_hex(), random_hex());
+    }
+}

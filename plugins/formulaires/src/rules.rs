@@ -87,6 +87,12 @@ pub fn time_fr(ts: i64) -> String {
     format!("{d:02}/{m:02}/{y} {:02}:{:02}", s / 3600, (s % 3600) / 60)
 }
 
+/// `JJ/MM/AAAA` of the UTC day of `ts` (anonymous answers keep only their day).
+pub fn day_fr(ts: i64) -> String {
+    let (y, m, d) = civil_from_days(ts.div_euclid(DAY));
+    format!("{d:02}/{m:02}/{y}")
+}
+
 /// Where a diffusion stands in its opening period (both days included, Paris time).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Period {
