@@ -527,6 +527,12 @@ async fn home_block_lists_forms_to_fill_and_the_retention_tick_keeps_fresh_answe
     let pupil = server.signed_in("emma.martin").await.unwrap();
     let index = pupil.get(&url("/")).await.unwrap();
     assert!(index.body.contains("Sondage cantine"), "listed as to fill");
+    // The home page's block too (only when there is something to fill).
+    let home = unescape(&pupil.get("/e/0420003A/").await.unwrap().body);
+    assert!(
+        home.contains("Formulaires à remplir") && home.contains(&format!("href=\"{answer}\"")),
+        "{home}"
+    );
     let page = pupil
         .post_form(&answer, &answer, &[("q0", "0")])
         .await
@@ -537,6 +543,8 @@ async fn home_block_lists_forms_to_fill_and_the_retention_tick_keeps_fresh_answe
         !index.body.contains("Sondage cantine"),
         "answered: no longer listed"
     );
+    let home = pupil.get("/e/0420003A/").await.unwrap().body;
+    assert!(!home.contains("Formulaires à remplir"));
     // Several ticks pass: an answer of today is within its 3 months.
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert!(

@@ -439,6 +439,10 @@ fn to_fill_block(invocation: &Invocation) -> Result<Option<Fragment>> {
         return Ok(None);
     }
     let items = to_fill(invocation, 5)?;
+    // Nothing to fill: no block (the home page stays short).
+    if items.is_empty() {
+        return Ok(None);
+    }
     Fragment::new(
         "block.html",
         "Formulaires à remplir",
