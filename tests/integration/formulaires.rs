@@ -418,7 +418,7 @@ async fn rights_audience_period_and_anonymity_are_enforced() {
     assert_eq!(pupil.get(&sixth).await.unwrap().status, 403, "a 4A pupil");
 
     // Opening period: not yet open, or closed.
-    let (_, later) = diffuse(
+    let (later_results, later) = diffuse(
         &teacher,
         &model,
         &[("public", "etablissement"), ("ouverture", "2099-01-01")],
@@ -435,6 +435,33 @@ async fn rights_audience_period_and_anonymity_are_enforced() {
         .await
         .unwrap();
     assert_eq!(page.status, 403);
+    // Its author opens it now; another teacher may not change the period.
+    let period = format!("{later_results}/periode");
+    let page = other
+        .post_form(&url("/"), &period, &[("ouverture", "")])
+        .await
+        .unwrap();
+    assert_eq!(page.status, 403);
+    let page = teacher
+        .post_form(
+            &later_results,
+            &period,
+            &[("ouverture", "2020-01-01"), ("fermeture", "2019-01-01")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.status, 422);
+    assert!(unescape(&page.body).contains("La fermeture doit suivre l'ouverture."));
+    let page = teacher
+        .post_form(&later_results, &period, &[("ouverture", "2020-01-01")])
+        .await
+        .unwrap();
+    assert_eq!(page.status, 303, "{}", page.body);
+    let page = pupil
+        .post_form(&later, &later, &[("q0", "0")])
+        .await
+        .unwrap();
+    assert_eq!(page.status, 200, "open now");
     let (_, past) = diffuse(
         &teacher,
         &model,

@@ -157,6 +157,7 @@ impl Plugin for Formulaires {
             .get("/diffusions/{id}", diffusion_page)
             .get("/diffusions/{id}/reponses", individual_answers)
             .get("/diffusions/{id}/export", export_csv)
+            .post("/diffusions/{id}/periode", update_period)
             .post("/diffusions/{id}/supprimer", delete_diffusion)
             .get("/d/{id}", answer_page)
             .post("/d/{id}", submit_answer)
@@ -1037,30 +1038,7 @@ fn diffuse(request: &Request, params: &Params) -> Result<Response> {
             "Choisissez à qui s'adresse le formulaire.",
         )),
     }
-    let date = |name: &str, errors: &mut Vec<FieldError>| {
-        let text = form.text(name);
-        if text.is_empty() {
-            None
-        } else if rules::parse_date(&text).is_some() {
-            Some(text)
-        } else {
-            errors.push(FieldError::new(
-                name,
-                &format!("« {text} » n'est pas une date valide (AAAA-MM-JJ)."),
-            ));
-            None
-        }
-    };
-    let ouverture = date("ouverture", &mut errors);
-    let fermeture = date("fermeture", &mut errors);
-    if let (Some(f), Some(t)) = (&ouverture, &fermeture)
-        && f > t
-    {
-        errors.push(FieldError::new(
-            "fermeture",
-            "La fermeture doit suivre l'ouverture.",
-        ));
-    }
+    let (ouverture, fermeture) = read_period(form, &mut errors);
     let mut contenu = model.contenu.clone();
     let titre = form.text("titre");
     if !titre.is_empty() {
@@ -1094,6 +1072,60 @@ fn diffuse(request: &Request, params: &Params) -> Result<Response> {
         lieux: Vec::new(),
     })?;
     Ok(Response::redirect(&format!("/diffusions/{did}")))
+}
+
+/// The opening period of a diffusion form: both dates optional, checked.
+fn read_period(form: &Form, errors: &mut Vec<FieldError>) -> (Option<String>, Option<String>) {
+    let mut date = |name: &str| {
+        let text = form.text(name);
+        if text.is_empty() {
+            None
+        } else if rules::parse_date(&text).is_some() {
+            Some(text)
+        } else {
+            errors.push(FieldError::new(
+                name,
+                &format!("« {text} » n'est pas une date valide (AAAA-MM-JJ)."),
+            ));
+            None
+        }
+    };
+    let ouverture = date("ouverture");
+    let fermeture = date("fermeture");
+    if let (Some(f), Some(t)) = (&ouverture, &fermeture)
+        && f > t
+    {
+        errors.push(FieldError::new(
+            "fermeture",
+            "La fermeture doit suivre l'ouverture.",
+        ));
+    }
+    (ouverture, fermeture)
+}
+
+/// Changes the opening period of a running diffusion (its author only).
+fn update_period(request: &Request, params: &Params) -> Result<Response> {
+    let (id, mut d) = managed_diffusion(request, params)?;
+    if Some(d.auteur_id.as_str()) != caller_id(request.invocation()) {
+        return Err(Error::Forbidden);
+    }
+    let mut errors = Vec::new();
+    let (ouverture, fermeture) = read_period(request.form(), &mut errors);
+    if !errors.is_empty() {
+        return results_page(request, id, &d, &errors, 422);
+    }
+    d.ouverture = ouverture;
+    d.fermeture = fermeture;
+    let key = format!("{}/{id}", Diffusion::KIND);
+    let current = store::get_bytes(&key).ok_or(Error::NotFound)?;
+    // Conditioned on the record as read: a place recorded meanwhile is not lost.
+    if !store::batch_if(
+        &[(key.as_str(), Some(&current))],
+        Table::<Diffusion>::new().put_writes(id, &d)?,
+    )? {
+        return Err(Error::Internal("diffusion modifiée entre-temps".into()));
+    }
+    Ok(Response::redirect(&format!("/diffusions/{id}")))
 }
 
 fn answer_count(id: Id) -> usize {
@@ -1165,6 +1197,16 @@ fn answers_of(id: Id) -> Result<Vec<(Id, Reponse)>> {
 
 fn diffusion_page(request: &Request, params: &Params) -> Result<Response> {
     let (id, d) = managed_diffusion(request, params)?;
+    results_page(request, id, &d, &[], 200)
+}
+
+fn results_page(
+    request: &Request,
+    id: Id,
+    d: &Diffusion,
+    errors: &[FieldError],
+    http_status: u16,
+) -> Result<Response> {
     let answers = answers_of(id)?;
     let data: Vec<(Vec<Valeur>, Option<f64>)> = answers
         .into_iter()
@@ -1188,7 +1230,7 @@ fn diffusion_page(request: &Request, params: &Params) -> Result<Response> {
                 "author": d.auteur_nom,
                 "created": d.cree_le,
                 "audience": audience_text(&d.audience),
-                "period": period_text(&d),
+                "period": period_text(d),
                 "status": status,
                 "anonymous": d.anonyme,
                 "several": d.plusieurs,
@@ -1202,9 +1244,13 @@ fn diffusion_page(request: &Request, params: &Params) -> Result<Response> {
             "answers_url": (!d.anonyme).then(|| request.url(&format!("/diffusions/{id}/reponses"))),
             "csv_url": request.url(&format!("/diffusions/{id}/export")),
             "delete_url": request.url(&format!("/diffusions/{id}/supprimer")),
+            "period_url": request.url(&format!("/diffusions/{id}/periode")),
             "can_delete": Some(d.auteur_id.as_str()) == caller_id(request.invocation()),
+            "period_values": { "ouverture": d.ouverture, "fermeture": d.fermeture },
+            "errors": field_errors(errors),
         }),
-    ))
+    )
+    .with_status(http_status))
 }
 
 fn individual_answers(request: &Request, params: &Params) -> Result<Response> {
