@@ -392,6 +392,7 @@ async fn rights_audience_period_and_anonymity_are_enforced() {
     let outsider = server.signed_in("lucie.bernard").await.unwrap();
     assert_eq!(outsider.get(&answer).await.unwrap().status, 403);
     assert_eq!(outsider.get(&results).await.unwrap().status, 403);
+    assert_eq!(outsider.get(&url("/")).await.unwrap().status, 403);
 
     // Audience by group (from the directory) or profile.
     let page = teacher.get(&model).await.unwrap();

@@ -231,7 +231,7 @@ fn caller_id(invocation: &Invocation) -> Option<&str> {
     invocation.caller().map(|c| c.id.as_str())
 }
 
-/// The caller's own model (404 for someone else's: its existence is private).
+/// The caller's own model (403 for someone else's).
 fn own_model(request: &Request, params: &Params) -> Result<(Id, Modele)> {
     if !is_designer(request.invocation()) {
         return Err(Error::Forbidden);
@@ -335,7 +335,8 @@ fn period_text(d: &Diffusion) -> String {
 
 fn index(request: &Request, _: &Params) -> Result<Response> {
     let invocation = request.invocation();
-    if invocation.caller().is_none() && invocation.roles().is_empty() {
+    // Anyone with a role here (someone of another establishment has none).
+    if invocation.roles().is_empty() {
         return Err(Error::Forbidden);
     }
     index_page(request, &[], &Default::default())
