@@ -3,7 +3,9 @@
 //! (`[[embeds]]`: a blog article, a forum message) or answered on `/d/{id}` —,
 //! answers checked question by question, results (synthesis with SVG bar charts,
 //! individual answers of named diffusions, CSV) and the deletion of answers past
-//! the configured lifetime on the scheduled `tick`.
+//! the configured lifetime on the scheduled `tick`. A form's sections are pages,
+//! answered one after the other without script (earlier answers ride along in
+//! hidden fields and are all checked again before anything is recorded).
 //!
 //! Roles (see `plugin.toml`): `repondant` answers the diffusions whose audience
 //! includes them (public: a diffusion open to everyone is answered by anonymous
