@@ -827,3 +827,48 @@ async fn sections_are_pages_answered_one_after_the_other() {
     let body = unescape(&teacher.get(&results).await.unwrap().body);
     assert!(body.contains("Histoire : 100 % (1)") && body.contains("<li>Emma</li>"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_diffusion_pasted_in_a_forum_message_is_answered_inside_it() {
+    let server = TestServer::start().await.unwrap();
+    let teacher = server.signed_in("jean.dupont").await.unwrap();
+    let model = canteen_model(&teacher).await;
+    let (_, answer) = diffuse(&teacher, &model, &[("public", "etablissement")]).await;
+    let forum = "/e/0420003A/forum";
+    let index = unescape(&teacher.get(&format!("{forum}/")).await.unwrap().body);
+    let at = index.find("Vie du collège").expect("catégorie");
+    let start = index[..at].rfind(&format!("{forum}/c/")).expect("lien");
+    let category: String = index[start..].chars().take_while(|c| *c != '"').collect();
+    let message = format!("<p>Votre avis :</p><p>{answer}</p>");
+    let page = teacher
+        .post_form(
+            &category,
+            &category,
+            &[("titre", "La cantine"), ("message", &message)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.status, 303, "{}", page.body);
+    let subject = page.location().to_string();
+    let pupil = server.signed_in("emma.martin").await.unwrap();
+    let page = pupil.get(&subject).await.unwrap();
+    let text = unescape(&page.body);
+    assert!(text.contains("<legend>1. Plat préféré"), "{text}");
+    assert!(text.contains("name=\"service\" value=\"Forum\""));
+    let posted = pupil
+        .post_raw(
+            &answer,
+            &[
+                ("csrf", &page.csrf().unwrap()),
+                ("page", &subject),
+                ("service", "Forum"),
+                ("q0", "0"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(posted.status, 200, "{}", posted.body);
+    assert!(unescape(&posted.body).contains(&format!("href=\"{subject}\"")));
+    let dashboard = unescape(&teacher.get(&url("/diffusions")).await.unwrap().body);
+    assert!(dashboard.contains("<td>Forum</td>"), "{dashboard}");
+}
