@@ -872,3 +872,83 @@ async fn a_diffusion_pasted_in_a_forum_message_is_answered_inside_it() {
     let dashboard = unescape(&teacher.get(&url("/diffusions")).await.unwrap().body);
     assert!(dashboard.contains("<td>Forum</td>"), "{dashboard}");
 }
+
+/// Plants, before the host starts, a diffusion with an answer given in January 2020
+/// (the plugin's own key layout: `<uai>/formulaires/<kind>/<id>` and its index entry).
+fn plant_old_answer(dir: &std::path::Path) {
+    use preau_host::store::{SledStore, Space, Store};
+    let store = SledStore::open(dir).unwrap();
+    let ns = "0420003A/formulaires/";
+    let diffusion = "7ffffffffffffff0";
+    let records = [
+        (
+            format!("{ns}diffusion/{diffusion}"),
+            r#"{"modele": "0000000000000000", "modele_titre": "Ancien", "contenu": {"titre": "Ancien sondage", "genre": "sondage", "questions": [{"type": "texte-court", "intitule": "Votre avis"}]}, "auteur_id": "parti", "auteur_nom": "Ancien professeur", "cree_le": 1577836800, "audience": {"tous": false, "profils": [], "groupes": []}, "ouverture": null, "fermeture": null, "anonyme": false, "plusieurs": false, "montrer_score": false, "sel": "00", "lieux": []}"#.to_string(),
+        ),
+        (format!("{ns}diffusion~auteur:parti/{diffusion}"), String::new()),
+        (
+            format!("{ns}reponse/0000000000000000"),
+            format!(r#"{{"diffusion": "{diffusion}", "le": 1577836800, "repondant": {{"id": "u0", "nom": "Élève parti"}}, "valeurs": [{{"texte": "ancienne réponse"}}], "score": null}}"#),
+        ),
+        (
+            format!("{ns}reponse~diffusion:{diffusion}/0000000000000000"),
+            String::new(),
+        ),
+    ];
+    for (key, value) in records {
+        store
+            .put(Space::PluginData, key.as_bytes(), value.as_bytes())
+            .unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_retention_tick_deletes_answers_past_their_lifetime() {
+    let results = url("/diffusions/7ffffffffffffff0");
+    // Control: without ticks, the planted answer is there.
+    let control = tempfile::tempdir().unwrap();
+    plant_old_answer(control.path());
+    let server = TestServer::start_with(test_config(control.path()))
+        .await
+        .unwrap();
+    let principal = server.signed_in("principal.pilat").await.unwrap();
+    let body = unescape(&principal.get(&results).await.unwrap().body);
+    assert!(body.contains("ancienne réponse"), "{body}");
+    drop(server);
+
+    let data = tempfile::tempdir().unwrap();
+    plant_old_answer(data.path());
+    let mut config = test_config(data.path());
+    config.tick_interval = Some(Duration::from_millis(200));
+    let server = TestServer::start_with(config).await.unwrap();
+    let answer = url("/d/7ffffffffffffff0");
+    // A fresh answer to the same diffusion.
+    let pupil = server.signed_in("emma.martin").await.unwrap();
+    let page = pupil
+        .post_form(&answer, &answer, &[("q0", "nouvelle réponse")])
+        .await
+        .unwrap();
+    assert_eq!(page.status, 200, "{}", page.body);
+    // The manager reads the results: the 2020 answer goes at a tick (12 months by
+    // default), today's stays.
+    let principal = server.signed_in("principal.pilat").await.unwrap();
+    let mut body = String::new();
+    for _ in 0..50 {
+        body = unescape(&principal.get(&results).await.unwrap().body);
+        if !body.contains("ancienne réponse") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!body.contains("ancienne réponse"), "{body}");
+    assert!(body.contains("nouvelle réponse") && body.contains("Nombre de réponses : 1"));
+    let csv = principal
+        .get(&format!("{results}/export"))
+        .await
+        .unwrap()
+        .body;
+    assert!(
+        !csv.contains("Élève parti") && csv.contains("Emma Martin"),
+        "{csv}"
+    );
+}
