@@ -16,6 +16,7 @@ mod hostile_input;
 mod isolation;
 mod portal;
 mod reload;
+mod reservations;
 mod rss;
 mod rubriques;
 mod sandbox;
