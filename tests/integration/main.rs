@@ -10,6 +10,7 @@ mod browser;
 mod contract;
 mod directory;
 mod durability;
+mod formulaires;
 mod forum;
 mod hostile_input;
 mod isolation;
