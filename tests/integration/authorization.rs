@@ -27,7 +27,7 @@ const PROFILES: &[(&str, Option<&str>)] = &[
 
 /// Plugins whose routes are checked: the repository's services (the test plugins
 /// misbehave on purpose).
-const PLUGINS: &[&str] = &["blog", "forum", "rss", "reservations"];
+const PLUGINS: &[&str] = &["blog", "forum", "rss", "reservations", "formulaires"];
 
 /// What a response means for authorization.
 fn outcome(page: &Page) -> String {
@@ -90,6 +90,8 @@ fn concrete(
             "{name}" => "inexistant.csv".into(),
             "{other}" => "0420013L".into(),
             "{source}" => "etablissement".into(),
+            "{n}" if post => "999".into(),
+            "{n}" => "0".into(),
             "{scope}" if !post && objects.contains_key("{scope}") => objects["{scope}"].clone(),
             "{scope}" => "objet-inexistant".into(),
             "{*rest}" => "new".into(),
@@ -195,29 +197,37 @@ async fn every_route_answers_each_profile_as_the_table_says() {
     // Real objects of the plugins whose rights are per object: the reservations
     // demo's domain and resource (GET routes name them; POSTs still name none).
     let mut objects = BTreeMap::new();
-    let index = preau_tests::unescape(
-        &principal
-            .get(&format!("/e/{PILAT}/reservations/"))
-            .await
-            .unwrap()
-            .body,
-    );
-    for kind in ["d", "r"] {
-        let prefix = format!("/e/{PILAT}/reservations/{kind}/");
-        let id: String = index
+    // (list page, object path prefix, scope prefix for the object rights pages).
+    let sources = [
+        ("reservations/", "reservations/d/", Some("d-")),
+        ("reservations/", "reservations/r/", None),
+        ("formulaires/", "formulaires/modeles/", None),
+        ("formulaires/diffusions", "formulaires/diffusions/", None),
+        ("formulaires/diffusions", "formulaires/d/", None),
+    ];
+    for (list, object, scope) in sources {
+        let page = preau_tests::unescape(
+            &principal
+                .get(&format!("/e/{PILAT}/{list}"))
+                .await
+                .unwrap()
+                .body,
+        );
+        let prefix = format!("/e/{PILAT}/{object}");
+        let id: String = page
             .match_indices(&prefix)
             .map(|(i, _)| {
-                index[i + prefix.len()..]
+                page[i + prefix.len()..]
                     .chars()
                     .take_while(|c| c.is_ascii_hexdigit())
                     .collect::<String>()
             })
             .find(|id| id.len() == 16)
-            .unwrap_or_else(|| panic!("aucun objet {kind} dans les réservations de démonstration"));
-        if kind == "d" {
-            objects.insert("{scope}".to_string(), format!("d-{id}"));
+            .unwrap_or_else(|| panic!("aucun objet {object} dans la démonstration"));
+        if let Some(scope) = scope {
+            objects.insert("{scope}".to_string(), format!("{scope}{id}"));
         }
-        objects.insert(format!("/e/{{uai}}/reservations/{kind}/"), id);
+        objects.insert(format!("/e/{{uai}}/{object}"), id);
     }
     let mut clients = Vec::new();
     for (_, login) in PROFILES {

@@ -1877,12 +1877,33 @@ fn seed_demo(invocation: &Invocation) -> Result<()> {
     }
     let contenu = model::import(DEMO_MODEL).map_err(|e| Error::Internal(e.join(" ; ")))?;
     let at = now();
-    Table::<Modele>::new().insert(&Modele {
-        contenu,
+    let modele = Table::<Modele>::new().insert(&Modele {
+        contenu: contenu.clone(),
         auteur_id: caller.id.clone(),
         auteur_nom: caller.display_name.clone(),
         cree_le: at,
         modifie_le: at,
+    })?;
+    // Diffused to the pupils, named answers, one each: « Formulaires à remplir » on
+    // their home page.
+    Table::<Diffusion>::new().insert(&Diffusion {
+        modele,
+        modele_titre: contenu.titre.clone(),
+        contenu,
+        auteur_id: caller.id.clone(),
+        auteur_nom: caller.display_name.clone(),
+        cree_le: at,
+        audience: Audience {
+            profils: vec!["eleve".into()],
+            ..Audience::default()
+        },
+        ouverture: None,
+        fermeture: None,
+        anonyme: false,
+        plusieurs: false,
+        montrer_score: false,
+        sel: random_hex(),
+        lieux: Vec::new(),
     })?;
     Ok(())
 }
