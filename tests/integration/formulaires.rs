@@ -571,8 +571,10 @@ async fn home_block_lists_forms_to_fill_and_the_retention_tick_keeps_fresh_answe
         !index.body.contains("Sondage cantine"),
         "answered: no longer listed"
     );
-    let home = pupil.get("/e/0420003A/").await.unwrap().body;
-    assert!(!home.contains("Formulaires à remplir"));
+    // The block now lists only the demo's poll, not the answered form.
+    let home = unescape(&pupil.get("/e/0420003A/").await.unwrap().body);
+    assert!(home.contains("Formulaires à remplir") && home.contains("Sortie de fin d'année"));
+    assert!(!home.contains(&format!("href=\"{answer}\"")));
     // Several ticks pass: an answer of today is within its 3 months.
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert!(
