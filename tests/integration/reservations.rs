@@ -907,3 +907,66 @@ async fn rights_of_a_resource_override_its_domain() {
     assert_eq!(page.status, 303);
     assert_eq!(manager.get(&multi2).await.unwrap().status, 404);
 }
+
+/// A blocking threshold holds for a modification too: moving a reservation into a
+/// week where its author already has the maximum is refused, as a new booking would be.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocking_threshold_is_not_bypassed_by_moving_a_reservation() {
+    let server = TestServer::start().await.unwrap();
+    let admin = server.signed_in("principal.pilat").await.unwrap();
+    let (_, resource) = demo_ids(&admin).await;
+    let config = format!("/admin/e/{PILAT}/plugins/reservations");
+    let page = admin
+        .post_form(
+            &config,
+            &config,
+            &[
+                ("seuil", "2"),
+                ("seuil_periode", "semaine"),
+                ("seuil_bloquant", "true"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.status, 303, "{}", page.body);
+    let teacher = server.signed_in("jean.dupont").await.unwrap();
+    for day in ["2097-05-06", "2097-05-07", "2097-05-13"] {
+        let page = reserve_slot(&teacher, &resource, day, "08:00", "09:00").await;
+        assert_eq!(page.status, 303, "{day} : {}", page.body);
+    }
+    // The week of the 6th is full: a third one there is refused…
+    let page = reserve_slot(&teacher, &resource, "2097-05-08", "08:00", "09:00").await;
+    assert_eq!(page.status, 422);
+    // …and so is moving the one of the 13th there.
+    let link = reservation_at(&teacher, &resource, "2097-05-13", "8 h – 9 h").await;
+    let move_to = |date: &'static str| {
+        [
+            ("date", date),
+            ("debut", "08:00"),
+            ("fin", "09:00"),
+            ("objet", "Déplacée"),
+        ]
+    };
+    let page = teacher
+        .post_form(&link, &link, &move_to("2097-05-08"))
+        .await
+        .unwrap();
+    assert_eq!(page.status, 422, "{}", page.body);
+    assert!(
+        unescape(&page.body)
+            .contains("seuil de 2 réservations par semaine (semaine du lundi 6 mai 2097)")
+    );
+    let detail = unescape(&teacher.get(&link).await.unwrap().body);
+    assert!(detail.contains("13 mai 2097") && !detail.contains("Déplacée"));
+    // Within its own week, or to a week with room, it moves.
+    let page = teacher
+        .post_form(&link, &link, &move_to("2097-05-14"))
+        .await
+        .unwrap();
+    assert_eq!(page.status, 303, "{}", page.body);
+    let page = teacher
+        .post_form(&link, &link, &move_to("2097-05-21"))
+        .await
+        .unwrap();
+    assert_eq!(page.status, 303, "{}", page.body);
+}

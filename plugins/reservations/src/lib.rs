@@ -779,6 +779,92 @@ fn refusal_errors(refusal: Refusal) -> (Vec<FieldError>, bool) {
     }
 }
 
+/// The author's threshold (every resource, per period) for a booking of `days`, not
+/// counting the reservation `except` (being modified): the threshold and the periods
+/// it reaches, or the error refusing the booking when it blocks.
+fn author_threshold(
+    author: &str,
+    days: &[Day],
+    except: Option<Id>,
+) -> Result<std::result::Result<(Threshold, Vec<Day>), FieldError>> {
+    let settings: Settings = config()?;
+    let threshold = Threshold {
+        max: settings.seuil,
+        period: Period::parse(&settings.seuil_periode),
+        blocking: settings.seuil_bloquant,
+    };
+    if threshold.max == 0 || days.is_empty() {
+        return Ok(Ok((threshold, Vec::new())));
+    }
+    let period = threshold.period;
+    let first = days
+        .iter()
+        .map(|d| period.start(*d))
+        .min()
+        .expect("non vide");
+    let existing: Vec<Day> = Table::<Reservation>::new()
+        .scan_index(
+            &model::author_index(author),
+            None,
+            MAX_SCAN,
+            Order::NewestFirst,
+        )?
+        .into_iter()
+        .filter(|(rid, _)| Some(*rid) != except)
+        .map(|(_, r)| r.day)
+        .filter(|d| *d >= first)
+        .collect();
+    Ok(match model::check_threshold(threshold, &existing, days) {
+        ThresholdCheck::Fine => Ok((threshold, Vec::new())),
+        ThresholdCheck::Reached(starts) => Ok((threshold, starts)),
+        ThresholdCheck::Refused(starts) => Err(FieldError::new(
+            "date",
+            &format!(
+                "Vous avez atteint le seuil de {} réservations par {} ({}). Rien n'a été réservé.",
+                threshold.max,
+                period.noun(),
+                periods_text(period, &starts)
+            ),
+        )),
+    })
+}
+
+fn periods_text(period: Period, starts: &[Day]) -> String {
+    starts
+        .iter()
+        .map(|s| period.label(*s))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Tells the gestionnaires of `chain` that `who` reached the threshold in `reached`.
+fn notify_threshold(
+    threshold: Threshold,
+    reached: &[Day],
+    chain: &[String],
+    who: &str,
+    doing: &str,
+    link: &str,
+) {
+    if reached.is_empty() {
+        return;
+    }
+    send(Notification {
+        recipients: vec![Recipient::Role {
+            role: model::GESTIONNAIRE.into(),
+            scopes: chain.to_vec(),
+        }],
+        subject: format!("Seuil de réservations atteint : {who}"),
+        body: format!(
+            "{who} a atteint le seuil de {} réservations par {} ({}) {doing}.",
+            threshold.max,
+            threshold.period.noun(),
+            periods_text(threshold.period, reached),
+        ),
+        link: link.to_string(),
+    });
+}
+
 fn reserve(request: &Request, params: &Params) -> Result<Response> {
     let (id, resource) = load_resource(params)?;
     let access = resource_access(id, &resource);
@@ -790,52 +876,10 @@ fn reserve(request: &Request, params: &Params) -> Result<Response> {
         Ok(b) => b,
         Err(errors) => return calendar(request, id, &resource, &access, &errors, false),
     };
-    // The author's threshold (every resource, per week).
-    let settings: Settings = config()?;
-    let threshold = Threshold {
-        max: settings.seuil,
-        period: Period::parse(&settings.seuil_periode),
-        blocking: settings.seuil_bloquant,
+    let (threshold, reached) = match author_threshold(&caller.id, &booking.days, None)? {
+        Ok(checked) => checked,
+        Err(error) => return calendar(request, id, &resource, &access, &[error], false),
     };
-    let period = threshold.period;
-    let periods = |starts: &[Day]| {
-        starts
-            .iter()
-            .map(|s| period.label(*s))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let mut reached = Vec::new();
-    if threshold.max > 0 {
-        let first = period.start(booking.days[0]);
-        let existing: Vec<Day> = Table::<Reservation>::new()
-            .scan_index(
-                &model::author_index(&caller.id),
-                None,
-                MAX_SCAN,
-                Order::NewestFirst,
-            )?
-            .into_iter()
-            .map(|(_, r)| r.day)
-            .filter(|d| *d >= first)
-            .collect();
-        match model::check_threshold(threshold, &existing, &booking.days) {
-            ThresholdCheck::Fine => {}
-            ThresholdCheck::Reached(starts) => reached = starts,
-            ThresholdCheck::Refused(starts) => {
-                let error = FieldError::new(
-                    "date",
-                    &format!(
-                        "Vous avez atteint le seuil de {} réservations par {} ({}). Rien n'a été réservé.",
-                        threshold.max,
-                        period.noun(),
-                        periods(&starts)
-                    ),
-                );
-                return calendar(request, id, &resource, &access, &[error], false);
-            }
-        }
-    }
     let status = if access.publish {
         Status::Validated
     } else {
@@ -883,24 +927,14 @@ fn reserve(request: &Request, params: &Params) -> Result<Response> {
             link: format!("/reservation/{first_id}"),
         });
     }
-    if !reached.is_empty() {
-        send(Notification {
-            recipients: vec![Recipient::Role {
-                role: model::GESTIONNAIRE.into(),
-                scopes: chain.clone(),
-            }],
-            subject: format!("Seuil de réservations atteint : {}", caller.display_name),
-            body: format!(
-                "{} a atteint le seuil de {} réservations par {} ({}) en réservant {} {when}.",
-                caller.display_name,
-                threshold.max,
-                period.noun(),
-                periods(&reached),
-                resource.name
-            ),
-            link: format!("/r/{id}?date={}", first.day.iso()),
-        });
-    }
+    notify_threshold(
+        threshold,
+        &reached,
+        &chain,
+        &caller.display_name,
+        &format!("en réservant {} {when}", resource.name),
+        &format!("/r/{id}?date={}", first.day.iso()),
+    );
     Ok(Response::redirect(&format!(
         "/r/{id}?date={}",
         first.day.iso()
@@ -1141,6 +1175,15 @@ fn modify(request: &Request, params: &Params) -> Result<Response> {
     updated.day = booking.days[0];
     updated.slot = booking.slot;
     updated.object = booking.object;
+    // Moving one's reservation to another period counts against the threshold there,
+    // as a new booking would (a blocking threshold is not bypassed by a modification).
+    let mut reached = (None, Vec::new());
+    if mine {
+        match author_threshold(&caller.id, &[updated.day], Some(l.id))? {
+            Ok((threshold, starts)) => reached = (Some(threshold), starts),
+            Err(error) => return reservation_view(request, &l, &[error], false),
+        }
+    }
     // The author's modification follows their role; a moderator's change of another's
     // reservation keeps its status.
     if mine {
@@ -1154,9 +1197,27 @@ fn modify(request: &Request, params: &Params) -> Result<Response> {
         let (errors, conflict) = refusal_errors(refusal);
         return reservation_view(request, &l, &errors, conflict);
     }
+    let chain = model::resource_chain(l.resource_id, l.resource.domain);
+    if let (Some(threshold), starts) = &reached
+        // Within the same period the count does not change: nothing newly reached.
+        && threshold.period.start(updated.day) != threshold.period.start(l.reservation.day)
+    {
+        notify_threshold(
+            *threshold,
+            starts,
+            &chain,
+            &caller.display_name,
+            &format!(
+                "en déplaçant sa réservation de {} au {}",
+                l.resource.name,
+                updated.day.french()
+            ),
+            &format!("/reservation/{}", l.id),
+        );
+    }
     if updated.status == Status::Pending {
         send(Notification {
-            recipients: validators(&model::resource_chain(l.resource_id, l.resource.domain)),
+            recipients: validators(&chain),
             subject: format!("Réservation modifiée à valider : {}", l.resource.name),
             body: format!(
                 "{} a modifié sa réservation de {} : {}{}. Elle attend votre validation.",
