@@ -596,7 +596,11 @@ async fn a_diffusion_pasted_in_a_blog_article_is_answered_inside_it() {
     let (_, teachers_only) = diffuse(
         &teacher,
         &model,
-        &[("public", "choix"), ("profils", "enseignant")],
+        &[
+            ("public", "choix"),
+            ("profils", "enseignant"),
+            ("titre", "Bilan confidentiel des enseignants"),
+        ],
     )
     .await;
     // The HTML the diffusion page gives, pasted as is; a bare path works too.
@@ -617,6 +621,16 @@ async fn a_diffusion_pasted_in_a_blog_article_is_answered_inside_it() {
     assert!(
         text.contains("Ce formulaire ne vous est pas destiné."),
         "the teachers-only diffusion is not offered to a pupil"
+    );
+    // Nor is its title shown: a link is enough to embed any diffusion by its id.
+    assert!(
+        !text.contains("Bilan confidentiel des enseignants"),
+        "{text}"
+    );
+    let public = server.client().get(&article).await.unwrap();
+    assert!(
+        !public.body.contains("Bilan confidentiel"),
+        "anonymous visitor"
     );
     // Answering through the embedded form: back to the article afterwards.
     let csrf = page.csrf().unwrap();

@@ -1793,7 +1793,16 @@ fn embed_block(params: &[(String, String)], invocation: &Invocation) -> Result<O
     };
     let (page, service) = (param("page"), param("service"));
     remember_place(id, &mut d, service, page, invocation.uai())?;
-    let (closed, form) = if !in_audience(&d, invocation) {
+    let audience = in_audience(&d, invocation);
+    // Outside the audience, nothing of the form shows: anyone who can write a link in
+    // a message or a comment could otherwise read the title and description of every
+    // diffusion by its id.
+    let (title, description) = if audience {
+        (d.contenu.titre.as_str(), d.contenu.description.as_str())
+    } else {
+        ("Formulaire", "")
+    };
+    let (closed, form) = if !audience {
         (
             Some(if invocation.caller().is_none() {
                 "Connectez-vous pour répondre à ce formulaire."
@@ -1813,10 +1822,10 @@ fn embed_block(params: &[(String, String)], invocation: &Invocation) -> Result<O
     };
     Fragment::new(
         "embed.html",
-        &d.contenu.titre,
+        title,
         &json!({
-            "title": d.contenu.titre,
-            "description": d.contenu.description,
+            "title": title,
+            "description": description,
             "closed": closed,
             "notice": notice_text(&d, invocation),
             "action_url": invocation.url(&format!("/d/{id}")),
