@@ -970,3 +970,82 @@ async fn a_blocking_threshold_is_not_bypassed_by_moving_a_reservation() {
         .unwrap();
     assert_eq!(page.status, 303, "{}", page.body);
 }
+
+/// A refusal that lands while the author's modification is being checked does not
+/// come back to life when the modification writes: the modification is written only
+/// if the reservation is still the one it read. (The author's many reservations make
+/// the threshold count, read between the two, take a while.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reservation_refused_during_its_modification_stays_refused() {
+    let server = TestServer::start().await.unwrap();
+    let admin = server.signed_in("principal.pilat").await.unwrap();
+    let (_, resource) = demo_ids(&admin).await;
+    let config = format!("/admin/e/{PILAT}/plugins/reservations");
+    let page = admin
+        .post_form(
+            &config,
+            &config,
+            &[("seuil", "500"), ("seuil_periode", "mois")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.status, 303, "{}", page.body);
+    let teacher = server.signed_in("jean.dupont").await.unwrap();
+    for (year, hour) in [2098, 2099]
+        .into_iter()
+        .flat_map(|y| (7..19).map(move |h| (y, h)))
+    {
+        let (start, end) = (format!("{hour:02}:00"), format!("{:02}:00", hour + 1));
+        let page = reserve(
+            &teacher,
+            &resource,
+            &[
+                ("date", &format!("{year}-01-05")),
+                ("debut", &start),
+                ("fin", &end),
+                ("repetition", "hebdomadaire"),
+                ("jusqu_au", &format!("{year}-12-31")),
+            ],
+        )
+        .await;
+        assert_eq!(page.status, 303, "{}", page.body);
+    }
+    let csrf_teacher = teacher.get(&resource).await.unwrap().csrf().unwrap();
+    let csrf_admin = admin.get(&resource).await.unwrap().csrf().unwrap();
+    let mut revived = Vec::new();
+    for round in 0..12u64 {
+        let day = format!("2097-06-{:02}", round + 2);
+        let page = reserve_slot(&teacher, &resource, &day, "10:00", "11:00").await;
+        assert_eq!(page.status, 303, "{}", page.body);
+        let link = reservation_at(&teacher, &resource, &day, "10 h – 11 h").await;
+        let move_fields = [
+            ("date", day.as_str()),
+            ("debut", "10:30"),
+            ("fin", "11:30"),
+            ("csrf", csrf_teacher.as_str()),
+        ];
+        let refuse_fields = [("csrf", csrf_admin.as_str())];
+        let refusal = format!("{link}/refuser");
+        let modify = teacher.post_raw(&link, &move_fields);
+        let refuse = async {
+            tokio::time::sleep(std::time::Duration::from_millis(1 + round % 6)).await;
+            admin.post_raw(&refusal, &refuse_fields).await
+        };
+        let (modified, refused) = tokio::join!(modify, refuse);
+        let (modified, refused) = (modified.unwrap(), refused.unwrap());
+        if modified.status == 409 {
+            assert!(
+                unescape(&modified.body).contains("supprimée entre-temps"),
+                "{}",
+                modified.body
+            );
+        } else {
+            assert!(matches!(modified.status, 303 | 404), "{}", modified.body);
+        }
+        let after = teacher.get(&link).await.unwrap();
+        if refused.status == 303 && after.status != 404 {
+            revived.push(day);
+        }
+    }
+    assert!(revived.is_empty(), "refusées puis recréées : {revived:?}");
+}

@@ -726,20 +726,35 @@ fn calendar(
 enum Refusal {
     Conflict(Vec<Day>),
     Busy,
+    /// The reservation being modified was changed or deleted meanwhile.
+    Changed,
+}
+
+/// Store key of a reservation record.
+fn reservation_key(id: Id) -> String {
+    format!("{}/{id}", <Reservation as Record>::KIND)
 }
 
 /// Writes `records` (new or modified reservations of `resource`) if none of them overlaps
-/// another reservation (`except` = the one being modified), atomically against every
-/// concurrent writer of the same resource.
+/// another reservation, atomically against every concurrent writer of the same resource.
+/// `modified`: the reservation being modified and its record as read, which the write
+/// also requires unchanged (a refusal or a deletion meanwhile is not undone).
 fn write_checked(
     resource: Id,
     records: &[(Id, Reservation)],
-    except: Option<Id>,
+    modified: Option<(Id, &[u8])>,
 ) -> Result<std::result::Result<(), Refusal>> {
     let key = version_key(resource);
     let table = Table::<Reservation>::new();
     let days: Vec<Day> = records.iter().map(|(_, r)| r.day).collect();
+    let except = modified.map(|(id, _)| id);
+    let record_key = except.map(reservation_key);
     for _ in 0..RETRIES {
+        if let (Some(record_key), Some((_, read))) = (&record_key, modified)
+            && store::get_bytes(record_key).as_deref() != Some(read)
+        {
+            return Ok(Err(Refusal::Changed));
+        }
         let version = store::get_bytes(&key);
         let existing = reservations_on(resource, &days)?;
         let mut conflicting: Vec<Day> = Vec::new();
@@ -756,7 +771,11 @@ fn write_checked(
             writes.extend(table.put_writes(*id, r)?);
         }
         writes.push(Write::Put(key.clone(), bumped(version.as_deref())));
-        if store::batch_if(&[(key.as_str(), version.as_deref())], writes)? {
+        let mut expected = vec![(key.as_str(), version.as_deref())];
+        if let (Some(record_key), Some((_, read))) = (&record_key, modified) {
+            expected.push((record_key.as_str(), Some(read)));
+        }
+        if store::batch_if(&expected, writes)? {
             return Ok(Ok(()));
         }
     }
@@ -773,6 +792,13 @@ fn refusal_errors(refusal: Refusal) -> (Vec<FieldError>, bool) {
             vec![FieldError::new(
                 "date",
                 "Trop de réservations simultanées sur cette ressource : réessayez dans un instant.",
+            )],
+            true,
+        ),
+        Refusal::Changed => (
+            vec![FieldError::new(
+                "date",
+                "Cette réservation a été modifiée, validée ou supprimée entre-temps : rien n'a été enregistré. Rechargez la page.",
             )],
             true,
         ),
@@ -1160,8 +1186,11 @@ fn reservation_view(
 }
 
 fn modify(request: &Request, params: &Params) -> Result<Response> {
-    let l = load_reservation(params)?;
+    let mut l = load_reservation(params)?;
     let caller = request.caller().ok_or(Error::Forbidden)?;
+    // The record as read: the modification is written only if it is still this one.
+    let read = store::get_bytes(&reservation_key(l.id)).ok_or(Error::NotFound)?;
+    l.reservation = serde_json::from_slice(&read)?;
     if !l.access.may_edit(&l.reservation, Some(&caller.id)) {
         return Err(Error::Forbidden);
     }
@@ -1193,7 +1222,11 @@ fn modify(request: &Request, params: &Params) -> Result<Response> {
             Status::Pending
         };
     }
-    if let Err(refusal) = write_checked(l.resource_id, &[(l.id, updated.clone())], Some(l.id))? {
+    if let Err(refusal) = write_checked(
+        l.resource_id,
+        &[(l.id, updated.clone())],
+        Some((l.id, &read)),
+    )? {
         let (errors, conflict) = refusal_errors(refusal);
         return reservation_view(request, &l, &errors, conflict);
     }
@@ -1296,14 +1329,25 @@ fn describe_many(chosen: &[(Id, Reservation)]) -> String {
 fn validate(request: &Request, params: &Params) -> Result<Response> {
     let (l, moderator) = moderated(request, params)?;
     let table = Table::<Reservation>::new();
-    let chosen: Vec<(Id, Reservation)> = with_series(request, &l, |r| r.status == Status::Pending)?
-        .into_iter()
-        .filter(|(_, r)| r.status == Status::Pending)
-        .collect();
-    for (rid, r) in &chosen {
-        let mut r = r.clone();
-        r.status = Status::Validated;
-        table.put(*rid, &r)?;
+    let mut chosen: Vec<(Id, Reservation)> = Vec::new();
+    for (rid, _) in with_series(request, &l, |r| r.status == Status::Pending)? {
+        // Validates the record as it is now, only if unchanged until written: a stale
+        // copy would put back a slot its author has just left (and someone else taken).
+        for _ in 0..RETRIES {
+            let key = reservation_key(rid);
+            let Some(read) = store::get_bytes(&key) else {
+                break;
+            };
+            let mut r: Reservation = serde_json::from_slice(&read)?;
+            if r.status != Status::Pending {
+                break;
+            }
+            r.status = Status::Validated;
+            if store::batch_if(&[(key.as_str(), Some(&read))], table.put_writes(rid, &r)?)? {
+                chosen.push((rid, r));
+                break;
+            }
+        }
     }
     if !chosen.is_empty() {
         send(Notification {
