@@ -968,3 +968,37 @@ async fn the_retention_tick_deletes_answers_past_their_lifetime() {
         "{csv}"
     );
 }
+
+/// « Affiché dans » lists the pages where the host showed the diffusion: the `page` and
+/// `service` fields of an answer, typed by the respondent, do not add places to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn places_are_the_pages_showing_the_diffusion_not_what_an_answer_claims() {
+    let server = TestServer::start().await.unwrap();
+    let teacher = server.signed_in("jean.dupont").await.unwrap();
+    let model = canteen_model(&teacher).await;
+    let (results, answer) = diffuse(&teacher, &model, &[("public", "etablissement")]).await;
+    let pupil = server.signed_in("emma.martin").await.unwrap();
+    let page = pupil.get(&answer).await.unwrap();
+    assert_eq!(page.status, 200);
+    let posted = pupil
+        .post_raw(
+            &answer,
+            &[
+                ("csrf", &page.csrf().unwrap()),
+                ("page", "/e/0420003A/blog/piege"),
+                ("service", "Service inventé"),
+                ("q0", "1"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(posted.status, 200, "{}", posted.body);
+    let shown = unescape(&teacher.get(&results).await.unwrap().body);
+    assert!(shown.contains("Pizza : 100 % (1)"), "{shown}");
+    assert!(
+        !shown.contains("Service inventé") && !shown.contains("/e/0420003A/blog/piege"),
+        "{shown}"
+    );
+    let dashboard = unescape(&teacher.get(&url("/diffusions")).await.unwrap().body);
+    assert!(!dashboard.contains("Service inventé"), "{dashboard}");
+}

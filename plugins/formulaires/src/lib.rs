@@ -1625,7 +1625,7 @@ fn remember_place(id: Id, d: &mut Diffusion, service: &str, page: &str, uai: &st
 }
 
 fn submit_answer(request: &Request, params: &Params) -> Result<Response> {
-    let (id, mut d) = load_diffusion(params)?;
+    let (id, d) = load_diffusion(params)?;
     let invocation = request.invocation();
     if !in_audience(&d, invocation) {
         return Err(Error::Forbidden);
@@ -1746,7 +1746,8 @@ fn submit_answer(request: &Request, params: &Params) -> Result<Response> {
             409,
         );
     }
-    remember_place(id, &mut d, &service, &page, invocation.uai())?;
+    // Not `remember_place` here: `page` and `service` are what the respondent sent;
+    // places are recorded when the host shows the diffusion in a page (`embed_block`).
     let corrections: Vec<Value> = if d.montrer_score && d.contenu.genre == Genre::Quiz {
         d.contenu
             .questions
