@@ -1169,21 +1169,27 @@ impl Runtime {
         result.map_err(CallError::Trap)
     }
 
-    /// `describe-scope(scope, invocation)`: the label of one of the plugin's objects.
+    /// `describe-scope(scope, invocation)`: the label of one of the plugin's objects
+    /// and the scopes it inherits from.
     pub async fn describe_scope(
         &self,
         id: &str,
         ctx: CallContext,
         scope: String,
         invocation: WitInvocation,
-    ) -> Result<Option<String>, CallError> {
+    ) -> Result<Option<(String, Vec<String>)>, CallError> {
         let ctx = ctx.with(&invocation);
-        let label = self
+        let description = self
             .call(id, ctx, move |plugin, store| {
                 plugin.call_describe_scope(store, &scope, &invocation)
             })
             .await?;
-        Ok(label.map(|l| l.chars().take(200).collect()))
+        Ok(description.map(|d| {
+            (
+                d.label.chars().take(200).collect(),
+                d.parents.into_iter().take(MAX_SCOPES - 1).collect(),
+            )
+        }))
     }
 
     /// Polls plugin folders every `interval` and reloads what changed, until the runtime is dropped.

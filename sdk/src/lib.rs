@@ -120,12 +120,39 @@ pub trait Plugin {
         Ok(())
     }
 
-    /// The French label of one of the plugin's objects with its own rights (a
-    /// scope, see [`rights`]), e.g. « Salle informatique › Salle Multi 1 »; `None`
-    /// if there is no such object (the host's rights page then answers 404).
-    fn describe_scope(scope: &str, invocation: &Invocation) -> Option<String> {
+    /// One of the plugin's objects with its own rights (a scope, see [`rights`]):
+    /// its French label and the scopes it inherits from; `None` if there is no such
+    /// object (the host's rights page then answers 404 to administrators, 403 to
+    /// others). The host lets the holders of the manifest's `scoped_rights` role for
+    /// the chain (scope, then parents) set the object's rights.
+    fn describe_scope(scope: &str, invocation: &Invocation) -> Option<ScopeDescription> {
         let _ = (scope, invocation);
         None
+    }
+}
+
+/// One of the plugin's objects with its own rights, described for the host.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScopeDescription {
+    /// French label, e.g. « Salle informatique › Salle Multi 1 ».
+    pub label: String,
+    /// Scopes it inherits rights from, nearest first (e.g. `["d-3"]`).
+    pub parents: Vec<String>,
+}
+
+impl ScopeDescription {
+    /// A top-level object.
+    pub fn new(label: impl Into<String>) -> Self {
+        ScopeDescription {
+            label: label.into(),
+            parents: Vec::new(),
+        }
+    }
+
+    /// Adds a parent scope (call nearest first).
+    pub fn within(mut self, parent: impl Into<String>) -> Self {
+        self.parents.push(parent.into());
+        self
     }
 }
 
@@ -158,7 +185,8 @@ pub fn config<T: DeserializeOwned>() -> Result<T> {
 pub mod prelude {
     pub use crate::{
         Caller, Error, FieldError, Form, Fragment, Id, Invocation, Method, NewsItem, Order, Params,
-        Plugin, Record, Request, Response, Result, Router, Rubrique, Table, config,
+        Plugin, Record, Request, Response, Result, Router, Rubrique, ScopeDescription, Table,
+        config,
     };
 }
 
@@ -169,6 +197,7 @@ pub mod __private {
     use crate::bindings::preau::plugin::types as wit;
     pub use wit::NewsItem as WitNewsItem;
     pub use wit::Route as WitRoute;
+    pub use wit::ScopeDescription as WitScopeDescription;
     pub use wit::{Event, Fragment as WitFragment, Invocation as WitInvocation};
     pub use wit::{Request as WitRequest, Response as WitResponse};
 
@@ -231,8 +260,14 @@ pub mod __private {
     }
 
     /// Adapts `describe_scope`.
-    pub fn describe_scope<P: Plugin>(scope: String, invocation: WitInvocation) -> Option<String> {
-        P::describe_scope(&scope, &Invocation::from_wit(invocation))
+    pub fn describe_scope<P: Plugin>(
+        scope: String,
+        invocation: WitInvocation,
+    ) -> Option<WitScopeDescription> {
+        P::describe_scope(&scope, &Invocation::from_wit(invocation)).map(|d| WitScopeDescription {
+            label: d.label,
+            parents: d.parents,
+        })
     }
 
     /// Adapts `on_event`.
@@ -285,7 +320,7 @@ macro_rules! export_plugin {
                 fn describe_scope(
                     scope: ::std::string::String,
                     invocation: $crate::__private::WitInvocation,
-                ) -> ::std::option::Option<::std::string::String> {
+                ) -> ::std::option::Option<$crate::__private::WitScopeDescription> {
                     $crate::__private::describe_scope::<$plugin>(scope, invocation)
                 }
             }

@@ -146,6 +146,45 @@ async fn rights_on_an_object_replace_the_services_and_its_managers_may_set_them(
     assert_eq!(page.status, 403);
     assert!(roles(&emma, "objet-1").await.is_empty());
 
+    // The object's parts inherit: its manager manages them too; no one else does.
+    assert_eq!(
+        jean.get(&object_rights("objet-1-2")).await.unwrap().status,
+        200
+    );
+    assert_eq!(
+        marie.get(&object_rights("objet-1-2")).await.unwrap().status,
+        403
+    );
+    // A manager of the whole service does not manage an object whose own rights leave
+    // them out (the plugin would not let them either), but does the others.
+    let service_rights = format!("/admin/e/{PILAT}/plugins/echo/droits");
+    let page = principal
+        .post_form(
+            &format!("{service_rights}?onglet=utilisateurs"),
+            &service_rights,
+            &[
+                ("tab", "utilisateurs"),
+                ("login", "marie.lefebvre"),
+                ("role", "gestionnaire"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.status, 303);
+    assert_eq!(
+        marie.get(&object_rights("objet-2")).await.unwrap().status,
+        200
+    );
+    assert_eq!(
+        marie.get(&object_rights("objet-1")).await.unwrap().status,
+        403
+    );
+    // Only administrators learn that an object does not exist.
+    assert_eq!(
+        jean.get(&object_rights("inconnu")).await.unwrap().status,
+        403
+    );
+
     // Back to the service's rights.
     let page = principal
         .post_form(&url, &url, &[("tab", "heritage")])

@@ -832,6 +832,26 @@ async fn rights_of_a_resource_override_its_domain() {
         "link shown"
     );
     assert_eq!(manager.get(&domain_rights).await.unwrap().status, 200);
+    // …and the rights of the domain's resources that follow it, not of one whose own
+    // rights leave her out.
+    let resource_rights = |resource: &str| {
+        format!(
+            "/admin/e/0420003A/plugins/reservations/droits/objet/r-{}",
+            resource.rsplit('/').next().unwrap()
+        )
+    };
+    assert_eq!(
+        manager.get(&resource_rights(&multi)).await.unwrap().status,
+        200
+    );
+    assert_eq!(
+        manager
+            .get(&resource_rights(&projector))
+            .await
+            .unwrap()
+            .status,
+        403
+    );
     grant_user(&manager, &domain_rights, "karim.haddad", "moderateur").await;
     // Karim moderates this domain only: the index links to the reservations to validate.
     let karim = server.signed_in("karim.haddad").await.unwrap();

@@ -1352,8 +1352,9 @@ impl RightsScope {
 }
 
 /// The visitor and scope of an object's rights page: establishment administrators,
-/// and holders of the manifest's `scoped_rights` role (in the service or on the
-/// object) may set them; the plugin must name the object (`describe-scope`).
+/// and holders of the manifest's `scoped_rights` role for the object as the plugin
+/// resolves it (the object's grants, else its parents', else the service's) may set
+/// them; the plugin must name the object (`describe-scope`).
 async fn object_target(
     app: &App,
     headers: &HeaderMap,
@@ -1418,23 +1419,10 @@ async fn object_target(
                 .map_err(internal)?
         }
     };
-    let on_object = scope
-        .instance(uai, manifest)
-        .roles_in(
-            &app.directory,
-            Some(&user),
-            &[object.to_string()],
-            &base_roles,
-        )
-        .map_err(internal)?;
-    let manages = |roles: &[String]| roles.iter().any(|r| r == manager_role);
-    if !user.administers(uai) && !manages(&base_roles) && !manages(&on_object) {
-        return Err(forbidden(app, &visitor, Some(&establishment)));
-    }
     let mount = scope.mount(uai, &manifest.id);
     let call = crate::runtime::invocation(
         super::portal::wit_caller(&visitor, uai),
-        base_roles,
+        base_roles.clone(),
         uai,
         &establishment.name,
         mount,
@@ -1447,7 +1435,7 @@ async fn object_target(
             }),
     );
     let ctx = super::plugins::call_context(app, uai, rubrique, &manifest.id, &setting.config);
-    let label = app
+    let description = app
         .runtime
         .describe_scope(&manifest.id, ctx, object.to_string(), call)
         .await
@@ -1455,9 +1443,25 @@ async fn object_target(
             tracing::error!(plugin = %manifest.id, "describe-scope : {e}");
             super::internal_error_response()
         })?;
-    let Some(label) = label else {
-        return Err(not_found(&visitor));
+    let administrator = user.administers(uai);
+    let Some((label, parents)) = description else {
+        // Only administrators learn that an object does not exist.
+        return Err(if administrator {
+            not_found(&visitor)
+        } else {
+            forbidden(app, &visitor, Some(&establishment))
+        });
     };
+    // The plugin's own view of the caller's roles on the object: its grants, else its
+    // parents', else the service's.
+    let chain: Vec<String> = std::iter::once(object.to_string()).chain(parents).collect();
+    let on_object = scope
+        .instance(uai, manifest)
+        .roles_in(&app.directory, Some(&user), &chain, &base_roles)
+        .map_err(internal)?;
+    if !administrator && !on_object.iter().any(|r| r == manager_role) {
+        return Err(forbidden(app, &visitor, Some(&establishment)));
+    }
     scope.object = Some(ObjectScope {
         id: object.to_string(),
         label,

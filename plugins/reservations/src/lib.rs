@@ -94,13 +94,21 @@ impl Plugin for Reservations {
         .map(|f| Some(f.with_more("/")))
     }
 
-    fn describe_scope(scope: &str, _invocation: &Invocation) -> Option<String> {
+    fn describe_scope(scope: &str, _invocation: &Invocation) -> Option<ScopeDescription> {
         match Scope::parse(scope)? {
-            Scope::Domain(id) => Table::<Domain>::new().get(id).ok()?.map(|d| d.name),
+            Scope::Domain(id) => Table::<Domain>::new()
+                .get(id)
+                .ok()?
+                .map(|d| ScopeDescription::new(d.name)),
             Scope::Resource(id) => {
                 let resource = Table::<Resource>::new().get(id).ok()??;
                 let domain = Table::<Domain>::new().get(resource.domain).ok()??;
-                Some(format!("{} › {}", domain.name, resource.name))
+                // A resource inherits its domain's rights: the domain's gestionnaires
+                // may set the resource's.
+                Some(
+                    ScopeDescription::new(format!("{} › {}", domain.name, resource.name))
+                        .within(model::domain_scope(resource.domain)),
+                )
             }
         }
     }

@@ -20,10 +20,14 @@ impl Plugin for Echo {
             .get("/compteur", counter)
     }
 
-    fn describe_scope(scope: &str, _: &Invocation) -> Option<String> {
-        scope
-            .strip_prefix("objet-")
-            .map(|n| format!("Objet n° {n}"))
+    fn describe_scope(scope: &str, _: &Invocation) -> Option<ScopeDescription> {
+        // `objet-N`, and its parts `objet-N-M` (which inherit from `objet-N`).
+        let rest = scope.strip_prefix("objet-")?;
+        Some(match rest.split_once('-') {
+            Some((n, m)) => ScopeDescription::new(format!("Objet n° {n}, partie {m}"))
+                .within(format!("objet-{n}")),
+            None => ScopeDescription::new(format!("Objet n° {rest}")),
+        })
     }
 
     fn render_block(
