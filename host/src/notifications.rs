@@ -59,13 +59,16 @@ pub fn deliver(directory: &Directory, users: &[String], notification: &Notificat
             KEPT_PER_USER + 50,
             true,
         )?;
-        ops.extend(
-            old.into_iter()
-                .skip(KEPT_PER_USER - 1)
-                .map(|(k, _)| Op::Delete(k)),
-        );
+        // Unread ones dropped this way no longer count.
+        let mut dropped_unread = 0;
+        for (key, value) in old.into_iter().skip(KEPT_PER_USER - 1) {
+            if serde_json::from_slice::<Notification>(&value).is_ok_and(|n| !n.read) {
+                dropped_unread += 1;
+            }
+            ops.push(Op::Delete(key));
+        }
         store.batch(Space::Notifications, ops)?;
-        add_unread(directory, user, 1)?;
+        add_unread(directory, user, 1 - dropped_unread)?;
     }
     Ok(())
 }
@@ -156,5 +159,41 @@ pub fn new_notification(
         body: body.to_string(),
         link: link.to_string(),
         read: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_newest_are_kept_and_the_unread_count_follows() {
+        let dir = std::env::temp_dir().join(format!("preau-notif-{}", std::process::id()));
+        let store: std::sync::Arc<dyn crate::store::Store> =
+            std::sync::Arc::new(crate::store::SledStore::open(&dir).unwrap());
+        let directory = Directory::new(store);
+        let users = vec!["u1".to_string()];
+        for i in 0..KEPT_PER_USER + 5 {
+            let n = new_notification("0420003A", "Test", &format!("n° {i}"), "", "");
+            deliver(&directory, &users, &n).unwrap();
+        }
+        let kept = newest(&directory, "u1", KEPT_PER_USER + 50).unwrap();
+        assert_eq!(kept.len(), KEPT_PER_USER);
+        assert_eq!(kept[0].subject, format!("n° {}", KEPT_PER_USER + 4));
+        assert_eq!(unread(&directory, "u1"), KEPT_PER_USER as u64);
+        mark_all_read(&directory, "u1").unwrap();
+        assert_eq!(unread(&directory, "u1"), 0);
+        deliver(
+            &directory,
+            &users,
+            &new_notification("X", "T", "encore", "", ""),
+        )
+        .unwrap();
+        assert_eq!(
+            unread(&directory, "u1"),
+            1,
+            "dropping a read one changes nothing"
+        );
+        std::fs::remove_dir_all(&dir).ok();
     }
 }

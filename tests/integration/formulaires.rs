@@ -531,6 +531,12 @@ async fn rights_audience_period_and_anonymity_are_enforced() {
         10,
         "anonymous answers keep only their day: {first_cell}"
     );
+    // Not in arrival order (the visitor's « Pâtes » came first): sorted by day and content.
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    let mut sorted = rows.clone();
+    sorted.sort();
+    assert_eq!(rows, sorted);
+    assert!(rows[0].contains("Pizza"), "{csv}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1338,6 +1338,11 @@ fn export_csv(request: &Request, params: &Params) -> Result<Response> {
         }
         rows.push(row);
     }
+    // Anonymous answers in arrival order could be matched with who was seen answering
+    // when: sorted by day then content instead.
+    if d.anonyme {
+        rows[1..].sort();
+    }
     Ok(Response::download(
         &format!("{}.csv", file_name(&d.contenu.titre)),
         "text/csv; charset=utf-8",

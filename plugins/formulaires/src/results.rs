@@ -264,6 +264,8 @@ pub fn synthesis(form: &Formulaire, answers: &[(Vec<Valeur>, Option<f64>)]) -> S
             }
             Kind::TexteCourt | Kind::TexteLong | Kind::Date => {
                 s.texts = values.iter().map(|v| display(q, v)).collect();
+                // Alphabetical, not in arrival order (which could tell who wrote what).
+                s.texts.sort();
             }
             Kind::Section => {}
         }
