@@ -13,6 +13,10 @@
 //!    recursing, panicking, returning huge output and probing WASI.
 //! 5. Sign-in storm: sign-ins per second from concurrent clients, and the home
 //!    page's latency during the storm against idle.
+//! 6. Services: a resource's week calendar and booking (sequential, and 8 clients
+//!    booking the same resource at once: optimistic concurrency on its version),
+//!    answering a form and its results page (synthesis + SVG charts) at 1 000
+//!    answers, each against `/healthz`.
 //!
 //! Run with `cargo xtask bench` (builds the plugins first).
 
@@ -220,6 +224,242 @@ async fn sandbox_under_load(server: &TestServer, pupil: &Client) -> String {
         an = attacked.count,
         am = ms(attacked.median),
         ap = ms(attacked.p99),
+    )
+}
+
+/// The first 16-hex-digit id following `prefix` in a page.
+fn id_after(page: &str, prefix: &str) -> String {
+    let page = preau_tests::unescape(page);
+    page.match_indices(prefix)
+        .map(|(i, _)| {
+            page[i + prefix.len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_hexdigit())
+                .collect::<String>()
+        })
+        .find(|id| id.len() == 16)
+        .unwrap_or_else(|| panic!("aucun identifiant après {prefix}"))
+}
+
+/// Section 6: reservations and forms.
+async fn services(server: &TestServer) -> String {
+    let principal = server.signed_in("principal.pilat").await.unwrap();
+    let index = principal
+        .get(&format!("/e/{PILAT}/reservations/"))
+        .await
+        .unwrap()
+        .body;
+    let resource = format!(
+        "/e/{PILAT}/reservations/r/{}",
+        id_after(&index, &format!("/e/{PILAT}/reservations/r/"))
+    );
+    let teacher = server.signed_in("jean.dupont").await.unwrap();
+    let csrf = teacher.get(&resource).await.unwrap().csrf().unwrap();
+    // 200 bookings by one teacher, sequential: 10 a day (8 h–18 h) on 20 days of 2097.
+    let mut slots = Vec::new();
+    for day in 1..=20 {
+        for hour in 8..18 {
+            slots.push((
+                format!("2097-03-{day:02}"),
+                format!("{hour:02}:00"),
+                format!("{hour:02}:50"),
+            ));
+        }
+    }
+    let mut times = Vec::new();
+    for (date, start, end) in &slots {
+        let began = Instant::now();
+        let page = teacher
+            .post_raw(
+                &resource,
+                &[
+                    ("csrf", &csrf),
+                    ("date", date),
+                    ("debut", start),
+                    ("fin", end),
+                    ("objet", "Cours"),
+                ],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            page.status, 303,
+            "réservation {date} {start} : {}",
+            page.body
+        );
+        times.push(began.elapsed());
+    }
+    let booking = stats(times);
+    // The week with 50 of them, as a teacher sees it.
+    let week = format!("{resource}?date=2097-03-05");
+    let idle_static = measure_async(1_000, || async {
+        assert_eq!(teacher.get("/healthz").await.unwrap().status, 200);
+    })
+    .await;
+    let calendar = measure_async(1_000, || async {
+        assert_eq!(teacher.get(&week).await.unwrap().status, 200);
+    })
+    .await;
+    // 8 teachers at once on the same resource, each its own slots (no conflict, but
+    // every booking races on the resource's version and retries when it loses).
+    let teachers = [
+        "jean.dupont",
+        "marie.lefebvre",
+        "karim.haddad",
+        "sophie.giraud",
+        "thomas.roux",
+    ];
+    let mut tasks = Vec::new();
+    let began = Instant::now();
+    for (n, login) in teachers.iter().cycle().take(8).enumerate() {
+        let client = server.signed_in(login).await.unwrap();
+        let resource = resource.clone();
+        tasks.push(tokio::spawn(async move {
+            let csrf = client.get(&resource).await.unwrap().csrf().unwrap();
+            let mut done = 0;
+            for day in 1..=25 {
+                let date = format!("2097-04-{day:02}");
+                let start = format!("{:02}:00", 8 + n);
+                let end = format!("{:02}:50", 8 + n);
+                let page = client
+                    .post_raw(
+                        &resource,
+                        &[
+                            ("csrf", &csrf),
+                            ("date", &date),
+                            ("debut", &start),
+                            ("fin", &end),
+                        ],
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(page.status, 303, "réservation concurrente {date} {start}");
+                done += 1;
+            }
+            done
+        }));
+    }
+    let mut concurrent = 0;
+    for task in tasks {
+        concurrent += task.await.unwrap();
+    }
+    let concurrent_rate = concurrent as f64 / began.elapsed().as_secs_f64();
+
+    // Forms: the demo poll diffused with several answers per person, answered 1 000 times.
+    let forms = format!("/e/{PILAT}/formulaires");
+    let library = principal.get(&format!("{forms}/")).await.unwrap().body;
+    let model = format!(
+        "{forms}/modeles/{}",
+        id_after(&library, &format!("{forms}/modeles/"))
+    );
+    let page = principal
+        .post_form(
+            &model,
+            &format!("{model}/diffuser"),
+            &[("public", "etablissement"), ("plusieurs", "on")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.status, 303, "diffusion : {}", page.body);
+    let results = page.location().to_string();
+    let results_page = principal.get(&results).await.unwrap().body;
+    let answer = format!(
+        "{forms}/d/{}",
+        id_after(&results_page, &format!("{forms}/d/"))
+    );
+    let pupil = server.signed_in("emma.martin").await.unwrap();
+    let csrf = pupil.get(&answer).await.unwrap().csrf().unwrap();
+    let mut times = Vec::new();
+    for i in 0..1_000 {
+        let choice = (i % 3).to_string();
+        let second = ((i % 4) + 1).to_string();
+        let scale = ((i % 5) + 1).to_string();
+        let began = Instant::now();
+        let page = pupil
+            .post_raw(
+                &answer,
+                &[
+                    ("csrf", &csrf),
+                    ("q0", &choice),
+                    ("q1", "0"),
+                    ("q1", &second),
+                    ("q2", &scale),
+                    ("q3", "Une idée"),
+                ],
+            )
+            .await
+            .unwrap();
+        assert_eq!(page.status, 200, "réponse {i} : {}", page.body);
+        times.push(began.elapsed());
+    }
+    let answering = stats(times);
+    let static_again = measure_async(300, || async {
+        assert_eq!(principal.get("/healthz").await.unwrap().status, 200);
+    })
+    .await;
+    let synthesis = measure_async(300, || async {
+        let page = principal.get(&results).await.unwrap();
+        assert_eq!(page.status, 200);
+    })
+    .await;
+    assert!(
+        principal
+            .get(&results)
+            .await
+            .unwrap()
+            .body
+            .contains("1000 réponses")
+            || principal
+                .get(&results)
+                .await
+                .unwrap()
+                .body
+                .contains("1 000 réponses")
+    );
+    format!(
+        "\n## Services: reservations and forms\n\n\
+         Reservations of the demo resource « Salle Multi 1 » by teachers (*rédacteur avec mise en \
+         ligne*, validated at once). Each booking reads the resource's version, checks conflicts \
+         against its reservations, then writes the reservation and the bumped version in one \
+         conditional batch (`batch-if`), retried when another booking won the race.\n\n\
+         | | median | p99 | per second |\n|---|---|---|---|\n\
+         | `/healthz` (static) | {sm} | {sp} | {sr:.0} |\n\
+         | week calendar, 70 reservations in the week (`/r/<id>?date=2097-03-05`, 1 000 requests) | {cm} | {cp} | {cr:.0} |\n\
+         | booking, one teacher, 200 in a row (the resource fills up to 200) | {bm} | {bp} | {br:.0} |\n\
+         | booking, 8 teachers at once on the same resource (200 more, all distinct slots) | | | {ct:.0} |\n\n\
+         Calendar / static: **{cal_ratio:.1}×** (median). With 8 concurrent clients on one resource, \
+         every booking succeeded ({concurrent} of {concurrent}, none lost to the race): \
+         {tput_ratio:.2}× the sequential rate.\n\n\
+         Forms: the demo poll (4 questions: single choice, multiple choice, scale, long text) diffused \
+         with several answers per person, answered 1 000 times by one pupil; then its results page \
+         (synthesis of every question over the 1 000 answers, three SVG bar charts, the text answers).\n\n\
+         | | median | p99 | per second |\n|---|---|---|---|\n\
+         | `/healthz` (static) | {s2m} | {s2p} | {s2r:.0} |\n\
+         | answering (POST, validation + answer and marker in one batch) | {am} | {ap} | {ar:.0} |\n\
+         | results page at 1 000 answers | {rm} | {rp} | {rr:.0} |\n\n\
+         Results page / static: **{res_ratio:.1}×** (median).\n",
+        sm = us(idle_static.median),
+        sp = us(idle_static.p99),
+        sr = idle_static.per_second,
+        cm = us(calendar.median),
+        cp = us(calendar.p99),
+        cr = calendar.per_second,
+        bm = us(booking.median),
+        bp = us(booking.p99),
+        br = booking.per_second,
+        ct = concurrent_rate,
+        cal_ratio = calendar.median.as_secs_f64() / idle_static.median.as_secs_f64(),
+        tput_ratio = concurrent_rate / booking.per_second,
+        s2m = us(static_again.median),
+        s2p = us(static_again.p99),
+        s2r = static_again.per_second,
+        am = us(answering.median),
+        ap = us(answering.p99),
+        ar = answering.per_second,
+        rm = us(synthesis.median),
+        rp = us(synthesis.p99),
+        rr = synthesis.per_second,
+        res_ratio = synthesis.median.as_secs_f64() / static_again.median.as_secs_f64(),
     )
 }
 
@@ -435,6 +675,11 @@ fn main() {
             println!("page d'accueil : {:?} par requête", start.elapsed() / 5_000);
             return;
         }
+        if std::env::var("PREAU_BENCH_ONLY").as_deref() == Ok("services") {
+            // Section 6 alone, printed, BENCHMARKS.md untouched.
+            println!("{}", services(&server).await);
+            return;
+        }
         if std::env::var("PREAU_BENCH_ONLY").as_deref() == Ok("load") {
             // Sections 4 and 5 alone, printed, BENCHMARKS.md untouched.
             println!("{}", sandbox_under_load(&server, &pupil).await);
@@ -461,6 +706,8 @@ fn main() {
         let sandbox = sandbox_under_load(&server, &pupil).await;
         // 5. Sign-in storm.
         let storm = login_storm(&server, &pupil, &home).await;
+        // 6. Reservations and forms.
+        let services = services(&server).await;
 
         let mut report = format!(
             "# Benchmarks\n\n\
@@ -532,6 +779,7 @@ fn main() {
         );
         report.push_str(&sandbox);
         report.push_str(&storm);
+        report.push_str(&services);
         let path = repo_root().join("BENCHMARKS.md");
         // Keep the directory benchmark's section, which its own bench writes.
         let previous = std::fs::read_to_string(&path).unwrap_or_default();
