@@ -52,13 +52,7 @@ pub fn deliver(directory: &Directory, users: &[String], notification: &Notificat
             value.clone(),
         )];
         // Keep the newest ones only.
-        let old = store.scan(
-            Space::Notifications,
-            item_prefix(user).as_bytes(),
-            None,
-            KEPT_PER_USER + 50,
-            true,
-        )?;
+        let old = stored(directory, user, KEPT_PER_USER + 50)?;
         // Unread ones dropped this way no longer count.
         let mut dropped_unread = 0;
         for (key, value) in old.into_iter().skip(KEPT_PER_USER - 1) {
@@ -105,32 +99,28 @@ pub fn unread(directory: &Directory, user: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// The newest `limit` notifications of `user`, with their keys.
+/// The newest `limit` notifications of `user`.
 pub fn newest(directory: &Directory, user: &str, limit: usize) -> Result<Vec<Notification>> {
-    directory
-        .store()
-        .scan(
-            Space::Notifications,
-            item_prefix(user).as_bytes(),
-            None,
-            limit,
-            true,
-        )?
+    stored(directory, user, limit)?
         .into_iter()
         .map(|(_, v)| Ok(serde_json::from_slice(&v)?))
         .collect()
 }
 
-/// Marks every notification of `user` read.
-pub fn mark_all_read(directory: &Directory, user: &str) -> Result<()> {
-    let store = directory.store();
-    let entries = store.scan(
+/// The newest `limit` stored entries (key, JSON) of `user`.
+fn stored(directory: &Directory, user: &str, limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    directory.store().scan(
         Space::Notifications,
         item_prefix(user).as_bytes(),
         None,
-        KEPT_PER_USER + 50,
+        limit,
         true,
-    )?;
+    )
+}
+
+/// Marks every notification of `user` read.
+pub fn mark_all_read(directory: &Directory, user: &str) -> Result<()> {
+    let entries = stored(directory, user, KEPT_PER_USER + 50)?;
     let mut ops = Vec::new();
     for (key, value) in entries {
         let mut n: Notification = serde_json::from_slice(&value)?;
@@ -140,7 +130,7 @@ pub fn mark_all_read(directory: &Directory, user: &str) -> Result<()> {
         }
     }
     ops.push(Op::Put(counter_key(user).into_bytes(), b"0".to_vec()));
-    store.batch(Space::Notifications, ops)
+    directory.store().batch(Space::Notifications, ops)
 }
 
 /// A notification sent now.
