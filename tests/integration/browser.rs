@@ -255,6 +255,80 @@ async fn a_pupil_reads_a_post_with_a_video_and_no_script_runs() {
     browser.quit().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pupil_answers_a_form_inside_an_article_with_the_keyboard() {
+    let Some((server, browser)) = start().await else {
+        return;
+    };
+    // The principal pastes the demo poll's paragraph into an article.
+    let principal = server.signed_in("principal.pilat").await.unwrap();
+    let dashboard = preau_tests::unescape(
+        &principal
+            .get(&format!("/e/{PILAT}/formulaires/diffusions"))
+            .await
+            .unwrap()
+            .body,
+    );
+    let prefix = format!("/e/{PILAT}/formulaires/d/");
+    let start = dashboard.find(&prefix).expect("diffusion de démonstration");
+    let poll = &dashboard[start..start + prefix.len() + 16];
+    let body = format!("<p>Donnez-nous votre avis :</p><p><a href=\"{poll}\">Répondre</a></p>");
+    let article =
+        crate::blog::write_post(&principal, "Votre avis sur la sortie", &body, true).await;
+
+    browser.sign_in("emma.martin").await.unwrap();
+    browser.goto(&article).await.unwrap();
+    assert_eq!(
+        browser
+            .texts(".embedded-block legend, .embedded-block label")
+            .await
+            .unwrap()[0],
+        "1. Quelle destination préférez-vous ? (obligatoire)"
+    );
+    // Keyboard only: into the first choice of the first question, pick it, then send.
+    browser
+        .js("document.querySelector('.embedded-block input[type=radio]').focus(); return null;")
+        .await
+        .unwrap();
+    browser.press(" ").await.unwrap();
+    browser
+        .js("document.querySelector('.embedded-block button[type=submit]').focus(); return null;")
+        .await
+        .unwrap();
+    let enter: char = Key::Enter.into();
+    browser.press(&enter.to_string()).await.unwrap();
+    browser
+        .wait_for_path("réponse envoyée", |p| p.starts_with(&prefix))
+        .await
+        .unwrap();
+    assert_eq!(
+        browser.texts("h1").await.unwrap(),
+        ["Merci pour vos réponses"]
+    );
+    browser.screenshot("formulaire-merci").await.unwrap();
+    // Back to the article: the form knows she answered.
+    browser
+        .client
+        .find(Locator::LinkText("Retour à la page"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for_path("retour à l'article", |p| p == article)
+        .await
+        .unwrap();
+    assert!(
+        browser
+            .body_text()
+            .await
+            .unwrap()
+            .contains("Vous avez déjà répondu")
+    );
+    browser.quit().await;
+}
+
 /// An attacker's site: a form that posts an article to the portal; its port.
 async fn attacker_site(portal: &str) -> u16 {
     serve_page(format!(
