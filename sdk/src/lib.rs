@@ -6,7 +6,9 @@
 //! crate: the request (caller, roles, form), a store scoped to its
 //! (establishment, rubrique, plugin) namespace and one for its region-wide data,
 //! its validated configuration, the host's HTML sanitizer, outbound HTTP to
-//! approved hosts, and a log.
+//! approved hosts, and a log. It also carries the pure helpers plugins share:
+//! [`time`] (calendar dates, French date formatting, the establishment's
+//! Europe/Paris local time).
 //!
 //! A complete plugin:
 //!
@@ -73,6 +75,7 @@ pub mod outbound;
 pub mod rights;
 pub mod router;
 pub mod store;
+pub mod time;
 
 use serde::de::DeserializeOwned;
 

@@ -2,10 +2,10 @@
 
 use std::collections::BTreeMap;
 
+use preau_sdk::time::Date;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Formulaire, Kind, Question, fmt_num};
-use crate::rules::parse_date;
 
 /// One stored answer to one question.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -166,7 +166,7 @@ fn read_one(i: usize, q: &Question, submitted: &Submitted) -> Result<Valeur, Str
             let text = first(submitted, &name);
             if text.is_empty() {
                 required()
-            } else if parse_date(text).is_some() {
+            } else if Date::parse_iso(text).is_some() {
                 Ok(Valeur::Date(text.to_string()))
             } else {
                 Err(format!(

@@ -1083,7 +1083,7 @@ fn read_period(form: &Form, errors: &mut Vec<FieldError>) -> (Option<String>, Op
         let text = form.text(name);
         if text.is_empty() {
             None
-        } else if rules::parse_date(&text).is_some() {
+        } else if preau_sdk::time::Date::parse_iso(&text).is_some() {
             Some(text)
         } else {
             errors.push(FieldError::new(

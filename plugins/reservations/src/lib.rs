@@ -17,6 +17,7 @@
 use preau_sdk::notify::{self, Notification, Recipient};
 use preau_sdk::prelude::*;
 use preau_sdk::store::{self, Write};
+use preau_sdk::time;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -77,7 +78,7 @@ impl Plugin for Reservations {
         let Some(caller) = invocation.caller() else {
             return Ok(None);
         };
-        let mut mine = my_reservations(&caller.id, model::paris_now(now()))?;
+        let mut mine = my_reservations(&caller.id, time::local_now(now()))?;
         mine.truncate(5);
         let items: Vec<Value> = mine
             .iter()
@@ -331,7 +332,7 @@ fn index_page(
         return Err(Error::Forbidden);
     }
     let mine: Vec<Value> = match request.caller() {
-        Some(c) => my_reservations(&c.id, model::paris_now(now()))?
+        Some(c) => my_reservations(&c.id, time::local_now(now()))?
             .iter()
             .take(10)
             .map(|(id, r, n)| upcoming_view(request.invocation(), *id, r, n))
@@ -631,12 +632,15 @@ fn save_resource(request: &Request, params: &Params) -> Result<Response> {
 /// The week (or day) shown: `?date=AAAA-MM-JJ&vue=jour|semaine`.
 fn shown_days(request: &Request, today: Day) -> (bool, Day, Vec<Day>) {
     let day_view = request.query("vue") == Some("jour");
-    let date = request.query("date").and_then(Day::parse).unwrap_or(today);
+    let date = request
+        .query("date")
+        .and_then(model::parse_day)
+        .unwrap_or(today);
     if day_view {
         (true, date, vec![date])
     } else {
         let monday = date.monday();
-        (false, monday, (0..7).map(|i| monday.plus(i)).collect())
+        (false, monday, (0..7).map(|i| monday.add_days(i)).collect())
     }
 }
 
@@ -657,7 +661,7 @@ fn calendar(
     errors: &[FieldError],
     conflict: bool,
 ) -> Result<Response> {
-    let (today, _) = model::paris_now(now());
+    let (today, _) = time::local_now(now());
     let (day_view, start, days) = shown_days(request, today);
     let reservations = reservations_on(id, &days)?;
     let invocation = request.invocation();
@@ -702,8 +706,8 @@ fn calendar(
             "period": period,
             "day_view": day_view,
             "grid": grid,
-            "prev_url": nav(start.plus(-step), view),
-            "next_url": nav(start.plus(step), view),
+            "prev_url": nav(start.add_days(-step), view),
+            "next_url": nav(start.add_days(step), view),
             "today_url": nav(today, view),
             "week_url": nav(start, "semaine"),
             "day_url": nav(if day_view { start } else { default_day }, "jour"),
@@ -906,7 +910,7 @@ fn reserve(request: &Request, params: &Params) -> Result<Response> {
         return Err(Error::Forbidden);
     }
     let caller = request.caller().ok_or(Error::Forbidden)?;
-    let booking: Booking = match model::check_booking(request.form(), model::paris_now(now()).0) {
+    let booking: Booking = match model::check_booking(request.form(), time::local_now(now()).0) {
         Ok(b) => b,
         Err(errors) => return calendar(request, id, &resource, &access, &errors, false),
     };
@@ -1023,37 +1027,40 @@ fn statistics(request: &Request, params: &Params) -> Result<Response> {
     if !resource_access(id, &resource).moderate {
         return Err(Error::Forbidden);
     }
-    let (today, _) = model::paris_now(now());
-    let date = request.query("date").and_then(Day::parse).unwrap_or(today);
+    let (today, _) = time::local_now(now());
+    let date = request
+        .query("date")
+        .and_then(model::parse_day)
+        .unwrap_or(today);
     let week = request.query("periode") == Some("semaine");
     let (from, to, buckets, label, prev, next) = if week {
         let monday = date.monday();
         let buckets: Vec<(String, Day)> = (0..7)
-            .map(|i| (monday.plus(i).short(), monday.plus(i)))
+            .map(|i| (monday.add_days(i).french_short(), monday.add_days(i)))
             .collect();
         (
             monday,
-            monday.plus(7),
+            monday.add_days(7),
             buckets,
             format!("semaine du {}", monday.french()),
-            monday.plus(-7),
-            monday.plus(7),
+            monday.add_days(-7),
+            monday.add_days(7),
         )
     } else {
-        let start = date.month_start();
-        let end = date.next_month_start();
-        let mut buckets = vec![(format!("sem. du {}", start.numeric()), start)];
-        let mut monday = start.monday().plus(7);
+        let start = date.first_of_month();
+        let end = date.first_of_month().add_months(1);
+        let mut buckets = vec![(format!("sem. du {}", start.day_month()), start)];
+        let mut monday = start.monday().add_days(7);
         while monday < end {
-            buckets.push((format!("sem. du {}", monday.numeric()), monday));
-            monday = monday.plus(7);
+            buckets.push((format!("sem. du {}", monday.day_month()), monday));
+            monday = monday.add_days(7);
         }
         (
             start,
             end,
             buckets,
-            start.month_name(),
-            start.plus(-1).month_start(),
+            start.month_year(),
+            start.add_days(-1).first_of_month(),
             end,
         )
     };
@@ -1081,7 +1088,7 @@ fn statistics(request: &Request, params: &Params) -> Result<Response> {
     let bars: Vec<Value> = stats
         .bars
         .iter()
-        .map(|(l, m)| json!({ "label": l, "hours": model::french_hours(*m) }))
+        .map(|(l, m)| json!({ "label": l, "hours": time::french_hours(*m) }))
         .collect();
     Ok(Response::page(
         "statistics.html",
@@ -1184,8 +1191,8 @@ fn reservation_view(
             "errors": field_errors(errors),
             "values": {
                 "date": typed("date", r.day.iso()),
-                "debut": typed("debut", model::format_time(r.slot.start)),
-                "fin": typed("fin", model::format_time(r.slot.end)),
+                "debut": typed("debut", time::hh_mm(r.slot.start.into())),
+                "fin": typed("fin", time::hh_mm(r.slot.end.into())),
                 "objet": typed("objet", r.object.clone()),
             },
         }),
@@ -1203,7 +1210,7 @@ fn modify(request: &Request, params: &Params) -> Result<Response> {
         return Err(Error::Forbidden);
     }
     // One occurrence at a time: the form has no repetition.
-    let booking = match model::check_booking(request.form(), model::paris_now(now()).0) {
+    let booking = match model::check_booking(request.form(), time::local_now(now()).0) {
         Ok(b) => b,
         Err(errors) => return reservation_view(request, &l, &errors, false),
     };

@@ -3,12 +3,14 @@
 //! statistics and their SVG chart, and who may do what.
 //!
 //! **Time.** Everything is in the establishment's local time, stored as it was typed:
-//! a day (`Day`, days since 1970-01-01 in the proleptic Gregorian calendar) and
-//! minutes since midnight. No time zone is stored; "now" is computed for
-//! Europe/Paris (mainland France: UTC+1, UTC+2 from the last Sunday of March to the
-//! last Sunday of October), which is only used to tell past from upcoming.
+//! a day (`Day`, the SDK's [`Date`]: days since 1970-01-01 in the proleptic Gregorian
+//! calendar) and minutes since midnight. No time zone is stored; "now" is
+//! [`time::local_now`], Europe/Paris (mainland France), which is only used to tell
+//! past from upcoming. Calendar arithmetic and French date formatting are the SDK's
+//! (`preau_sdk::time`).
 
 use preau_sdk::prelude::*;
+use preau_sdk::time::{self, Date};
 use serde::{Deserialize, Serialize};
 
 /// Longest domain or resource name.
@@ -204,156 +206,14 @@ impl Record for Reservation {
 
 // ---------------------------------------------------------------- days and times
 
-/// A calendar day: days since 1970-01-01 (local, no time zone).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct Day(pub i32);
+/// A calendar day of the establishment (local, no time zone). Stored as its day number
+/// in records (`"day": 20522`) and as `AAAA-MM-JJ` in index keys ([`day_index`]).
+pub type Day = Date;
 
-const WEEKDAYS: [&str; 7] = [
-    "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche",
-];
-const MONTHS: [&str; 12] = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-];
-
-impl Day {
-    /// The day of a civil date (H. Hinnant's `days_from_civil`).
-    pub fn from_ymd(y: i32, m: u32, d: u32) -> Day {
-        let y = if m <= 2 { y - 1 } else { y };
-        let era = if y >= 0 { y } else { y - 399 } / 400;
-        let yoe = y - era * 400;
-        let m = m as i32;
-        let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i32 - 1;
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        Day(era * 146097 + doe - 719468)
-    }
-
-    /// Year, month (1–12), day (1–31).
-    pub fn ymd(self) -> (i32, u32, u32) {
-        let z = self.0 + 719468;
-        let era = if z >= 0 { z } else { z - 146096 } / 146097;
-        let doe = z - era * 146097;
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-        let y = yoe + era * 400;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-        let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-        (if m <= 2 { y + 1 } else { y }, m, d)
-    }
-
-    /// Parses `AAAA-MM-JJ` (what `<input type="date">` sends), checking the date exists.
-    pub fn parse(text: &str) -> Option<Day> {
-        let text = text.trim();
-        let parts: Vec<&str> = text.split('-').collect();
-        if parts.len() != 3
-            || parts[0].len() != 4
-            || parts[1].len() != 2
-            || parts[2].len() != 2
-            || !parts.iter().all(|p| p.bytes().all(|b| b.is_ascii_digit()))
-        {
-            return None;
-        }
-        let (y, m, d): (i32, u32, u32) = (
-            parts[0].parse().ok()?,
-            parts[1].parse().ok()?,
-            parts[2].parse().ok()?,
-        );
-        if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) || y < 1970 {
-            return None;
-        }
-        Some(Day::from_ymd(y, m, d))
-    }
-
-    /// `AAAA-MM-JJ`.
-    pub fn iso(self) -> String {
-        let (y, m, d) = self.ymd();
-        format!("{y:04}-{m:02}-{d:02}")
-    }
-
-    /// 0 = Monday … 6 = Sunday.
-    pub fn weekday(self) -> u32 {
-        // 1970-01-01 was a Thursday.
-        (self.0 + 3).rem_euclid(7) as u32
-    }
-
-    /// The Monday of this day's week.
-    pub fn monday(self) -> Day {
-        Day(self.0 - self.weekday() as i32)
-    }
-
-    pub fn plus(self, days: i32) -> Day {
-        Day(self.0 + days)
-    }
-
-    /// The first day of this day's month.
-    pub fn month_start(self) -> Day {
-        let (y, m, _) = self.ymd();
-        Day::from_ymd(y, m, 1)
-    }
-
-    /// The first day of the next month.
-    pub fn next_month_start(self) -> Day {
-        let (y, m, _) = self.ymd();
-        if m == 12 {
-            Day::from_ymd(y + 1, 1, 1)
-        } else {
-            Day::from_ymd(y, m + 1, 1)
-        }
-    }
-
-    /// « mardi 3 mars 2026 ».
-    pub fn french(self) -> String {
-        let (y, m, d) = self.ymd();
-        let d = if d == 1 {
-            "1er".to_string()
-        } else {
-            d.to_string()
-        };
-        format!(
-            "{} {d} {} {y}",
-            WEEKDAYS[self.weekday() as usize],
-            MONTHS[m as usize - 1]
-        )
-    }
-
-    /// « mar. 3/3 ».
-    pub fn short(self) -> String {
-        let (_, m, d) = self.ymd();
-        let name = WEEKDAYS[self.weekday() as usize];
-        format!("{} {d}/{m}", &name[..3])
-    }
-
-    /// « 3/3 ».
-    pub fn numeric(self) -> String {
-        let (_, m, d) = self.ymd();
-        format!("{d}/{m}")
-    }
-
-    /// « mars 2026 ».
-    pub fn month_name(self) -> String {
-        let (y, m, _) = self.ymd();
-        format!("{} {y}", MONTHS[m as usize - 1])
-    }
-}
-
-fn days_in_month(y: i32, m: u32) -> u32 {
-    match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        _ => 28,
-    }
+/// Parses a typed day, `AAAA-MM-JJ` (what `<input type="date">` sends, spaces around
+/// allowed), if it is a real date from 1970 on.
+pub fn parse_day(text: &str) -> Option<Day> {
+    Date::parse_iso(text.trim()).filter(|d| *d >= Date::EPOCH)
 }
 
 /// Parses `HH:MM` (what `<input type="time">` sends; `H:MM`, `10h`, `10h30` too) into
@@ -377,19 +237,6 @@ pub fn parse_time(text: &str) -> Option<u16> {
     Some(h * 60 + m)
 }
 
-/// `10:05` from minutes since midnight.
-pub fn format_time(minutes: u16) -> String {
-    format!("{:02}:{:02}", minutes / 60, minutes % 60)
-}
-
-/// « 10 h 05 », « 10 h ».
-pub fn french_time(minutes: u16) -> String {
-    match minutes % 60 {
-        0 => format!("{} h", minutes / 60),
-        m => format!("{} h {m:02}", minutes / 60),
-    }
-}
-
 /// A time range within one day, `start < end`, in minutes since midnight.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Slot {
@@ -409,29 +256,12 @@ impl Slot {
 
     /// « 10 h – 11 h 30 ».
     pub fn french(&self) -> String {
-        format!("{} – {}", french_time(self.start), french_time(self.end))
-    }
-}
-
-/// Local date and time in Europe/Paris of a Unix time: (day, minutes since midnight).
-pub fn paris_now(unix: i64) -> (Day, u16) {
-    let at = |offset_hours: i64| {
-        let local = unix + offset_hours * 3600;
-        (
-            Day(local.div_euclid(86400) as i32),
-            (local.rem_euclid(86400) / 60) as u16,
+        format!(
+            "{} – {}",
+            time::french_hours(self.start.into()),
+            time::french_hours(self.end.into())
         )
-    };
-    let (day, _) = at(0);
-    let (y, _, _) = day.ymd();
-    // Summer time: from the last Sunday of March to the last Sunday of October, 01:00 UTC.
-    let last_sunday = |m: u32| {
-        let last = Day::from_ymd(y, m, 31);
-        last.plus(-(((last.weekday() + 1) % 7) as i32))
-    };
-    let start = i64::from(last_sunday(3).0) * 86400 + 3600;
-    let end = i64::from(last_sunday(10).0) * 86400 + 3600;
-    at(if unix >= start && unix < end { 2 } else { 1 })
+    }
 }
 
 // ---------------------------------------------------------------- the form
@@ -503,7 +333,7 @@ pub fn occurrences(
                 ));
             }
         }
-        day = day.plus(repeat.step());
+        day = day.add_days(repeat.step());
     }
     Ok(days)
 }
@@ -526,7 +356,7 @@ pub fn check_booking(form: &Form, today: Day) -> std::result::Result<Booking, Ve
             errors.push(FieldError::new("date", "Indiquez la date de la réservation."));
             None
         }
-        d => Day::parse(&d).or_else(|| {
+        d => parse_day(&d).or_else(|| {
             errors.push(FieldError::new(
                 "date",
                 "La date n'est pas une date valide (format attendu : AAAA-MM-JJ, par exemple 2026-03-10).",
@@ -591,7 +421,7 @@ pub fn check_booking(form: &Form, today: Day) -> std::result::Result<Booking, Ve
     });
     let until = match form.text("jusqu_au") {
         u if u.is_empty() || repeat == Repeat::None => None,
-        u => Day::parse(&u).or_else(|| {
+        u => parse_day(&u).or_else(|| {
             errors.push(FieldError::new(
                 "jusqu_au",
                 "La date de fin de répétition n'est pas une date valide (format attendu : AAAA-MM-JJ).",
@@ -709,7 +539,7 @@ impl Period {
     pub fn start(self, day: Day) -> Day {
         match self {
             Period::Week => day.monday(),
-            Period::Month => day.month_start(),
+            Period::Month => day.first_of_month(),
         }
     }
 
@@ -725,7 +555,7 @@ impl Period {
     pub fn label(self, start: Day) -> String {
         match self {
             Period::Week => format!("semaine du {}", start.french()),
-            Period::Month => start.month_name(),
+            Period::Month => start.month_year(),
         }
     }
 }
@@ -873,7 +703,7 @@ pub fn grid(
             .map(|d| GridDay {
                 iso: d.iso(),
                 label: d.french(),
-                short: d.short(),
+                short: d.french_short(),
                 today: *d == today,
             })
             .collect(),
@@ -901,14 +731,6 @@ pub struct UserStats {
     pub minutes: u32,
 }
 
-/// « 3 h 30 » from minutes.
-pub fn french_hours(minutes: u32) -> String {
-    match minutes % 60 {
-        0 => format!("{} h", minutes / 60),
-        m => format!("{} h {m:02}", minutes / 60),
-    }
-}
-
 /// Statistics of `reservations` within `[from, to)`; `buckets` = (label, first day) in
 /// order, each running to the next one's first day (the last one to `to`).
 pub fn stats(reservations: &[Reservation], from: Day, to: Day, buckets: &[(String, Day)]) -> Stats {
@@ -933,7 +755,7 @@ pub fn stats(reservations: &[Reservation], from: Day, to: Day, buckets: &[(Strin
         }
     }
     for u in &mut by_user {
-        u.hours = french_hours(u.minutes);
+        u.hours = time::french_hours(u.minutes);
     }
     by_user.sort_by(|a, b| b.minutes.cmp(&a.minutes).then(a.name.cmp(&b.name)));
     let bars = buckets
@@ -951,7 +773,7 @@ pub fn stats(reservations: &[Reservation], from: Day, to: Day, buckets: &[(Strin
         .collect();
     Stats {
         count: within.len(),
-        hours: french_hours(within.iter().map(|r| r.slot.minutes()).sum()),
+        hours: time::french_hours(within.iter().map(|r| r.slot.minutes()).sum()),
         by_user,
         bars,
     }
@@ -981,7 +803,7 @@ pub fn bar_chart_svg(title: &str, bars: &[(String, u32)]) -> String {
     };
     let desc: Vec<String> = bars
         .iter()
-        .map(|(label, m)| format!("{label} : {}", french_hours(*m)))
+        .map(|(label, m)| format!("{label} : {}", time::french_hours(*m)))
         .collect();
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" aria-labelledby=\"t d\" viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"11\"><title id=\"t\">{}</title><desc id=\"d\">{}</desc>",
@@ -998,7 +820,7 @@ pub fn bar_chart_svg(title: &str, bars: &[(String, u32)]) -> String {
         "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
         left - 4,
         top + 4,
-        xml_escape(&french_hours(max))
+        xml_escape(&time::french_hours(max))
     ));
     for (i, (label, minutes)) in bars.iter().enumerate() {
         let h = (u64::from(*minutes) * u64::from(plot_h) / u64::from(max)) as u32;
@@ -1007,7 +829,7 @@ pub fn bar_chart_svg(title: &str, bars: &[(String, u32)]) -> String {
         svg.push_str(&format!(
             "<rect x=\"{x}\" y=\"{}\" width=\"{w}\" height=\"{h}\" fill=\"#2f6f4f\"><title>{}</title></rect>",
             height - bottom - h,
-            xml_escape(&format!("{label} : {}", french_hours(*minutes)))
+            xml_escape(&format!("{label} : {}", time::french_hours(*minutes)))
         ));
         svg.push_str(&format!(
             "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
@@ -1039,7 +861,7 @@ mod tests {
     use super::*;
 
     fn day(s: &str) -> Day {
-        Day::parse(s).unwrap()
+        parse_day(s).unwrap()
     }
 
     fn reservation(d: &str, start: &str, end: &str, author: &str) -> Reservation {
@@ -1069,27 +891,39 @@ mod tests {
     }
 
     #[test]
-    fn days_round_trip_and_know_their_weekday() {
-        assert_eq!(Day::from_ymd(1970, 1, 1), Day(0));
-        for text in ["1970-01-01", "2000-02-29", "2026-03-10", "2027-12-31"] {
-            assert_eq!(day(text).iso(), text);
-        }
-        assert_eq!(day("2026-03-10").weekday(), 1, "a Tuesday");
-        assert_eq!(day("2026-03-10").monday().iso(), "2026-03-09");
-        assert_eq!(day("2026-03-15").monday().iso(), "2026-03-09", "Sunday");
-        assert_eq!(day("2026-03-01").french(), "dimanche 1er mars 2026");
-        assert_eq!(day("2026-12-17").next_month_start().iso(), "2027-01-01");
+    fn typed_days_parse_from_1970_on() {
+        assert_eq!(parse_day("1970-01-01"), Some(Date::EPOCH));
+        assert_eq!(
+            parse_day(" 2026-03-10 ").map(Day::iso).as_deref(),
+            Some("2026-03-10")
+        );
+        assert!(parse_day("2028-02-29").is_some());
         for bad in [
             "2026-02-29",
             "2026-13-01",
             "10/03/2026",
             "demain",
             "2026-3-10",
+            "1969-12-31",
             "",
         ] {
-            assert_eq!(Day::parse(bad), None, "{bad}");
+            assert_eq!(parse_day(bad), None, "{bad}");
         }
-        assert!(Day::parse("2028-02-29").is_some());
+    }
+
+    #[test]
+    fn stored_days_keep_their_format() {
+        // Records hold the day number, index keys the ISO date: both are stored data.
+        let r = reservation("2026-03-10", "10:00", "11:00", "u1");
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["day"], serde_json::json!(20522));
+        let back: Reservation = serde_json::from_value(json).unwrap();
+        assert_eq!(back.day, r.day);
+        assert_eq!(
+            r.index_keys()[0],
+            "r:0000000000000001:2026-03-10",
+            "day index key"
+        );
     }
 
     #[test]
@@ -1102,9 +936,14 @@ mod tests {
         for bad in ["24:01", "10:60", "10", "midi", "1:5", "-1:00", "100:00"] {
             assert_eq!(parse_time(bad), None, "{bad}");
         }
-        assert_eq!(format_time(485), "08:05");
-        assert_eq!(french_time(630), "10 h 30");
-        assert_eq!(french_time(600), "10 h");
+        assert_eq!(
+            Slot {
+                start: 600,
+                end: 630
+            }
+            .french(),
+            "10 h – 10 h 30"
+        );
     }
 
     #[test]
@@ -1114,22 +953,6 @@ mod tests {
         assert!(s(600, 660).overlaps(&s(500, 700)));
         assert!(!s(600, 660).overlaps(&s(660, 720)));
         assert!(!s(600, 660).overlaps(&s(540, 600)));
-    }
-
-    #[test]
-    fn paris_time_follows_summer_time() {
-        // 2026-01-15 12:00 UTC → 13:00; 2026-07-15 12:00 UTC → 14:00.
-        let winter = i64::from(day("2026-01-15").0) * 86400 + 12 * 3600;
-        assert_eq!(paris_now(winter), (day("2026-01-15"), 13 * 60));
-        let summer = i64::from(day("2026-07-15").0) * 86400 + 12 * 3600;
-        assert_eq!(paris_now(summer), (day("2026-07-15"), 14 * 60));
-        // 23:30 UTC in summer is already the next day.
-        let late = i64::from(day("2026-07-15").0) * 86400 + 23 * 3600 + 1800;
-        assert_eq!(paris_now(late), (day("2026-07-16"), 90));
-        // The switch: 2026-03-29 01:00 UTC.
-        let switch = i64::from(day("2026-03-29").0) * 86400 + 3600;
-        assert_eq!(paris_now(switch - 60).1, 2 * 60 - 1);
-        assert_eq!(paris_now(switch).1, 3 * 60);
     }
 
     #[test]
@@ -1164,12 +987,12 @@ mod tests {
         // 60 weeks is fine, 61 is not.
         let first = day("2026-01-06");
         assert_eq!(
-            occurrences(first, Repeat::Weekly, Some(first.plus(59 * 7)))
+            occurrences(first, Repeat::Weekly, Some(first.add_days(59 * 7)))
                 .unwrap()
                 .len(),
             60
         );
-        let e = occurrences(first, Repeat::Weekly, Some(first.plus(60 * 7))).unwrap_err();
+        let e = occurrences(first, Repeat::Weekly, Some(first.add_days(60 * 7))).unwrap_err();
         assert!(e.message.contains("60"), "{}", e.message);
         assert!(occurrences(first, Repeat::Weekly, None).is_err());
     }
@@ -1347,7 +1170,7 @@ mod tests {
     #[test]
     fn the_grid_places_reservations_in_each_hour_they_cover() {
         let monday = day("2026-03-09");
-        let days: Vec<Day> = (0..7).map(|i| monday.plus(i)).collect();
+        let days: Vec<Day> = (0..7).map(|i| monday.add_days(i)).collect();
         let reservations = vec![
             (Id(1), reservation("2026-03-10", "10:00", "11:30", "Jean")),
             (Id(2), reservation("2026-03-12", "06:00", "06:30", "Marie")),
@@ -1382,7 +1205,7 @@ mod tests {
             reservation("2026-04-01", "08:00", "09:00", "Jean"),
         ];
         let from = day("2026-03-01");
-        let to = from.next_month_start();
+        let to = from.first_of_month().add_months(1);
         let buckets = vec![
             ("9/3".to_string(), day("2026-03-09")),
             ("16/3".to_string(), day("2026-03-16")),
