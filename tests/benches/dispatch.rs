@@ -5,9 +5,10 @@
 //!    compiled natively and called directly.
 //! 2. HTTP: the blog's list page (signed in) against `/healthz`, a static
 //!    response of the same axum server, sequential keep-alive requests.
-//! 3. HTTP: an establishment's home page with 4 blocks (Actualités from two
-//!    rubriques, Mes services, the blog's latest articles, RSS entries), signed
-//!    in, against `/healthz`: sequential latency and throughput with 8 clients.
+//! 3. HTTP: an establishment's home page with every demo block a pupil sees
+//!    (Actualités from two rubriques, Mes services, the blog's latest articles,
+//!    forms to fill, forum subjects, RSS entries), signed in, against `/healthz`:
+//!    sequential latency and throughput with 8 clients.
 //! 4. Sandbox under load: the `echo` plugin's latency over HTTP, idle and
 //!    while clients keep the `hostile` plugin looping, exhausting its memory,
 //!    recursing, panicking, returning huge output and probing WASI.
@@ -477,7 +478,7 @@ const STORM_ACCOUNTS: [&str; 8] = [
 
 /// Section 5: concurrent clients signing in over and over (GET /login for the
 /// CSRF token, POST /login), and the home page's latency meanwhile.
-async fn login_storm(server: &TestServer, pupil: &Client, home: &str) -> String {
+async fn login_storm(server: &TestServer, pupil: &Client, home: &str, blocks: usize) -> String {
     let window = Duration::from_secs(6);
     let call_home = || async {
         assert_eq!(pupil.get(home).await.unwrap().status, 200);
@@ -519,7 +520,7 @@ async fn login_storm(server: &TestServer, pupil: &Client, home: &str) -> String 
          {clients} clients sign in over and over, each as a different demo account (GET `/login` for \
          the CSRF token, then POST `/login`: argon2id m=19 MiB, t=2, p=1 on the bounded password \
          pool, the account's last sign-in written, a session opened), for {storm:.1} s. Meanwhile a \
-         signed-in pupil loads the home page with 4 blocks (`{home}`) sequentially for {secs} s; \
+         signed-in pupil loads the home page with {blocks} blocks (`{home}`) sequentially for {secs} s; \
          idle is the same measurement without the storm.\n\n\
          Sign-ins: **{rate:.1}/s** sustained ({count} in {storm:.1} s; one sign-in, GET + POST, \
          median {sm}, p99 {sp} with {clients} clients queueing on the pool).\n\n\
@@ -645,7 +646,7 @@ fn main() {
         })
         .await;
 
-        // 3. Home page with 4 blocks.
+        // 3. Home page with its blocks.
         let feeds = FeedServer::start().await.unwrap();
         let admin = server.signed_in("admin").await.unwrap();
         let rss_admin = format!("/admin/e/{PILAT}/plugins/rss");
@@ -663,6 +664,11 @@ fn main() {
         }
         let home = format!("/e/{PILAT}/");
         let page = pupil.get(&home).await.unwrap();
+        let block_titles: Vec<String> = regex::Regex::new(r#"class="card-title block-title" id="bloc-\d+">([^<]+)</h2>"#)
+            .unwrap()
+            .captures_iter(&page.body)
+            .map(|c| format!("« {} »", preau_tests::unescape(&c[1])))
+            .collect();
         for block in ["Actualités", "Tous mes services", "Derniers articles", "Flux RSS"] {
             assert!(page.body.contains(block), "bloc {block} absent de la page d'accueil");
         }
@@ -683,7 +689,7 @@ fn main() {
         if std::env::var("PREAU_BENCH_ONLY").as_deref() == Ok("load") {
             // Sections 4 and 5 alone, printed, BENCHMARKS.md untouched.
             println!("{}", sandbox_under_load(&server, &pupil).await);
-            println!("{}", login_storm(&server, &pupil, &home).await);
+            println!("{}", login_storm(&server, &pupil, &home, block_titles.len()).await);
             return;
         }
         let static_again = measure_async(3_000, || async {
@@ -705,7 +711,7 @@ fn main() {
         // 4. A well-behaved plugin while a hostile one misbehaves.
         let sandbox = sandbox_under_load(&server, &pupil).await;
         // 5. Sign-in storm.
-        let storm = login_storm(&server, &pupil, &home).await;
+        let storm = login_storm(&server, &pupil, &home, block_titles.len()).await;
         // 6. Reservations and forms.
         let services = services(&server).await;
 
@@ -733,19 +739,22 @@ fn main() {
              | `/healthz` (static) | {sm} | {sp} | {sr:.0} |\n\
              | `/e/{PILAT}/blog/` | {bm} | {bp} | {br:.0} |\n\n\
              Ratio blog page / static: {page_ratio:.1}× (median latency).\n\n\
-             ## HTTP: establishment home page with 4 blocks against a static response\n\n\
-             Signed in as a pupil of the Collège du Pilat. Blocks: « Actualités » (news of the two public \
-             rubriques subscribed to the portal block: one plugin instance per rubrique), « Mes services » \
-             (region and establishment catalogues), « Derniers articles » (blog) and « Flux RSS » (two \
-             feeds from the local fixture server, read from the plugin's store; no network on the page). \
-             Four wasm instances per page. Sequential: 3 000 requests each; throughput: 8 signed-in \
-             clients for 5 s each.\n\n\
+             ## HTTP: establishment home page with {n_blocks} blocks against a static response\n\n\
+             Signed in as a pupil of the Collège du Pilat, who sees the demo's default blocks: {titles}. \
+             « Actualités » merges the news of the two public rubriques subscribed to the portal block \
+             (one plugin instance per rubrique), « Mes services » reads the region and establishment \
+             catalogues (no plugin), « Flux RSS » shows two feeds from the local fixture server read from \
+             the plugin's store (no network on the page); every other block is one plugin instance, all \
+             rendered concurrently. Sequential: 3 000 requests each; throughput: 8 signed-in clients \
+             for 5 s each.\n\n\
              | | median | p99 | requests/s (1 client) | requests/s (8 clients) |\n|---|---|---|---|---|\n\
              | `/healthz` (static) | {s2m} | {s2p} | {s2r:.0} | {st:.0} |\n\
-             | `/e/{PILAT}/` (4 blocks) | {hm} | {hp} | {hr:.0} | {ht:.0} |\n\n\
+             | `/e/{PILAT}/` ({n_blocks} blocks) | {hm} | {hp} | {hr:.0} | {ht:.0} |\n\n\
              Ratio home page / static: {home_ratio:.1}× (median latency), {home_tput_ratio:.2} of the \
              static throughput with 8 clients.\n",
             machine = machine(),
+            n_blocks = block_titles.len(),
+            titles = block_titles.join(", "),
             allocator = if plugins.pooled { "pooling + copy-on-write" } else { "on-demand (pool could not be reserved)" },
             wm = us(wasm.median),
             wp = us(wasm.p99),
