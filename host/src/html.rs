@@ -496,7 +496,7 @@ fn chars(s: &str, min: usize, max: usize, ok: impl Fn(char) -> bool) -> bool {
 }
 
 /// Escapes text for an HTML attribute value or text node.
-fn escape(s: &str) -> String {
+pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -146,8 +146,8 @@ pub struct CallState {
     uai: String,
     /// The instance's rubrique, if any.
     rubrique: Option<String>,
-    /// Its manifest (roles, notify flag, name).
-    manifest: Arc<LoadedPlugin>,
+    /// The plugin being called (its manifest: roles, notify flag, name).
+    loaded: Arc<LoadedPlugin>,
     /// The caller (user id) and their roles in the instance, from the invocation.
     caller_id: Option<String>,
     roles: Vec<String>,
@@ -295,7 +295,7 @@ impl CallState {
         crate::rights::Instance {
             uai: &self.uai,
             rubrique: self.rubrique.as_deref(),
-            manifest: &self.manifest.manifest,
+            manifest: &self.loaded.manifest,
         }
     }
 
@@ -305,7 +305,7 @@ impl CallState {
 
     /// Delivers a notification: recipients resolved in this establishment only.
     fn send_notification(&mut self, n: wit_notify::Notification) -> Result<u32, String> {
-        if !self.manifest.manifest.notify {
+        if !self.loaded.manifest.notify {
             return Err("notifications non déclarées dans le manifeste (notify = true)".into());
         }
         self.notifications_sent += 1;
@@ -368,7 +368,7 @@ impl CallState {
         users.truncate(crate::rights::MAX_HOLDERS);
         let notification = crate::notifications::new_notification(
             &self.uai,
-            &self.manifest.manifest.name,
+            &self.loaded.manifest.name,
             &subject,
             &body,
             &link,
@@ -960,7 +960,7 @@ impl Runtime {
             plugin: plugin.manifest.id.clone(),
             uai: ctx.uai.clone(),
             rubrique: ctx.rubrique.clone(),
-            manifest: plugin.clone(),
+            loaded: plugin.clone(),
             caller_id: ctx.caller_id.clone(),
             roles: ctx.roles.clone(),
             mount: ctx.mount.clone(),

@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Value, json};
 
 use super::admin::{Target, checked_form, target};
+use super::plugins::Access;
 use super::{Visitor, WebResult, error_page, forbidden, parse_query, render};
 use crate::App;
 use crate::directory::identifiers::{self, IdentifierRow};
@@ -1378,63 +1379,36 @@ async fn object_target(
         )
     };
     let internal = |e: anyhow::Error| super::AppError::from(e).into_response();
-    let setting = app
-        .directory
-        .plugin_setting(uai, &manifest.id)
-        .map_err(internal)?;
     let Some(manager_role) = manifest.scoped_rights.as_deref() else {
         return Err(not_found(&visitor));
     };
-    if !setting.enabled || !crate::rights::valid_scope(object) {
+    // A service not enabled here has no objects; anyone else must sign in first.
+    let enabled = app
+        .directory
+        .plugin_setting(uai, &manifest.id)
+        .map_err(internal)?
+        .enabled;
+    if !enabled || !crate::rights::valid_scope(object) {
         return Err(not_found(&visitor));
     }
     let Some(user) = visitor.user.clone() else {
         return Err(forbidden(app, &visitor, Some(&establishment)));
     };
     // The instance: the establishment's, or a rubrique showing the service.
+    let granted = match super::plugins::instance_access(app, &visitor, uai, rubrique, plugin)
+        .map_err(internal)?
+    {
+        Access::Granted(granted) => granted,
+        Access::NotFound => return Err(not_found(&visitor)),
+        Access::Forbidden => return Err(forbidden(app, &visitor, Some(&establishment))),
+    };
     let mut scope = RightsScope {
-        rubrique: None,
+        rubrique: granted.rubrique.clone(),
         object: None,
     };
-    let base_roles = match rubrique {
-        None => app
-            .directory
-            .roles(Some(&user), uai, manifest)
-            .map_err(internal)?,
-        Some(id) => {
-            let portal = crate::portal::Portal::load(&app.directory, uai).map_err(internal)?;
-            let Some(r) = portal
-                .rubrique(id)
-                .filter(|r| manifest.rubrique && r.services.contains(&manifest.id))
-            else {
-                return Err(not_found(&visitor));
-            };
-            if !crate::portal::may_enter(&app.directory, &portal, Some(&user), uai, id)
-                .map_err(internal)?
-            {
-                return Err(forbidden(app, &visitor, Some(&establishment)));
-            }
-            scope.rubrique = Some(r.clone());
-            crate::portal::roles_in(&app.directory, r, Some(&user), uai, manifest)
-                .map_err(internal)?
-        }
-    };
-    let mount = scope.mount(uai, &manifest.id);
-    let call = crate::runtime::invocation(
-        super::portal::wit_caller(&visitor, uai),
-        base_roles.clone(),
-        uai,
-        &establishment.name,
-        mount,
-        scope
-            .rubrique
-            .as_ref()
-            .map(|r| crate::runtime::WitRubrique {
-                id: r.id.clone(),
-                title: r.title.clone(),
-            }),
-    );
-    let ctx = super::plugins::call_context(app, uai, rubrique, &manifest.id, &setting.config);
+    let base_roles = granted.roles.clone();
+    let call = granted.invocation(&visitor, &establishment);
+    let ctx = granted.context(app, uai, &manifest.id);
     let description = app
         .runtime
         .describe_scope(&manifest.id, ctx, object.to_string(), call)

@@ -11,14 +11,11 @@
 use std::sync::LazyLock;
 
 use regex::Regex;
-use serde_json::json;
 
 use super::Visitor;
-use super::plugins::{Access, call_context, instance_access};
-use super::portal::wit_caller;
+use super::plugins::{Access, instance_access, render_fragment};
 use crate::App;
 use crate::directory::Establishment;
-use crate::runtime::invocation;
 
 /// Embeds expanded per page: a page cannot fan out into many plugin calls.
 const MAX_EMBEDS_PER_PAGE: usize = 5;
@@ -117,51 +114,26 @@ async fn block_for(
         .iter()
         .find_map(|e| e.matches(&below).map(|p| (e.block.clone(), p)))?;
     let uai = &establishment.uai;
-    let Access::Granted {
-        roles,
-        mount,
-        rubrique: wit_rubrique,
-        config,
-    } = instance_access(app, visitor, uai, rubrique, &plugin).ok()?
-    else {
+    let Ok(Access::Granted(granted)) = instance_access(app, visitor, uai, rubrique, &plugin) else {
         return None;
     };
     params.push(("page".into(), page_path.to_string()));
     params.push(("service".into(), service_name.to_string()));
-    let call = invocation(
-        wit_caller(visitor, uai),
-        roles,
-        uai,
-        &establishment.name,
-        mount,
-        wit_rubrique,
-    );
-    let ctx = call_context(app, uai, rubrique, plugin_id, &config);
-    let fragment = match app
+    let call = granted.invocation(visitor, establishment);
+    let ctx = granted.context(app, uai, plugin_id);
+    let rendered = match app
         .runtime
         .render_block(plugin_id, ctx, block, params, call)
         .await
     {
-        Ok(fragment) => fragment?,
-        Err(e) => {
-            tracing::error!(plugin = %plugin_id, "bloc inséré {path} : {e}");
-            return None;
+        Ok(fragment) => {
+            let fragment = fragment?;
+            render_fragment(app, visitor, uai, plugin_id, &fragment).map(|html| (fragment, html))
         }
+        Err(e) => Err(anyhow::anyhow!("{e}")),
     };
-    let mut context: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(&fragment.context).ok()?;
-    context.insert(
-        "portal".into(),
-        json!({
-            "csrf": visitor.csrf(),
-            "establishment": { "uai": uai, "url": format!("/e/{uai}/") },
-        }),
-    );
-    let html = match app.theme.render(
-        &format!("{plugin_id}/{}", fragment.template),
-        minijinja::Value::from_serialize(&context),
-    ) {
-        Ok(html) => html,
+    let (fragment, html) = match rendered {
+        Ok(rendered) => rendered,
         Err(e) => {
             tracing::error!(plugin = %plugin_id, "bloc inséré {path} : {e:#}");
             return None;
@@ -170,15 +142,8 @@ async fn block_for(
     // The fragment was rendered by the host from an autoescaped template.
     Some(format!(
         "<section class=\"embedded-block\" aria-label=\"{title}\">{html}</section>",
-        title = escape(&fragment.title)
+        title = crate::html::escape(&fragment.title)
     ))
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 #[cfg(test)]

@@ -6,11 +6,11 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use serde_json::json;
 
 use super::admin::checked_form;
-use super::{Visitor, WebResult, render};
+use super::{Visitor, WebResult, forbidden, render};
 use crate::App;
 use crate::notifications;
 
@@ -21,7 +21,7 @@ const SHOWN: usize = 100;
 pub async fn list(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) -> WebResult {
     let visitor = Visitor::from_headers(&app, &headers, uri.path());
     let Some(user) = visitor.user.clone() else {
-        return Ok(sign_in_first(&visitor));
+        return Ok(forbidden(&app, &visitor, None));
     };
     let establishments = app.directory.establishments()?;
     let items: Vec<serde_json::Value> = notifications::newest(&app.directory, &user.id, SHOWN)?
@@ -62,15 +62,11 @@ pub async fn mark_read(
 ) -> WebResult {
     let visitor = Visitor::from_headers(&app, &headers, uri.path());
     let Some(user) = visitor.user.clone() else {
-        return Ok(sign_in_first(&visitor));
+        return Ok(forbidden(&app, &visitor, None));
     };
     if let Err(response) = checked_form(&app, &visitor, &body) {
         return Ok(response);
     }
     notifications::mark_all_read(&app.directory, &user.id)?;
     Ok(Redirect::to("/notifications").into_response())
-}
-
-fn sign_in_first(visitor: &Visitor) -> Response {
-    Redirect::to(&visitor.login_url()).into_response()
 }

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use anyhow::Context;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
@@ -11,7 +12,11 @@ use serde_json::json;
 use super::portal::{find_establishment, wit_caller};
 use super::{Visitor, csrf_rejected, error_page, forbidden, parse_form, parse_query};
 use crate::App;
-use crate::runtime::{CallContext, CallError, WitMethod, WitRequest, WitResponse, invocation};
+use crate::directory::Establishment;
+use crate::runtime::{
+    CallContext, CallError, WitFragment, WitInvocation, WitMethod, WitRequest, WitResponse,
+    WitRubrique, invocation,
+};
 
 /// GET /e/{uai}/{plugin} → its index.
 pub async fn plugin_slash(Path((uai, plugin)): Path<(String, String)>) -> Redirect {
@@ -208,15 +213,41 @@ pub fn start_scheduler(app: &Arc<App>, interval: std::time::Duration) {
     });
 }
 
+/// A plugin instance the visitor may reach: their roles there (possibly none), its
+/// mount, rubrique and configuration.
+pub struct Granted {
+    pub roles: Vec<String>,
+    pub mount: String,
+    pub rubrique: Option<crate::portal::Rubrique>,
+    pub config: serde_json::Value,
+}
+
+impl Granted {
+    /// The invocation of a call made for `visitor`.
+    pub fn invocation(&self, visitor: &Visitor, establishment: &Establishment) -> WitInvocation {
+        invocation(
+            wit_caller(visitor, &establishment.uai),
+            self.roles.clone(),
+            &establishment.uai,
+            &establishment.name,
+            self.mount.clone(),
+            self.rubrique.as_ref().map(|r| WitRubrique {
+                id: r.id.clone(),
+                title: r.title.clone(),
+            }),
+        )
+    }
+
+    /// The context of a call into `plugin` here.
+    pub fn context(&self, app: &App, uai: &str, plugin: &str) -> CallContext {
+        let rubrique = self.rubrique.as_ref().map(|r| r.id.as_str());
+        call_context(app, uai, rubrique, plugin, &self.config)
+    }
+}
+
 /// What a visitor gets of a plugin instance (the establishment's, or a rubrique's).
 pub enum Access {
-    /// Their roles (possibly none), the instance's mount, rubrique and configuration.
-    Granted {
-        roles: Vec<String>,
-        mount: String,
-        rubrique: Option<crate::runtime::WitRubrique>,
-        config: serde_json::Value,
-    },
+    Granted(Box<Granted>),
     /// Not enabled here, or not shown in that rubrique: it does not exist here.
     NotFound,
     /// A restricted rubrique the visitor may not enter.
@@ -239,14 +270,14 @@ pub fn instance_access(
         return Ok(Access::NotFound);
     }
     let Some(rid) = rubrique_id else {
-        return Ok(Access::Granted {
+        return Ok(Access::Granted(Box::new(Granted {
             roles: app
                 .directory
                 .roles(visitor.user.as_ref(), uai, &plugin.manifest)?,
             mount: format!("/e/{uai}/{plugin_id}"),
             rubrique: None,
             config: setting.config,
-        });
+        })));
     };
     let portal = crate::portal::Portal::load(&app.directory, uai)?;
     let Some(rubrique) = portal
@@ -258,7 +289,7 @@ pub fn instance_access(
     if !crate::portal::may_enter(&app.directory, &portal, visitor.user.as_ref(), uai, rid)? {
         return Ok(Access::Forbidden);
     }
-    Ok(Access::Granted {
+    Ok(Access::Granted(Box::new(Granted {
         roles: crate::portal::roles_in(
             &app.directory,
             rubrique,
@@ -267,12 +298,34 @@ pub fn instance_access(
             &plugin.manifest,
         )?,
         mount: format!("/e/{uai}/r/{rid}/{plugin_id}"),
-        rubrique: Some(crate::runtime::WitRubrique {
-            id: rubrique.id.clone(),
-            title: rubrique.title.clone(),
-        }),
+        rubrique: Some(rubrique.clone()),
         config: setting.config,
-    })
+    })))
+}
+
+/// The HTML of a plugin's fragment (a home-page block, an embedded object): its
+/// autoescaped template with the fragment's context plus `portal` (the
+/// establishment, and the visitor's CSRF token for forms inside).
+pub fn render_fragment(
+    app: &App,
+    visitor: &Visitor,
+    uai: &str,
+    plugin: &str,
+    fragment: &WitFragment,
+) -> anyhow::Result<String> {
+    let mut context: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&fragment.context).context("contexte du fragment")?;
+    context.insert(
+        "portal".into(),
+        json!({
+            "csrf": visitor.csrf(),
+            "establishment": { "uai": uai, "url": format!("/e/{uai}/") },
+        }),
+    );
+    Ok(app.theme.render(
+        &format!("{plugin}/{}", fragment.template),
+        minijinja::Value::from_serialize(&context),
+    )?)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -326,18 +379,13 @@ async fn dispatch(
         }
         _ => return StatusCode::METHOD_NOT_ALLOWED.into_response(),
     };
-    let (roles, mount, wit_rubrique, config) =
-        match instance_access(&app, &visitor, &uai, rubrique_id.as_deref(), &plugin) {
-            Ok(Access::Granted {
-                roles,
-                mount,
-                rubrique,
-                config,
-            }) => (roles, mount, rubrique, config),
-            Ok(Access::NotFound) => return not_found(),
-            Ok(Access::Forbidden) => return forbidden(&app, &visitor, Some(&establishment)),
-            Err(e) => return super::AppError::from(e).into_response(),
-        };
+    let granted = match instance_access(&app, &visitor, &uai, rubrique_id.as_deref(), &plugin) {
+        Ok(Access::Granted(granted)) => granted,
+        Ok(Access::NotFound) => return not_found(),
+        Ok(Access::Forbidden) => return forbidden(&app, &visitor, Some(&establishment)),
+        Err(e) => return super::AppError::from(e).into_response(),
+    };
+    let mount = granted.mount.clone();
     let request = WitRequest {
         method: wit_method,
         path,
@@ -345,16 +393,9 @@ async fn dispatch(
         // The CSRF field is the host's business, not the plugin's.
         form: form.into_iter().filter(|(k, _)| k != "csrf").collect(),
         csrf_valid: true,
-        invocation: invocation(
-            wit_caller(&visitor, &uai),
-            roles,
-            &uai,
-            &establishment.name,
-            mount.clone(),
-            wit_rubrique,
-        ),
+        invocation: granted.invocation(&visitor, &establishment),
     };
-    let ctx = call_context(&app, &uai, rubrique_id.as_deref(), &plugin_id, &config);
+    let ctx = granted.context(&app, &uai, &plugin_id);
     let response = match app.runtime.handle(&plugin_id, ctx, request).await {
         Ok(response) => response,
         Err(error) => {

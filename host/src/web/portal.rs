@@ -7,11 +7,12 @@ use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 
+use super::plugins::{Access, instance_access, render_fragment};
 use super::{Visitor, WebResult, error_page, render, render_value};
 use crate::App;
 use crate::directory::{Establishment, Theme};
 use crate::portal::{NEWS_BLOCK, Portal, SERVICES_BLOCK};
-use crate::runtime::{WitCaller, invocation};
+use crate::runtime::WitCaller;
 
 /// GET /
 pub async fn region(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) -> WebResult {
@@ -207,62 +208,40 @@ async fn plugin_block(
     let Some(block) = plugin.manifest.blocks.iter().find(|b| b.id == block_id) else {
         return Ok(None);
     };
-    let setting = app.directory.plugin_setting(uai, id)?;
-    if !setting.enabled {
+    let Access::Granted(granted) = instance_access(app, visitor, uai, None, &plugin)? else {
         return Ok(None);
-    }
-    let roles = app
-        .directory
-        .roles(visitor.user.as_ref(), uai, &plugin.manifest)?;
-    let mount = format!("/e/{uai}/{id}");
-    let ctx = super::plugins::call_context(app, uai, None, id, &setting.config);
-    let call = invocation(
-        wit_caller(visitor, uai),
-        roles,
-        uai,
-        &establishment.name,
-        mount.clone(),
-        None,
-    );
-    let (title, html, more_url) = match app
+    };
+    let call = granted.invocation(visitor, establishment);
+    let ctx = granted.context(app, uai, id);
+    let rendered = match app
         .runtime
         .render_block(id, ctx, block.id.clone(), Vec::new(), call)
         .await
     {
         Ok(None) => return Ok(None),
         Ok(Some(fragment)) => {
-            let mut context: serde_json::Map<String, serde_json::Value> =
-                serde_json::from_str(&fragment.context).unwrap_or_default();
-            context.insert(
-                "portal".into(),
-                json!({ "establishment": { "uai": uai, "url": format!("/e/{uai}/") } }),
-            );
-            match app.theme.render(
-                &format!("{id}/{}", fragment.template),
-                minijinja::Value::from_serialize(&context),
-            ) {
-                Ok(html) => (
-                    fragment.title,
-                    html,
-                    fragment.more.map(|m| {
-                        format!(
-                            "{mount}{}",
-                            if m.starts_with('/') {
-                                m
-                            } else {
-                                format!("/{m}")
-                            }
-                        )
-                    }),
-                ),
-                Err(e) => {
-                    tracing::error!(plugin = %id, "bloc {} : {e:#}", block.id);
-                    (block.label.clone(), String::new(), None)
-                }
-            }
+            render_fragment(app, visitor, uai, id, &fragment).map(|html| (fragment, html))
         }
+        Err(e) => Err(anyhow::anyhow!("{e}")),
+    };
+    let (title, html, more_url) = match rendered {
+        Ok((fragment, html)) => (
+            fragment.title,
+            html,
+            fragment.more.map(|m| {
+                format!(
+                    "{}{}",
+                    granted.mount,
+                    if m.starts_with('/') {
+                        m
+                    } else {
+                        format!("/{m}")
+                    }
+                )
+            }),
+        ),
         Err(e) => {
-            tracing::error!(plugin = %id, "bloc {} : {e}", block.id);
+            tracing::error!(plugin = %id, "bloc {} : {e:#}", block.id);
             (block.label.clone(), String::new(), None)
         }
     };
