@@ -13,6 +13,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 pub mod background;
+pub mod cli;
 pub mod config_form;
 pub mod demo;
 pub mod directory;
@@ -20,12 +21,14 @@ pub mod forms;
 pub mod html;
 pub mod image_header;
 pub mod manifest;
+pub mod metrics;
 pub mod notifications;
 pub mod outbound;
 pub mod portal;
 pub mod rights;
 pub mod runtime;
 pub mod services;
+pub mod settings;
 pub mod store;
 pub mod theme;
 mod web;
@@ -75,6 +78,9 @@ pub struct Config {
     /// Reverse proxies whose `X-Forwarded-For` is believed for the client
     /// address; empty: the header is ignored (anyone can write it).
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Client addresses allowed to read `/metrics` (others get 404);
+    /// loopback by default.
+    pub metrics_allow: Vec<metrics::IpRange>,
 }
 
 impl Config {
@@ -98,6 +104,7 @@ impl Config {
             tick_interval: Some(Duration::from_secs(300)),
             max_login_failures_per_address: 100,
             trusted_proxies: Vec::new(),
+            metrics_allow: metrics::IpRange::loopback(),
         }
     }
 }
@@ -115,6 +122,8 @@ pub struct App {
     address_failures: web::auth::FailureLimiter,
     /// Outstanding CAS service tickets (in memory).
     cas_tickets: web::cas::Tickets,
+    /// Counters behind `/metrics`.
+    metrics: metrics::Metrics,
 }
 
 /// Opens the database, loads the plugins and theme, seeds what is needed.
@@ -157,6 +166,7 @@ pub async fn build(config: Config) -> Result<Arc<App>> {
         login_failures: web::auth::FailureLimiter::default(),
         address_failures: web::auth::address_limiter(config.max_login_failures_per_address),
         cas_tickets: web::cas::Tickets::default(),
+        metrics: metrics::Metrics::default(),
         config,
     });
     if app.config.demo {

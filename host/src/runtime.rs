@@ -687,6 +687,8 @@ pub struct Runtime {
     penalty_threads: crate::background::LowPriorityPool,
     /// Whether the pooling allocator could be reserved.
     pub pooled: bool,
+    /// Calls per plugin and outcome, for `/metrics`.
+    pub(crate) call_metrics: crate::metrics::PluginCalls,
 }
 
 fn engine_config() -> wasmtime::Config {
@@ -766,6 +768,7 @@ impl Runtime {
             )
             .context("fils de la voie de pénalité")?,
             pooled,
+            call_metrics: Default::default(),
         });
         runtime.rescan();
         start_epoch_ticker(&runtime.engine);
@@ -1035,6 +1038,7 @@ impl Runtime {
                 .map_err(|e| CallError::Host(e.to_string()))?
         };
         let result = report(&plugin.manifest.id, &ctx.uai, result);
+        self.call_metrics.record(&plugin.manifest.id, &result);
         if let Err(CallError::Timeout | CallError::OutOfMemory) = &result {
             plugin.exhausted();
         }

@@ -111,6 +111,10 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<bool>;
     /// A new id, greater than any returned before, also across restarts.
     fn next_id(&self) -> Result<u64>;
+    /// Bytes the store takes on disk, when the engine can tell (for `/metrics`).
+    fn size_on_disk(&self) -> Result<Option<u64>> {
+        Ok(None)
+    }
 }
 
 /// Typed helpers over any [`Store`]: JSON values.
@@ -321,6 +325,10 @@ impl Store for SledStore {
         // sled persists a reserved range ahead of the ids it hands out, so ids
         // stay monotonic across crashes; +1 keeps 0 unused.
         Ok(self.db.generate_id()? + 1)
+    }
+
+    fn size_on_disk(&self) -> Result<Option<u64>> {
+        Ok(Some(self.db.size_on_disk()?))
     }
 }
 

@@ -255,6 +255,8 @@ async fn every_route_answers_each_profile_as_the_table_says() {
          # (authorized people get 404 or a validation error, nothing changes). Where rights are\n\
          # per object (reservations), a missing object is 404 for everyone: it has no rights to\n\
          # check; those POSTs are checked role by role in tests/integration/reservations.rs.\n\
+         # /metrics answers by client address, not by profile: ok for everyone here because the\n\
+         # test client is on loopback, the default metrics_allow (refusals: integration/operator.rs).\n\
          # method path | {}\n",
         PROFILES
             .iter()

@@ -14,6 +14,7 @@ mod formulaires;
 mod forum;
 mod hostile_input;
 mod isolation;
+mod operator;
 mod portal;
 mod reload;
 mod reservations;

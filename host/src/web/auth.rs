@@ -301,6 +301,7 @@ pub async fn login(
     let user = match (valid, user) {
         (true, Some(user)) => user,
         _ => {
+            app.metrics.sign_in(false);
             if login.len() <= MAX_LOGIN_BYTES {
                 app.login_failures.record_failure(&login);
             }
@@ -387,6 +388,7 @@ pub async fn login(
     } else {
         "/".to_string()
     };
+    app.metrics.sign_in(true);
     let mut response = Redirect::to(&target).into_response();
     response.headers_mut().append(
         header::SET_COOKIE,

@@ -20,6 +20,7 @@ mod banner;
 pub mod cas;
 mod directory;
 mod embeds;
+mod metrics;
 mod notifications;
 pub mod plugins;
 mod portal;
@@ -43,6 +44,7 @@ fn routes() -> Routes {
     Routes::default()
         .add("/", on_get(portal::region))
         .add("/healthz", on_get(|| async { "ok" }))
+        .add("/metrics", on_get(metrics::serve))
         .add("/login", on_get(auth::login_form).post(auth::login))
         .add("/logout", on_post(auth::logout))
         .add("/e/{uai}", on_get(portal::establishment_slash))
@@ -338,6 +340,10 @@ pub fn router(app: Arc<App>) -> Router {
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            metrics::record,
+        ))
         .with_state(app)
 }
 
