@@ -250,6 +250,15 @@ async fn metrics_count_what_happened() {
     assert_eq!(wrong.status, 401);
     let missing = server.client().get("/nulle-part").await.unwrap();
     assert_eq!(missing.status, 404);
+    // A plugin that fails in each way the runtime knows.
+    server.enable(PILAT, "hostile").await.unwrap();
+    for (path, status) in [("/panic", 500), ("/memory", 503), ("/loop", 503)] {
+        let page = pupil
+            .get(&format!("/e/{PILAT}/hostile{path}"))
+            .await
+            .unwrap();
+        assert_eq!(page.status, status, "{path}");
+    }
 
     // From the test client on loopback: allowed by default.
     let metrics = server.client().get("/metrics").await.unwrap();
@@ -303,6 +312,22 @@ async fn metrics_count_what_happened() {
             text,
             "preau_plugin_calls_total{plugin=\"blog\",outcome=\"ok\"}"
         ) >= 1.0
+    );
+    for outcome in ["trap", "out_of_memory", "timeout"] {
+        assert_eq!(
+            sample(
+                text,
+                &format!("preau_plugin_calls_total{{plugin=\"hostile\",outcome=\"{outcome}\"}}")
+            ),
+            1.0,
+            "{outcome}"
+        );
+    }
+    assert!(
+        sample(
+            text,
+            "preau_http_requests_total{class=\"plugin\",status=\"5xx\"}"
+        ) >= 3.0
     );
     assert!(sample(text, "preau_sign_ins_total{outcome=\"success\"}") >= 1.0);
     assert_eq!(
