@@ -237,8 +237,8 @@ pub async fn seed(app: &App) -> Result<()> {
                 );
                 continue;
             };
-            crate::web::enable_plugin(app, &establishment, &plugin, true).await?;
-            crate::web::send_demo_event(app, &establishment, None, &plugin).await;
+            crate::instances::enable_plugin(app, &establishment, &plugin, true).await?;
+            crate::instances::send_demo_event(app, &establishment, None, &plugin).await;
         }
         seed_portal(app, &establishment, &e.rubriques).await?;
     }
@@ -333,7 +333,8 @@ async fn seed_portal(
     for rubrique in &portal.rubriques {
         for service in &rubrique.services {
             if let Some(plugin) = app.runtime.plugin(service) {
-                crate::web::send_demo_event(app, establishment, Some(rubrique), &plugin).await;
+                crate::instances::send_demo_event(app, establishment, Some(rubrique), &plugin)
+                    .await;
             }
         }
     }

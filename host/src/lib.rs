@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
+pub mod appearance;
 pub mod background;
 pub mod config_form;
 pub mod demo;
@@ -19,6 +20,7 @@ pub mod directory;
 pub mod forms;
 pub mod html;
 pub mod image_header;
+pub mod instances;
 pub mod manifest;
 pub mod notifications;
 pub mod outbound;
@@ -179,7 +181,7 @@ pub async fn build(config: Config) -> Result<Arc<App>> {
         });
     }
     if let Some(interval) = app.config.tick_interval {
-        web::plugins::start_scheduler(&app, interval);
+        instances::start_scheduler(&app, interval);
     }
     Ok(app)
 }

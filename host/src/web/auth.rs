@@ -12,10 +12,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 
-use super::{
-    SESSION_COOKIE, Visitor, WebResult, bad_form, csrf_rejected, parse_form, parse_query, render,
-    safe_next,
-};
+use super::extract::{parse_form, parse_query};
+use super::pages::{WebResult, bad_form, csrf_rejected, render, safe_next};
+use super::visitor::{SESSION_COOKIE, Visitor};
 use crate::App;
 
 /// Failures allowed per login within [`FAILURE_WINDOW`] before sign-in is refused.
@@ -232,12 +231,11 @@ fn too_many(
 /// POST /login
 pub async fn login(
     State(app): State<Arc<App>>,
+    visitor: Visitor,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
-    uri: Uri,
     body: Bytes,
 ) -> WebResult {
-    let visitor = Visitor::from_headers(&app, &headers, uri.path());
     let Some(form) = parse_form(&body) else {
         return Ok(bad_form(&app, &visitor));
     };
@@ -400,13 +398,7 @@ pub async fn login(
 }
 
 /// POST /logout
-pub async fn logout(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Bytes,
-) -> WebResult {
-    let visitor = Visitor::from_headers(&app, &headers, uri.path());
+pub async fn logout(State(app): State<Arc<App>>, visitor: Visitor, body: Bytes) -> WebResult {
     let form = parse_form(&body).unwrap_or_default();
     if visitor.session.is_some() && !visitor.csrf_valid(&form) {
         return Ok(csrf_rejected(&app, &visitor));

@@ -14,7 +14,9 @@ use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 
-use super::{Visitor, WebResult, error_page, parse_query, render};
+use super::extract::parse_query;
+use super::pages::{WebResult, error_page, render};
+use super::visitor::Visitor;
 use crate::App;
 use crate::directory::{User, random_token};
 use crate::services::{self, Viewer};
