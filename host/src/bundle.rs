@@ -220,7 +220,10 @@ fn template_problems(
 
 fn template_error(e: &minijinja::Error) -> String {
     match e.line() {
-        Some(line) => format!("erreur de syntaxe ligne {line} : {}", e.detail().unwrap_or("")),
+        Some(line) => format!(
+            "erreur de syntaxe ligne {line} : {}",
+            e.detail().unwrap_or("")
+        ),
         None => format!("erreur de syntaxe : {e}"),
     }
 }
@@ -249,7 +252,9 @@ fn static_problems(bundle: &Path) -> Result<Vec<String>, Vec<String>> {
                 continue;
             };
             if meta.file_type().is_symlink() {
-                problems.push(format!("static/{relative} : les liens symboliques sont refusés"));
+                problems.push(format!(
+                    "static/{relative} : les liens symboliques sont refusés"
+                ));
             } else if meta.is_dir() {
                 stack.push(path);
             } else if static_type(&relative).is_none() {
@@ -320,7 +325,10 @@ fn component_routes(bundle: &Path, manifest: &Manifest) -> Result<Vec<String>> {
     let _ = std::fs::remove_dir_all(&scratch);
     let id = loaded?;
     if id != manifest.id {
-        bail!("le composant se déclare « {id} » mais le manifeste « {} »", manifest.id);
+        bail!(
+            "le composant se déclare « {id} » mais le manifeste « {} »",
+            manifest.id
+        );
     }
     let routes = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -366,8 +374,7 @@ pub fn install(bundle: &Path, plugins_dir: &Path, theme_dir: Option<&Path>) -> R
     let target = plugins_dir.join(id);
     let token = crate::directory::random_token();
     let staging = plugins_dir.join(format!(".{id}.installation-{token}"));
-    copy_dir(bundle, &staging)
-        .with_context(|| format!("copie vers {}", staging.display()))?;
+    copy_dir(bundle, &staging).with_context(|| format!("copie vers {}", staging.display()))?;
     let previous = plugins_dir.join(format!(".{id}.ancien-{token}"));
     let had_previous = target.exists();
     if had_previous {

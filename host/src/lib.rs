@@ -14,6 +14,7 @@ use anyhow::{Context, Result};
 
 pub mod appearance;
 pub mod background;
+pub mod bundle;
 pub mod config_form;
 pub mod demo;
 pub mod directory;

@@ -106,7 +106,7 @@ pub fn format_date_fr(ts: i64) -> String {
     )
 }
 
-fn load_dir(env: &mut Environment<'static>, dir: &Path, prefix: &str) -> Result<()> {
+pub(crate) fn load_dir(env: &mut Environment<'static>, dir: &Path, prefix: &str) -> Result<()> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Ok(());
     };

@@ -28,9 +28,7 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 
 /// The source before its first `#[cfg(test)]`.
 fn without_tests(source: &str) -> &str {
-    source
-        .find("#[cfg(test)]")
-        .map_or(source, |i| &source[..i])
+    source.find("#[cfg(test)]").map_or(source, |i| &source[..i])
 }
 
 /// `host/src/web/admin.rs` → `["web", "admin"]`; `mod.rs` and `lib.rs` name their folder.

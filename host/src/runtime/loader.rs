@@ -48,13 +48,44 @@ impl Runtime {
                 continue;
             };
             for entry in entries.flatten() {
-                if entry.path().join("plugin.toml").is_file() {
+                // `.<id>.installation-…`: a bundle being installed, not yet a plugin.
+                let hidden = entry.file_name().to_string_lossy().starts_with('.');
+                if !hidden && entry.path().join("plugin.toml").is_file() {
                     folders.push(entry.path());
                 }
             }
         }
         folders.sort();
         folders
+    }
+
+    /// The component of the plugin in `folder`: a bundle's own `plugin.wasm`,
+    /// else (a plugin of a checkout) `<id>.wasm` in the build output folder.
+    fn component_path(&self, folder: &Path, manifest: &Manifest) -> PathBuf {
+        let bundled = folder.join(crate::bundle::COMPONENT_FILE);
+        if bundled.is_file() {
+            bundled
+        } else {
+            self.wasm_dir.join(manifest.wasm_file_name())
+        }
+    }
+
+    /// Loads (or reloads) the plugin in `folder` whatever its stamp; its id, or
+    /// why it cannot be loaded (its previous version, if any, stays).
+    pub fn load_folder(&self, folder: &Path) -> Result<String> {
+        let manifest = Manifest::load(folder)?;
+        let wasm = self.component_path(folder, &manifest);
+        let stamp = (modified(&folder.join("plugin.toml")), modified(&wasm));
+        if stamp.1.is_none() {
+            anyhow::bail!("composant introuvable : {}", wasm.display());
+        }
+        let id = manifest.id.clone();
+        let plugin = self.load(manifest, folder, &wasm, stamp)?;
+        self.plugins
+            .write()
+            .expect("verrou")
+            .insert(id.clone(), Arc::new(plugin));
+        Ok(id)
     }
 
     /// Loads new plugins and reloads changed ones; returns the ids (re)loaded.
@@ -70,7 +101,7 @@ impl Runtime {
                     continue;
                 }
             };
-            let wasm = self.wasm_dir.join(manifest.wasm_file_name());
+            let wasm = self.component_path(&folder, &manifest);
             let stamp = (modified(&manifest_path), modified(&wasm));
             if stamp.1.is_none() {
                 tracing::warn!(plugin = %manifest.id, "composant introuvable : {} (lancez cargo xtask build-plugins)", wasm.display());
@@ -78,20 +109,16 @@ impl Runtime {
             }
             if let Some(current) = self.plugin(&manifest.id)
                 && current.stamp == stamp
+                && current.dir == folder
             {
                 continue;
             }
-            let id = manifest.id.clone();
-            match self.load(manifest, &folder, &wasm, stamp) {
-                Ok(plugin) => {
+            match self.load_folder(&folder) {
+                Ok(id) => {
                     tracing::info!(plugin = %id, "plugin chargé");
-                    self.plugins
-                        .write()
-                        .expect("verrou")
-                        .insert(id.clone(), Arc::new(plugin));
                     reloaded.push(id);
                 }
-                Err(e) => tracing::error!(plugin = %id, "chargement impossible : {e:#}"),
+                Err(e) => tracing::error!(plugin = %manifest.id, "chargement impossible : {e:#}"),
             }
         }
         reloaded

@@ -54,6 +54,10 @@ fn routes() -> Routes {
         .add("/e/{uai}/theme.css", on_get(appearance::theme_css))
         .add("/e/{uai}/{plugin}", on_get(plugins::plugin_slash))
         .add(
+            "/plugins/{plugin}/static/{*file}",
+            on_get(plugins::static_file),
+        )
+        .add(
             "/e/{uai}/{plugin}/",
             on_get(plugins::plugin_request).post(plugins::plugin_request),
         )

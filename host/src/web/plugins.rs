@@ -47,6 +47,50 @@ pub async fn plugin_slash(Path(path): Path<PluginPath>) -> Redirect {
     })
 }
 
+/// GET /plugins/{plugin}/static/{*file} — a file of a plugin's `static/` folder
+/// (its stylesheet, images, fonts): accepted types only, nothing outside the
+/// folder, and no active content even when the file is an SVG.
+pub async fn static_file(
+    State(app): State<Arc<App>>,
+    Path((plugin, file)): Path<(String, String)>,
+) -> Response {
+    let not_found = || StatusCode::NOT_FOUND.into_response();
+    let Some(plugin) = app.runtime.plugin(&plugin) else {
+        return not_found();
+    };
+    let safe = !file.is_empty()
+        && file
+            .split('/')
+            .all(|s| !s.is_empty() && !s.starts_with('.') && !s.contains('\\'));
+    let Some(content_type) = crate::bundle::static_type(&file).filter(|_| safe) else {
+        return not_found();
+    };
+    match tokio::fs::read(plugin.dir.join("static").join(&file)).await {
+        Ok(bytes) => (
+            [
+                (header::CONTENT_TYPE, content_type),
+                (header::CACHE_CONTROL, "public, max-age=300"),
+                (
+                    header::CONTENT_SECURITY_POLICY,
+                    "default-src 'none'; style-src 'self'",
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(_) => not_found(),
+    }
+}
+
+/// The URL of a plugin's stylesheet (`static/style.css`), when it ships one.
+fn stylesheet_url(plugin: &LoadedPlugin) -> Option<String> {
+    plugin
+        .dir
+        .join("static/style.css")
+        .is_file()
+        .then(|| format!("/plugins/{}/static/style.css", plugin.manifest.id))
+}
+
 /// A plugin request: the plugin, the instance the visitor reaches, the call.
 struct Prepared {
     plugin: Arc<LoadedPlugin>,
@@ -207,7 +251,7 @@ impl PluginPage<'_> {
         let plugin_id = &plugin.manifest.id;
         match response {
             WitResponse::Page(page) => {
-                let context: serde_json::Value = match serde_json::from_str(&page.context) {
+                let mut context: serde_json::Value = match serde_json::from_str(&page.context) {
                     Ok(v @ serde_json::Value::Object(_)) => v,
                     _ => {
                         tracing::error!(plugin = %plugin_id, "contexte de page qui n'est pas un objet JSON");
@@ -223,6 +267,8 @@ impl PluginPage<'_> {
                     .ok()
                     .filter(|s| s.is_success() || s.is_client_error() || s.is_server_error())
                     .unwrap_or(StatusCode::OK);
+                // The layout links the plugin's own stylesheet, when it ships one.
+                context["plugin_stylesheet"] = json!(stylesheet_url(plugin));
                 let template = format!("{plugin_id}/{}", page.template);
                 let html = match super::pages::render_html(
                     app,
