@@ -235,3 +235,11 @@ pub fn checked_form(app: &App, visitor: &Visitor, body: &Bytes) -> Result<Form, 
     }
     Ok(form)
 }
+
+/// The errors of a form with one field in error (field → French message), as
+/// the templates show them.
+pub fn field_error(field: &str, message: impl Into<String>) -> serde_json::Map<String, Value> {
+    let mut errors = serde_json::Map::new();
+    errors.insert(field.into(), Value::String(message.into()));
+    errors
+}

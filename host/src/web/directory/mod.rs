@@ -26,8 +26,8 @@ use crate::directory::{
 };
 use crate::instances::{Access, instance_access};
 use crate::web::extract::{
-    CheckedForm, EstablishmentAdmin, EstablishmentOf, Form, Target, all, field, groups_view,
-    query_value,
+    CheckedForm, EstablishmentAdmin, EstablishmentOf, Form, Target, all, field, field_error,
+    groups_view, query_value,
 };
 use crate::web::pages::{AppError, internal_error_response};
 use crate::web::pages::{WebResult, error_page, forbidden, render};

@@ -456,10 +456,9 @@ pub async fn update_user(
         )?);
     }
     if login != old.login && !app.directory.claim_login(&login, &old.id)? {
-        let mut errors = serde_json::Map::new();
-        errors.insert(
-            "login".into(),
-            json!(format!("L'identifiant « {login} » est déjà utilisé.")),
+        let errors = field_error(
+            "login",
+            format!("L'identifiant « {login} » est déjà utilisé."),
         );
         return Ok(user_page(
             &app,
@@ -605,10 +604,9 @@ pub async fn detach(
         return Ok(forbidden(&app, &t.visitor, Some(&t.establishment)));
     }
     if old.memberships.len() <= 1 {
-        let mut errors = serde_json::Map::new();
-        errors.insert(
-            "attach_uai".into(),
-            json!("Une personne reste rattachée à au moins un établissement."),
+        let errors = field_error(
+            "attach_uai",
+            "Une personne reste rattachée à au moins un établissement.",
         );
         return Ok(user_page(
             &app,
@@ -648,10 +646,9 @@ pub async fn link_child(
         let child = app.directory.user_by_login(&field(&form, "child"))?;
         let child = child.filter(|c| c.membership(&uai).is_some_and(|m| m.profile == "eleve"));
         let Some(child) = child else {
-            let mut errors = serde_json::Map::new();
-            errors.insert(
-                "child".into(),
-                json!("Aucun élève de cet établissement n'a cet identifiant."),
+            let errors = field_error(
+                "child",
+                "Aucun élève de cet établissement n'a cet identifiant.",
             );
             return Ok(user_page(
                 &app,
