@@ -221,8 +221,7 @@ async fn notify_instance(
         invocation: invocation(
             wit_caller,
             roles,
-            &establishment.uai,
-            &establishment.name,
+            establishment,
             match rubrique {
                 None => format!("/e/{}/{id}", establishment.uai),
                 Some(r) => format!("/e/{}/r/{}/{id}", establishment.uai, r.id),

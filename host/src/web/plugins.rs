@@ -197,8 +197,7 @@ pub fn start_scheduler(app: &Arc<App>, interval: std::time::Duration) {
                         invocation: invocation(
                             None,
                             Vec::new(),
-                            &establishment.uai,
-                            &establishment.name,
+                            establishment,
                             format!("/e/{}/{id}", establishment.uai),
                             None,
                         ),
@@ -228,8 +227,7 @@ impl Granted {
         invocation(
             wit_caller(visitor, &establishment.uai),
             self.roles.clone(),
-            &establishment.uai,
-            &establishment.name,
+            establishment,
             self.mount.clone(),
             self.rubrique.as_ref().map(|r| WitRubrique {
                 id: r.id.clone(),

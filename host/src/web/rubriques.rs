@@ -162,8 +162,7 @@ async fn rubrique_news(
     let call = invocation(
         wit_caller(visitor, uai),
         roles,
-        uai,
-        &establishment.name,
+        establishment,
         mount.clone(),
         Some(WitRubrique {
             id: rubrique.id.clone(),

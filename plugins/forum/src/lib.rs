@@ -8,6 +8,7 @@
 
 use preau_sdk::prelude::*;
 use preau_sdk::store;
+use preau_sdk::time::now;
 use serde::Deserialize;
 
 mod model;
@@ -58,7 +59,7 @@ impl Plugin for Forum {
 
     fn render_block(
         name: &str,
-        _params: &[(String, String)],
+        _params: &Params,
         invocation: &Invocation,
     ) -> Result<Option<Fragment>> {
         let access = Access::of(invocation);
@@ -78,8 +79,8 @@ impl Plugin for Forum {
         .map(|f| Some(f.with_more("/")))
     }
 
-    fn on_event(name: &str, _payload: &str, invocation: &Invocation) -> Result<()> {
-        if name == "demo" {
+    fn on_event(event: &Event, invocation: &Invocation) -> Result<()> {
+        if event.name() == "demo" {
             seed_demo(invocation)?;
         }
         Ok(())
@@ -87,13 +88,6 @@ impl Plugin for Forum {
 }
 
 preau_sdk::export_plugin!(Forum);
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
 
 fn access(request: &Request) -> Access {
     Access::of(request.invocation())

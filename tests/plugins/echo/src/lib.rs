@@ -32,16 +32,10 @@ impl Plugin for Echo {
 
     fn render_block(
         name: &str,
-        params: &[(String, String)],
+        params: &Params,
         invocation: &Invocation,
     ) -> Result<Option<Fragment>> {
-        let param = |key: &str| {
-            params
-                .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default()
-        };
+        let param = |key: &str| params.get(key);
         if name != "objet" || !invocation.has_role("utilisateur") {
             return Ok(None);
         }
