@@ -114,8 +114,14 @@ mod tests {
 
     #[test]
     fn quoting() {
-        assert_eq!(text(&[vec!["Du;pont", "a\"b\"c"]]), "\"Du;pont\";\"a\"\"b\"\"c\"\r\n");
-        assert_eq!(text(&[vec!["Du\npont", "x\ry"]]), "\"Du\npont\";\"x\ry\"\r\n");
+        assert_eq!(
+            text(&[vec!["Du;pont", "a\"b\"c"]]),
+            "\"Du;pont\";\"a\"\"b\"\"c\"\r\n"
+        );
+        assert_eq!(
+            text(&[vec!["Du\npont", "x\ry"]]),
+            "\"Du\npont\";\"x\ry\"\r\n"
+        );
         // Commas and apostrophes need no quotes with a `;` separator.
         assert_eq!(text(&[vec!["D'Artagnan, fils"]]), "D'Artagnan, fils\r\n");
         assert_eq!(text(&[vec!["", "x", ""]]), ";x;\r\n");

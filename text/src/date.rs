@@ -226,11 +226,7 @@ impl Date {
     /// « 4 juin 2097 », « 1er mars 2026 »: [`Date::french`] without the day's name.
     pub fn french_long(self) -> String {
         let (y, m, d) = self.ymd();
-        format!(
-            "{} {} {y}",
-            Date::french_day(d),
-            MONTHS_FR[m as usize - 1]
-        )
+        format!("{} {} {y}", Date::french_day(d), MONTHS_FR[m as usize - 1])
     }
 
     /// « lundi 7 décembre »: the day's name, day and month, without the year.

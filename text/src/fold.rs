@@ -138,7 +138,11 @@ mod tests {
         assert_eq!(search_key("  -Le Bihan--Martin- "), key);
         assert_eq!(search_key("N'Diaye"), "n diaye");
         assert_eq!(search_key("Cœur-de-Lion"), "coeur de lion");
-        assert_eq!(search_key("Σοφι\u{301}α"), "σοφια", "combining marks dropped");
+        assert_eq!(
+            search_key("Σοφι\u{301}α"),
+            "σοφια",
+            "combining marks dropped"
+        );
         assert_eq!(search_key("!?"), "");
         assert_eq!(search_key("Éloïse D'Aubigné"), "eloise d aubigne");
         assert_eq!(search_key("L’Hôte"), "l hote");

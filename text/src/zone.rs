@@ -135,7 +135,9 @@ impl TimeZone {
         let local = midnight.checked_add(span).unwrap_or(midnight);
         match self.zone.to_ambiguous_timestamp(local).compatible() {
             Ok(ts) => ts.as_second(),
-            Err(_) => date.utc_midnight() + i64::from(minutes) * 60 - self.offset(date.utc_midnight()),
+            Err(_) => {
+                date.utc_midnight() + i64::from(minutes) * 60 - self.offset(date.utc_midnight())
+            }
         }
     }
 
@@ -237,26 +239,54 @@ mod tests {
     #[test]
     fn names_are_checked_in_french() {
         assert!(check("Europe/Paris").is_ok());
-        assert_eq!(TimeZone::named("europe/paris").unwrap().name(), "Europe/Paris");
-        assert_eq!(TimeZone::named(" Indian/Reunion ").unwrap().name(), "Indian/Reunion");
+        assert_eq!(
+            TimeZone::named("europe/paris").unwrap().name(),
+            "Europe/Paris"
+        );
+        assert_eq!(
+            TimeZone::named(" Indian/Reunion ").unwrap().name(),
+            "Indian/Reunion"
+        );
         let error = check("Europe/Pariss").unwrap_err();
-        assert!(error.contains("« Europe/Pariss » n'est pas un fuseau horaire connu"), "{error}");
-        assert!(check("").unwrap_err().starts_with("Indiquez le fuseau horaire"));
+        assert!(
+            error.contains("« Europe/Pariss » n'est pas un fuseau horaire connu"),
+            "{error}"
+        );
+        assert!(
+            check("")
+                .unwrap_err()
+                .starts_with("Indiquez le fuseau horaire")
+        );
         assert!(check("../../etc/passwd").is_err());
         assert_eq!(TimeZone::named_or_default("").name(), "Europe/Paris");
-        assert_eq!(TimeZone::named_or_default("Mars/Olympus").name(), "Europe/Paris");
+        assert_eq!(
+            TimeZone::named_or_default("Mars/Olympus").name(),
+            "Europe/Paris"
+        );
     }
 
     #[test]
     fn french_date_times() {
         let paris = TimeZone::paris();
         // 2026-11-28 16:05 UTC = 17 h 05 in Paris (winter time).
-        assert_eq!(paris.french_date_time(1_795_881_900), "28 novembre 2026 à 17 h 05");
+        assert_eq!(
+            paris.french_date_time(1_795_881_900),
+            "28 novembre 2026 à 17 h 05"
+        );
         // 2026-07-01 10:00 UTC = 12 h 00 (summer time).
-        assert_eq!(paris.french_date_time(1_782_900_000), "1er juillet 2026 à 12 h 00");
+        assert_eq!(
+            paris.french_date_time(1_782_900_000),
+            "1er juillet 2026 à 12 h 00"
+        );
         // Summer time starts 2026-03-29 01:00 UTC.
-        assert_eq!(paris.french_date_time(1_774_746_000), "29 mars 2026 à 3 h 00");
-        assert_eq!(paris.french_date_time(1_774_745_999), "29 mars 2026 à 1 h 59");
+        assert_eq!(
+            paris.french_date_time(1_774_746_000),
+            "29 mars 2026 à 3 h 00"
+        );
+        assert_eq!(
+            paris.french_date_time(1_774_745_999),
+            "29 mars 2026 à 1 h 59"
+        );
         assert_eq!(paris.french_date(1_795_881_900), "28 novembre 2026");
         // Out of range Unix times are clamped, not a panic.
         assert!(paris.french_date_time(i64::MAX).contains("9999"));
@@ -266,18 +296,38 @@ mod tests {
     #[test]
     fn local_times_back_to_unix() {
         let paris = TimeZone::paris();
-        assert_eq!(paris.start_of_day(date("2026-01-15")), at("2026-01-14", 23, 0));
-        assert_eq!(paris.start_of_day(date("2026-07-15")), at("2026-07-14", 22, 0));
-        assert_eq!(paris.unix(date("2026-07-15"), 8 * 60 + 30), at("2026-07-15", 6, 30));
+        assert_eq!(
+            paris.start_of_day(date("2026-01-15")),
+            at("2026-01-14", 23, 0)
+        );
+        assert_eq!(
+            paris.start_of_day(date("2026-07-15")),
+            at("2026-07-14", 22, 0)
+        );
+        assert_eq!(
+            paris.unix(date("2026-07-15"), 8 * 60 + 30),
+            at("2026-07-15", 6, 30)
+        );
         // 02:30 does not exist on 29 March 2026: after the jump, 03:30 (01:30 UTC).
         assert_eq!(paris.unix(date("2026-03-29"), 150), at("2026-03-29", 1, 30));
         // 02:30 happens twice on 25 October 2026: the first one (00:30 UTC).
         assert_eq!(paris.unix(date("2026-10-25"), 150), at("2026-10-25", 0, 30));
         let reunion = TimeZone::named("Indian/Reunion").unwrap();
-        assert_eq!(reunion.start_of_day(date("2026-07-15")), at("2026-07-14", 20, 0));
-        for unix in [at("2026-03-29", 1, 0), at("2026-10-25", 0, 30), 0, 1_795_881_900] {
+        assert_eq!(
+            reunion.start_of_day(date("2026-07-15")),
+            at("2026-07-14", 20, 0)
+        );
+        for unix in [
+            at("2026-03-29", 1, 0),
+            at("2026-10-25", 0, 30),
+            0,
+            1_795_881_900,
+        ] {
             let l = paris.local(unix);
-            assert_eq!(paris.unix(l.date, u32::from(l.minutes)), unix - unix.rem_euclid(60));
+            assert_eq!(
+                paris.unix(l.date, u32::from(l.minutes)),
+                unix - unix.rem_euclid(60)
+            );
         }
     }
 }
