@@ -52,7 +52,7 @@ impl Plugin for Echo {
 
 preau_sdk::export_plugin!(Echo);
 
-/// A small page naming the caller.
+/// A small page naming the caller, with the establishment's time zone and local day.
 pub fn echo(request: &Request, _: &Params) -> Result<Response> {
     let name = request
         .caller()
@@ -61,7 +61,11 @@ pub fn echo(request: &Request, _: &Params) -> Result<Response> {
     Ok(Response::page(
         "echo.html",
         "Écho",
-        &serde_json::json!({ "message": format!("Bonjour {name}") }),
+        &serde_json::json!({
+            "message": format!("Bonjour {name}"),
+            "time_zone": request.invocation().time_zone_name(),
+            "today": request.invocation().local_now().date.iso(),
+        }),
     ))
 }
 
