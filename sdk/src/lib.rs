@@ -422,5 +422,11 @@ mod tests {
         assert_eq!(params.get("page"), "/e/X/blog/1");
         assert_eq!(params.get("absent"), "");
         assert_eq!(params.iter().count(), 3);
+        let ids: Params = [("id", "000000000000002a"), ("n", "42")]
+            .into_iter()
+            .collect();
+        assert_eq!(ids.id("id").unwrap(), Id(42));
+        assert!(matches!(ids.id("n"), Err(Error::NotFound)));
+        assert!(matches!(ids.id("absent"), Err(Error::NotFound)));
     }
 }

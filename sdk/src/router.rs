@@ -1,6 +1,7 @@
 //! Path routing below the plugin's mount.
 
 use crate::http::{Error, Method, Request, Response, Result};
+use crate::store::Id;
 
 /// Named text parameters: the path parameters a route captured with `{name}`
 /// segments, or the parameters of a block (`render_block`: an embedded object's
@@ -21,6 +22,12 @@ impl Params {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
             .unwrap_or("")
+    }
+
+    /// The parameter `name` as an [`Id`] (the 16 hexadecimal digits of URLs); a
+    /// value that is not one is a page that does not exist: [`Error::NotFound`].
+    pub fn id(&self, name: &str) -> Result<Id> {
+        Id::parse(self.get(name)).ok_or(Error::NotFound)
     }
 
     /// Every (name, value) pair, in order.

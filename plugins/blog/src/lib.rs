@@ -316,7 +316,7 @@ fn list(request: &Request, _: &Params) -> Result<Response> {
 }
 
 fn load(params: &Params) -> Result<(Id, Post)> {
-    let id = Id::parse(params.get("id")).ok_or(Error::NotFound)?;
+    let id = params.id("id")?;
     let post = Table::<Post>::new().get(id)?.ok_or(Error::NotFound)?;
     Ok((id, post))
 }

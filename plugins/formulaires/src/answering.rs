@@ -136,7 +136,7 @@ pub(crate) fn form_view(
 }
 
 pub(crate) fn load_diffusion(params: &Params) -> Result<(Id, Diffusion)> {
-    let id = id_param(params)?;
+    let id = params.id("id")?;
     let d = Table::<Diffusion>::new().get(id)?.ok_or(Error::NotFound)?;
     Ok((id, d))
 }

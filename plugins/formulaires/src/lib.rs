@@ -202,10 +202,6 @@ impl Plugin for Formulaires {
 
 preau_sdk::export_plugin!(Formulaires);
 
-fn id_param(params: &Params) -> Result<Id> {
-    Id::parse(params.get("id")).ok_or(Error::NotFound)
-}
-
 fn field_errors(errors: &[FieldError]) -> serde_json::Map<String, Value> {
     errors
         .iter()
@@ -230,7 +226,7 @@ fn own_model(request: &Request, params: &Params) -> Result<(Id, Modele)> {
     if !is_designer(request.invocation()) {
         return Err(Error::Forbidden);
     }
-    let id = id_param(params)?;
+    let id = params.id("id")?;
     let model = Table::<Modele>::new().get(id)?.ok_or(Error::NotFound)?;
     if Some(model.auteur_id.as_str()) != caller_id(request.invocation()) {
         return Err(Error::Forbidden);
@@ -244,7 +240,7 @@ fn managed_diffusion(request: &Request, params: &Params) -> Result<(Id, Diffusio
     if !is_designer(invocation) && !is_manager(invocation) {
         return Err(Error::Forbidden);
     }
-    let id = id_param(params)?;
+    let id = params.id("id")?;
     let diffusion = Table::<Diffusion>::new().get(id)?.ok_or(Error::NotFound)?;
     let author =
         is_designer(invocation) && Some(diffusion.auteur_id.as_str()) == caller_id(invocation);

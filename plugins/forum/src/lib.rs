@@ -93,10 +93,6 @@ fn access(request: &Request) -> Access {
     Access::of(request.invocation())
 }
 
-fn id_param(params: &Params) -> Result<Id> {
-    Id::parse(params.get("id")).ok_or(Error::NotFound)
-}
-
 /// The subjects of every category, most recent activity first.
 fn latest_subjects(
     access: &Access,
@@ -247,7 +243,7 @@ fn create_category(request: &Request, _: &Params) -> Result<Response> {
 }
 
 fn load_category(params: &Params) -> Result<(Id, Category)> {
-    let id = id_param(params)?;
+    let id = params.id("id")?;
     let category = Table::<Category>::new().get(id)?.ok_or(Error::NotFound)?;
     Ok((id, category))
 }
@@ -392,7 +388,7 @@ fn create_subject(request: &Request, params: &Params) -> Result<Response> {
 }
 
 fn load_subject(request: &Request, params: &Params, access: &Access) -> Result<(Id, Subject)> {
-    let id = id_param(params)?;
+    let id = params.id("id")?;
     let subject = Table::<Subject>::new().get(id)?.ok_or(Error::NotFound)?;
     if !access.sees_subject(&subject, request.caller().map(|c| c.id.as_str())) {
         return Err(Error::NotFound);
@@ -584,7 +580,7 @@ fn moderated_post(request: &Request, params: &Params) -> Result<(Id, Post)> {
     if !access(request).moderate {
         return Err(Error::Forbidden);
     }
-    let id = id_param(params)?;
+    let id = params.id("id")?;
     let post = Table::<Post>::new().get(id)?.ok_or(Error::NotFound)?;
     Ok((id, post))
 }

@@ -134,10 +134,6 @@ preau_sdk::export_plugin!(Reservations);
 
 // ---------------------------------------------------------------- helpers
 
-fn id_param(params: &Params) -> Result<Id> {
-    Id::parse(params.get("id")).ok_or(Error::NotFound)
-}
-
 fn field_errors(errors: &[FieldError]) -> serde_json::Map<String, Value> {
     let mut map = serde_json::Map::new();
     for e in errors {
@@ -178,13 +174,13 @@ fn resource_access(id: Id, resource: &Resource) -> Access {
 }
 
 fn load_domain(params: &Params) -> Result<(Id, Domain)> {
-    let id = id_param(params)?;
+    let id = params.id("id")?;
     let domain = Table::<Domain>::new().get(id)?.ok_or(Error::NotFound)?;
     Ok((id, domain))
 }
 
 fn load_resource(params: &Params) -> Result<(Id, Resource)> {
-    let id = id_param(params)?;
+    let id = params.id("id")?;
     let resource = Table::<Resource>::new().get(id)?.ok_or(Error::NotFound)?;
     Ok((id, resource))
 }

@@ -12,7 +12,7 @@ pub(crate) struct Loaded {
 }
 
 pub(crate) fn load_reservation(params: &Params) -> Result<Loaded> {
-    let id = id_param(params)?;
+    let id = params.id("id")?;
     let reservation = Table::<Reservation>::new()
         .get(id)?
         .ok_or(Error::NotFound)?;

@@ -660,7 +660,7 @@ fn add_feed(request: &Request, _: &Params) -> Result<Response> {
 
 fn delete_feed(request: &Request, params: &Params) -> Result<Response> {
     let source = Source::parse(params.get("source")).ok_or(Error::NotFound)?;
-    let id = Id::parse(params.get("id")).ok_or(Error::NotFound)?;
+    let id = params.id("id")?;
     match source {
         Source::Projet => {
             if !request.invocation().is_region_admin() {
