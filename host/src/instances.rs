@@ -80,8 +80,7 @@ impl Granted {
             invocation: invocation(
                 wit_caller(user, uai),
                 self.roles.clone(),
-                uai,
-                &establishment.name,
+                establishment,
                 self.mount.clone(),
                 self.rubrique.as_ref().map(|r| WitRubrique {
                     id: r.id.clone(),

@@ -580,6 +580,12 @@ fn main() {
 
         // 1. Dispatch.
         let plugins = server.app.runtime().clone();
+        let establishment = server
+            .app
+            .directory()
+            .establishment(PILAT)
+            .unwrap()
+            .expect("établissement de démonstration");
         let request = PluginRequest {
             method: WitMethod::Get,
             path: "/".into(),
@@ -602,8 +608,7 @@ fn main() {
                     region_admin: false,
                 }),
                 vec!["utilisateur".into()],
-                PILAT,
-                "Collège du Pilat",
+                &establishment,
                 format!("/e/{PILAT}/echo"),
                 None,
             ),

@@ -18,21 +18,9 @@ pub(super) const INLINE: &[&str] = &[
 
 pub(super) const VOID: &[&str] = &["br", "hr", "img", "col", "wbr"];
 
-/// Escapes text for an HTML attribute value or text node.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// Escapes text for an HTML attribute value or text node: the one escaper
+/// the host and the plugins share.
+pub use preau_text::escape;
 
 /// Decodes numeric references and the few named ones that matter for URLs and
 /// for ammonia's own output; anything else is left as is.

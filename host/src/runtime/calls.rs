@@ -369,12 +369,11 @@ fn classify(error: &wasmtime::Error) -> CallError {
     }
 }
 
-/// Builds a WIT invocation.
+/// Builds a WIT invocation in `establishment` (its UAI, name and time zone).
 pub fn invocation(
     caller: Option<WitCaller>,
     roles: Vec<String>,
-    uai: &str,
-    establishment_name: &str,
+    establishment: &crate::directory::Establishment,
     mount: String,
     rubrique: Option<WitRubrique>,
 ) -> WitInvocation {
@@ -382,8 +381,9 @@ pub fn invocation(
         caller,
         roles,
         establishment: WitEstablishment {
-            uai: uai.to_string(),
-            name: establishment_name.to_string(),
+            uai: establishment.uai.clone(),
+            name: establishment.name.clone(),
+            time_zone: establishment.time_zone.clone(),
         },
         mount,
         rubrique,

@@ -168,7 +168,18 @@ impl CallContext {
             rubrique: None,
             config: "{}".into(),
             approved_hosts: Vec::new(),
-            invocation: invocation(None, Vec::new(), "", "", String::new(), None),
+            invocation: WitInvocation {
+                caller: None,
+                roles: Vec::new(),
+                establishment: WitEstablishment {
+                    uai: String::new(),
+                    name: String::new(),
+                    time_zone: preau_text::zone::DEFAULT_TIME_ZONE.into(),
+                },
+                mount: String::new(),
+                rubrique: None,
+                locale: "fr".into(),
+            },
         }
     }
 }

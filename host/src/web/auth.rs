@@ -331,21 +331,29 @@ pub async fn login(
     // Access windows: signing in is refused while every establishment of the
     // person is closed to their profile; the message gives the opening date.
     let at = crate::directory::now();
-    let mut opens: Option<i64> = None;
+    // The earliest opening, and the establishment whose local time says it.
+    let mut opens: Option<(i64, &str)> = None;
     let mut open_somewhere = user.region_admin || user.memberships.is_empty();
     for membership in &user.memberships {
         match app.directory.closed(&user, &membership.uai, at)? {
             Some(crate::directory::Closed::Until(ts)) => {
-                opens = Some(opens.map_or(ts, |o| o.min(ts)))
+                if opens.is_none_or(|(earliest, _)| ts < earliest) {
+                    opens = Some((ts, &membership.uai));
+                }
             }
             Some(crate::directory::Closed::Blocked) => {}
             None => open_somewhere = true,
         }
     }
-    if !open_somewhere && let Some(opens) = opens {
+    if !open_somewhere && let Some((opens, uai)) = opens {
+        let zone = app
+            .directory
+            .establishment(uai)?
+            .map(|e| preau_text::TimeZone::named_or_default(&e.time_zone))
+            .unwrap_or_else(preau_text::TimeZone::paris);
         let message = format!(
             "L'accès à l'ENT n'est pas encore ouvert pour votre profil. Il ouvrira le {}.",
-            crate::theme::format_date_fr(opens)
+            zone.french_date_time(opens)
         );
         return Ok(login_page(
             &app,

@@ -141,7 +141,11 @@ pub struct Target {
 impl Target {
     /// What administration templates show of the establishment.
     pub fn establishment_json(&self) -> Value {
-        json!({ "uai": self.establishment.uai, "name": self.establishment.name })
+        json!({
+            "uai": self.establishment.uai,
+            "name": self.establishment.name,
+            "time_zone": self.establishment.time_zone,
+        })
     }
 
     async fn extract(

@@ -115,6 +115,7 @@ pub fn portal_context(
             "kind": e.kind,
             "url": format!("/e/{}/", e.uai),
             "banner_url": e.theme.banner_url,
+            "time_zone": e.time_zone,
         })),
         "theme_css_url": establishment.map(|e| format!("/e/{}/theme.css", e.uai)),
         "nav": nav,

@@ -59,7 +59,7 @@ pub async fn generate_identifiers(
     let since = if since_text.is_empty() {
         None
     } else {
-        match parse_date(&since_text) {
+        match parse_date(&t.establishment, &since_text) {
             Some(ts) => Some(ts),
             None => {
                 return Ok(identifiers_page(

@@ -32,6 +32,7 @@ use crate::web::extract::{
 use crate::web::pages::{AppError, internal_error_response};
 use crate::web::pages::{WebResult, error_page, forbidden, render};
 use crate::web::visitor::Visitor;
+use preau_text::TimeZone;
 
 mod account;
 mod audit;
@@ -68,38 +69,16 @@ fn profiles_view() -> Vec<Value> {
         .collect()
 }
 
-/// A French date (`28/11/2026`) of a Unix time, in Paris time (day precision).
-fn date_fr(ts: i64) -> String {
-    crate::theme::format_date_fr(ts)
-        .split(" à ")
-        .next()
-        .unwrap_or("")
-        .to_string()
+/// « 28 novembre 2026 » of a Unix time, in the establishment's local time.
+fn date_fr(establishment: &Establishment, ts: i64) -> String {
+    TimeZone::named_or_default(&establishment.time_zone).french_date(ts)
 }
 
-/// Parses `AAAA-MM-JJ` (an `<input type=date>`) to Unix seconds at 00:00 Paris time.
-fn parse_date(text: &str) -> Option<i64> {
-    let mut parts = text.split('-');
-    let (y, m, d): (i64, u32, u32) = (
-        parts.next()?.parse().ok()?,
-        parts.next()?.parse().ok()?,
-        parts.next()?.parse().ok()?,
-    );
-    if parts.next().is_some()
-        || !(1..=12).contains(&m)
-        || !(1..=31).contains(&d)
-        || !(1970..=9999).contains(&y)
-    {
-        return None;
-    }
-    let days = crate::theme::days_from_civil(y, m, d);
-    let (yy, mm, dd) = crate::theme::civil_from_days(days);
-    if (yy, mm, dd) != (y, m, d) {
-        return None; // 31 février
-    }
-    // Midnight in Paris: 23:00 or 22:00 UTC the day before.
-    let midnight_utc = days * 86_400;
-    Some(midnight_utc - crate::theme::paris_offset(midnight_utc))
+/// The Unix time of the start of an `AAAA-MM-JJ` day (a real day only) in the
+/// establishment's local time.
+fn parse_date(establishment: &Establishment, text: &str) -> Option<i64> {
+    let day = preau_text::Date::parse_iso(text.trim())?;
+    Some(TimeZone::named_or_default(&establishment.time_zone).start_of_day(day))
 }
 
 /// State of an account, as the directory shows it.
@@ -132,9 +111,20 @@ mod tests {
 
     #[test]
     fn dates_are_validated() {
-        assert!(parse_date("2026-09-01").is_some());
-        assert!(parse_date("2026-02-31").is_none());
-        assert!(parse_date("01/09/2026").is_none());
-        assert!(parse_date("2026-09-02").unwrap() > parse_date("2026-09-01").unwrap());
+        let pilat: Establishment =
+            serde_json::from_str(r#"{"uai": "0420003A", "name": "Collège du Pilat"}"#).unwrap();
+        let parse = |text| parse_date(&pilat, text);
+        assert!(parse("2026-09-01").is_some());
+        assert!(parse("2026-02-31").is_none());
+        assert!(parse("01/09/2026").is_none());
+        assert!(parse("2026-09-02").unwrap() > parse("2026-09-01").unwrap());
+        // Midnight in Paris (summer time: UTC+2), and in Réunion (UTC+4).
+        assert_eq!(parse("2026-09-01"), Some(1_788_213_600));
+        let reunion = Establishment {
+            time_zone: "Indian/Reunion".into(),
+            ..pilat.clone()
+        };
+        assert_eq!(parse_date(&reunion, "2026-09-01"), Some(1_788_206_400));
+        assert_eq!(date_fr(&reunion, 1_788_206_400), "1er septembre 2026");
     }
 }

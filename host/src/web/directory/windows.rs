@@ -5,12 +5,12 @@ use super::*;
 // ---------------------------------------------------------------- access windows
 
 /// `Élève, du 1er juillet 2026 au 1er septembre 2026`, for the audit log.
-fn describe_window(window: &AccessWindow) -> String {
+fn describe_window(establishment: &Establishment, window: &AccessWindow) -> String {
     format!(
         "{}, du {} au {}",
         profile_label(&window.profile),
-        date_fr(window.blocked_from),
-        date_fr(window.opens_at)
+        date_fr(establishment, window.blocked_from),
+        date_fr(establishment, window.opens_at)
     )
 }
 
@@ -28,8 +28,8 @@ fn windows_page(
         .access_windows(uai)?
         .iter()
         .map(|w| {
-            json!({ "id": w.id, "profile": profile_label(&w.profile), "from": date_fr(w.blocked_from),
-                    "until": date_fr(w.opens_at), "active": w.blocked_from <= at && at < w.opens_at })
+            json!({ "id": w.id, "profile": profile_label(&w.profile), "from": date_fr(&t.establishment, w.blocked_from),
+                    "until": date_fr(&t.establishment, w.opens_at), "active": w.blocked_from <= at && at < w.opens_at })
         })
         .collect();
     Ok(render(
@@ -79,7 +79,7 @@ pub async fn save_windows(
         let removed = windows
             .iter()
             .find(|w| w.id == remove)
-            .map(describe_window)
+            .map(|w| describe_window(&t.establishment, w))
             .unwrap_or_default();
         windows.retain(|w| w.id != remove);
         window_action = format!("suppression d'une période de blocage ({removed})");
@@ -93,8 +93,8 @@ pub async fn save_windows(
         if !PROFILES.iter().any(|(c, _)| *c == profile) {
             errors.insert("profile".into(), json!("Choisissez un profil."));
         }
-        let from_ts = parse_date(&from);
-        let until_ts = parse_date(&until);
+        let from_ts = parse_date(&t.establishment, &from);
+        let until_ts = parse_date(&t.establishment, &until);
         if from_ts.is_none() {
             errors.insert("from".into(), json!("Date de début invalide (jj/mm/aaaa)."));
         }
@@ -130,7 +130,7 @@ pub async fn save_windows(
         };
         window_action = format!(
             "ajout d'une période de blocage ({})",
-            describe_window(&window)
+            describe_window(&t.establishment, &window)
         );
         windows.push(window);
     }
