@@ -5,7 +5,7 @@
 pub mod config_form;
 #[path = "../../host/src/forms.rs"]
 pub mod forms;
-#[path = "../../host/src/html.rs"]
+#[path = "../../host/src/html/mod.rs"]
 pub mod html;
 #[path = "../../tests/html_safety.rs"]
 pub mod html_safety;

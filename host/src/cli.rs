@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use clap::error::{ContextKind, ErrorKind};
 use clap::{Arg, ArgAction, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
@@ -90,6 +90,9 @@ pub enum PluginCommand {
         /// Le paquet du plugin
         #[arg(value_name = "PAQUET")]
         bundle: PathBuf,
+        /// Dossier de plugins où l'installer (défaut : le premier de la configuration)
+        #[arg(long, value_name = "DOSSIER")]
+        plugins: Option<PathBuf>,
         /// Fichier de configuration TOML (dossiers des plugins et des composants ; PREAU_CONFIG)
         #[arg(long, value_name = "FICHIER")]
         config: Option<PathBuf>,
@@ -274,36 +277,54 @@ pub fn environment() -> HashMap<String, String> {
 /// Runs `preau plugin …`.
 pub fn plugin(command: &PluginCommand, cwd: &Path, env: &HashMap<String, String>) -> Result<()> {
     match command {
-        PluginCommand::Check { bundle } => check_bundle(bundle),
-        PluginCommand::Install { bundle, config } => {
+        PluginCommand::Check { bundle } => {
+            let serve = settings::load(cwd, Settings::default(), None, env)?;
+            check_bundle(bundle, &serve.config)
+        }
+        PluginCommand::Install {
+            bundle,
+            plugins,
+            config,
+        } => {
             let serve = settings::load(cwd, Settings::default(), config.as_deref(), env)?;
-            install_bundle(bundle, &serve.config)
+            install_bundle(bundle, plugins.as_deref(), &serve.config)
         }
     }
 }
 
-/// `preau plugin check PAQUET`.
-///
-/// BUNDLE CALL SITE: becomes `crate::bundle::check(bundle)` once plugin
-/// bundles exist (another change); nothing else here needs to change.
-fn check_bundle(bundle: &Path) -> Result<()> {
-    not_yet("preau plugin check", bundle)
+/// The theme a bundle's templates are compiled beside, when its folder exists.
+fn theme_of(config: &crate::Config) -> Option<&Path> {
+    Some(config.theme_dir.as_path()).filter(|dir| dir.join("templates").is_dir())
 }
 
-/// `preau plugin install PAQUET`: `config` says where plugins and components go.
-///
-/// BUNDLE CALL SITE: becomes `crate::bundle::install(bundle, config)` once
-/// plugin bundles exist (another change).
-fn install_bundle(bundle: &Path, config: &crate::Config) -> Result<()> {
-    let _ = config;
-    not_yet("preau plugin install", bundle)
+/// `preau plugin check PAQUET`: what the bundle holds, or every problem (exit 1).
+fn check_bundle(bundle: &Path, config: &crate::Config) -> Result<()> {
+    match crate::bundle::check(bundle, theme_of(config)) {
+        Ok(report) => {
+            println!(
+                "Paquet valide : {}
+{report}",
+                bundle.display()
+            );
+            Ok(())
+        }
+        Err(problems) => bail!("paquet refusé : {}\n{problems}", bundle.display()),
+    }
 }
 
-fn not_yet(what: &str, bundle: &Path) -> Result<()> {
-    bail!(
-        "{what} {} : pas encore disponible (les paquets de plugins arrivent dans une prochaine version)",
-        bundle.display()
-    )
+/// `preau plugin install PAQUET`: checked, then moved into `plugins` (else the
+/// configuration's first plugin folder), where a running host loads it.
+fn install_bundle(bundle: &Path, plugins: Option<&Path>, config: &crate::Config) -> Result<()> {
+    let target = plugins
+        .or(config.plugin_dirs.first().map(PathBuf::as_path))
+        .context("aucun dossier de plugins : --plugins DOSSIER")?;
+    let report = crate::bundle::install(bundle, target, theme_of(config))?;
+    println!(
+        "Plugin « {} » installé dans {} : un serveur Préau qui lit ce dossier le charge sans redémarrer ; activez-le ensuite dans Administration.\n{report}",
+        report.manifest.name,
+        target.join(&report.manifest.id).display()
+    );
+    Ok(())
 }
 
 #[cfg(test)]
@@ -473,7 +494,7 @@ mod tests {
     }
 
     #[test]
-    fn bundles_are_not_there_yet() {
+    fn a_missing_bundle_is_named() {
         for args in [
             ["preau", "plugin", "check", "blog.preau"],
             ["preau", "plugin", "install", "blog.preau"],
@@ -483,8 +504,8 @@ mod tests {
             };
             let error = plugin(&command, Path::new("/depot"), &HashMap::new()).unwrap_err();
             assert!(
-                error.to_string().contains("pas encore disponible"),
-                "{error}"
+                format!("{error:#}").contains("blog.preau n'est pas un dossier de plugin"),
+                "{error:#}"
             );
         }
     }

@@ -34,6 +34,9 @@ struct DemoEstablishment {
     plugins: Vec<String>,
     primary: String,
     accent: String,
+    /// IANA time zone; Europe/Paris when absent.
+    #[serde(default)]
+    time_zone: Option<String>,
     #[serde(default)]
     groups: Vec<DemoGroup>,
     /// The establishment's own connectors.
@@ -141,6 +144,10 @@ pub async fn seed(app: &App) -> Result<()> {
                 accent: e.accent.clone(),
                 banner_url: String::new(),
             },
+            time_zone: e
+                .time_zone
+                .clone()
+                .unwrap_or_else(|| preau_text::zone::DEFAULT_TIME_ZONE.to_string()),
         })?;
         for g in &e.groups {
             app.directory.put_group(&Group {
@@ -237,8 +244,8 @@ pub async fn seed(app: &App) -> Result<()> {
                 );
                 continue;
             };
-            crate::web::enable_plugin(app, &establishment, &plugin, true).await?;
-            crate::web::send_demo_event(app, &establishment, None, &plugin).await;
+            crate::instances::enable_plugin(app, &establishment, &plugin, true).await?;
+            crate::instances::send_demo_event(app, &establishment, None, &plugin).await;
         }
         seed_portal(app, &establishment, &e.rubriques).await?;
     }
@@ -333,7 +340,8 @@ async fn seed_portal(
     for rubrique in &portal.rubriques {
         for service in &rubrique.services {
             if let Some(plugin) = app.runtime.plugin(service) {
-                crate::web::send_demo_event(app, establishment, Some(rubrique), &plugin).await;
+                crate::instances::send_demo_event(app, establishment, Some(rubrique), &plugin)
+                    .await;
             }
         }
     }

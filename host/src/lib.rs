@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
+pub mod appearance;
 pub mod background;
+pub mod bundle;
 pub mod cli;
 pub mod config_form;
 pub mod demo;
@@ -20,6 +22,7 @@ pub mod directory;
 pub mod forms;
 pub mod html;
 pub mod image_header;
+pub mod instances;
 pub mod manifest;
 pub mod metrics;
 pub mod notifications;
@@ -189,7 +192,7 @@ pub async fn build(config: Config) -> Result<Arc<App>> {
         });
     }
     if let Some(interval) = app.config.tick_interval {
-        web::plugins::start_scheduler(&app, interval);
+        instances::start_scheduler(&app, interval);
     }
     Ok(app)
 }

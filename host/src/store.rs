@@ -181,6 +181,15 @@ impl SledStore {
         Ok(SledStore { db })
     }
 
+    /// A database that lives only as long as the value (checks, tools).
+    pub fn temporary() -> Result<Self> {
+        let db = sled::Config::new()
+            .temporary(true)
+            .open()
+            .context("ouverture d'une base temporaire")?;
+        Ok(SledStore { db })
+    }
+
     fn tree(&self, space: Space) -> Result<sled::Tree> {
         Ok(self.db.open_tree(space.tree_name())?)
     }

@@ -4,6 +4,7 @@
 //! things are ever emitted unescaped: the `rich` filter's output (the host's
 //! sanitizer) and fragments the host rendered itself from autoescaped templates.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
@@ -20,93 +21,62 @@ pub struct Theme {
     sanitizer: SharedSanitizer,
 }
 
-const MONTHS: [&str; 12] = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-];
-
-/// (year, month 1–12, day) of a day count since 1970-01-01 (H. Hinnant's algorithm).
-pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(month <= 2), month, day)
-}
-
-/// Days since 1970-01-01 of a civil date (H. Hinnant's algorithm).
-pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = (i64::from(month) + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// Day count of the last Sunday of `month` in `year`.
-fn last_sunday(year: i64, month: u32) -> i64 {
-    // Days since epoch of the first day of the next month, minus one.
-    let (y, m) = if month == 12 {
-        (year + 1, 1)
-    } else {
-        (year, month + 1)
+/// The time zone of the establishment a template renders for: the context's
+/// `portal.establishment.time_zone`, else `establishment.time_zone`, else Paris.
+fn time_zone_of(state: &minijinja::State) -> preau_text::TimeZone {
+    let from = |value: Option<Value>| {
+        value
+            .and_then(|v| v.get_attr("time_zone").ok())
+            .and_then(|tz| tz.as_str().map(str::to_string))
     };
-    let y_adj = if m <= 2 { y - 1 } else { y };
-    let era = y_adj.div_euclid(400);
-    let yoe = y_adj.rem_euclid(400);
-    let mp = (i64::from(m) + 9) % 12;
-    let doy = (153 * mp + 2) / 5;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let last_day = era * 146_097 + doe - 719_468 - 1;
-    // 1970-01-01 was a Thursday (weekday 4, Sunday = 0).
-    let weekday = (last_day + 4).rem_euclid(7);
-    last_day - weekday
+    let portal = state
+        .lookup("portal")
+        .and_then(|p| p.get_attr("establishment").ok());
+    let name = from(portal).or_else(|| from(state.lookup("establishment")));
+    match name {
+        Some(name) => preau_text::TimeZone::named_or_default(&name),
+        None => preau_text::TimeZone::paris(),
+    }
 }
 
-/// Paris local time of a Unix timestamp: UTC+1, UTC+2 from the last Sunday of
-/// March 01:00 UTC to the last Sunday of October 01:00 UTC.
-pub fn paris_offset(ts: i64) -> i64 {
-    let (year, _, _) = civil_from_days(ts.div_euclid(86_400));
-    let start = last_sunday(year, 3) * 86_400 + 3600;
-    let end = last_sunday(year, 10) * 86_400 + 3600;
-    if ts >= start && ts < end { 7200 } else { 3600 }
+/// The `datefr` filter: « 28 novembre 2026 à 17 h 05 » of a Unix time, in the local
+/// time of the establishment rendered (Europe/Paris unless it says otherwise).
+fn datefr(state: &minijinja::State, ts: Option<i64>) -> String {
+    ts.map(|ts| time_zone_of(state).french_date_time(ts))
+        .unwrap_or_default()
 }
 
-/// `28 novembre 2026 à 17 h 05`, in Paris time.
-pub fn format_date_fr(ts: i64) -> String {
-    let local = ts + paris_offset(ts);
-    let (year, month, day) = civil_from_days(local.div_euclid(86_400));
-    let seconds = local.rem_euclid(86_400);
-    let day = if day == 1 {
-        "1er".to_string()
-    } else {
-        day.to_string()
-    };
-    format!(
-        "{day} {} {year} à {} h {:02}",
-        MONTHS[(month - 1) as usize],
-        seconds / 3600,
-        (seconds % 3600) / 60
-    )
+/// Theme templates a plugin's templates may name: the layout they extend and the
+/// macros they import (`{% import "macros.html" as m %}`: pagination…).
+pub const SHARED_WITH_PLUGINS: [&str; 2] = ["layout.html", "macros.html"];
+
+/// Whether template `parent` may name (extend, include, import) template `name`:
+/// a plugin's template (`<id>/…`, `id` in `plugin_ids`) only its plugin's own
+/// templates and [`SHARED_WITH_PLUGINS`]; the theme's templates anything.
+fn may_name(name: &str, parent: &str, plugin_ids: &HashSet<String>) -> bool {
+    match parent.split_once('/') {
+        Some((id, _)) if plugin_ids.contains(id) => {
+            SHARED_WITH_PLUGINS.contains(&name)
+                || name
+                    .strip_prefix(id)
+                    .is_some_and(|rest| rest.starts_with('/'))
+        }
+        _ => true,
+    }
 }
 
-fn load_dir(env: &mut Environment<'static>, dir: &Path, prefix: &str) -> Result<()> {
+/// Makes a name refused by [`may_name`] a template that does not exist.
+fn restrict_plugin_names(env: &mut Environment<'static>, plugin_ids: HashSet<String>) {
+    env.set_path_join_callback(move |name, parent| {
+        if may_name(name, parent, &plugin_ids) {
+            name.into()
+        } else {
+            format!("(refusé : {parent} ne peut pas nommer {name})").into()
+        }
+    });
+}
+
+pub(crate) fn load_dir(env: &mut Environment<'static>, dir: &Path, prefix: &str) -> Result<()> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Ok(());
     };
@@ -161,10 +131,12 @@ impl Theme {
         env.add_filter("shorten", |text: String, max: Option<usize>| {
             truncate(&text, max.unwrap_or(200))
         });
-        env.add_filter("datefr", |ts: Option<i64>| {
-            ts.map(format_date_fr).unwrap_or_default()
-        });
+        env.add_filter("datefr", datefr);
         load_dir(&mut env, &self.dir.join("templates"), "")?;
+        restrict_plugin_names(
+            &mut env,
+            plugins.iter().map(|p| p.manifest.id.clone()).collect(),
+        );
         for plugin in plugins {
             for (name, source) in plugin_templates(plugin) {
                 let full = format!("{}/{name}", plugin.manifest.id);
@@ -206,13 +178,117 @@ mod tests {
     use super::*;
 
     #[test]
+    fn datefr_uses_the_establishments_time_zone() {
+        let mut env = Environment::new();
+        env.add_filter("datefr", datefr);
+        env.add_template("t", "{{ at|datefr }}").unwrap();
+        let render = |ctx: Value| env.get_template("t").unwrap().render(ctx).unwrap();
+        let at = 1_795_881_900; // 2026-11-28 16:05 UTC
+        assert_eq!(
+            render(minijinja::context! { at }),
+            "28 novembre 2026 à 17 h 05"
+        );
+        let reunion = minijinja::context! { time_zone => "Indian/Reunion" };
+        assert_eq!(
+            render(
+                minijinja::context! { at, portal => minijinja::context! { establishment => reunion.clone() } }
+            ),
+            "28 novembre 2026 à 20 h 05"
+        );
+        assert_eq!(
+            render(minijinja::context! { at, establishment => reunion }),
+            "28 novembre 2026 à 20 h 05"
+        );
+        let noumea = minijinja::context! { time_zone => "Pacific/Noumea" };
+        assert_eq!(
+            render(minijinja::context! { at, establishment => noumea }),
+            "29 novembre 2026 à 3 h 05"
+        );
+    }
+
+    #[test]
+    fn plugin_templates_name_only_their_own_files_the_layout_and_the_macros() {
+        let mut env = Environment::new();
+        for (name, source) in [
+            ("layout.html", "[{% block content %}{% endblock %}]"),
+            ("macros.html", "{% macro hello() %}bonjour{% endmacro %}"),
+            (
+                "_forms.html",
+                "{% macro secret() %}formulaire{% endmacro %}",
+            ),
+            ("admin/user.html", "fiche"),
+            ("blog/_part.html", "partie"),
+            (
+                "blog/ok.html",
+                "{% extends \"layout.html\" %}{% import \"macros.html\" as m %}\
+                 {% block content %}{{ m.hello() }} {% include \"blog/_part.html\" %}{% endblock %}",
+            ),
+            ("blog/theme.html", "{% include \"admin/user.html\" %}"),
+            (
+                "blog/forms.html",
+                "{% import \"_forms.html\" as f %}{{ f.secret() }}",
+            ),
+            ("blog/other.html", "{% include \"forum/x.html\" %}"),
+            ("blog/sneaky.html", "{% include \"blogx/x.html\" %}"),
+            ("forum/x.html", "forum"),
+            ("blogx/x.html", "autre"),
+            (
+                "home.html",
+                "{% include \"admin/user.html\" %} {% include \"blog/_part.html\" %}",
+            ),
+        ] {
+            env.add_template(name, source).unwrap();
+        }
+        restrict_plugin_names(&mut env, ["blog".to_string(), "forum".to_string()].into());
+        let render = |name: &str| env.get_template(name).unwrap().render(());
+        assert_eq!(render("blog/ok.html").unwrap(), "[bonjour partie]");
+        for refused in [
+            "blog/theme.html",
+            "blog/forms.html",
+            "blog/other.html",
+            "blog/sneaky.html",
+        ] {
+            let error = render(refused).unwrap_err();
+            assert_eq!(
+                error.kind(),
+                minijinja::ErrorKind::TemplateNotFound,
+                "{refused}"
+            );
+        }
+        // The theme's own templates are not restricted.
+        assert_eq!(render("home.html").unwrap(), "fiche partie");
+        assert!(may_name(
+            "layout.html",
+            "forum/x.html",
+            &["forum".to_string()].into()
+        ));
+        assert!(!may_name(
+            "forum",
+            "forum/x.html",
+            &["forum".to_string()].into()
+        ));
+    }
+
+    #[test]
     fn french_dates_in_paris_time() {
         // 2026-11-28 16:05 UTC = 17 h 05 in Paris (winter time).
-        assert_eq!(format_date_fr(1_795_881_900), "28 novembre 2026 à 17 h 05");
+        assert_eq!(
+            preau_text::TimeZone::paris().french_date_time(1_795_881_900),
+            "28 novembre 2026 à 17 h 05"
+        );
         // 2026-07-01 10:00 UTC = 12 h 00 (summer time).
-        assert_eq!(format_date_fr(1_782_900_000), "1er juillet 2026 à 12 h 00");
+        assert_eq!(
+            preau_text::TimeZone::paris().french_date_time(1_782_900_000),
+            "1er juillet 2026 à 12 h 00"
+        );
         // DST starts 2026-03-29 01:00 UTC.
-        assert_eq!(format_date_fr(1_774_746_000), "29 mars 2026 à 3 h 00");
-        assert_eq!(format_date_fr(1_774_745_999), "29 mars 2026 à 1 h 59");
+        assert_eq!(
+            preau_text::TimeZone::paris().french_date_time(1_774_746_000),
+            "29 mars 2026 à 3 h 00"
+        );
+        assert_eq!(
+            preau_text::TimeZone::paris().french_date_time(1_774_745_999),
+            "29 mars 2026 à 1 h 59"
+        );
     }
 }

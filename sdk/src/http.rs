@@ -48,6 +48,7 @@ pub struct Invocation {
     roles: Vec<String>,
     uai: String,
     establishment_name: String,
+    time_zone: String,
     mount: String,
     rubrique: Option<Rubrique>,
 }
@@ -67,6 +68,7 @@ impl Invocation {
             roles: invocation.roles,
             uai: invocation.establishment.uai,
             establishment_name: invocation.establishment.name,
+            time_zone: invocation.establishment.time_zone,
             mount: invocation.mount,
             rubrique: invocation.rubrique.map(|r| Rubrique {
                 id: r.id,
@@ -82,9 +84,17 @@ impl Invocation {
             roles: roles.iter().map(|r| r.to_string()).collect(),
             uai: "0000000A".into(),
             establishment_name: "Établissement de test".into(),
+            time_zone: crate::time::DEFAULT_TIME_ZONE.into(),
             mount: mount.into(),
             rubrique: None,
         }
+    }
+
+    /// The same invocation in the establishment time zone `name` (an IANA name), for
+    /// native unit tests of plugin logic.
+    pub fn with_time_zone(mut self, name: &str) -> Self {
+        self.time_zone = name.into();
+        self
     }
 
     /// The rubrique this instance lives in; none for the establishment's own instance.
@@ -126,6 +136,22 @@ impl Invocation {
     /// The establishment's name.
     pub fn establishment_name(&self) -> &str {
         &self.establishment_name
+    }
+
+    /// The establishment's time zone (Europe/Paris unless the establishment is
+    /// overseas: Indian/Reunion, America/Cayenne…), as the host set it.
+    pub fn time_zone(&self) -> crate::time::TimeZone {
+        crate::time::TimeZone::named_or_default(&self.time_zone)
+    }
+
+    /// The IANA name of the establishment's time zone (`Europe/Paris`).
+    pub fn time_zone_name(&self) -> &str {
+        &self.time_zone
+    }
+
+    /// The establishment's local date and time now.
+    pub fn local_now(&self) -> crate::time::LocalTime {
+        self.time_zone().local(crate::time::now())
     }
 
     /// The host's « Droits d'accès » page of one of the plugin's objects (a scope,

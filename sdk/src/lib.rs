@@ -7,8 +7,9 @@
 //! (establishment, rubrique, plugin) namespace and one for its region-wide data,
 //! its validated configuration, the host's HTML sanitizer, outbound HTTP to
 //! approved hosts, and a log. It also carries the pure helpers plugins share:
-//! [`time`] (calendar dates, French date formatting, the establishment's
-//! Europe/Paris local time).
+//! [`time`] (calendar dates, French date formatting, the establishment's local time
+//! in its time zone), [`text`] (accent folding, spreadsheet CSV, HTML escaping: the
+//! host's own rules) and [`random`] (secure tokens).
 //!
 //! A complete plugin:
 //!
@@ -72,10 +73,17 @@ pub mod http;
 pub mod log;
 pub mod notify;
 pub mod outbound;
+pub mod random;
 pub mod rights;
 pub mod router;
 pub mod store;
 pub mod time;
+
+/// Text rules shared with the host ([`preau_text`]): [`text::fold::fold`] and
+/// [`text::fold::search_key`] (the one accent-folding rule), [`text::csv`] (the
+/// spreadsheet CSV writer: BOM, `;`, CRLF, formula-safe cells), [`text::escape`] (HTML
+/// escaping, for markup a plugin builds itself, such as an SVG chart).
+pub use preau_text as text;
 
 use serde::de::DeserializeOwned;
 
@@ -97,11 +105,13 @@ pub trait Plugin {
         Self::router().handle(&request)
     }
 
-    /// Renders a block declared in the manifest (`[[blocks]]`). `Ok(None)` hides
-    /// the block (for example when the caller may not read the service).
+    /// Renders a block declared in the manifest (`[[blocks]]`), or an object embedded
+    /// in other content (`[[embeds]]`: `params` holds the pattern's parameters, `page`
+    /// and `service`). `Ok(None)` hides the block (for example when the caller may not
+    /// read the service).
     fn render_block(
         name: &str,
-        params: &[(String, String)],
+        params: &Params,
         invocation: &Invocation,
     ) -> Result<Option<Fragment>> {
         let _ = (name, params, invocation);
@@ -116,10 +126,10 @@ pub trait Plugin {
         Ok(Vec::new())
     }
 
-    /// Handles a lifecycle event (`enabled`, `config-changed`) or a scheduled job
-    /// (`tick`, when the manifest sets `scheduled = true`).
-    fn on_event(name: &str, payload: &str, invocation: &Invocation) -> Result<()> {
-        let _ = (name, payload, invocation);
+    /// Handles a lifecycle event ([`Event::Enabled`], [`Event::ConfigChanged`]) or a
+    /// scheduled job ([`Event::Tick`], when the manifest sets `scheduled = true`).
+    fn on_event(event: &Event, invocation: &Invocation) -> Result<()> {
+        let _ = (event, invocation);
         Ok(())
     }
 
@@ -131,6 +141,51 @@ pub trait Plugin {
     fn describe_scope(scope: &str, invocation: &Invocation) -> Option<ScopeDescription> {
         let _ = (scope, invocation);
         None
+    }
+}
+
+/// What the host tells a plugin through `on_event`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// The scheduler's periodic call (manifests with `scheduled = true`): refresh,
+    /// purge, archive.
+    Tick,
+    /// An administrator enabled the plugin in the establishment.
+    Enabled,
+    /// An administrator changed the plugin's configuration.
+    ConfigChanged,
+    /// Any other event, as the host named it (newer hosts may send more; a test
+    /// harness may send its own, such as `demo`).
+    Other {
+        /// The event's name.
+        name: String,
+        /// Its payload (often empty).
+        payload: String,
+    },
+}
+
+impl Event {
+    /// The event of a name and payload as the contract carries them.
+    pub fn from_parts(name: &str, payload: &str) -> Event {
+        match name {
+            "tick" => Event::Tick,
+            "enabled" => Event::Enabled,
+            "config-changed" => Event::ConfigChanged,
+            _ => Event::Other {
+                name: name.to_string(),
+                payload: payload.to_string(),
+            },
+        }
+    }
+
+    /// The event's name as the contract carries it (`tick`, `enabled`…).
+    pub fn name(&self) -> &str {
+        match self {
+            Event::Tick => "tick",
+            Event::Enabled => "enabled",
+            Event::ConfigChanged => "config-changed",
+            Event::Other { name, .. } => name,
+        }
     }
 }
 
@@ -187,9 +242,9 @@ pub fn config<T: DeserializeOwned>() -> Result<T> {
 /// Everything a plugin usually needs, in one `use`.
 pub mod prelude {
     pub use crate::{
-        Caller, Error, FieldError, Form, Fragment, Id, Invocation, Method, NewsItem, Order, Params,
-        Plugin, Record, Request, Response, Result, Router, Rubrique, ScopeDescription, Table,
-        config,
+        Caller, Error, Event, FieldError, Form, Fragment, Id, Invocation, Method, NewsItem, Order,
+        Params, Plugin, Record, Request, Response, Result, Router, Rubrique, ScopeDescription,
+        Table, config,
     };
 }
 
@@ -201,10 +256,10 @@ pub mod __private {
     pub use wit::NewsItem as WitNewsItem;
     pub use wit::Route as WitRoute;
     pub use wit::ScopeDescription as WitScopeDescription;
-    pub use wit::{Event, Fragment as WitFragment, Invocation as WitInvocation};
+    pub use wit::{Event as WitEvent, Fragment as WitFragment, Invocation as WitInvocation};
     pub use wit::{Request as WitRequest, Response as WitResponse};
 
-    use crate::{Invocation, Plugin, Request};
+    use crate::{Event, Invocation, Params, Plugin, Request};
 
     /// Adapts a [`Plugin`]'s `handle` to the generated export.
     pub fn handle<P: Plugin>(request: WitRequest) -> WitResponse {
@@ -218,7 +273,7 @@ pub mod __private {
         invocation: WitInvocation,
     ) -> Result<Option<WitFragment>, String> {
         let invocation = Invocation::from_wit(invocation);
-        P::render_block(&name, &params, &invocation)
+        P::render_block(&name, &Params::new(params), &invocation)
             .map(|fragment| fragment.map(|f| f.into_wit()))
             .map_err(|e| e.to_string())
     }
@@ -274,9 +329,10 @@ pub mod __private {
     }
 
     /// Adapts `on_event`.
-    pub fn on_event<P: Plugin>(event: Event) -> Result<(), String> {
+    pub fn on_event<P: Plugin>(event: WitEvent) -> Result<(), String> {
         let invocation = Invocation::from_wit(event.invocation);
-        P::on_event(&event.name, &event.payload, &invocation).map_err(|e| e.to_string())
+        P::on_event(&Event::from_parts(&event.name, &event.payload), &invocation)
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -316,7 +372,7 @@ macro_rules! export_plugin {
                     $crate::__private::news::<$plugin>(limit, before, invocation)
                 }
                 fn on_event(
-                    event: $crate::__private::Event,
+                    event: $crate::__private::WitEvent,
                 ) -> ::std::result::Result<(), ::std::string::String> {
                     $crate::__private::on_event::<$plugin>(event)
                 }
@@ -330,4 +386,47 @@ macro_rules! export_plugin {
     $crate::bindings::__export_world_plugin!(PreauExports with_types_in $crate::bindings);
         };
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_by_name() {
+        assert_eq!(Event::from_parts("tick", ""), Event::Tick);
+        assert_eq!(Event::from_parts("enabled", ""), Event::Enabled);
+        assert_eq!(
+            Event::from_parts("config-changed", ""),
+            Event::ConfigChanged
+        );
+        let demo = Event::from_parts("demo", "x");
+        assert_eq!(
+            demo,
+            Event::Other {
+                name: "demo".into(),
+                payload: "x".into()
+            }
+        );
+        for event in [Event::Tick, Event::Enabled, Event::ConfigChanged, demo] {
+            assert_eq!(Event::from_parts(event.name(), "").name(), event.name());
+        }
+    }
+
+    #[test]
+    fn block_params() {
+        let params: Params = [("id", "3"), ("page", "/e/X/blog/1"), ("id", "4")]
+            .into_iter()
+            .collect();
+        assert_eq!(params.get("id"), "3");
+        assert_eq!(params.get("page"), "/e/X/blog/1");
+        assert_eq!(params.get("absent"), "");
+        assert_eq!(params.iter().count(), 3);
+        let ids: Params = [("id", "000000000000002a"), ("n", "42")]
+            .into_iter()
+            .collect();
+        assert_eq!(ids.id("id").unwrap(), Id(42));
+        assert!(matches!(ids.id("n"), Err(Error::NotFound)));
+        assert!(matches!(ids.id("absent"), Err(Error::NotFound)));
+    }
 }

@@ -1,19 +1,49 @@
 //! Path routing below the plugin's mount.
 
 use crate::http::{Error, Method, Request, Response, Result};
+use crate::store::Id;
 
-/// Path parameters captured by `{name}` segments.
-#[derive(Debug, Default)]
+/// Named text parameters: the path parameters a route captured with `{name}`
+/// segments, or the parameters of a block (`render_block`: an embedded object's
+/// pattern parameters, `page`, `service`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Params(Vec<(String, String)>);
 
 impl Params {
-    /// A captured parameter (empty string if the route has no such segment).
+    /// Parameters from (name, value) pairs (the first of two equal names wins).
+    pub fn new(pairs: Vec<(String, String)>) -> Self {
+        Params(pairs)
+    }
+
+    /// A parameter's value (empty string if there is no such parameter).
     pub fn get(&self, name: &str) -> &str {
         self.0
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
             .unwrap_or("")
+    }
+
+    /// The parameter `name` as an [`Id`] (the 16 hexadecimal digits of URLs); a
+    /// value that is not one is a page that does not exist: [`Error::NotFound`].
+    pub fn id(&self, name: &str) -> Result<Id> {
+        Id::parse(self.get(name)).ok_or(Error::NotFound)
+    }
+
+    /// Every (name, value) pair, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+}
+
+impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Params {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(pairs: I) -> Self {
+        Params(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
     }
 }
 

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use preau_host::runtime::{CallContext, WitCaller, WitMethod, WitRequest, invocation};
+use preau_host::runtime::{CallContext, PluginRequest, WitCaller, WitMethod, invocation};
 use preau_sdk::Plugin;
 use preau_tests::feed_server::FeedServer;
 use preau_tests::{Client, PILAT, TestServer, repo_root};
@@ -580,12 +580,23 @@ fn main() {
 
         // 1. Dispatch.
         let plugins = server.app.runtime().clone();
-        let request = WitRequest {
+        let establishment = server
+            .app
+            .directory()
+            .establishment(PILAT)
+            .unwrap()
+            .expect("établissement de démonstration");
+        let request = PluginRequest {
             method: WitMethod::Get,
             path: "/".into(),
             query: vec![],
             form: vec![],
-            csrf_valid: true,
+        };
+        let ctx = CallContext {
+            uai: PILAT.into(),
+            rubrique: None,
+            config: "{}".into(),
+            approved_hosts: vec![],
             invocation: invocation(
                 Some(WitCaller {
                     id: "u1".into(),
@@ -597,13 +608,11 @@ fn main() {
                     region_admin: false,
                 }),
                 vec!["utilisateur".into()],
-                PILAT,
-                "Collège du Pilat",
+                &establishment,
                 format!("/e/{PILAT}/echo"),
                 None,
             ),
         };
-        let ctx = CallContext { uai: PILAT.into(), config: "{}".into(), ..Default::default() };
         let wasm = measure(20_000, || {
             plugins.handle_on_this_thread("echo", &ctx, &request).expect("appel");
         });

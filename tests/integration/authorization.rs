@@ -95,6 +95,7 @@ fn concrete(
             "{scope}" if !post && objects.contains_key("{scope}") => objects["{scope}"].clone(),
             "{scope}" => "objet-inexistant".into(),
             "{*rest}" => "new".into(),
+            "{*file}" => "style.css".into(),
             s if s.starts_with('{') => panic!("paramètre inconnu {s} dans {pattern}"),
             s => s.to_string(),
         };

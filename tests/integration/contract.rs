@@ -42,6 +42,43 @@ async fn with_echo() -> TestServer {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugins_get_the_establishments_time_zone() {
+    let server = with_echo().await;
+    let jean = server.signed_in("jean.dupont").await.unwrap();
+    // The echo page shows `<time zone> <local day>` (autoescape writes `/` as `&#x2f;`).
+    let zone_and_day = |body: &str| {
+        let body = body.replace("&#x2f;", "/");
+        let start = body.find("<p id=\"fuseau\">").expect("fuseau") + "<p id=\"fuseau\">".len();
+        let end = start + body[start..].find("</p>").expect("fin");
+        body[start..end].to_string()
+    };
+    let page = jean.get(&echo("/")).await.unwrap();
+    assert!(zone_and_day(&page.body).starts_with("Europe/Paris "));
+    // An overseas establishment: the plugin sees its zone and its local day.
+    let directory = server.app.directory();
+    let mut pilat = directory.establishment(PILAT).unwrap().unwrap();
+    pilat.time_zone = "Pacific/Noumea".into();
+    directory.put_establishment(&pilat).unwrap();
+    let page = jean.get(&echo("/")).await.unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let today = preau_text::TimeZone::named("Pacific/Noumea")
+        .unwrap()
+        .date(now)
+        .iso();
+    assert_eq!(zone_and_day(&page.body), format!("Pacific/Noumea {today}"));
+    // A name that is not a time zone is refused, in French.
+    pilat.time_zone = "Europe/Pariss".into();
+    let error = directory.put_establishment(&pilat).unwrap_err().to_string();
+    assert!(
+        error.contains("n'est pas un fuseau horaire connu"),
+        "{error}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rights_on_an_object_replace_the_services_and_its_managers_may_set_them() {
     let server = with_echo().await;
     let principal = server.signed_in("principal.pilat").await.unwrap();

@@ -2,6 +2,7 @@
 //! the real plugins compiled to wasm32-wasip2 (`cargo xtask test` builds them).
 
 mod admin;
+mod architecture;
 mod auth;
 mod authorization;
 mod banner;

@@ -114,7 +114,10 @@ fn the_binary_speaks_french() {
         .unwrap();
     assert_eq!(bundle.status.code(), Some(1));
     let error = String::from_utf8(bundle.stderr).unwrap();
-    assert!(error.contains("pas encore disponible"), "{error}");
+    assert!(
+        error.contains("blog.preau n'est pas un dossier de plugin"),
+        "{error}"
+    );
 }
 
 /// A `preau serve` child process, killed on drop.

@@ -5,6 +5,8 @@
 //! - `serve [ARGS…]`: builds the plugins, then runs `preau serve ARGS…`.
 //! - `test`: builds every plugin, then runs the whole test suite.
 //! - `bench`: builds the plugins, runs the benchmarks, writes BENCHMARKS.md.
+//! - `lint-wasm`: clippy with `-D warnings` for wasm32-wasip2 on every plugin
+//!   (`plugins/*`, `tests/plugins/*`) and the SDK (what CI runs).
 //! - `crash-loop [--cycles N]`: builds the plugins, kills a server writing to
 //!   its database N times (default 50) with SIGKILL, checks every acknowledged
 //!   write survived, writes RELIABILITY.md.
@@ -97,10 +99,34 @@ fn build_plugins(with_test_plugins: bool) -> Result<()> {
     run(command)
 }
 
+/// Every plugin (`plugins/*`, `tests/plugins/*`), the SDK and the crate of shared
+/// text pieces, as `-p` arguments.
+fn wasm_packages() -> Result<Vec<String>> {
+    let mut packages = plugin_packages(&root().join("plugins"))?;
+    packages.extend(plugin_packages(&root().join("tests/plugins"))?);
+    packages.extend(["preau-sdk".to_string(), "preau-text".to_string()]);
+    Ok(packages)
+}
+
+/// Clippy for wasm32-wasip2, warnings denied, on [`wasm_packages`].
+fn lint_wasm() -> Result<()> {
+    ensure_wasm_target()?;
+    let packages = wasm_packages()?;
+    let mut command = cargo();
+    command.args(["clippy", "--target", "wasm32-wasip2"]);
+    for package in &packages {
+        command.args(["-p", package]);
+    }
+    command.args(["--", "-D", "warnings"]);
+    eprintln!("clippy wasm32-wasip2 : {}", packages.join(", "));
+    run(command)
+}
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("build-plugins") => build_plugins(args.iter().any(|a| a == "--with-test-plugins")),
+        Some("lint-wasm") => lint_wasm(),
         Some("serve") => {
             build_plugins(false)?;
             let mut command = cargo();
@@ -169,7 +195,7 @@ fn main() -> Result<()> {
             run(command)
         }
         _ => bail!(
-            "usage : cargo xtask build-plugins [--with-test-plugins] | serve [--demo …] | test | bench | crash-loop [--cycles N]"
+            "usage : cargo xtask build-plugins [--with-test-plugins] | lint-wasm | serve [--demo …] | test | bench | crash-loop [--cycles N]"
         ),
     }
 }

@@ -29,67 +29,26 @@ pub const HEADER: [&str; 6] = [
     "Mot de passe ou code d'activation",
 ];
 
-/// Makes Excel show a UTF-8 file as UTF-8 rather than Windows-1252.
-const BOM: &[u8] = b"\xEF\xBB\xBF";
-
-/// One cell: neutralised against formula injection, then quoted if needed.
-fn cell(value: &str) -> String {
-    // A spreadsheet evaluates a cell starting with one of these as a formula
-    // (OWASP "CSV injection"); a leading apostrophe makes it plain text.
-    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{value}")
-    } else {
-        value.to_string()
-    };
-    if value.contains([';', '"', '\r', '\n']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value
-    }
-}
-
-fn line(out: &mut Vec<u8>, cells: [&str; 6]) {
-    let cells: Vec<String> = cells.iter().map(|value| cell(value)).collect();
-    out.extend_from_slice(cells.join(";").as_bytes());
-    out.extend_from_slice(b"\r\n");
-}
-
 /// The identifiers file as bytes: UTF-8 with BOM, `;` separator, CRLF line ends, a
 /// [`HEADER`] line then one line per row. Cells containing `;`, `"`, CR or LF are quoted
 /// (quotes doubled); cells starting with `=`, `+`, `-`, `@`, TAB or CR get a leading `'`
 /// so no spreadsheet runs them as formulas (`-Dupont` reads `'-Dupont`).
+///
+/// The writer is [`preau_text::csv`], the one every export uses.
 pub fn to_csv(rows: &[IdentifierRow]) -> Vec<u8> {
-    let mut out = BOM.to_vec();
-    line(&mut out, HEADER);
+    let mut csv = preau_text::csv::Csv::new();
+    csv.row(HEADER);
     for row in rows {
-        line(
-            &mut out,
-            [
-                &row.profile,
-                &row.last_name,
-                &row.first_name,
-                &row.login,
-                &row.class,
-                &row.secret,
-            ],
-        );
+        csv.row([
+            &row.profile,
+            &row.last_name,
+            &row.first_name,
+            &row.login,
+            &row.class,
+            &row.secret,
+        ]);
     }
-    out
-}
-
-/// Civil date `(year, month, day)` of a day count since 1970-01-01 (proleptic Gregorian;
-/// Howard Hinnant's `civil_from_days`, so no date crate is needed).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097); // [0, 146096]
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365; // [0, 399]
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // [0, 365]
-    let mp = (5 * doy + 2) / 153; // [0, 11], March-based
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+    csv.finish()
 }
 
 /// Download name of the identifiers file:
@@ -103,9 +62,8 @@ pub fn file_name(uai: &str, generated_at_unix: i64) -> String {
         .filter(char::is_ascii_alphanumeric)
         .map(|c| c.to_ascii_uppercase())
         .collect();
-    let days = generated_at_unix.div_euclid(86_400);
+    let (year, month, day) = preau_text::Date::from_unix_utc(generated_at_unix).ymd();
     let seconds = generated_at_unix.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
     format!(
         "ENT-Identifiants-{uai}-{year:04}{month:02}{day:02}-{:02}{:02}{:02}.csv",
         seconds / 3600,
@@ -155,53 +113,14 @@ mod tests {
     }
 
     #[test]
-    fn quoting() {
-        let csv = text(&[row("Du;pont", "a\"b\"c")]);
-        assert!(csv.contains(";\"Du;pont\";"), "{csv}");
-        assert!(csv.ends_with(";\"a\"\"b\"\"c\"\r\n"), "{csv}");
-        let csv = text(&[row("Du\npont", "x\ry")]);
-        assert!(csv.contains(";\"Du\npont\";"), "{csv}");
-        assert!(csv.ends_with(";\"x\ry\"\r\n"), "{csv}");
-        // Commas and apostrophes need no quotes with a `;` separator.
-        assert!(text(&[row("D'Artagnan, fils", "x")]).contains(";D'Artagnan, fils;"));
-    }
-
-    #[test]
-    fn formula_injection_is_neutralised() {
-        for (value, expected) in [
-            ("=1+1", "'=1+1"),
-            ("+33 6", "'+33 6"),
-            ("-Dupont", "'-Dupont"),
-            ("@SUM(A1)", "'@SUM(A1)"),
-            ("\tx", "'\tx"),
-        ] {
-            let csv = text(&[row(value, "s")]);
-            assert!(
-                csv.contains(&format!(";{expected};")),
-                "{value:?} → {csv:?}"
-            );
-        }
-        // Quoted as well: the apostrophe goes inside the quotes.
-        let csv = text(&[row("\rx", "s")]);
-        assert!(csv.contains(";\"'\rx\";"), "{csv:?}");
-        let csv = text(&[row("=HYPERLINK(\"http://x\";\"y\")", "s")]);
+    fn cells_are_quoted_and_formula_safe() {
+        // The rules are preau_text::csv's (tested there); the file follows them.
+        let csv = text(&[row("Du;pont", "=1+1")]);
         assert!(
-            csv.contains(";\"'=HYPERLINK(\"\"http://x\"\";\"\"y\"\")\";"),
-            "{csv:?}"
+            csv.ends_with(";\"Du;pont\";Zoé;zoe.dupont;6e B;'=1+1\r\n"),
+            "{csv}"
         );
-        // Only the first character matters.
-        assert!(text(&[row("Le Bihan-Martin", "s")]).contains(";Le Bihan-Martin;"));
-        assert!(text(&[row("", "s")]).contains("Élève;;Zoé"));
-    }
-
-    #[test]
-    fn civil_dates() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(-1), (1969, 12, 31));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
-        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
-        assert_eq!(civil_from_days(19_783), (2024, 3, 1));
-        assert_eq!(civil_from_days(-719_468), (0, 3, 1));
+        assert!(text(&[row("-Dupont", "s")]).contains(";'-Dupont;"));
     }
 
     #[test]

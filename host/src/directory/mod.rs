@@ -81,6 +81,15 @@ pub struct Establishment {
     /// Appearance.
     #[serde(default)]
     pub theme: Theme,
+    /// IANA time zone (`Europe/Paris`; overseas `Indian/Reunion`, `America/Cayenne`…):
+    /// the local time of the dates shown for the establishment and of its plugins.
+    #[serde(default = "default_time_zone")]
+    pub time_zone: String,
+}
+
+/// The time zone of establishments stored before it was a setting: metropolitan France.
+fn default_time_zone() -> String {
+    preau_text::zone::DEFAULT_TIME_ZONE.to_string()
 }
 
 /// A person's place in an establishment.
@@ -407,6 +416,9 @@ impl Directory {
     pub fn put_establishment(&self, establishment: &Establishment) -> Result<()> {
         if !valid_uai(&establishment.uai) {
             bail!("UAI invalide « {} »", establishment.uai);
+        }
+        if let Err(message) = preau_text::zone::check(&establishment.time_zone) {
+            bail!("{message}");
         }
         self.store
             .put_json(Space::Establishments, &establishment.uai, establishment)
@@ -879,6 +891,18 @@ mod tests {
         assert!(!valid_uai("0420003B"));
         assert!(!valid_uai("042003A"));
         assert!(!valid_uai("../../x"));
+    }
+
+    #[test]
+    fn establishments_stored_before_time_zones_are_in_paris() {
+        let old: Establishment =
+            serde_json::from_str(r#"{"uai": "0420003A", "name": "Collège du Pilat"}"#).unwrap();
+        assert_eq!(old.time_zone, "Europe/Paris");
+        let reunion: Establishment = serde_json::from_str(
+            r#"{"uai": "9740001A", "name": "Lycée", "time_zone": "Indian/Reunion"}"#,
+        )
+        .unwrap();
+        assert_eq!(reunion.time_zone, "Indian/Reunion");
     }
 
     #[test]

@@ -1,7 +1,7 @@
-//! Names and logins: accent- and case-insensitive folding for search, and
-//! generation and validation of `prenom.nom` logins.
+//! Names and logins: generation and validation of `prenom.nom` logins, on the one
+//! accent-folding rule of [`preau_text::fold`].
 //!
-//! Pure functions, std only, so the rules can be tested without a directory.
+//! Pure functions, so the rules can be tested without a directory.
 
 /// Longest login we generate or accept (kept short so it fits on the identifiers sheet
 /// and in the academic directory's fields).
@@ -13,73 +13,10 @@ pub const LOGIN_MIN: usize = 3;
 /// Login used when neither the first nor the last name contains a usable letter.
 pub const FALLBACK_LOGIN: &str = "utilisateur";
 
-/// ASCII replacement of a lowercase Latin-1 / Latin Extended-A letter, if it has one.
-///
-/// Works on lowercase input only: [`fold`] lowercases first, which also covers the
-/// uppercase forms without doubling this table.
-fn ascii_of(c: char) -> Option<&'static str> {
-    Some(match c {
-        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' => "a",
-        'æ' => "ae",
-        'ç' | 'ć' | 'ĉ' | 'ċ' | 'č' => "c",
-        'ď' | 'đ' | 'ð' => "d",
-        'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ĕ' | 'ė' | 'ę' | 'ě' => "e",
-        'ĝ' | 'ğ' | 'ġ' | 'ģ' => "g",
-        'ĥ' | 'ħ' => "h",
-        'ì' | 'í' | 'î' | 'ï' | 'ĩ' | 'ī' | 'ĭ' | 'į' | 'ı' => "i",
-        'ĳ' => "ij",
-        'ĵ' => "j",
-        'ķ' | 'ĸ' => "k",
-        'ĺ' | 'ļ' | 'ľ' | 'ŀ' | 'ł' => "l",
-        'ñ' | 'ń' | 'ņ' | 'ň' | 'ŉ' | 'ŋ' => "n",
-        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ŏ' | 'ő' => "o",
-        'œ' => "oe",
-        'ŕ' | 'ŗ' | 'ř' => "r",
-        'ś' | 'ŝ' | 'ş' | 'š' | 'ſ' => "s",
-        'ß' => "ss",
-        'ţ' | 'ť' | 'ŧ' => "t",
-        'þ' => "th",
-        'ù' | 'ú' | 'û' | 'ü' | 'ũ' | 'ū' | 'ŭ' | 'ů' | 'ű' | 'ų' => "u",
-        'ŵ' => "w",
-        'ý' | 'ÿ' | 'ŷ' => "y",
-        'ź' | 'ż' | 'ž' => "z",
-        _ => return None,
-    })
-}
-
-/// Lowercases `text` and removes French/Latin accents and ligatures
-/// (`"Œuvre Élève Çà"` → `"oeuvre eleve ca"`).
-///
-/// Spaces, hyphens, apostrophes and other punctuation are kept: the caller decides
-/// what to do with them ([`search_key`], [`login_base`]). Combining accents
-/// (decomposed input, e.g. `e` + U+0301) are dropped too. Letters outside Latin-1 and
-/// Latin Extended-A are only lowercased.
-pub fn fold(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars().flat_map(char::to_lowercase) {
-        if ('\u{0300}'..='\u{036f}').contains(&c) {
-            // Combining diacritical marks: decomposed accents, and the dot of `İ` lowercased.
-            continue;
-        }
-        match ascii_of(c) {
-            Some(ascii) => out.push_str(ascii),
-            None => out.push(c),
-        }
-    }
-    out
-}
-
-/// Key for accent-, case- and punctuation-insensitive name search: [`fold`], then every
-/// run of non-alphanumeric characters becomes a single space, trimmed
-/// (`"Le Bihan-Martin"`, `"le bihan martin"` and `"LE  BIHAN MARTIN"` all give
-/// `"le bihan martin"`).
-pub fn search_key(text: &str) -> String {
-    fold(text)
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|word| !word.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
+/// The one folding rule (see [`preau_text::fold`]): lowercase, Latin accents and
+/// ligatures removed (`"Œuvre Élève"` → `"oeuvre eleve"`), punctuation kept; and the
+/// search key built on it (`"Le Bihan-Martin"` → `"le bihan martin"`).
+pub use preau_text::fold::{fold, search_key};
 
 /// Only `[a-z0-9]` of the folded text: what a name contributes to a login.
 fn login_part(name: &str) -> String {
@@ -185,46 +122,6 @@ pub fn valid_login(login: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fold_removes_french_accents_and_ligatures() {
-        assert_eq!(fold("éèêë àâä îï ôö ùûü ç ÿ ñ"), "eeee aaa ii oo uuu c y n");
-        assert_eq!(fold("ÉÈÊË ÀÂÄ ÎÏ ÔÖ ÙÛÜ Ç Ÿ Ñ"), "eeee aaa ii oo uuu c y n");
-        assert_eq!(fold("Œuvre cœur Æsop tænia"), "oeuvre coeur aesop taenia");
-        assert_eq!(fold("Hélène"), "helene");
-    }
-
-    #[test]
-    fn fold_covers_other_latin_letters() {
-        assert_eq!(
-            fold("Dvořák Łódź Straße Ørsted Đoković Şahin Ångström"),
-            "dvorak lodz strasse orsted dokovic sahin angstrom"
-        );
-        assert_eq!(fold("İSTANBUL"), "istanbul");
-        // Decomposed accent (e + combining acute).
-        assert_eq!(fold("Ele\u{301}onore"), "eleonore");
-    }
-
-    #[test]
-    fn fold_keeps_punctuation_and_other_scripts() {
-        assert_eq!(fold("D'Artagnan Jean-Marc  X"), "d'artagnan jean-marc  x");
-        assert_eq!(fold("L’Hôte"), "l’hote");
-        assert_eq!(fold("ΣΟΦΊΑ"), "σοφία");
-        assert_eq!(fold(""), "");
-    }
-
-    #[test]
-    fn search_key_ignores_case_accents_and_separators() {
-        let key = "le bihan martin";
-        assert_eq!(search_key("Le Bihan-Martin"), key);
-        assert_eq!(search_key("le bihan martin"), key);
-        assert_eq!(search_key("LE BIHAN MARTIN"), key);
-        assert_eq!(search_key("  Le   Bihan -- Martin!  "), key);
-        assert_eq!(search_key("Éloïse D'Aubigné"), "eloise d aubigne");
-        assert_eq!(search_key("L’Hôte"), "l hote");
-        assert_eq!(search_key(" - '"), "");
-        assert_eq!(search_key("3e B"), "3e b");
-    }
 
     #[test]
     fn login_base_cleans_names() {

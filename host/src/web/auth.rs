@@ -12,10 +12,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 
-use super::{
-    SESSION_COOKIE, Visitor, WebResult, bad_form, csrf_rejected, parse_form, parse_query, render,
-    safe_next,
-};
+use super::extract::{parse_form, parse_query};
+use super::pages::{WebResult, bad_form, csrf_rejected, render, safe_next};
+use super::visitor::{SESSION_COOKIE, Visitor};
 use crate::App;
 
 /// Failures allowed per login within [`FAILURE_WINDOW`] before sign-in is refused.
@@ -232,12 +231,11 @@ fn too_many(
 /// POST /login
 pub async fn login(
     State(app): State<Arc<App>>,
+    visitor: Visitor,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
-    uri: Uri,
     body: Bytes,
 ) -> WebResult {
-    let visitor = Visitor::from_headers(&app, &headers, uri.path());
     let Some(form) = parse_form(&body) else {
         return Ok(bad_form(&app, &visitor));
     };
@@ -334,21 +332,29 @@ pub async fn login(
     // Access windows: signing in is refused while every establishment of the
     // person is closed to their profile; the message gives the opening date.
     let at = crate::directory::now();
-    let mut opens: Option<i64> = None;
+    // The earliest opening, and the establishment whose local time says it.
+    let mut opens: Option<(i64, &str)> = None;
     let mut open_somewhere = user.region_admin || user.memberships.is_empty();
     for membership in &user.memberships {
         match app.directory.closed(&user, &membership.uai, at)? {
             Some(crate::directory::Closed::Until(ts)) => {
-                opens = Some(opens.map_or(ts, |o| o.min(ts)))
+                if opens.is_none_or(|(earliest, _)| ts < earliest) {
+                    opens = Some((ts, &membership.uai));
+                }
             }
             Some(crate::directory::Closed::Blocked) => {}
             None => open_somewhere = true,
         }
     }
-    if !open_somewhere && let Some(opens) = opens {
+    if !open_somewhere && let Some((opens, uai)) = opens {
+        let zone = app
+            .directory
+            .establishment(uai)?
+            .map(|e| preau_text::TimeZone::named_or_default(&e.time_zone))
+            .unwrap_or_else(preau_text::TimeZone::paris);
         let message = format!(
             "L'accès à l'ENT n'est pas encore ouvert pour votre profil. Il ouvrira le {}.",
-            crate::theme::format_date_fr(opens)
+            zone.french_date_time(opens)
         );
         return Ok(login_page(
             &app,
@@ -402,13 +408,7 @@ pub async fn login(
 }
 
 /// POST /logout
-pub async fn logout(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Bytes,
-) -> WebResult {
-    let visitor = Visitor::from_headers(&app, &headers, uri.path());
+pub async fn logout(State(app): State<Arc<App>>, visitor: Visitor, body: Bytes) -> WebResult {
     let form = parse_form(&body).unwrap_or_default();
     if visitor.session.is_some() && !visitor.csrf_valid(&form) {
         return Ok(csrf_rejected(&app, &visitor));

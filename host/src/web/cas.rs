@@ -14,7 +14,9 @@ use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 
-use super::{Visitor, WebResult, error_page, parse_query, render};
+use super::extract::parse_query;
+use super::pages::{WebResult, error_page, render};
+use super::visitor::Visitor;
 use crate::App;
 use crate::directory::{User, random_token};
 use crate::services::{self, Viewer};
@@ -68,22 +70,14 @@ impl Tickets {
     }
 }
 
-/// Escapes text for XML content and attributes.
+/// Escapes text for XML content and attributes: the HTML escaper, once the
+/// characters XML 1.0 cannot carry at all are dropped.
 pub fn xml_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // Characters XML 1.0 cannot carry at all.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
-            c => out.push(c),
-        }
-    }
-    out
+    let carried: String = text
+        .chars()
+        .filter(|&c| (c as u32) >= 0x20 || matches!(c, '\t' | '\n' | '\r'))
+        .collect();
+    preau_text::escape(&carried)
 }
 
 fn query_param(uri: &Uri, name: &str) -> String {

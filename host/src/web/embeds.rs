@@ -12,10 +12,10 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::Visitor;
-use super::plugins::{Access, instance_access, render_fragment};
+use super::visitor::Visitor;
 use crate::App;
 use crate::directory::Establishment;
+use crate::instances::{Access, instance_access, render_fragment};
 
 /// Embeds expanded per page: a page cannot fan out into many plugin calls.
 const MAX_EMBEDS_PER_PAGE: usize = 5;
@@ -114,21 +114,31 @@ async fn block_for(
         .iter()
         .find_map(|e| e.matches(&below).map(|p| (e.block.clone(), p)))?;
     let uai = &establishment.uai;
-    let Ok(Access::Granted(granted)) = instance_access(app, visitor, uai, rubrique, &plugin) else {
+    let portal = match rubrique {
+        Some(_) => Some(crate::portal::Portal::load(&app.directory, uai).ok()?),
+        None => None,
+    };
+    let Ok(Access::Granted(granted)) = instance_access(
+        app,
+        visitor.user.as_ref(),
+        uai,
+        portal.as_ref().zip(rubrique),
+        &plugin,
+    ) else {
         return None;
     };
     params.push(("page".into(), page_path.to_string()));
     params.push(("service".into(), service_name.to_string()));
-    let call = granted.invocation(visitor, establishment);
-    let ctx = granted.context(app, uai, plugin_id);
+    let ctx = granted.call(app, visitor.user.as_ref(), establishment, plugin_id);
     let rendered = match app
         .runtime
-        .render_block(plugin_id, ctx, block, params, call)
+        .render_block(plugin_id, ctx, block, params)
         .await
     {
         Ok(fragment) => {
             let fragment = fragment?;
-            render_fragment(app, visitor, uai, plugin_id, &fragment).map(|html| (fragment, html))
+            render_fragment(app, visitor.csrf(), uai, plugin_id, &fragment)
+                .map(|html| (fragment, html))
         }
         Err(e) => Err(anyhow::anyhow!("{e}")),
     };

@@ -9,8 +9,9 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect};
 use serde_json::json;
 
-use super::admin::checked_form;
-use super::{Visitor, WebResult, forbidden, render};
+use super::extract::checked_form;
+use super::pages::{WebResult, forbidden, render};
+use super::visitor::Visitor;
 use crate::App;
 use crate::notifications;
 
@@ -54,13 +55,7 @@ pub async fn list(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) -> 
 }
 
 /// POST /notifications/lues — marks every notification read.
-pub async fn mark_read(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Bytes,
-) -> WebResult {
-    let visitor = Visitor::from_headers(&app, &headers, uri.path());
+pub async fn mark_read(State(app): State<Arc<App>>, visitor: Visitor, body: Bytes) -> WebResult {
     let Some(user) = visitor.user.clone() else {
         return Ok(forbidden(&app, &visitor, None));
     };

@@ -3,16 +3,17 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::Redirect;
 use serde_json::json;
 
-use super::plugins::{Access, instance_access, render_fragment};
-use super::{Visitor, WebResult, error_page, render, render_value};
+use super::extract::find_establishment;
+use super::pages::{WebResult, portal_context, render, render_value};
+use super::visitor::Visitor;
 use crate::App;
-use crate::directory::{Establishment, Theme};
+use crate::directory::Establishment;
+use crate::instances::{Access, instance_access, render_fragment};
 use crate::portal::{NEWS_BLOCK, Portal, SERVICES_BLOCK};
-use crate::runtime::WitCaller;
 
 /// GET /
 pub async fn region(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) -> WebResult {
@@ -42,56 +43,13 @@ pub async fn establishment_slash(Path(uai): Path<String>) -> Redirect {
     ))
 }
 
-/// The establishment of a URL, or a 404 page.
-pub fn find_establishment(
-    app: &App,
-    visitor: &Visitor,
-    uai: &str,
-) -> Result<Establishment, Response> {
-    match app.directory.establishment(uai) {
-        Ok(Some(e)) => Ok(e),
-        Ok(None) => Err(error_page(
-            app,
-            visitor,
-            None,
-            StatusCode::NOT_FOUND,
-            "Établissement introuvable",
-            "Aucun établissement ne porte ce code UAI.",
-        )),
-        Err(e) => {
-            tracing::error!("établissement {uai} : {e:#}");
-            Err(super::internal_error_response())
-        }
-    }
-}
-
-/// The WIT view of the visitor in an establishment.
-pub fn wit_caller(visitor: &Visitor, uai: &str) -> Option<WitCaller> {
-    visitor.user.as_ref().map(|u| {
-        let membership = u.membership(uai);
-        WitCaller {
-            id: u.id.clone(),
-            login: u.login.clone(),
-            display_name: u.display_name(),
-            profiles: membership
-                .map(|m| vec![m.profile.clone()])
-                .unwrap_or_default(),
-            groups: membership.map(|m| m.groups.clone()).unwrap_or_default(),
-            functions: membership.map(|m| m.functions.clone()).unwrap_or_default(),
-            region_admin: u.region_admin,
-        }
-    })
-}
-
 /// GET /e/{uai}/ — the home page: the blocks the establishment's administrator
 /// chose, in order, each showing what the visitor may see.
 pub async fn establishment_home(
     State(app): State<Arc<App>>,
+    visitor: Visitor,
     Path(uai): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
 ) -> WebResult {
-    let visitor = Visitor::from_headers(&app, &headers, uri.path());
     let establishment = find_establishment(&app, &visitor, &uai)?;
     let portal = Portal::load(&app.directory, &uai)?;
     // Blocks render concurrently: each plugin block is a call on a blocking thread.
@@ -108,7 +66,7 @@ pub async fn establishment_home(
     }
     // The layout appends the establishment's name.
     let title = "Accueil";
-    let portal_view = super::portal_context(&app, &visitor, Some(&establishment), title);
+    let portal_view = portal_context(&app, &visitor, Some(&establishment), title);
     // Targeted announcements (communication ciblée) will fill this slot above the
     // blocks; the messaging issue provides them.
     let announcements: Vec<serde_json::Value> = Vec::new();
@@ -139,7 +97,7 @@ async fn home_block(
         return news_block(app, visitor, establishment, portal).await;
     }
     if block == SERVICES_BLOCK {
-        let Some(services) = super::services::home_block(app, visitor, uai)? else {
+        let Some(services) = super::catalogue::home_block(app, visitor, uai)? else {
             return Ok(None);
         };
         let html = app.theme.render(
@@ -208,19 +166,19 @@ async fn plugin_block(
     let Some(block) = plugin.manifest.blocks.iter().find(|b| b.id == block_id) else {
         return Ok(None);
     };
-    let Access::Granted(granted) = instance_access(app, visitor, uai, None, &plugin)? else {
+    let Access::Granted(granted) = instance_access(app, visitor.user.as_ref(), uai, None, &plugin)?
+    else {
         return Ok(None);
     };
-    let call = granted.invocation(visitor, establishment);
-    let ctx = granted.context(app, uai, id);
+    let ctx = granted.call(app, visitor.user.as_ref(), establishment, id);
     let rendered = match app
         .runtime
-        .render_block(id, ctx, block.id.clone(), Vec::new(), call)
+        .render_block(id, ctx, block.id.clone(), Vec::new())
         .await
     {
         Ok(None) => return Ok(None),
         Ok(Some(fragment)) => {
-            render_fragment(app, visitor, uai, id, &fragment).map(|html| (fragment, html))
+            render_fragment(app, visitor.csrf(), uai, id, &fragment).map(|html| (fragment, html))
         }
         Err(e) => Err(anyhow::anyhow!("{e}")),
     };
@@ -257,83 +215,4 @@ async fn plugin_block(
         more_url => more_url,
         more_label => "Tout voir",
     }))
-}
-
-/// `#rrggbb` only: the value goes into CSS.
-pub fn valid_colour(colour: &str) -> bool {
-    colour.len() == 7
-        && colour.starts_with('#')
-        && colour[1..].bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-/// Black or white, whichever reads better on `colour` (WCAG relative luminance).
-fn contrast_text(colour: &str) -> &'static str {
-    let channel = |i: usize| {
-        let c = f64::from(u8::from_str_radix(&colour[i..i + 2], 16).unwrap_or(0)) / 255.0;
-        if c <= 0.03928 {
-            c / 12.92
-        } else {
-            ((c + 0.055) / 1.055).powf(2.4)
-        }
-    };
-    let luminance = 0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5);
-    // Contrast with white = 1.05 / (L + 0.05); with black = (L + 0.05) / 0.05.
-    if 1.05 / (luminance + 0.05) >= (luminance + 0.05) / 0.05 {
-        "#ffffff"
-    } else {
-        "#111111"
-    }
-}
-
-/// The custom properties of an establishment's colours.
-pub fn theme_stylesheet(theme: &Theme) -> String {
-    let default = Theme::default();
-    let primary = if valid_colour(&theme.primary) {
-        &theme.primary
-    } else {
-        &default.primary
-    };
-    let accent = if valid_colour(&theme.accent) {
-        &theme.accent
-    } else {
-        &default.accent
-    };
-    format!(
-        ":root {{\n  --primary: {primary};\n  --primary-contrast: {};\n  --accent: {accent};\n}}\n",
-        contrast_text(primary)
-    )
-}
-
-/// GET /e/{uai}/theme.css
-pub async fn theme_css(State(app): State<Arc<App>>, Path(uai): Path<String>) -> WebResult {
-    let Some(establishment) = app.directory.establishment(&uai)? else {
-        return Ok(StatusCode::NOT_FOUND.into_response());
-    };
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        theme_stylesheet(&establishment.theme),
-    )
-        .into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn colours_are_validated_and_contrasted() {
-        assert!(valid_colour("#1f5f8b"));
-        assert!(!valid_colour("red;}body{x"));
-        assert_eq!(contrast_text("#1f5f8b"), "#ffffff");
-        assert_eq!(contrast_text("#f5e663"), "#111111");
-        let css = theme_stylesheet(&Theme {
-            primary: "}</style>".into(),
-            accent: "#000000".into(),
-            banner_url: String::new(),
-        });
-        assert!(css.contains("--primary: #1f5f8b"));
-    }
 }

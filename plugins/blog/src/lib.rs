@@ -6,6 +6,7 @@
 //! own; `moderateur` publishes, edits and deletes anyone's.
 
 use preau_sdk::prelude::*;
+use preau_sdk::time::now;
 use serde::{Deserialize, Serialize};
 
 mod post;
@@ -51,7 +52,7 @@ impl Plugin for Blog {
 
     fn render_block(
         name: &str,
-        _params: &[(String, String)],
+        _params: &Params,
         invocation: &Invocation,
     ) -> Result<Option<Fragment>> {
         if name != "derniers-articles" || !invocation.has_any_role(READERS) {
@@ -108,8 +109,8 @@ impl Plugin for Blog {
         Ok(items)
     }
 
-    fn on_event(name: &str, _payload: &str, invocation: &Invocation) -> Result<()> {
-        if name == "demo" {
+    fn on_event(event: &Event, invocation: &Invocation) -> Result<()> {
+        if event.name() == "demo" {
             seed_demo(invocation)?;
         }
         Ok(())
@@ -233,13 +234,6 @@ impl PostView {
     }
 }
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 fn access(request: &Request) -> Access {
     Access::of(request.invocation())
 }
@@ -322,7 +316,7 @@ fn list(request: &Request, _: &Params) -> Result<Response> {
 }
 
 fn load(params: &Params) -> Result<(Id, Post)> {
-    let id = Id::parse(params.get("id")).ok_or(Error::NotFound)?;
+    let id = params.id("id")?;
     let post = Table::<Post>::new().get(id)?.ok_or(Error::NotFound)?;
     Ok((id, post))
 }

@@ -1,5 +1,5 @@
 //! Results of a diffusion: synthesis per question, bar-chart geometry for the
-//! server-side SVG, CSV export. Pure: unit-tested natively.
+//! server-side SVG (the CSV export is the SDK's `text::csv`). Pure: unit-tested natively.
 
 use serde::Serialize;
 
@@ -313,34 +313,6 @@ pub fn synthesis(form: &Formulaire, answers: &[(Vec<Valeur>, Option<f64>)]) -> S
     }
 }
 
-/// One CSV cell: formula-looking text neutralised, quoted when needed.
-pub fn csv_cell(text: &str) -> String {
-    let mut text = text.to_string();
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        text.insert(0, '\'');
-    }
-    if text.contains([';', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text
-    }
-}
-
-/// A CSV document for spreadsheets: UTF-8 BOM, `;` separators, CRLF line ends.
-pub fn csv(rows: &[Vec<String>]) -> Vec<u8> {
-    let mut out = String::from("\u{feff}");
-    for row in rows {
-        out.push_str(
-            &row.iter()
-                .map(|c| csv_cell(c))
-                .collect::<Vec<_>>()
-                .join(";"),
-        );
-        out.push_str("\r\n");
-    }
-    out.into_bytes()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -424,20 +396,5 @@ mod tests {
         assert_eq!(s.questions[4].answered, 1);
         assert_eq!(s.mean_score.as_deref(), Some("0,5 / 1"));
         assert_eq!(s.scores.as_ref().unwrap().bars.len(), 2);
-    }
-
-    #[test]
-    fn csv_is_spreadsheet_safe() {
-        let bytes = csv(&[
-            vec!["Nom".into(), "Avis".into()],
-            vec!["=1+1".into(), "a;b \"c\"".into()],
-            vec!["-2".into(), "@x".into()],
-            vec!["\tt".into(), "ok".into()],
-        ]);
-        let text = String::from_utf8(bytes).unwrap();
-        assert_eq!(
-            text,
-            "\u{feff}Nom;Avis\r\n'=1+1;\"a;b \"\"c\"\"\"\r\n'-2;'@x\r\n'\tt;ok\r\n"
-        );
     }
 }

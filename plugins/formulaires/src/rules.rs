@@ -1,6 +1,6 @@
 //! Clock, audience and navigation rules of diffusions. Pure: unit-tested natively.
 
-use preau_sdk::time::{self, Date};
+use preau_sdk::time::{self, Date, TimeZone};
 use serde::{Deserialize, Serialize};
 
 const DAY: i64 = 86_400;
@@ -13,10 +13,14 @@ pub fn date_fr(text: &str) -> String {
     }
 }
 
-/// `JJ/MM/AAAA HH:MM`, Paris time (CSV exports).
-pub fn time_fr(ts: i64) -> String {
-    let (day, minutes) = time::local_now(ts);
-    format!("{} {}", day.french_numeric(), time::hh_mm(minutes.into()))
+/// `JJ/MM/AAAA HH:MM` in the establishment's time zone (CSV exports).
+pub fn time_fr(ts: i64, zone: &TimeZone) -> String {
+    let local = zone.local(ts);
+    format!(
+        "{} {}",
+        local.date.french_numeric(),
+        time::hh_mm(local.minutes.into())
+    )
 }
 
 /// `JJ/MM/AAAA` of the UTC day of `ts` (anonymous answers keep only their day).
@@ -24,7 +28,8 @@ pub fn day_fr(ts: i64) -> String {
     Date::from_unix_utc(ts).french_numeric()
 }
 
-/// Where a diffusion stands in its opening period (both days included, Paris time).
+/// Where a diffusion stands in its opening period (both days included, in the
+/// establishment's local time).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Period {
     NotYet,
@@ -32,8 +37,8 @@ pub enum Period {
     Closed,
 }
 
-pub fn period(now: i64, from: Option<&str>, to: Option<&str>) -> Period {
-    let (today, _) = time::local_now(now);
+/// Where `today` (the establishment's local day) stands between `from` and `to`.
+pub fn period(today: Date, from: Option<&str>, to: Option<&str>) -> Period {
     if from.and_then(Date::parse_iso).is_some_and(|f| today < f) {
         Period::NotYet
     } else if to.and_then(Date::parse_iso).is_some_and(|t| today > t) {
@@ -133,30 +138,39 @@ mod tests {
     fn french_dates_and_times() {
         assert_eq!(date_fr("2026-11-05"), "05/11/2026");
         assert_eq!(date_fr("2026-02-30"), "2026-02-30", "not a date: unchanged");
+        let paris = TimeZone::paris();
         assert_eq!(
-            time_fr(at("2026-11-28") + 23 * 3600 + 30 * 60),
+            time_fr(at("2026-11-28") + 23 * 3600 + 30 * 60, &paris),
             "29/11/2026 00:30"
         );
         assert_eq!(
-            time_fr(at("2026-07-01") + 8 * 3600 + 5 * 60),
+            time_fr(at("2026-07-01") + 8 * 3600 + 5 * 60, &paris),
             "01/07/2026 10:05"
+        );
+        let cayenne = TimeZone::named("America/Cayenne").unwrap();
+        assert_eq!(
+            time_fr(at("2026-07-01") + 2 * 3600, &cayenne),
+            "30/06/2026 23:00"
         );
         assert_eq!(day_fr(at("2026-11-28") + 23 * 3600 + 30 * 60), "28/11/2026");
     }
 
     #[test]
     fn opening_period_includes_both_days() {
-        let noon = at("2026-03-10") + 12 * 3600;
+        let day = Date::parse_iso("2026-03-10").unwrap();
         assert_eq!(
-            period(noon, Some("2026-03-10"), Some("2026-03-10")),
+            period(day, Some("2026-03-10"), Some("2026-03-10")),
             Period::Open
         );
-        assert_eq!(period(noon, Some("2026-03-11"), None), Period::NotYet);
-        assert_eq!(period(noon, None, Some("2026-03-09")), Period::Closed);
-        assert_eq!(period(noon, None, None), Period::Open);
-        // 23:30 UTC on the 9th is already the 10th in Paris.
+        assert_eq!(period(day, Some("2026-03-11"), None), Period::NotYet);
+        assert_eq!(period(day, None, Some("2026-03-09")), Period::Closed);
+        assert_eq!(period(day, None, None), Period::Open);
+        // 23:30 UTC on the 9th is already the 10th in Paris (not yet in Cayenne).
         let late = at("2026-03-09") + 23 * 3600 + 1800;
-        assert_eq!(period(late, Some("2026-03-10"), None), Period::Open);
+        let today = TimeZone::paris().local(late).date;
+        assert_eq!(period(today, Some("2026-03-10"), None), Period::Open);
+        let today = TimeZone::named("America/Cayenne").unwrap().local(late).date;
+        assert_eq!(period(today, Some("2026-03-10"), None), Period::NotYet);
     }
 
     #[test]

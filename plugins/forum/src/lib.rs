@@ -8,6 +8,7 @@
 
 use preau_sdk::prelude::*;
 use preau_sdk::store;
+use preau_sdk::time::now;
 use serde::Deserialize;
 
 mod model;
@@ -58,7 +59,7 @@ impl Plugin for Forum {
 
     fn render_block(
         name: &str,
-        _params: &[(String, String)],
+        _params: &Params,
         invocation: &Invocation,
     ) -> Result<Option<Fragment>> {
         let access = Access::of(invocation);
@@ -78,8 +79,8 @@ impl Plugin for Forum {
         .map(|f| Some(f.with_more("/")))
     }
 
-    fn on_event(name: &str, _payload: &str, invocation: &Invocation) -> Result<()> {
-        if name == "demo" {
+    fn on_event(event: &Event, invocation: &Invocation) -> Result<()> {
+        if event.name() == "demo" {
             seed_demo(invocation)?;
         }
         Ok(())
@@ -88,19 +89,8 @@ impl Plugin for Forum {
 
 preau_sdk::export_plugin!(Forum);
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 fn access(request: &Request) -> Access {
     Access::of(request.invocation())
-}
-
-fn id_param(params: &Params) -> Result<Id> {
-    Id::parse(params.get("id")).ok_or(Error::NotFound)
 }
 
 /// The subjects of every category, most recent activity first.
@@ -253,7 +243,7 @@ fn create_category(request: &Request, _: &Params) -> Result<Response> {
 }
 
 fn load_category(params: &Params) -> Result<(Id, Category)> {
-    let id = id_param(params)?;
+    let id = params.id("id")?;
     let category = Table::<Category>::new().get(id)?.ok_or(Error::NotFound)?;
     Ok((id, category))
 }
@@ -398,7 +388,7 @@ fn create_subject(request: &Request, params: &Params) -> Result<Response> {
 }
 
 fn load_subject(request: &Request, params: &Params, access: &Access) -> Result<(Id, Subject)> {
-    let id = id_param(params)?;
+    let id = params.id("id")?;
     let subject = Table::<Subject>::new().get(id)?.ok_or(Error::NotFound)?;
     if !access.sees_subject(&subject, request.caller().map(|c| c.id.as_str())) {
         return Err(Error::NotFound);
@@ -590,7 +580,7 @@ fn moderated_post(request: &Request, params: &Params) -> Result<(Id, Post)> {
     if !access(request).moderate {
         return Err(Error::Forbidden);
     }
-    let id = id_param(params)?;
+    let id = params.id("id")?;
     let post = Table::<Post>::new().get(id)?.ok_or(Error::NotFound)?;
     Ok((id, post))
 }

@@ -1,6 +1,7 @@
 //! The forum's records and the pure rules about them (unit-tested natively).
 
 use preau_sdk::prelude::*;
+use preau_sdk::text::fold::fold;
 use serde::{Deserialize, Serialize};
 
 /// Longest category or subject title.
@@ -165,29 +166,13 @@ pub fn check_body(body: &str) -> Option<FieldError> {
     }
 }
 
-/// Whether every word of `query` (case- and accent-insensitive) occurs in `text`.
+/// Whether every word of `query` (case- and accent-insensitive: the SDK's
+/// [`fold`](preau_sdk::text::fold::fold), so `cœur` finds `Cœur` and `coeur`) occurs in
+/// `text`.
 pub fn matches(query: &str, text: &str) -> bool {
     let text = fold(text);
     let words: Vec<String> = fold(query).split_whitespace().map(str::to_string).collect();
     !words.is_empty() && words.iter().all(|w| text.contains(w.as_str()))
-}
-
-/// Lower case without accents (the common French ones).
-pub fn fold(text: &str) -> String {
-    text.chars()
-        .flat_map(char::to_lowercase)
-        .map(|c| match c {
-            'à' | 'â' | 'ä' | 'á' => 'a',
-            'é' | 'è' | 'ê' | 'ë' => 'e',
-            'î' | 'ï' | 'í' => 'i',
-            'ô' | 'ö' | 'ó' => 'o',
-            'ù' | 'û' | 'ü' | 'ú' => 'u',
-            'ç' => 'c',
-            'ÿ' => 'y',
-            'œ' => 'o',
-            c => c,
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -230,6 +215,8 @@ mod tests {
         assert!(matches("ÉLÈVES sortie", "La sortie des élèves"));
         assert!(!matches("sortie piscine", "La sortie des élèves"));
         assert!(!matches("  ", "x"));
+        assert!(matches("coeur", "Le Cœur du sujet"));
+        assert!(matches("cœur", "Un coeur"));
     }
 
     #[test]

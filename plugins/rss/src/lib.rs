@@ -10,6 +10,7 @@ mod feed;
 use preau_sdk::outbound::{self, FetchError};
 use preau_sdk::prelude::*;
 use preau_sdk::store::region;
+use preau_sdk::time::now;
 use serde::{Deserialize, Serialize};
 
 /// Entries kept per feed.
@@ -114,13 +115,6 @@ impl Record for Feed {
             None => vec!["etablissement".into()],
         }
     }
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 /// "3 h", "2 j", "12 min": how long a feed has failed, for administrators.
@@ -326,7 +320,7 @@ impl Plugin for Rss {
 
     fn render_block(
         name: &str,
-        _params: &[(String, String)],
+        _params: &Params,
         invocation: &Invocation,
     ) -> Result<Option<Fragment>> {
         if name != "derniers-flux" || !invocation.has_any_role(&["lecteur", "gestionnaire"]) {
@@ -346,13 +340,13 @@ impl Plugin for Rss {
         .map(|f| Some(f.with_more("/")))
     }
 
-    fn on_event(name: &str, _payload: &str, _invocation: &Invocation) -> Result<()> {
-        match name {
-            "tick" => {
+    fn on_event(event: &Event, _invocation: &Invocation) -> Result<()> {
+        match event {
+            Event::Tick => {
                 let settings: Settings = config()?;
                 refresh_due(&settings, now())?;
             }
-            "demo" => seed_demo()?,
+            other if other.name() == "demo" => seed_demo()?,
             _ => {}
         }
         Ok(())
@@ -666,7 +660,7 @@ fn add_feed(request: &Request, _: &Params) -> Result<Response> {
 
 fn delete_feed(request: &Request, params: &Params) -> Result<Response> {
     let source = Source::parse(params.get("source")).ok_or(Error::NotFound)?;
-    let id = Id::parse(params.get("id")).ok_or(Error::NotFound)?;
+    let id = params.id("id")?;
     match source {
         Source::Projet => {
             if !request.invocation().is_region_admin() {

@@ -32,16 +32,10 @@ impl Plugin for Echo {
 
     fn render_block(
         name: &str,
-        params: &[(String, String)],
+        params: &Params,
         invocation: &Invocation,
     ) -> Result<Option<Fragment>> {
-        let param = |key: &str| {
-            params
-                .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default()
-        };
+        let param = |key: &str| params.get(key);
         if name != "objet" || !invocation.has_role("utilisateur") {
             return Ok(None);
         }
@@ -58,7 +52,7 @@ impl Plugin for Echo {
 
 preau_sdk::export_plugin!(Echo);
 
-/// A small page naming the caller.
+/// A small page naming the caller, with the establishment's time zone and local day.
 pub fn echo(request: &Request, _: &Params) -> Result<Response> {
     let name = request
         .caller()
@@ -67,7 +61,11 @@ pub fn echo(request: &Request, _: &Params) -> Result<Response> {
     Ok(Response::page(
         "echo.html",
         "Écho",
-        &serde_json::json!({ "message": format!("Bonjour {name}") }),
+        &serde_json::json!({
+            "message": format!("Bonjour {name}"),
+            "time_zone": request.invocation().time_zone_name(),
+            "today": request.invocation().local_now().date.iso(),
+        }),
     ))
 }
 

@@ -20,7 +20,7 @@ impl Plugin for Hostile {
             .post("/store/{key}", write_key)
     }
 
-    fn render_block(_: &str, _: &[(String, String)], _: &Invocation) -> Result<Option<Fragment>> {
+    fn render_block(_: &str, _: &Params, _: &Invocation) -> Result<Option<Fragment>> {
         panic!("un bloc qui panique");
     }
 }

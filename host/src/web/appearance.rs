@@ -1,18 +1,18 @@
-//! The establishment's uploaded banner image: upload (multipart), removal, and
-//! serving it to every visitor.
+//! An establishment's appearance: its colours and banner (`/admin/e/{uai}/theme`),
+//! the uploaded banner image (upload in multipart, removal, serving it to every
+//! visitor), and its `theme.css`.
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, State};
-use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::admin::{checked_form, target, theme_page};
-use super::{WebResult, csrf_rejected};
+use super::extract::{CheckedForm, EstablishmentAdmin, Target, parse_query};
+use super::pages::{WebResult, csrf_rejected, render};
 use crate::App;
 use crate::image_header::{self, HeaderError, ImageFormat};
 
@@ -142,12 +142,7 @@ async fn read_upload(
 }
 
 /// The theme page with an error on the upload form.
-fn upload_error(
-    app: &App,
-    t: &super::admin::Target,
-    status: StatusCode,
-    message: &str,
-) -> Response {
+fn upload_error(app: &App, t: &Target, status: StatusCode, message: &str) -> Response {
     let mut page = theme_page(
         app,
         t,
@@ -163,14 +158,12 @@ fn upload_error(
 /// `csrf` and `image`.
 pub async fn upload(
     State(app): State<Arc<App>>,
+    EstablishmentAdmin(mut t): EstablishmentAdmin,
     Path(uai): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> WebResult {
-    let mut t = target(&app, &headers, &uri, &uai, false)?;
     let Ok(mut multipart) = multipart else {
-        return Ok(super::bad_form(&app, &t.visitor));
+        return Ok(super::pages::bad_form(&app, &t.visitor));
     };
     let upload = match read_upload(&mut multipart).await {
         Ok(upload) => upload,
@@ -183,7 +176,7 @@ pub async fn upload(
                 &too_large_message(),
             ));
         }
-        Err(_) => return Ok(super::bad_form(&app, &t.visitor)),
+        Err(_) => return Ok(super::pages::bad_form(&app, &t.visitor)),
     };
     if !t
         .visitor
@@ -223,13 +216,10 @@ pub async fn upload(
 /// POST /admin/e/{uai}/theme/banniere/retirer — back to the theme's default banner.
 pub async fn remove(
     State(app): State<Arc<App>>,
+    EstablishmentAdmin(mut t): EstablishmentAdmin,
     Path(uai): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Bytes,
+    CheckedForm(_): CheckedForm,
 ) -> WebResult {
-    let mut t = target(&app, &headers, &uri, &uai, false)?;
-    checked_form(&app, &t.visitor, &body)?;
     app.directory.delete_banner(&uai)?;
     t.establishment.theme.banner_url = String::new();
     app.directory.put_establishment(&t.establishment)?;
@@ -253,6 +243,149 @@ pub async fn serve(State(app): State<Arc<App>>, Path(uai): Path<String>) -> WebR
             (header::CONTENT_SECURITY_POLICY, "default-src 'none'".into()),
         ],
         bytes,
+    )
+        .into_response())
+}
+
+/// The confirmation shown after a change (`?ok=…`).
+fn notice(uri: &Uri) -> Option<&'static str> {
+    parse_query(uri.query())
+        .iter()
+        .find(|(k, _)| k == "ok")
+        .and_then(|(_, v)| match v.as_str() {
+            "theme" => Some("Apparence enregistrée."),
+            "banniere" => Some("Image de bannière importée."),
+            "banniere-retiree" => {
+                Some("Image de bannière retirée : la bannière par défaut est rétablie.")
+            }
+            _ => None,
+        })
+}
+
+fn theme_page(
+    app: &App,
+    t: &Target,
+    values: serde_json::Value,
+    errors: serde_json::Value,
+    notice: Option<&str>,
+) -> Response {
+    let status = if errors.as_object().is_some_and(|e| !e.is_empty()) {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    render(
+        app,
+        &t.visitor,
+        Some(&t.establishment),
+        "admin/theme.html",
+        "Apparence",
+        status,
+        json!({
+            "establishment": t.establishment_json(),
+            "action_url": format!("/admin/e/{}/theme", t.establishment.uai),
+            "upload_url": format!("/admin/e/{}/theme/banniere", t.establishment.uai),
+            "remove_url": format!("/admin/e/{}/theme/banniere/retirer", t.establishment.uai),
+            "has_uploaded_banner": is_uploaded_banner_url(&t.establishment.theme.banner_url),
+            "max_width": MAX_WIDTH,
+            "max_height": MAX_HEIGHT,
+            "values": values,
+            "errors": errors,
+            "notice": notice,
+        }),
+    )
+}
+
+/// GET /admin/e/{uai}/theme
+pub async fn theme_form(
+    State(app): State<Arc<App>>,
+    EstablishmentAdmin(t): EstablishmentAdmin,
+    uri: Uri,
+) -> WebResult {
+    let values = json!(t.establishment.theme);
+    Ok(theme_page(&app, &t, values, json!({}), notice(&uri)))
+}
+
+/// A banner URL: empty, an https URL, a path under /static/, or an uploaded
+/// banner's `/e/<uai>/banniere?v=<hash>`.
+pub fn valid_banner_url(url: &str) -> bool {
+    if url.is_empty() {
+        return true;
+    }
+    if url.len() > 500 || url.contains(['"', '\'', '<', '>', ' ', '\\']) || url.contains("..") {
+        return false;
+    }
+    url.starts_with("/static/")
+        || is_uploaded_banner_url(url)
+        || url::Url::parse(url).is_ok_and(|u| u.scheme() == "https" && u.host().is_some())
+}
+
+/// POST /admin/e/{uai}/theme
+pub async fn save_theme(
+    State(app): State<Arc<App>>,
+    EstablishmentAdmin(mut t): EstablishmentAdmin,
+    Path(uai): Path<String>,
+    CheckedForm(form): CheckedForm,
+) -> WebResult {
+    let field = |name: &str| super::extract::field(&form, name);
+    let (primary, accent, banner_url) = (
+        field("primary").to_lowercase(),
+        field("accent").to_lowercase(),
+        field("banner_url"),
+    );
+    let mut errors = serde_json::Map::new();
+    if !crate::appearance::valid_colour(&primary) {
+        errors.insert(
+            "primary".into(),
+            json!("Couleur attendue au format #rrggbb (par exemple #1f5f8b)."),
+        );
+    }
+    if !crate::appearance::valid_colour(&accent) {
+        errors.insert(
+            "accent".into(),
+            json!("Couleur attendue au format #rrggbb (par exemple #e07a1f)."),
+        );
+    }
+    if !valid_banner_url(&banner_url) {
+        errors.insert(
+            "banner_url".into(),
+            json!(
+                "Adresse invalide : une adresse https://… ou /static/… est attendue, \
+                 ou importez une image."
+            ),
+        );
+    }
+    let values = json!({ "primary": primary, "accent": accent, "banner_url": banner_url });
+    if !errors.is_empty() {
+        return Ok(theme_page(
+            &app,
+            &t,
+            values,
+            serde_json::Value::Object(errors),
+            None,
+        ));
+    }
+    t.establishment.theme = crate::directory::Theme {
+        primary,
+        accent,
+        banner_url,
+    };
+    app.directory.put_establishment(&t.establishment)?;
+    app.directory.audit(&t.user, "apparence du portail", &uai)?;
+    Ok(Redirect::to(&format!("/admin/e/{uai}/theme?ok=theme")).into_response())
+}
+
+/// GET /e/{uai}/theme.css
+pub async fn theme_css(State(app): State<Arc<App>>, Path(uai): Path<String>) -> WebResult {
+    let Some(establishment) = app.directory.establishment(&uai)? else {
+        return Ok(StatusCode::NOT_FOUND.into_response());
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        crate::appearance::stylesheet(&establishment.theme),
     )
         .into_response())
 }
@@ -300,5 +433,27 @@ mod tests {
         assert!(!is_uploaded_banner_url("/e/../banniere?v=ab"));
         assert!(!is_uploaded_banner_url("/e/0420003A/blog?v=ab"));
         assert!(!is_uploaded_banner_url("/e/0420003A/banniere?v=ab&x=<"));
+    }
+}
+
+#[cfg(test)]
+mod theme_tests {
+    #[test]
+    fn banner_urls_are_checked() {
+        assert!(super::valid_banner_url(""));
+        assert!(super::valid_banner_url("/static/banner.svg"));
+        assert!(super::valid_banner_url("https://example.org/b.jpg"));
+        assert!(!super::valid_banner_url("javascript:alert(1)"));
+        assert!(!super::valid_banner_url("http://example.org/b.jpg"));
+        assert!(!super::valid_banner_url("/static/../../etc/passwd"));
+        assert!(!super::valid_banner_url("https://x.org/\"onerror=\""));
+        assert!(super::valid_banner_url(
+            "/e/0420003A/banniere?v=0a1b2c3d4e5f"
+        ));
+        assert!(!super::valid_banner_url(
+            "/e/0420003A/banniere?v=x\"onerror=\""
+        ));
+        assert!(!super::valid_banner_url("/e/0420003A/banniere"));
+        assert!(!super::valid_banner_url("/e/0420003A/blog/"));
     }
 }

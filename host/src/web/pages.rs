@@ -1,0 +1,336 @@
+//! Page rendering and errors: the theme's `portal` object (navigation, menu,
+//! user), themed pages and error pages, and [`AppError`], the one error type
+//! a handler returns.
+
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::catalogue;
+use super::visitor::Visitor;
+use crate::App;
+use crate::directory::Establishment;
+
+#[derive(Serialize)]
+struct NavItem {
+    label: String,
+    url: String,
+    active: bool,
+}
+
+/// The `portal` object every template receives.
+pub fn portal_context(
+    app: &App,
+    visitor: &Visitor,
+    establishment: Option<&Establishment>,
+    title: &str,
+) -> Value {
+    let region_name = app
+        .directory
+        .region_setting::<String>("name")
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| "Préau".to_string());
+    let mut nav = Vec::new();
+    let mut services_menu = Value::Null;
+    if let Some(e) = establishment {
+        let mut enabled = Vec::new();
+        for plugin in app.runtime.plugins() {
+            let setting = app
+                .directory
+                .plugin_setting(&e.uai, &plugin.manifest.id)
+                .unwrap_or_default();
+            if !setting.enabled {
+                continue;
+            }
+            enabled.push((plugin.manifest.id.clone(), plugin.manifest.name.clone()));
+            let roles = app
+                .directory
+                .roles(visitor.user.as_ref(), &e.uai, &plugin.manifest)
+                .unwrap_or_default();
+            if roles.is_empty() {
+                continue;
+            }
+            let url = format!("/e/{}/{}/", e.uai, plugin.manifest.id);
+            nav.push(NavItem {
+                active: visitor.path.starts_with(&url),
+                label: plugin.manifest.name.clone(),
+                url,
+            });
+        }
+        // Rubriques, when the establishment has some.
+        let has_rubriques = crate::portal::Portal::load(&app.directory, &e.uai)
+            .map(|p| p.rubriques.iter().any(|r| r.visible))
+            .unwrap_or(false);
+        if has_rubriques {
+            let url = format!("/e/{}/rubriques/", e.uai);
+            let active = visitor.path.starts_with(&url)
+                || visitor.path.starts_with(&format!("/e/{}/r/", e.uai));
+            nav.insert(
+                0,
+                NavItem {
+                    active,
+                    label: "Rubriques".into(),
+                    url,
+                },
+            );
+        }
+        // The directory's own page for teachers.
+        let teaches_here = visitor
+            .user
+            .as_ref()
+            .and_then(|u| u.membership(&e.uai))
+            .is_some_and(|m| m.profile == "enseignant");
+        if teaches_here {
+            let url = format!("/e/{}/mes-eleves", e.uai);
+            nav.push(NavItem {
+                active: visitor.path.starts_with(&url),
+                label: "Mes élèves".into(),
+                url,
+            });
+        }
+        services_menu = catalogue::menu(app, visitor, &e.uai, &enabled);
+    }
+    let user = visitor.user.as_ref().map(|u| {
+        json!({
+            "login": u.login,
+            "display_name": u.display_name(),
+            "unread_notifications": crate::notifications::unread(&app.directory, &u.id),
+            "is_region_admin": u.region_admin,
+            "is_establishment_admin": u.memberships.iter().any(|m| m.admin),
+        })
+    });
+    let is_admin = visitor
+        .user
+        .as_ref()
+        .is_some_and(|u| u.region_admin || u.memberships.iter().any(|m| m.admin));
+    json!({
+        "region_name": region_name,
+        "title": title,
+        "establishment": establishment.map(|e| json!({
+            "uai": e.uai,
+            "name": e.name,
+            "city": e.city,
+            "kind": e.kind,
+            "url": format!("/e/{}/", e.uai),
+            "banner_url": e.theme.banner_url,
+            "time_zone": e.time_zone,
+        })),
+        "theme_css_url": establishment.map(|e| format!("/e/{}/theme.css", e.uai)),
+        "nav": nav,
+        "services": services_menu,
+        "user": user,
+        "admin_url": is_admin.then_some("/admin/"),
+        "csrf": visitor.csrf(),
+        "login_url": visitor.login_url(),
+        "current_path": visitor.path,
+    })
+}
+
+/// Renders `template` in the theme with `context` + `portal`.
+pub fn render(
+    app: &App,
+    visitor: &Visitor,
+    establishment: Option<&Establishment>,
+    template: &str,
+    title: &str,
+    status: StatusCode,
+    context: Value,
+) -> Response {
+    match render_html(app, visitor, establishment, template, title, context) {
+        Ok(html) => html_response(app, visitor, status, html),
+        Err(e) => {
+            tracing::error!("gabarit {template} : {e:#}");
+            internal_error_response()
+        }
+    }
+}
+
+/// The HTML of `template` rendered with `context` + `portal`.
+pub fn render_html(
+    app: &App,
+    visitor: &Visitor,
+    establishment: Option<&Establishment>,
+    template: &str,
+    title: &str,
+    context: Value,
+) -> anyhow::Result<String> {
+    let mut context = match context {
+        Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    };
+    context.insert(
+        "portal".into(),
+        portal_context(app, visitor, establishment, title),
+    );
+    Ok(app
+        .theme
+        .render(template, minijinja::Value::from_serialize(&context))?)
+}
+
+/// A rendered page, not cached, with the visitor's cookies.
+pub fn html_response(app: &App, visitor: &Visitor, status: StatusCode, html: String) -> Response {
+    visitor.finish(
+        (
+            status,
+            [(header::CACHE_CONTROL, "no-store")],
+            axum::response::Html(html),
+        )
+            .into_response(),
+        app.config.secure_cookies,
+    )
+}
+
+pub fn render_value(
+    app: &App,
+    visitor: &Visitor,
+    template: &str,
+    status: StatusCode,
+    context: minijinja::Value,
+) -> Response {
+    match app.theme.render(template, context) {
+        Ok(html) => html_response(app, visitor, status, html),
+        Err(e) => {
+            tracing::error!("gabarit {template} : {e:#}");
+            internal_error_response()
+        }
+    }
+}
+
+/// A themed error page.
+pub fn error_page(
+    app: &App,
+    visitor: &Visitor,
+    establishment: Option<&Establishment>,
+    status: StatusCode,
+    heading: &str,
+    message: &str,
+) -> Response {
+    render(
+        app,
+        visitor,
+        establishment,
+        "error.html",
+        heading,
+        status,
+        json!({ "status": status.as_u16(), "heading": heading, "message": message }),
+    )
+}
+
+/// 403 for a signed-in visitor; a sign-in redirect for an anonymous one.
+pub fn forbidden(app: &App, visitor: &Visitor, establishment: Option<&Establishment>) -> Response {
+    if visitor.user.is_none() {
+        return visitor.finish(
+            Redirect::to(&visitor.login_url()).into_response(),
+            app.config.secure_cookies,
+        );
+    }
+    error_page(
+        app,
+        visitor,
+        establishment,
+        StatusCode::FORBIDDEN,
+        "Accès refusé",
+        "Vous n'avez pas les droits nécessaires pour cette page. Adressez-vous à l'administrateur de votre établissement.",
+    )
+}
+
+/// The page for a POST whose CSRF token is missing or wrong.
+pub fn csrf_rejected(app: &App, visitor: &Visitor) -> Response {
+    error_page(
+        app,
+        visitor,
+        None,
+        StatusCode::FORBIDDEN,
+        "Formulaire expiré",
+        "Le jeton de sécurité du formulaire est absent ou invalide. Rechargez la page et recommencez.",
+    )
+}
+
+/// The page for a POST whose body is not a readable form (not UTF-8,
+/// broken multipart…): 400, in French.
+pub fn bad_form(app: &App, visitor: &Visitor) -> Response {
+    error_page(
+        app,
+        visitor,
+        None,
+        StatusCode::BAD_REQUEST,
+        "Formulaire illisible",
+        "Les données envoyées ne sont pas un formulaire valide (encodage UTF-8 attendu).",
+    )
+}
+
+/// A bare 500 page, for when even the theme fails.
+pub fn internal_error_response() -> Response {
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        axum::response::Html(
+            "<!doctype html><html lang=\"fr\"><meta charset=\"utf-8\"><title>Erreur</title>\
+             <link rel=\"stylesheet\" href=\"/static/style.css\"><main id=\"contenu\"><h1>Erreur interne</h1>\
+             <p>Une erreur est survenue. Réessayez dans un instant.</p><p><a href=\"/\">Accueil</a></p></main></html>",
+        ),
+    )
+        .into_response()
+}
+
+/// Why a handler stopped early: a response already made (an error page, a
+/// redirect to sign in), or an unexpected failure (storage…), logged with its
+/// cause and shown to the user as a generic page.
+pub enum AppError {
+    /// Send this response.
+    Respond(Response),
+    /// Log this and answer 500.
+    Failed(anyhow::Error),
+}
+
+impl From<anyhow::Error> for AppError {
+    fn from(e: anyhow::Error) -> Self {
+        AppError::Failed(e)
+    }
+}
+
+impl From<Response> for AppError {
+    fn from(response: Response) -> Self {
+        AppError::Respond(response)
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        match self {
+            AppError::Respond(response) => response,
+            AppError::Failed(e) => {
+                tracing::error!("{e:#}");
+                internal_error_response()
+            }
+        }
+    }
+}
+
+/// Handler result.
+pub type WebResult = Result<Response, AppError>;
+
+/// A local path to go back to after sign-in: must stay on this site.
+pub fn safe_next(next: &str) -> Option<&str> {
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && !next.contains(['\r', '\n', '\\'])
+        && next != "/login";
+    ok.then_some(next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_must_stay_local() {
+        assert_eq!(safe_next("/e/0420003A/blog/"), Some("/e/0420003A/blog/"));
+        assert_eq!(safe_next("//evil.example"), None);
+        assert_eq!(safe_next("/\\evil.example"), None);
+        assert_eq!(safe_next("https://evil.example"), None);
+        assert_eq!(safe_next("/login"), None);
+    }
+}
