@@ -296,7 +296,7 @@ mod tests {
     fn xml_is_escaped() {
         assert_eq!(
             xml_escape("<a href=\"x\">&'\u{1}"),
-            "&lt;a href=&quot;x&quot;&gt;&amp;&apos;"
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
         );
     }
 
