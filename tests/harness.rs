@@ -318,3 +318,58 @@ fn encode(s: &str) -> String {
         })
         .collect()
 }
+
+/// `cargo`, from the repository's root, without the variables cargo set for the
+/// running test (CARGO_MANIFEST_DIR…): build scripts watch some (ring), and
+/// seeing them change would rebuild those crates here and again at the next
+/// `cargo test`.
+pub fn cargo_command() -> std::process::Command {
+    let mut cargo = std::process::Command::new(env!("CARGO"));
+    cargo.current_dir(repo_root());
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        let set_by_cargo = ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_CFG_", "CARGO_BIN_"]
+            .iter()
+            .any(|p| name.starts_with(p))
+            || matches!(
+                name.as_ref(),
+                "CARGO_CRATE_NAME"
+                    | "CARGO_PRIMARY_PACKAGE"
+                    | "CARGO_TARGET_TMPDIR"
+                    | "CARGO_RUSTC_CURRENT_DIR"
+                    | "OUT_DIR"
+            );
+        if set_by_cargo {
+            cargo.env_remove(name.as_ref());
+        }
+    }
+    cargo
+}
+
+/// The `preau` binary of this build (`target/<profile>/preau`), built once per
+/// test run: the tests crate cannot name another package's binary, so it asks
+/// cargo for it (a no-op when it is fresh).
+pub fn preau_binary() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            // target/<profile>/deps/integration-<hash>
+            let exe = std::env::current_exe().unwrap();
+            let profile_dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
+            let target_dir = profile_dir.parent().unwrap().to_path_buf();
+            let mut cargo = cargo_command();
+            cargo
+                .args(["build", "--quiet", "-p", "preau-host", "--bin", "preau"])
+                .arg("--target-dir")
+                .arg(&target_dir);
+            if profile_dir.file_name().is_some_and(|n| n == "release") {
+                cargo.arg("--release");
+            }
+            let status = cargo.status().expect("cargo build du binaire preau");
+            assert!(status.success(), "construction de preau : {status}");
+            let binary = profile_dir.join("preau");
+            assert!(binary.is_file(), "{} manque", binary.display());
+            binary
+        })
+        .clone()
+}

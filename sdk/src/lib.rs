@@ -343,6 +343,10 @@ macro_rules! export_plugin {
         const _: () = {
             struct PreauExports;
             impl $crate::__private::Guest for PreauExports {
+                fn plugin_id() -> ::std::string::String {
+                    // The plugin crate's package name: one id everywhere.
+                    ::std::string::String::from(env!("CARGO_PKG_NAME"))
+                }
                 fn handle(
                     request: $crate::__private::WitRequest,
                 ) -> $crate::__private::WitResponse {

@@ -16,6 +16,7 @@ mod forum;
 mod hostile_input;
 mod isolation;
 mod operator;
+mod plugin_kit;
 mod portal;
 mod reload;
 mod reservations;

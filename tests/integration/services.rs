@@ -691,7 +691,7 @@ async fn cas_responses_escape_xml() {
     let page = validate(&backend, "/cas/serviceValidate", &ticket, PRONOTE_URL).await;
     assert!(
         page.body
-            .contains("<cas:firstName>Jean &lt;b&gt;&amp;&quot;&apos;</cas:firstName>"),
+            .contains("<cas:firstName>Jean &lt;b&gt;&amp;&quot;&#39;</cas:firstName>"),
         "{}",
         page.body
     );

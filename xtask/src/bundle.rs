@@ -35,10 +35,14 @@ pub fn main(args: &[String]) -> Result<()> {
             id if !id.starts_with('-') && source.is_none() => {
                 source = Some(Source::Workspace(id.to_string()))
             }
-            other => bail!("option inconnue « {other} » (bundle <id> | --manifest-path CHEMIN, --out DOSSIER)"),
+            other => bail!(
+                "option inconnue « {other} » (bundle <id> | --manifest-path CHEMIN, --out DOSSIER)"
+            ),
         }
     }
-    let source = source.context("usage : cargo xtask bundle <id> [--out DOSSIER] | --manifest-path CHEMIN [--out DOSSIER]")?;
+    let source = source.context(
+        "usage : cargo xtask bundle <id> [--out DOSSIER] | --manifest-path CHEMIN [--out DOSSIER]",
+    )?;
     let bundle = build_bundle(&source, &out)?;
     println!("{}", bundle.display());
     Ok(())
@@ -55,9 +59,21 @@ pub fn build_bundle(source: &Source, out: &Path) -> Result<PathBuf> {
                 bail!("aucun plugin « {id} » dans plugins/ (plugins/{id}/plugin.toml)");
             }
             let mut command = cargo();
-            command.args(["build", "--quiet", "--release", "--target", "wasm32-wasip2", "-p", id]);
+            command.args([
+                "build",
+                "--quiet",
+                "--release",
+                "--target",
+                "wasm32-wasip2",
+                "-p",
+                id,
+            ]);
             run(command)?;
-            (folder, id.clone(), root().join("target/wasm32-wasip2/release"))
+            (
+                folder,
+                id.clone(),
+                root().join("target/wasm32-wasip2/release"),
+            )
         }
         Source::Crate(manifest_path) => {
             let manifest_path = std::fs::canonicalize(manifest_path)
@@ -67,11 +83,14 @@ pub fn build_bundle(source: &Source, out: &Path) -> Result<PathBuf> {
                 .context("dossier du plugin")?
                 .to_path_buf();
             let package = package_name(&manifest_path)?;
-            // The crate's own target folder, as its author's `cargo build` would use.
-            let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+            // The crate's own target folder, as its author's `cargo build` would
+            // use, unless PREAU_PLUGIN_TARGET_DIR names another (tests share one).
+            let target_dir = std::env::var_os("PREAU_PLUGIN_TARGET_DIR")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| folder.join("target"));
-            let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+            let target_dir = std::path::absolute(&target_dir)?;
+            let mut command =
+                Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
             command
                 .current_dir(&folder)
                 .env_remove("CARGO_TARGET_DIR")

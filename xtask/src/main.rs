@@ -7,6 +7,10 @@
 //! - `bench`: builds the plugins, runs the benchmarks, writes BENCHMARKS.md.
 //! - `lint-wasm`: clippy with `-D warnings` for wasm32-wasip2 on every plugin
 //!   (`plugins/*`, `tests/plugins/*`) and the SDK (what CI runs).
+//! - `new-plugin <id> [--name "Nom"] [--dir DOSSIER]`: a new plugin (see
+//!   `scaffold.rs`), in `plugins/<id>/` or as a crate of its own elsewhere.
+//! - `bundle <id> | --manifest-path CHEMIN [--out DOSSIER]`: builds a plugin and
+//!   writes its bundle (see `bundle.rs`).
 //! - `crash-loop [--cycles N]`: builds the plugins, kills a server writing to
 //!   its database N times (default 50) with SIGKILL, checks every acknowledged
 //!   write survived, writes RELIABILITY.md.
@@ -15,6 +19,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
+
+mod bundle;
+mod scaffold;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -127,6 +134,8 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("build-plugins") => build_plugins(args.iter().any(|a| a == "--with-test-plugins")),
         Some("lint-wasm") => lint_wasm(),
+        Some("new-plugin") => scaffold::main(&args[1..]),
+        Some("bundle") => bundle::main(&args[1..]),
         Some("serve") => {
             build_plugins(false)?;
             let mut command = cargo();
@@ -195,7 +204,7 @@ fn main() -> Result<()> {
             run(command)
         }
         _ => bail!(
-            "usage : cargo xtask build-plugins [--with-test-plugins] | lint-wasm | serve [--demo …] | test | bench | crash-loop [--cycles N]"
+            "usage : cargo xtask build-plugins [--with-test-plugins] | lint-wasm | new-plugin <id> [--dir DOSSIER] | bundle <id> | serve [--demo …] | test | bench | crash-loop [--cycles N]"
         ),
     }
 }

@@ -21,7 +21,11 @@ pub fn main(args: &[String]) -> Result<()> {
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--name" => name = Some(args.next().context("--name attend un nom")?.clone()),
-            "--dir" => dir = Some(PathBuf::from(args.next().context("--dir attend un dossier")?)),
+            "--dir" => {
+                dir = Some(PathBuf::from(
+                    args.next().context("--dir attend un dossier")?,
+                ))
+            }
             s if !s.starts_with('-') && id.is_none() => id = Some(s.to_string()),
             other => bail!("option inconnue « {other} »"),
         }
@@ -156,7 +160,8 @@ workspace = true
     for (path, content) in files {
         let path = folder.join(path);
         std::fs::create_dir_all(path.parent().expect("dossier"))?;
-        std::fs::write(&path, content).with_context(|| format!("écriture de {}", path.display()))?;
+        std::fs::write(&path, content)
+            .with_context(|| format!("écriture de {}", path.display()))?;
     }
     Ok(folder)
 }

@@ -4,7 +4,11 @@
 use super::*;
 
 impl Runtime {
-    fn new_store(&self, plugin: &Arc<LoadedPlugin>, ctx: &CallContext) -> WasmStore<CallState> {
+    pub(super) fn new_store(
+        &self,
+        plugin: &Arc<LoadedPlugin>,
+        ctx: &CallContext,
+    ) -> WasmStore<CallState> {
         let stderr = MemoryOutputPipe::new(4096);
         let wasi = WasiCtx::builder().stderr(stderr.clone()).build();
         let memory = (plugin.manifest.limits.memory_mib as usize) << 20;
@@ -114,7 +118,8 @@ impl Runtime {
                 .map_err(|e| CallError::Host(e.to_string()))?
         };
         let result = report(&plugin.manifest.id, &ctx.uai, result);
-        self.call_metrics.record(&plugin.manifest.id, &result);
+        self.call_metrics
+            .record(&plugin.manifest.id, CallError::outcome(&result));
         if let Err(CallError::Timeout | CallError::OutOfMemory) = &result {
             plugin.exhausted();
         }
@@ -324,7 +329,7 @@ fn wit_request(ctx: &CallContext, request: PluginRequest) -> WitRequest {
 }
 
 /// Instantiates the plugin in `store` and runs `f`; returns the outcome and what the plugin wrote to stderr.
-fn run_in_store<T>(
+pub(super) fn run_in_store<T>(
     plugin: &LoadedPlugin,
     mut store: WasmStore<CallState>,
     f: impl FnOnce(&bindings::Plugin, &mut WasmStore<CallState>) -> wasmtime::Result<T>,

@@ -140,14 +140,30 @@ impl Runtime {
             .map_err(|e| anyhow!("le composant ne respecte pas le contrat : {e}"))?;
         let pre =
             bindings::PluginPre::new(pre).map_err(|e| anyhow!("exports du composant : {e}"))?;
-        Ok(LoadedPlugin {
+        let plugin = Arc::new(LoadedPlugin {
             manifest,
             dir: dir.to_path_buf(),
             pre,
             permits: Arc::new(tokio::sync::Semaphore::new(PER_PLUGIN_CONCURRENCY)),
             exhausted_at: Mutex::new(None),
             stamp,
-        })
+        });
+        // The component must be the plugin its manifest describes: a bundle with
+        // another plugin's component would otherwise serve under a wrong id.
+        let store = self.new_store(&plugin, &CallContext::bare());
+        let declared = match super::calls::run_in_store(&plugin, store, |instance, store| {
+            instance.call_plugin_id(store)
+        }) {
+            (Ok(id), _) => id,
+            (Err(e), _) => anyhow::bail!("l'export plugin-id a échoué : {e}"),
+        };
+        if declared != plugin.manifest.id {
+            anyhow::bail!(
+                "le composant se déclare « {declared} » mais le manifeste « {} »",
+                plugin.manifest.id
+            );
+        }
+        Arc::into_inner(plugin).context("chargement")
     }
 
     /// Compiles a component, or loads it from the on-disk cache keyed by the

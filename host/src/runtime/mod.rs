@@ -119,6 +119,20 @@ pub enum CallError {
     Host(String),
 }
 
+impl CallError {
+    /// How a call that returned `result` ended, for the metrics.
+    pub fn outcome<T>(result: &Result<T, CallError>) -> crate::metrics::CallOutcome {
+        use crate::metrics::CallOutcome;
+        match result {
+            Ok(_) => CallOutcome::Ok,
+            Err(CallError::Trap(_)) => CallOutcome::Trap,
+            Err(CallError::Timeout) => CallOutcome::Timeout,
+            Err(CallError::OutOfMemory) => CallOutcome::OutOfMemory,
+            Err(_) => CallOutcome::Error,
+        }
+    }
+}
+
 impl std::fmt::Display for CallError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
