@@ -51,6 +51,29 @@ pub struct Establishment {
     pub time_zone: String,
 }
 
+/// The time zones of the French academies, with their French names: what a
+/// region administrator chooses from for an establishment.
+pub const TIME_ZONES: &[(&str, &str)] = &[
+    ("Europe/Paris", "France métropolitaine"),
+    ("America/Guadeloupe", "Guadeloupe"),
+    ("America/Martinique", "Martinique"),
+    ("America/Cayenne", "Guyane"),
+    ("Indian/Reunion", "La Réunion"),
+    ("Indian/Mayotte", "Mayotte"),
+    ("America/Miquelon", "Saint-Pierre-et-Miquelon"),
+    ("Pacific/Noumea", "Nouvelle-Calédonie"),
+    ("Pacific/Tahiti", "Polynésie française"),
+    ("Pacific/Wallis", "Wallis-et-Futuna"),
+];
+
+/// The French name of a time zone of [`TIME_ZONES`], else the IANA name itself.
+pub fn time_zone_label(name: &str) -> &str {
+    TIME_ZONES
+        .iter()
+        .find(|(zone, _)| *zone == name)
+        .map_or(name, |(_, label)| label)
+}
+
 /// The time zone of establishments stored before it was a setting: metropolitan France.
 fn default_time_zone() -> String {
     preau_text::zone::DEFAULT_TIME_ZONE.to_string()
@@ -107,6 +130,15 @@ mod tests {
         assert!(!valid_uai("0420003B"));
         assert!(!valid_uai("042003A"));
         assert!(!valid_uai("../../x"));
+    }
+
+    #[test]
+    fn the_academies_time_zones_are_known_to_the_time_zone_database() {
+        for (zone, _) in TIME_ZONES {
+            assert_eq!(preau_text::zone::check(zone), Ok(()), "{zone}");
+        }
+        assert_eq!(time_zone_label("Indian/Reunion"), "La Réunion");
+        assert_eq!(time_zone_label("Europe/Brussels"), "Europe/Brussels");
     }
 
     #[test]

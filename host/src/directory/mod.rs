@@ -28,7 +28,7 @@ pub mod sessions;
 pub mod users;
 
 pub use access::{AccessWindow, Closed};
-pub use establishments::{Establishment, Theme, valid_uai};
+pub use establishments::{Establishment, TIME_ZONES, Theme, time_zone_label, valid_uai};
 pub use grants::{Grants, PluginSetting};
 pub use groups::{GROUP_KINDS, Group};
 pub use passwords::{PasswordPool, hash_password, verify_password};
