@@ -263,6 +263,16 @@ async fn the_region_administrator_sets_an_establishments_time_zone() {
         index.contains(r#"<option value="Indian/Reunion">La Réunion (Indian/Reunion)</option>"#)
     );
 
+    // One form per establishment: every id stays unique, so each label finds its list.
+    let ids: Vec<&str> = regex::Regex::new(r#" id="([^"]+)""#)
+        .unwrap()
+        .captures_iter(&index)
+        .map(|c| c.get(1).unwrap().as_str())
+        .collect();
+    let unique: std::collections::BTreeSet<&&str> = ids.iter().collect();
+    assert_eq!(ids.len(), unique.len(), "{ids:?}");
+    assert!(index.contains(&format!(r#"id="field-fuseau-{FOREZ}""#)));
+
     // An establishment administrator sees the zone but may not change it.
     let principal = server.signed_in("principal.pilat").await.unwrap();
     let their_index = unescape(&principal.get("/admin/").await.unwrap().body);

@@ -151,7 +151,7 @@ fn index_page(
 /// current one if it is another (set before the list existed).
 fn time_zone_options(current: &str) -> Vec<serde_json::Value> {
     let listed = TIME_ZONES.iter().any(|(zone, _)| *zone == current);
-    let other = (!listed).then(|| (current, current));
+    let other = (!listed).then_some((current, current));
     other
         .into_iter()
         .chain(TIME_ZONES.iter().copied())
