@@ -1,5 +1,6 @@
 //! Administration: plugins per establishment (enable, configure), appearance,
-//! the region's embed allowlist. Every handler checks rights server-side.
+//! establishments' time zones, the region's embed allowlist. Every handler
+//! checks rights server-side.
 
 use std::sync::Arc;
 
@@ -8,11 +9,13 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 
-use super::extract::{CheckedForm, EstablishmentAdmin, RegionAdmin, Target, parse_query};
+use super::extract::{
+    CheckedForm, EstablishmentAdmin, RegionAdmin, Target, field_error, parse_query,
+};
 use super::pages::{WebResult, error_page, forbidden, render};
 use super::visitor::Visitor;
 use crate::config_form::{self, FieldError};
-use crate::directory::{Establishment, PluginSetting};
+use crate::directory::{Establishment, PluginSetting, TIME_ZONES, time_zone_label};
 use crate::html::{EmbedProvider, Sanitizer};
 use crate::runtime::LoadedPlugin;
 use crate::{App, SharedSanitizer};
@@ -29,6 +32,9 @@ fn notice(uri: &Uri) -> Option<&'static str> {
             "theme" => "Apparence enregistrée.",
             "embeds" => "Liste des contenus enrichis autorisés enregistrée.",
             "banniere" => "Image de bannière importée.",
+            "fuseau" => {
+                "Fuseau horaire enregistré : les dates de l'établissement s'affichent désormais à son heure locale."
+            }
             "banniere-retiree" => {
                 "Image de bannière retirée : la bannière par défaut est rétablie."
             }
@@ -41,8 +47,19 @@ fn notice(uri: &Uri) -> Option<&'static str> {
 /// administrators their own.
 pub async fn index(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) -> WebResult {
     let visitor = Visitor::from_headers(&app, &headers, uri.path());
+    index_page(&app, &visitor, notice(&uri), None)
+}
+
+/// The administration home page; `time_zone_error` is (UAI, French message) of a
+/// refused time zone change, shown at its field with a 422.
+fn index_page(
+    app: &App,
+    visitor: &Visitor,
+    notice: Option<&str>,
+    time_zone_error: Option<(&str, &str)>,
+) -> WebResult {
     let Some(user) = visitor.user.clone() else {
-        return Ok(forbidden(&app, &visitor, None));
+        return Ok(forbidden(app, visitor, None));
     };
     let establishments: Vec<Establishment> = app
         .directory
@@ -51,10 +68,12 @@ pub async fn index(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) ->
         .filter(|e| user.administers(&e.uai))
         .collect();
     if establishments.is_empty() {
-        return Ok(forbidden(&app, &visitor, None));
+        return Ok(forbidden(app, visitor, None));
     }
     let plugins = app.runtime.plugins();
     let mut views = Vec::new();
+    let mut errors = serde_json::Map::new();
+    let mut error_labels = Vec::new();
     for e in &establishments {
         let mut plugin_views = Vec::new();
         for p in &plugins {
@@ -68,9 +87,24 @@ pub async fn index(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) ->
                 "config_url": format!("/admin/e/{}/plugins/{id}", e.uai),
             }));
         }
+        let field = format!("fuseau-{}", e.uai);
+        let field_errors = match time_zone_error {
+            Some((uai, message)) if uai == e.uai => {
+                errors.insert(field.clone(), json!(message));
+                error_labels.push(json!([field, format!("Fuseau horaire de {}", e.name)]));
+                field_error(&field, message)
+            }
+            _ => serde_json::Map::new(),
+        };
         views.push(json!({
             "uai": e.uai, "name": e.name, "city": e.city,
             "theme_url": format!("/admin/e/{}/theme", e.uai),
+            "time_zone": e.time_zone,
+            "time_zone_label": time_zone_label(&e.time_zone),
+            "time_zone_url": format!("/admin/e/{}/fuseau", e.uai),
+            "time_zone_options": time_zone_options(&e.time_zone),
+            "time_zone_field": field,
+            "errors": field_errors,
             "plugins": plugin_views,
         }));
     }
@@ -87,20 +121,77 @@ pub async fn index(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) ->
         .iter()
         .map(|p| json!({ "id": p.id(), "label": p.label(), "enabled": enabled.iter().any(|e| e == p.id()) }))
         .collect();
-    let mut context = json!({ "establishments": views, "notice": notice(&uri) });
+    let mut context = json!({
+        "establishments": views,
+        "notice": notice,
+        "errors": errors,
+        "error_labels": error_labels,
+    });
     if user.region_admin {
         context["embed_providers"] = json!(providers);
         context["embed_url"] = json!("/admin/embeds");
     }
+    let status = if time_zone_error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
     Ok(render(
-        &app,
-        &visitor,
+        app,
+        visitor,
         None,
         "admin/index.html",
         "Administration",
-        StatusCode::OK,
+        status,
         context,
     ))
+}
+
+/// The choices of an establishment's time zone: the academies' zones, and the
+/// current one if it is another (set before the list existed).
+fn time_zone_options(current: &str) -> Vec<serde_json::Value> {
+    let listed = TIME_ZONES.iter().any(|(zone, _)| *zone == current);
+    let other = (!listed).then_some((current, current));
+    other
+        .into_iter()
+        .chain(TIME_ZONES.iter().copied())
+        .map(|(zone, label)| json!({ "code": zone, "label": format!("{label} ({zone})") }))
+        .collect()
+}
+
+/// POST /admin/e/{uai}/fuseau — `fuseau`, one of [`TIME_ZONES`] (or the current
+/// zone): the local time of the establishment's dates and of its plugins. Region
+/// administrators only; an unknown zone is refused and nothing changes.
+pub async fn save_time_zone(
+    State(app): State<Arc<App>>,
+    RegionAdmin(mut t): RegionAdmin,
+    Path(uai): Path<String>,
+    CheckedForm(form): CheckedForm,
+) -> WebResult {
+    let zone = super::extract::field(&form, "fuseau");
+    let zone = zone.trim();
+    let allowed =
+        zone == t.establishment.time_zone || TIME_ZONES.iter().any(|(known, _)| *known == zone);
+    if !allowed {
+        return index_page(
+            &app,
+            &t.visitor,
+            None,
+            Some((
+                &uai,
+                "Fuseau horaire inconnu : choisissez l'un des fuseaux de la liste.",
+            )),
+        );
+    }
+    let previous = std::mem::replace(&mut t.establishment.time_zone, zone.to_string());
+    app.directory.put_establishment(&t.establishment)?;
+    app.directory.audit_in(
+        &t.user,
+        &uai,
+        "fuseau horaire",
+        &format!("{uai} : {previous} → {zone}"),
+    )?;
+    Ok(Redirect::to("/admin/?ok=fuseau").into_response())
 }
 
 fn plugin_or_404(app: &App, visitor: &Visitor, id: &str) -> Result<Arc<LoadedPlugin>, Response> {

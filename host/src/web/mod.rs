@@ -73,6 +73,7 @@ fn routes() -> Routes {
         )
         .add("/admin/", on_get(admin::index))
         .add("/admin/embeds", on_post(admin::save_embeds))
+        .add("/admin/e/{uai}/fuseau", on_post(admin::save_time_zone))
         .add(
             "/admin/e/{uai}/plugins/{plugin}/toggle",
             on_post(admin::toggle_plugin),
