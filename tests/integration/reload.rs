@@ -1,4 +1,6 @@
-//! Hot reload: a changed plugin (templates, component) is picked up without restarting.
+//! Hot reload: a changed plugin (templates, component) is picked up without
+//! restarting; a component that is another plugin's is refused and the loaded
+//! version keeps serving.
 
 use std::time::{Duration, Instant};
 
@@ -71,15 +73,31 @@ async fn a_changed_plugin_is_reloaded_without_restarting() {
         "templates reloaded"
     );
 
-    // A new component: here another plugin's code, which has no /ok route.
+    // A component that is another plugin's (the blog's, under the id "hostile"):
+    // refused at load (`plugin-id`), the loaded version keeps serving.
+    let before = server.app.runtime().plugin("hostile").unwrap();
     std::fs::copy(built.join("blog.wasm"), wasm.join("hostile.tmp")).unwrap();
     std::fs::rename(wasm.join("hostile.tmp"), wasm.join("hostile.wasm")).unwrap();
-    // The blog component under the id "hostile" answers 403: the caller holds
-    // none of the blog's roles, only the hostile manifest's.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let still = server.app.runtime().plugin("hostile").unwrap();
     assert!(
-        wait_for(&admin, &ok, |p| p.status == 403).await,
-        "component reloaded"
+        std::sync::Arc::ptr_eq(&before, &still),
+        "composant d'un autre plugin chargé"
     );
+    assert!(admin.get(&ok).await.unwrap().body.contains("Version deux"));
+
+    // A new build of its own component is loaded in place of the running one.
+    std::fs::copy(built.join("hostile.wasm"), wasm.join("hostile.tmp")).unwrap();
+    std::fs::rename(wasm.join("hostile.tmp"), wasm.join("hostile.wasm")).unwrap();
+    let started = Instant::now();
+    while std::sync::Arc::ptr_eq(&before, &server.app.runtime().plugin("hostile").unwrap()) {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "component reloaded"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(admin.get(&ok).await.unwrap().body.contains("Version deux"));
     // The rest kept serving throughout.
     assert_eq!(
         admin
