@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use preau_tests::repo_root;
 
 /// Longest source file, not counting its `#[cfg(test)]` part.
-const MAX_LINES: usize = 850;
+const MAX_LINES: usize = 800;
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {

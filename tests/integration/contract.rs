@@ -52,14 +52,14 @@ async fn plugins_get_the_establishments_time_zone() {
         let end = start + body[start..].find("</p>").expect("fin");
         body[start..end].to_string()
     };
-    let page = jean.get(&echo("/")).await.unwrap();
+    let page = jean.get(&echo("/fuseau")).await.unwrap();
     assert!(zone_and_day(&page.body).starts_with("Europe/Paris "));
     // An overseas establishment: the plugin sees its zone and its local day.
     let directory = server.app.directory();
     let mut pilat = directory.establishment(PILAT).unwrap().unwrap();
     pilat.time_zone = "Pacific/Noumea".into();
     directory.put_establishment(&pilat).unwrap();
-    let page = jean.get(&echo("/")).await.unwrap();
+    let page = jean.get(&echo("/fuseau")).await.unwrap();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

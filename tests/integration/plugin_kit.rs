@@ -1,6 +1,6 @@
 //! The plugin authoring kit, the way a third party uses it: the example plugin
-//! in `examples/mur-de-classe/` — outside the workspace, the SDK by path, what
-//! `cargo xtask new-plugin --dir` writes — passes its own unit tests, is built
+//! in `examples/mur-de-classe/` — outside the workspace, the SDK by path, the
+//! model `cargo xtask new-plugin` copies under a new id — passes its own unit tests, is built
 //! and bundled by `cargo xtask bundle`, checked by `preau plugin check`, and
 //! installed by `preau plugin install` into the plugin folder of a host that is
 //! already running, which loads it without a restart; people then use it. A
@@ -71,15 +71,21 @@ fn preau(args: &[&str], extra: &[&Path]) -> (bool, String) {
 }
 
 #[test]
-fn the_example_is_what_new_plugin_writes() {
+fn new_plugin_writes_the_example_under_its_own_id() {
     let scratch = tempfile::tempdir().unwrap();
     let (ok, text) = run({
-        let mut command = xtask(&["new-plugin", EXAMPLE, "--name", "Mur de la classe", "--dir"]);
+        let mut command = xtask(&[
+            "new-plugin",
+            "carnet-de-bord",
+            "--name",
+            "Carnet de bord",
+            "--dir",
+        ]);
         command.arg(scratch.path());
         command
     });
     assert!(ok, "cargo xtask new-plugin : {text}");
-    let fresh = scratch.path().join(EXAMPLE);
+    let fresh = scratch.path().join("carnet-de-bord");
     let example = repo_root().join("examples").join(EXAMPLE);
     for file in [
         "plugin.toml",
@@ -89,12 +95,21 @@ fn the_example_is_what_new_plugin_writes() {
         "static/style.css",
     ] {
         let written = std::fs::read_to_string(fresh.join(file)).unwrap();
-        let committed = std::fs::read_to_string(example.join(file)).unwrap();
-        assert_eq!(written, committed, "{file} diffère de l'exemple");
+        let expected = std::fs::read_to_string(example.join(file))
+            .unwrap()
+            .replace("Mur de la classe", "Carnet de bord")
+            .replace(EXAMPLE, "carnet-de-bord");
+        assert_eq!(written, expected, "{file}");
     }
-    // Only the path to the SDK differs (absolute when generated, relative when committed).
+    let manifest = std::fs::read_to_string(fresh.join("plugin.toml")).unwrap();
+    assert!(
+        manifest.contains("id = \"carnet-de-bord\"")
+            && manifest.contains("name = \"Carnet de bord\"")
+    );
+    // A crate of its own, the SDK by an absolute path.
     let cargo = std::fs::read_to_string(fresh.join("Cargo.toml")).unwrap();
-    assert!(cargo.contains("[workspace]") && cargo.contains("preau-sdk = { path = \"/"));
+    assert!(cargo.contains("name = \"carnet-de-bord\"") && cargo.contains("[workspace]"));
+    assert!(cargo.contains("preau-sdk = { path = \"/"), "{cargo}");
     // An id that cannot name a plugin is refused, in French, before anything is written.
     let (ok, text) = run({
         let mut command = xtask(&["new-plugin", "Mon_Service", "--dir"]);

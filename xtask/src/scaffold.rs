@@ -6,12 +6,27 @@
 //! workspace lists `plugins/*`: nothing else to edit). With `--dir` it is a
 //! crate of its own, outside any workspace, that depends on the SDK by path —
 //! what a third party starts from (see docs/plugins.md).
+//!
+//! The files are those of `examples/mur-de-classe/` (built, bundled, installed
+//! and used by `tests/integration/plugin_kit.rs`), with its id and name replaced.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
 use crate::root;
+
+/// The example plugin the scaffold copies (`examples/mur-de-classe/`), and what
+/// is replaced in its files.
+const EXAMPLE_ID: &str = "mur-de-classe";
+const EXAMPLE_NAME: &str = "Mur de la classe";
+const EXAMPLE_FILES: &[&str] = &[
+    "plugin.toml",
+    "src/lib.rs",
+    "templates/index.html",
+    "templates/block.html",
+    "static/style.css",
+];
 
 pub fn main(args: &[String]) -> Result<()> {
     let mut id = None;
@@ -145,15 +160,19 @@ workspace = true
 "#
         )
     };
-    let files: Vec<(&str, String)> = vec![
-        ("Cargo.toml", cargo_toml),
-        ("plugin.toml", plugin_toml(id, name, &contract)),
-        ("src/lib.rs", lib_rs(id, name)),
-        ("templates/index.html", INDEX_HTML.replace("{name}", name)),
-        ("templates/block.html", BLOCK_HTML.to_string()),
-        ("static/style.css", STYLE_CSS.replace("{id}", id)),
-    ];
-    let mut files = files;
+    // The example plugin is the template: its files, with its id and name replaced.
+    let example = root().join("examples").join(EXAMPLE_ID);
+    let mut files: Vec<(&str, String)> = vec![("Cargo.toml", cargo_toml)];
+    for file in EXAMPLE_FILES {
+        let text = std::fs::read_to_string(example.join(file))
+            .with_context(|| format!("lecture de examples/{EXAMPLE_ID}/{file}"))?;
+        let text = text.replace(EXAMPLE_NAME, name).replace(EXAMPLE_ID, id);
+        let text = match *file {
+            "plugin.toml" => with_contract(&text, &contract),
+            _ => text,
+        };
+        files.push((file, text));
+    }
     if !standalone {
         files.push(("tests/host.rs", host_test(id, name)));
     }
@@ -166,228 +185,22 @@ workspace = true
     Ok(folder)
 }
 
-fn plugin_toml(id: &str, name: &str, contract: &str) -> String {
-    format!(
-        r#"# The manifest: every key is described in docs/plugins.md.
-id = "{id}"
-name = "{name}"
-version = "0.1.0"
-contract = "{contract}"
-description = "Un mur de courts messages de l'établissement."
-
-[[roles]]
-id = "lecteur"
-label = "Lecteur"
-permissions = ["Lire les messages"]
-default_profiles = ["eleve", "parent", "enseignant", "personnel"]
-
-[[roles]]
-id = "contributeur"
-label = "Contributeur"
-permissions = ["Lire les messages", "Écrire un message"]
-default_profiles = ["enseignant", "personnel"]
-
-[[blocks]]
-id = "derniers"
-label = "{name} : derniers messages"
-
-[limits]
-memory_mib = 32
-timeout_ms = 1000
-"#
-    )
-}
-
-fn lib_rs(id: &str, name: &str) -> String {
-    LIB_RS.replace("{id}", id).replace("{name}", name)
+/// `contract = "…"` set to the contract this checkout builds against.
+fn with_contract(manifest: &str, contract: &str) -> String {
+    manifest
+        .lines()
+        .map(|line| match line.strip_prefix("contract = ") {
+            Some(_) => format!("contract = \"{contract}\""),
+            None => line.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
 }
 
 fn host_test(id: &str, name: &str) -> String {
     HOST_TEST.replace("{id}", id).replace("{name}", name)
 }
-
-const LIB_RS: &str = r#"//! {name}: a wall of short messages. Readers see them; contributors write
-//! them. The rules are plain functions (`check_message`), unit-tested natively;
-//! the routes only read the request, call the rules and the store, and answer.
-
-use preau_sdk::prelude::*;
-
-/// Longest message, in characters.
-pub const MAX_CHARS: usize = 280;
-
-/// A message on the wall.
-#[derive(serde::Serialize, serde::Deserialize)]
-pub struct Message {
-    pub text: String,
-    pub author: String,
-    /// Unix seconds.
-    pub written_at: i64,
-}
-
-impl Record for Message {
-    const KIND: &'static str = "message";
-}
-
-/// The text of a message once trimmed, or what is wrong with it (in French).
-pub fn check_message(text: &str) -> std::result::Result<String, String> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Err("Écrivez un message.".into());
-    }
-    let count = text.chars().count();
-    if count > MAX_CHARS {
-        return Err(format!("{count} caractères : {MAX_CHARS} au plus."));
-    }
-    Ok(text.to_string())
-}
-
-struct Wall;
-
-impl Plugin for Wall {
-    fn router() -> Router {
-        Router::new().get("/", list).post("/", write)
-    }
-
-    fn render_block(
-        name: &str,
-        _params: &Params,
-        invocation: &Invocation,
-    ) -> Result<Option<Fragment>> {
-        if name != "derniers" || !invocation.has_role("lecteur") {
-            return Ok(None);
-        }
-        let messages = newest(5)?;
-        Ok(Some(Fragment::new(
-            "block.html",
-            "{name}",
-            &serde_json::json!({ "messages": messages, "url": invocation.url("/") }),
-        )?))
-    }
-}
-
-preau_sdk::export_plugin!(Wall);
-
-fn newest(limit: u32) -> Result<Vec<Message>> {
-    Ok(Table::<Message>::new()
-        .scan(None, limit, Order::NewestFirst)?
-        .into_iter()
-        .map(|(_, message)| message)
-        .collect())
-}
-
-fn page(request: &Request, text: &str, error: Option<String>) -> Result<Response> {
-    let status = if error.is_some() { 422 } else { 200 };
-    Ok(Response::page(
-        "index.html",
-        "{name}",
-        &serde_json::json!({
-            "messages": newest(50)?,
-            "may_write": request.has_role("contributeur"),
-            "text": text,
-            "error": error,
-            "max_chars": MAX_CHARS,
-        }),
-    )
-    .with_status(status))
-}
-
-fn list(request: &Request, _: &Params) -> Result<Response> {
-    request.require_role("lecteur")?;
-    page(request, "", None)
-}
-
-fn write(request: &Request, _: &Params) -> Result<Response> {
-    request.require_role("contributeur")?;
-    let typed = request.form().get("text").unwrap_or_default().to_string();
-    let text = match check_message(&typed) {
-        Ok(text) => text,
-        Err(error) => return page(request, &typed, Some(error)),
-    };
-    let author = request
-        .caller()
-        .map(|c| c.display_name.clone())
-        .unwrap_or_default();
-    Table::<Message>::new().insert(&Message {
-        text,
-        author,
-        written_at: preau_sdk::time::now(),
-    })?;
-    Ok(Response::redirect("/"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_message_is_trimmed_and_bounded() {
-        assert_eq!(check_message("  Bonjour  ").unwrap(), "Bonjour");
-        assert_eq!(check_message("   ").unwrap_err(), "Écrivez un message.");
-        let long = "é".repeat(MAX_CHARS + 1);
-        assert!(check_message(&long).unwrap_err().contains("281 caractères"));
-        assert!(check_message(&"é".repeat(MAX_CHARS)).is_ok());
-    }
-}
-"#;
-
-const INDEX_HTML: &str = r#"{% extends "layout.html" %}
-{% block content %}
-<div class="page-head">
-  <h1>{name}</h1>
-</div>
-
-{%- if may_write %}
-<form class="form card" method="post" action="">
-  <input type="hidden" name="csrf" value="{{ portal.csrf }}">
-  <div class="field{% if error %} has-error{% endif %}">
-    <label for="field-text">Votre message ({{ max_chars }} caractères au plus)</label>
-    {%- if error %}
-    <p class="field-error" id="field-text-erreur"><span class="visually-hidden">Erreur : </span>{{ error }}</p>
-    {%- endif %}
-    <textarea id="field-text" name="text" rows="3" maxlength="{{ max_chars }}"
-      {%- if error %} aria-describedby="field-text-erreur" aria-invalid="true"{% endif %}>{{ text }}</textarea>
-  </div>
-  <button type="submit" class="button">Publier</button>
-</form>
-{%- endif %}
-
-{%- if messages %}
-<ul class="wall">
-  {%- for message in messages %}
-  <li class="card">
-    <p>{{ message.text }}</p>
-    <p class="meta">{{ message.author }} · {{ message.written_at|datefr }}</p>
-  </li>
-  {%- endfor %}
-</ul>
-{%- else %}
-<p class="empty">Aucun message pour l'instant.</p>
-{%- endif %}
-{% endblock %}
-"#;
-
-const BLOCK_HTML: &str = r#"{%- if messages %}
-<ul class="block-posts">
-  {%- for message in messages %}
-  <li>{{ message.text }} <span class="meta">— {{ message.author }}</span></li>
-  {%- endfor %}
-</ul>
-<p><a href="{{ url }}">Tous les messages</a></p>
-{%- else %}
-<p class="block-empty">Aucun message pour l'instant.</p>
-{%- endif %}
-"#;
-
-const STYLE_CSS: &str = r#"/* The plugin's own styles (static/style.css): linked on its pages only. */
-.wall {
-  list-style: none;
-  padding: 0;
-}
-.wall .meta {
-  color: #555;
-  font-size: 0.9em;
-}
-"#;
 
 const HOST_TEST: &str = r#"//! {name} through the real host: a teacher writes a message, a pupil reads it,
 //! a pupil may not write. Run by `cargo xtask test`, which builds the plugin.

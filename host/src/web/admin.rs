@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 
@@ -45,8 +45,7 @@ fn notice(uri: &Uri) -> Option<&'static str> {
 
 /// GET /admin/ — region administrators see every establishment, establishment
 /// administrators their own.
-pub async fn index(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) -> WebResult {
-    let visitor = Visitor::from_headers(&app, &headers, uri.path());
+pub async fn index(State(app): State<Arc<App>>, visitor: Visitor, uri: Uri) -> WebResult {
     index_page(&app, &visitor, notice(&uri), None)
 }
 

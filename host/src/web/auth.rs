@@ -185,8 +185,7 @@ fn login_page(
 }
 
 /// GET /login
-pub async fn login_form(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) -> Response {
-    let visitor = Visitor::from_headers(&app, &headers, uri.path());
+pub async fn login_form(State(app): State<Arc<App>>, visitor: Visitor, uri: Uri) -> Response {
     let query = parse_query(uri.query());
     let next = query
         .iter()

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 
@@ -150,8 +150,7 @@ fn with_ticket(service: &str, ticket: &str) -> String {
 }
 
 /// GET /cas/login?service=…
-pub async fn login(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) -> WebResult {
-    let visitor = Visitor::from_headers(&app, &headers, uri.path());
+pub async fn login(State(app): State<Arc<App>>, visitor: Visitor, uri: Uri) -> WebResult {
     let service = query_param(&uri, "service");
     let Some(user) = visitor.user.clone() else {
         if query_param(&uri, "gateway") == "true"
@@ -265,8 +264,7 @@ pub async fn service_validate(State(app): State<Arc<App>>, uri: Uri) -> WebResul
 
 /// GET /cas/logout?service=… — signs out here; goes back to `service` only if
 /// it is a known CAS connector (never an open redirect).
-pub async fn logout(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) -> WebResult {
-    let mut visitor = Visitor::from_headers(&app, &headers, uri.path());
+pub async fn logout(State(app): State<Arc<App>>, mut visitor: Visitor, uri: Uri) -> WebResult {
     let cookie = super::auth::sign_out(&app, &visitor)?;
     visitor.user = None;
     visitor.session = None;

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Redirect, Response};
 use axum::routing::{get, post};
 
@@ -383,10 +383,8 @@ async fn security_headers(mut response: Response) -> Response {
 
 async fn not_found(
     axum::extract::State(app): axum::extract::State<Arc<App>>,
-    headers: HeaderMap,
-    uri: axum::http::Uri,
+    visitor: Visitor,
 ) -> Response {
-    let visitor = Visitor::from_headers(&app, &headers, uri.path());
     error_page(
         &app,
         &visitor,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use serde_json::json;
 
@@ -19,8 +19,7 @@ use crate::notifications;
 const SHOWN: usize = 100;
 
 /// GET /notifications
-pub async fn list(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) -> WebResult {
-    let visitor = Visitor::from_headers(&app, &headers, uri.path());
+pub async fn list(State(app): State<Arc<App>>, visitor: Visitor) -> WebResult {
     let Some(user) = visitor.user.clone() else {
         return Ok(forbidden(&app, &visitor, None));
     };

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::Redirect;
 use serde_json::json;
 
@@ -16,8 +16,7 @@ use crate::instances::{Access, instance_access, render_fragment};
 use crate::portal::{NEWS_BLOCK, Portal, SERVICES_BLOCK};
 
 /// GET /
-pub async fn region(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) -> WebResult {
-    let visitor = Visitor::from_headers(&app, &headers, uri.path());
+pub async fn region(State(app): State<Arc<App>>, visitor: Visitor) -> WebResult {
     let establishments: Vec<_> = app
         .directory
         .establishments()?

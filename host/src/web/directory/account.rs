@@ -5,8 +5,7 @@ use super::*;
 // ---------------------------------------------------------------- self-service
 
 /// GET /compte — the signed-in person's own profile.
-pub async fn account(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) -> WebResult {
-    let visitor = Visitor::from_headers(&app, &headers, uri.path());
+pub async fn account(State(app): State<Arc<App>>, visitor: Visitor, uri: Uri) -> WebResult {
     let Some(user) = visitor.user.clone() else {
         return Ok(forbidden(&app, &visitor, None));
     };
@@ -64,8 +63,7 @@ fn password_page(
 }
 
 /// GET /compte/mot-de-passe
-pub async fn password_form(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) -> WebResult {
-    let visitor = Visitor::from_headers(&app, &headers, uri.path());
+pub async fn password_form(State(app): State<Arc<App>>, visitor: Visitor) -> WebResult {
     if visitor.user.is_none() {
         return Ok(forbidden(&app, &visitor, None));
     }

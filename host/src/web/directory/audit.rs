@@ -6,8 +6,7 @@ use super::*;
 
 /// GET /admin/journal — region administrators see everything, establishment
 /// administrators the actions on their establishments.
-pub async fn audit_log(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) -> WebResult {
-    let visitor = Visitor::from_headers(&app, &headers, uri.path());
+pub async fn audit_log(State(app): State<Arc<App>>, visitor: Visitor) -> WebResult {
     let Some(user) = visitor.user.clone() else {
         return Ok(forbidden(&app, &visitor, None));
     };
