@@ -34,15 +34,7 @@
 pub use preau_text::date::{
     Date, MONTHS_FR, WEEKDAYS_FR, days_in_month, french_clock, french_hours, hh_mm, is_leap_year,
 };
-pub use preau_text::zone::{DEFAULT_TIME_ZONE, LocalTime, TimeZone};
-
-/// The current Unix time, in seconds (0 if the clock is before 1970).
-pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
+pub use preau_text::zone::{DEFAULT_TIME_ZONE, LocalTime, TimeZone, now};
 
 #[cfg(test)]
 mod tests {

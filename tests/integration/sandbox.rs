@@ -18,6 +18,12 @@ async fn each_failure_is_contained_to_its_own_request() {
     let (_server, pupil) = with_hostile_plugin().await;
     assert_eq!(pupil.get(&hostile("/ok")).await.unwrap().status, 200);
 
+    // Before the plugin exhausts its time or memory: afterwards its calls run on
+    // the low-priority penalty lane, where building the huge answer on a loaded
+    // machine can meet the deadline (503) before the output cap (500).
+    assert_eq!(pupil.get(&hostile("/panic")).await.unwrap().status, 500);
+    assert_eq!(pupil.get(&hostile("/huge")).await.unwrap().status, 500);
+
     let started = Instant::now();
     let looping = pupil.get(&hostile("/loop")).await.unwrap();
     assert_eq!(looping.status, 503);
@@ -28,8 +34,6 @@ async fn each_failure_is_contained_to_its_own_request() {
     );
 
     assert_eq!(pupil.get(&hostile("/memory")).await.unwrap().status, 503);
-    assert_eq!(pupil.get(&hostile("/panic")).await.unwrap().status, 500);
-    assert_eq!(pupil.get(&hostile("/huge")).await.unwrap().status, 500);
     let recursion = pupil.get(&hostile("/recursion")).await.unwrap().status;
     assert!(recursion == 500 || recursion == 503, "{recursion}");
 

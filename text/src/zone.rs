@@ -163,6 +163,15 @@ pub fn check(name: &str) -> Result<(), String> {
     TimeZone::named(name).map(|_| ())
 }
 
+/// The current Unix time, in seconds (0 if the clock is before 1970): the
+/// system clock natively, WASI's clock inside a plugin.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

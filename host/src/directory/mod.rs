@@ -44,12 +44,7 @@ pub const PROFILES: &[(&str, &str)] = &[
 ];
 
 /// Current Unix time in seconds.
-pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
+pub use preau_text::zone::now;
 
 /// 128 random bits as 32 hex digits.
 pub fn random_token() -> String {

@@ -10,7 +10,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 
 use super::extract::{
-    CheckedForm, EstablishmentAdmin, RegionAdmin, Target, field_error, parse_query,
+    CheckedForm, EstablishmentAdmin, RegionAdmin, RegionAdministrator, Target, field_error,
+    parse_query,
 };
 use super::pages::{WebResult, error_page, forbidden, render};
 use super::visitor::Visitor;
@@ -478,12 +479,9 @@ pub async fn save_plugin(
 /// POST /admin/embeds — the region's allowlist of embed providers.
 pub async fn save_embeds(
     State(app): State<Arc<App>>,
-    visitor: Visitor,
+    RegionAdministrator { user, .. }: RegionAdministrator,
     CheckedForm(form): CheckedForm,
 ) -> WebResult {
-    let Some(user) = visitor.user.clone().filter(|u| u.region_admin) else {
-        return Ok(forbidden(&app, &visitor, None));
-    };
     let providers: Vec<EmbedProvider> = form
         .iter()
         .filter(|(k, _)| k == "provider")

@@ -211,6 +211,25 @@ impl FromRequestParts<Arc<App>> for RegionAdmin {
     }
 }
 
+/// `/admin/services…` and the other region-wide pages: a region administrator
+/// (the path names no establishment); the sign-in page or a 403 otherwise.
+pub struct RegionAdministrator {
+    pub visitor: Visitor,
+    pub user: User,
+}
+
+impl FromRequestParts<Arc<App>> for RegionAdministrator {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Response> {
+        let Ok(visitor) = Visitor::from_request_parts(parts, app).await;
+        match visitor.user.clone() {
+            Some(user) if user.region_admin => Ok(RegionAdministrator { visitor, user }),
+            _ => Err(forbidden(app, &visitor, None)),
+        }
+    }
+}
+
 /// A urlencoded form whose CSRF token matches the visitor's (403 otherwise; 400
 /// for an unreadable body). The last extractor of a POST handler.
 pub struct CheckedForm(pub Form);

@@ -9,18 +9,18 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Map, Value, json};
 
 use super::catalogue::{by_category, enabled_plugins, service_link, shut_out, visible_services};
 use super::extract::{
-    CheckedForm, EstablishmentAdmin, Target, all, field, find_establishment, groups_view,
-    parse_query,
+    CheckedForm, EstablishmentAdmin, RegionAdministrator, Target, all, field, find_establishment,
+    groups_view, parse_query,
 };
 use super::visitor::Visitor;
 use crate::App;
-use crate::directory::{Group, PROFILES, User};
+use crate::directory::{Group, PROFILES};
 use crate::services::{
     self, Access, CATEGORIES, Connector, EstablishmentCatalogue, MAX_CODE, MAX_LABEL, Origin,
     Placement, RegionCatalogue, SSO_KINDS, Service, Viewer,

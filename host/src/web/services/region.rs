@@ -4,15 +4,6 @@ use super::*;
 
 // ---------------------------------------------------------------- region connectors
 
-/// The region administrator, or the response to send instead.
-fn region_admin(app: &App, headers: &HeaderMap, uri: &Uri) -> Result<(Visitor, User), Response> {
-    let visitor = Visitor::from_headers(app, headers, uri.path());
-    match visitor.user.clone() {
-        Some(user) if user.region_admin => Ok((visitor, user)),
-        _ => Err(forbidden(app, &visitor, None)),
-    }
-}
-
 fn region_row(connector: &Connector) -> Value {
     json!({
         "code": connector.code,
@@ -66,10 +57,9 @@ fn region_page(
 /// GET /admin/services
 pub async fn region_catalogue(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
+    RegionAdministrator { visitor, .. }: RegionAdministrator,
     uri: Uri,
 ) -> WebResult {
-    let (visitor, _) = region_admin(&app, &headers, &uri)?;
     Ok(region_page(
         &app,
         &visitor,
@@ -82,11 +72,9 @@ pub async fn region_catalogue(
 /// POST /admin/services — adds a region connector.
 pub async fn create_region_connector(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    uri: Uri,
+    RegionAdministrator { visitor, user }: RegionAdministrator,
     CheckedForm(form): CheckedForm,
 ) -> WebResult {
-    let (visitor, user) = region_admin(&app, &headers, &uri)?;
     let (connector, mut errors) = read_form(&form, Scope::Region, &[], true);
     if !errors.contains_key("code") && code_taken(&app, &connector.code, None)? {
         duplicate_code(&mut errors, &connector.code);
@@ -163,11 +151,10 @@ fn region_edit_page(
 /// GET /admin/services/{code}
 pub async fn region_connector_form(
     State(app): State<Arc<App>>,
+    RegionAdministrator { visitor, .. }: RegionAdministrator,
     Path(code): Path<String>,
-    headers: HeaderMap,
     uri: Uri,
 ) -> WebResult {
-    let (visitor, _) = region_admin(&app, &headers, &uri)?;
     let (connector, _) = region_connector_or_404(&app, &visitor, &code)?;
     Ok(region_edit_page(
         &app,
@@ -182,12 +169,10 @@ pub async fn region_connector_form(
 /// POST /admin/services/{code} — every field but the code.
 pub async fn save_region_connector(
     State(app): State<Arc<App>>,
+    RegionAdministrator { visitor, user }: RegionAdministrator,
     Path(code): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
     CheckedForm(form): CheckedForm,
 ) -> WebResult {
-    let (visitor, user) = region_admin(&app, &headers, &uri)?;
     let (existing, mut region) = region_connector_or_404(&app, &visitor, &code)?;
     let (connector, errors) = read_form(&form, Scope::Region, &[], false);
     if !errors.is_empty() {
@@ -215,12 +200,10 @@ pub async fn save_region_connector(
 /// POST /admin/services/{code}/supprimer
 pub async fn delete_region_connector(
     State(app): State<Arc<App>>,
+    RegionAdministrator { visitor, user }: RegionAdministrator,
     Path(code): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
     CheckedForm(_): CheckedForm,
 ) -> WebResult {
-    let (visitor, user) = region_admin(&app, &headers, &uri)?;
     let (existing, mut region) = region_connector_or_404(&app, &visitor, &code)?;
     region.connectors.retain(|c| c.code != existing.code);
     services::put_region_catalogue(&app.directory, &region)?;
