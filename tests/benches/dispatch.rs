@@ -210,7 +210,7 @@ async fn sandbox_under_load(server: &TestServer, pupil: &Client) -> String {
          p99 under attack / idle: **{ratio:.2}×** (goal ≤ 2×).\n\n\
          Hostile requests served meanwhile: {total}, every one a clean failure. They are few because \
          a plugin that ran out of time or memory in the last 10 s runs on the penalty lane, shared by \
-         all such plugins and as wide as half the cores (`PENALTY_WINDOW` in `host/src/runtime.rs`): \
+         all such plugins and as wide as half the cores (`PENALTY_WINDOW` in `host/src/runtime/mod.rs`): \
          here its calls queue there one at a time, on threads at the lowest scheduling priority \
          (`nice` 19, `host/src/background.rs`), so page rendering gets the CPU first. Before the lane \
          (the hostile routes running side by side, up to 16 calls per plugin), the same measurement \
