@@ -100,14 +100,14 @@ pub enum Access {
     Forbidden,
 }
 
-/// Whether `plugin` exists in `uai` (in rubrique `rubrique_id` of `portal` when
-/// given) and with which roles for `user`: in a rubrique, the rubrique must hold
-/// the service and let the person in, and roles come from the rubrique.
+/// Whether `plugin` exists in `uai` (in rubrique `rubrique_id` when given) and
+/// with which roles for `user`: in a rubrique, the rubrique must hold the service
+/// and let the person in, and roles come from the rubrique.
 pub fn instance_access(
     app: &App,
     user: Option<&User>,
     uai: &str,
-    rubrique: Option<(&Portal, &str)>,
+    rubrique_id: Option<&str>,
     plugin: &LoadedPlugin,
 ) -> Result<Access> {
     let plugin_id = &plugin.manifest.id;
@@ -115,7 +115,7 @@ pub fn instance_access(
     if !setting.enabled {
         return Ok(Access::NotFound);
     }
-    let Some((portal, rid)) = rubrique else {
+    let Some(rid) = rubrique_id else {
         return Ok(Access::Granted(Box::new(Granted {
             roles: app.directory.roles(user, uai, &plugin.manifest)?,
             mount: format!("/e/{uai}/{plugin_id}"),
@@ -123,13 +123,14 @@ pub fn instance_access(
             config: setting.config,
         })));
     };
+    let portal = Portal::load(&app.directory, uai)?;
     let Some(rubrique) = portal
         .rubrique(rid)
         .filter(|r| plugin.manifest.rubrique && r.services.contains(plugin_id))
     else {
         return Ok(Access::NotFound);
     };
-    if !crate::portal::may_enter(&app.directory, portal, user, uai, rid)? {
+    if !crate::portal::may_enter(&app.directory, &portal, user, uai, rid)? {
         return Ok(Access::Forbidden);
     }
     Ok(Access::Granted(Box::new(Granted {

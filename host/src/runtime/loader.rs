@@ -79,8 +79,20 @@ impl Runtime {
         if stamp.1.is_none() {
             anyhow::bail!("composant introuvable : {}", wasm.display());
         }
+        self.install(manifest, folder, &wasm, stamp)
+    }
+
+    /// Loads the plugin of `manifest` and puts it in place of its previous
+    /// version; its id.
+    fn install(
+        &self,
+        manifest: Manifest,
+        folder: &Path,
+        wasm: &Path,
+        stamp: (Option<SystemTime>, Option<SystemTime>),
+    ) -> Result<String> {
         let id = manifest.id.clone();
-        let plugin = self.load(manifest, folder, &wasm, stamp)?;
+        let plugin = self.load(manifest, folder, wasm, stamp)?;
         self.plugins
             .write()
             .expect("verrou")
@@ -113,12 +125,13 @@ impl Runtime {
             {
                 continue;
             }
-            match self.load_folder(&folder) {
+            let id = manifest.id.clone();
+            match self.install(manifest, &folder, &wasm, stamp) {
                 Ok(id) => {
                     tracing::info!(plugin = %id, "plugin chargé");
                     reloaded.push(id);
                 }
-                Err(e) => tracing::error!(plugin = %manifest.id, "chargement impossible : {e:#}"),
+                Err(e) => tracing::error!(plugin = %id, "chargement impossible : {e:#}"),
             }
         }
         reloaded

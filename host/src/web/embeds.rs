@@ -114,17 +114,9 @@ async fn block_for(
         .iter()
         .find_map(|e| e.matches(&below).map(|p| (e.block.clone(), p)))?;
     let uai = &establishment.uai;
-    let portal = match rubrique {
-        Some(_) => Some(crate::portal::Portal::load(&app.directory, uai).ok()?),
-        None => None,
-    };
-    let Ok(Access::Granted(granted)) = instance_access(
-        app,
-        visitor.user.as_ref(),
-        uai,
-        portal.as_ref().zip(rubrique),
-        &plugin,
-    ) else {
+    let Ok(Access::Granted(granted)) =
+        instance_access(app, visitor.user.as_ref(), uai, rubrique, &plugin)
+    else {
         return None;
     };
     params.push(("page".into(), page_path.to_string()));

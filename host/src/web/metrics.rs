@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use axum::Extension;
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -38,8 +38,8 @@ const FORWARDING_HEADERS: [&str; 3] = ["x-forwarded-for", "forwarded", "x-real-i
 pub async fn serve(
     State(app): State<Arc<App>>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
-    visitor: super::visitor::Visitor,
     headers: HeaderMap,
+    uri: Uri,
 ) -> Response {
     let peer = peer.map(|Extension(ConnectInfo(a))| a.ip());
     let trusted = &app.config.trusted_proxies;
@@ -52,6 +52,8 @@ pub async fn serve(
     let undeclared_proxy =
         !from_trusted_proxy && FORWARDING_HEADERS.iter().any(|h| headers.contains_key(*h));
     if !may_scrape(client, undeclared_proxy, &app.config.metrics_allow) {
+        // Only a refused scrape needs the visitor (its themed 404 page).
+        let visitor = super::visitor::Visitor::from_headers(&app, &headers, uri.path());
         return super::not_found(State(app), visitor).await;
     }
     let store_bytes = app.directory.store().size_on_disk().unwrap_or_else(|e| {

@@ -160,14 +160,7 @@ fn prepare(
         _ => return Err(StatusCode::METHOD_NOT_ALLOWED.into_response()),
     };
     let uai = &establishment.uai;
-    let portal = match &path.rubrique {
-        Some(_) => Some(
-            crate::portal::Portal::load(&app.directory, uai)
-                .map_err(|e| AppError::from(e).into_response())?,
-        ),
-        None => None,
-    };
-    let rubrique = portal.as_ref().zip(path.rubrique.as_deref());
+    let rubrique = path.rubrique.as_deref();
     let granted = match instance_access(app, visitor.user.as_ref(), uai, rubrique, &plugin) {
         Ok(Access::Granted(granted)) => granted,
         Ok(Access::NotFound) => return Err(page.not_found()),

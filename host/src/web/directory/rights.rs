@@ -197,14 +197,8 @@ async fn object_target(
         return Err(forbidden(app, &visitor, Some(&establishment)));
     };
     // The instance: the establishment's, or a rubrique showing the service.
-    let portal = match rubrique {
-        Some(_) => Some(crate::portal::Portal::load(&app.directory, uai).map_err(internal)?),
-        None => None,
-    };
     let granted =
-        match instance_access(app, Some(&user), uai, portal.as_ref().zip(rubrique), plugin)
-            .map_err(internal)?
-        {
+        match instance_access(app, Some(&user), uai, rubrique, plugin).map_err(internal)? {
             Access::Granted(granted) => granted,
             Access::NotFound => return Err(not_found(&visitor)),
             Access::Forbidden => return Err(forbidden(app, &visitor, Some(&establishment))),
