@@ -38,6 +38,52 @@ pub enum Command {
     /// Paquets de plugins : vérification, installation
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Sauvegarde cohérente de la base, serveur en marche ou arrêté
+    Backup(BackupArgs),
+    /// Restaure une sauvegarde dans un dossier vide
+    Restore(RestoreArgs),
+    /// Base de données : vérification complète
+    #[command(subcommand)]
+    Store(StoreCommand),
+}
+
+// `preau backup`.
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Dossier de la base (défaut : celui de la configuration, ./data/db ; PREAU_DATA)
+    #[arg(long, value_name = "DOSSIER")]
+    pub data: Option<PathBuf>,
+    /// Fichier de sauvegarde à écrire (remplacé s'il existe)
+    #[arg(long, value_name = "FICHIER")]
+    pub to: PathBuf,
+    /// Fichier de configuration TOML (PREAU_CONFIG)
+    #[arg(long, value_name = "FICHIER")]
+    pub config: Option<PathBuf>,
+}
+
+// `preau restore`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// La sauvegarde à restaurer
+    #[arg(value_name = "FICHIER")]
+    pub file: PathBuf,
+    /// Dossier neuf (absent ou vide) où restaurer la base
+    #[arg(long, value_name = "DOSSIER")]
+    pub data: PathBuf,
+}
+
+// `preau store …`.
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Relit toute la base et vérifie sa cohérence (serveur arrêté)
+    Check {
+        /// Dossier de la base (défaut : celui de la configuration ; PREAU_DATA)
+        #[arg(long, value_name = "DOSSIER")]
+        data: Option<PathBuf>,
+        /// Fichier de configuration TOML (PREAU_CONFIG)
+        #[arg(long, value_name = "FICHIER")]
+        config: Option<PathBuf>,
+    },
 }
 
 // `preau serve`: every option also has a `PREAU_*` variable and a key of
@@ -146,7 +192,7 @@ pub fn command() -> clap::Command {
                 .help("Affiche la version"),
         )
         .override_usage(
-            "preau serve [OPTIONS]\n              preau plugin check PAQUET\n              preau plugin install PAQUET [OPTIONS]",
+            "preau serve [OPTIONS]\n              preau plugin check PAQUET\n              preau plugin install PAQUET [OPTIONS]\n              preau backup --to FICHIER [--data DOSSIER]\n              preau restore FICHIER --data DOSSIER\n              preau store check [--data DOSSIER]",
         )
         .after_help(
             "Chaque option de « serve » a sa variable d'environnement PREAU_… et sa clé dans le \
@@ -162,6 +208,18 @@ pub fn command() -> clap::Command {
             .mut_subcommand("install", |c| {
                 c.override_usage("preau plugin install PAQUET [OPTIONS]")
             })
+        })
+        .mut_subcommand("backup", |c| {
+            c.override_usage("preau backup --to FICHIER [--data DOSSIER]")
+        })
+        .mut_subcommand("restore", |c| {
+            c.override_usage("preau restore FICHIER --data DOSSIER")
+        })
+        .mut_subcommand("store", |c| {
+            c.override_usage("preau store check [--data DOSSIER]")
+                .mut_subcommand("check", |c| {
+                    c.override_usage("preau store check [--data DOSSIER]")
+                })
         })
 }
 
@@ -289,6 +347,59 @@ pub fn plugin(command: &PluginCommand, cwd: &Path, env: &HashMap<String, String>
             let serve = settings::load(cwd, Settings::default(), config.as_deref(), env)?;
             install_bundle(bundle, plugins.as_deref(), &serve.config)
         }
+    }
+}
+
+/// The data folder of `preau backup` / `preau store check`: the option, else
+/// the configuration's (file, `PREAU_DATA`, default).
+fn data_dir(
+    data: Option<&Path>,
+    config: Option<&Path>,
+    cwd: &Path,
+    env: &HashMap<String, String>,
+) -> Result<PathBuf> {
+    let cli = Settings {
+        data: data.map(Path::to_path_buf),
+        ..Settings::default()
+    };
+    Ok(settings::load(cwd, cli, config, env)?.config.data_dir)
+}
+
+/// Runs `preau backup`.
+pub fn backup(args: &BackupArgs, cwd: &Path, env: &HashMap<String, String>) -> Result<()> {
+    let data = data_dir(args.data.as_deref(), args.config.as_deref(), cwd, env)?;
+    println!("{}", crate::backup::backup(&data, &args.to)?);
+    Ok(())
+}
+
+/// Runs `preau restore`.
+pub fn restore(args: &RestoreArgs) -> Result<()> {
+    println!("{}", crate::backup::restore(&args.file, &args.data)?);
+    Ok(())
+}
+
+/// Runs `preau store check`: Ok(false) when the report lists problems.
+pub fn store(command: &StoreCommand, cwd: &Path, env: &HashMap<String, String>) -> Result<bool> {
+    match command {
+        StoreCommand::Check { data, config } => {
+            let data = data_dir(data.as_deref(), config.as_deref(), cwd, env)?;
+            let (report, consistent) = crate::backup::check(&data)?;
+            print!("{report}");
+            Ok(consistent)
+        }
+    }
+}
+
+/// The exit code of a failed command: [`crate::store::identity::REFUSED_EXIT_CODE`]
+/// when the data folder was refused, 1 otherwise.
+pub fn failure_code(error: &anyhow::Error) -> ExitCode {
+    if error
+        .chain()
+        .any(|e| e.downcast_ref::<crate::store::Refusal>().is_some())
+    {
+        ExitCode::from(crate::store::identity::REFUSED_EXIT_CODE)
+    } else {
+        ExitCode::FAILURE
     }
 }
 

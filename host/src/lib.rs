@@ -14,6 +14,7 @@ use anyhow::{Context, Result};
 
 pub mod appearance;
 pub mod background;
+pub mod backup;
 pub mod bundle;
 pub mod cli;
 pub mod config_form;
@@ -39,7 +40,7 @@ mod web;
 use directory::{Directory, PasswordPool};
 use html::{EmbedProvider, Sanitizer};
 use runtime::Runtime;
-use store::{SledStore, Store};
+use store::{OpenOptions, Opening, Store};
 use theme::Theme;
 
 /// The sanitizer in force; replaced when the region changes its embed allowlist.
@@ -84,6 +85,11 @@ pub struct Config {
     /// Client addresses allowed to read `/metrics` (others get 404);
     /// loopback by default.
     pub metrics_allow: Vec<metrics::IpRange>,
+    /// Free bytes the data folder's disk must keep: below, writes are refused
+    /// (507) and reads go on; they resume by themselves once space is back.
+    pub storage_reserve: u64,
+    /// Read the whole store at start, so that damage is found before anyone is served.
+    pub verify_store_on_start: bool,
 }
 
 impl Config {
@@ -108,6 +114,8 @@ impl Config {
             max_login_failures_per_address: 100,
             trusted_proxies: Vec::new(),
             metrics_allow: metrics::IpRange::loopback(),
+            storage_reserve: OpenOptions::default().reserve,
+            verify_store_on_start: true,
         }
     }
 }
@@ -131,7 +139,15 @@ pub struct App {
 
 /// Opens the database, loads the plugins and theme, seeds what is needed.
 pub async fn build(config: Config) -> Result<Arc<App>> {
-    let store: Arc<dyn Store> = Arc::new(SledStore::open(&config.data_dir)?);
+    let (sled, opening) = store::open_data_dir(
+        &config.data_dir,
+        &OpenOptions {
+            reserve: config.storage_reserve,
+            verify: config.verify_store_on_start,
+        },
+    )?;
+    let store: Arc<dyn Store> = sled;
+    backup::start_control_socket(&store, &config.data_dir);
     let directory = Directory::new(store.clone());
     let providers: Vec<EmbedProvider> = directory
         .region_setting::<Vec<String>>("embed-providers")?
@@ -175,9 +191,15 @@ pub async fn build(config: Config) -> Result<Arc<App>> {
     if app.config.demo {
         demo::seed(&app).await.context("données de démonstration")?;
     } else if !app.directory.has_users()? {
+        // Only a new folder, or one whose first start stopped before this step
+        // (its identity was checked: it is this region's store).
         let password = demo::create_first_admin(&app.directory)?;
+        let first = match opening {
+            Opening::New => "Premier démarrage",
+            Opening::Existing => "Aucun compte dans cette base",
+        };
         println!(
-            "Premier démarrage : compte administrateur de la région « admin », mot de passe à usage unique : {password}"
+            "{first} : compte administrateur de la région « admin », mot de passe à usage unique : {password}"
         );
     }
     if let Some(interval) = app.config.reload_interval {

@@ -18,12 +18,28 @@ fn main() -> ExitCode {
         Command::Plugin(command) => std::env::current_dir()
             .context("dossier courant")
             .and_then(|cwd| cli::plugin(command, &cwd, &cli::environment())),
+        Command::Backup(args) => std::env::current_dir()
+            .context("dossier courant")
+            .and_then(|cwd| cli::backup(args, &cwd, &cli::environment())),
+        Command::Restore(args) => cli::restore(args),
+        Command::Store(command) => {
+            let checked = std::env::current_dir()
+                .context("dossier courant")
+                .and_then(|cwd| cli::store(command, &cwd, &cli::environment()));
+            match checked {
+                Ok(true) => Ok(()),
+                Ok(false) => {
+                    return ExitCode::from(preau_host::store::identity::REFUSED_EXIT_CODE);
+                }
+                Err(error) => Err(error),
+            }
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("erreur : {error:#}");
-            ExitCode::FAILURE
+            cli::failure_code(&error)
         }
     }
 }

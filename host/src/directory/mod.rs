@@ -15,6 +15,7 @@ use serde::Serialize;
 use crate::store::{Space, Store, StoreExt};
 
 pub mod access;
+pub mod consistency;
 pub mod establishments;
 pub mod files;
 pub mod grants;

@@ -51,7 +51,10 @@ impl Directory {
         match self.store.get_json::<Session>(Space::Sessions, &key)? {
             Some(s) if s.expires_at > now() => Ok(Some(s)),
             Some(_) => {
-                self.store.delete(Space::Sessions, key.as_bytes())?;
+                // Best effort: reading a page must not fail when the disk is full.
+                if let Err(e) = self.store.delete(Space::Sessions, key.as_bytes()) {
+                    tracing::warn!("session expirée non effacée : {e:#}");
+                }
                 Ok(None)
             }
             None => Ok(None),

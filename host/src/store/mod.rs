@@ -1,13 +1,59 @@
 //! Storage behind a narrow trait, with sled as the embedded engine.
 //!
-//! Invariant: every write is durable when the method returns (sled's own
-//! background flush is not immediate, so each write flushes before answering).
+//! Invariants:
+//! - every write is durable when the method returns (sled's own background
+//!   flush is not immediate, so each write flushes before answering);
+//! - a data folder is never mistaken for a new one: [`identity`] checks, at
+//!   every start, that the store is the one this folder held (same region,
+//!   known format, no acknowledged write missing) and refuses otherwise;
+//! - a write that fails for lack of space fails alone: reads go on, and writes
+//!   work again once space is back, without a restart ([`SledStore`] reopens
+//!   the engine);
+//! - a snapshot ([`snapshot`]) is consistent: writes wait while it is read.
+//!
 //! A second engine (PostgreSQL-compatible) can implement [`Store`] later.
-
-use std::path::Path;
 
 use anyhow::{Context, Result};
 use serde::{Serialize, de::DeserializeOwned};
+
+pub mod check;
+pub mod identity;
+mod sled_engine;
+pub mod snapshot;
+
+pub use identity::{Identity, OpenOptions, Opening, Refusal, open_data_dir};
+pub use sled_engine::SledStore;
+
+/// A write refused because the disk holding the data folder is (nearly) full.
+/// Handlers turn it into « 507 espace de stockage plein »; nothing was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StorageFull;
+
+impl std::fmt::Display for StorageFull {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("l'espace de stockage du serveur est plein : écriture refusée")
+    }
+}
+
+impl std::error::Error for StorageFull {}
+
+/// Whether an error chain holds a [`StorageFull`].
+pub fn is_storage_full(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .any(|e| e.downcast_ref::<StorageFull>().is_some())
+}
+
+/// Can the store take writes right now?
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Health {
+    /// Reads and writes work.
+    Healthy,
+    /// Writes are refused for lack of space; reads work.
+    Full,
+    /// The engine failed (an I/O error other than a full disk); reads may work.
+    Failed(String),
+}
 
 /// Named key spaces. Host data and plugin data never share a space.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,25 +84,6 @@ pub enum Space {
     Files,
     /// Notifications per user (`n/<user>/<id>`) and unread counters (`c/<user>`).
     Notifications,
-}
-
-impl Space {
-    fn tree_name(self) -> &'static str {
-        match self {
-            Space::Establishments => "establishments",
-            Space::Users => "users",
-            Space::Logins => "logins",
-            Space::Sessions => "sessions",
-            Space::Settings => "settings",
-            Space::Grants => "grants",
-            Space::PluginData => "plugin-data",
-            Space::Audit => "audit",
-            Space::DirectoryIndex => "users",
-            Space::Groups => "groups",
-            Space::Files => "files",
-            Space::Notifications => "notifications",
-        }
-    }
 }
 
 /// One write of an atomic batch.
@@ -115,6 +142,20 @@ pub trait Store: Send + Sync + 'static {
     fn size_on_disk(&self) -> Result<Option<u64>> {
         Ok(None)
     }
+    /// Whether writes work now. A degraded store tries to recover here too
+    /// (at most once a second), so that `/healthz` comes back by itself.
+    fn health(&self) -> Health {
+        Health::Healthy
+    }
+    /// Makes everything written durable and records a clean stop; called once
+    /// at shutdown.
+    fn close(&self) -> Result<()> {
+        Ok(())
+    }
+    /// Writes a consistent snapshot of the whole store to `to` ([`snapshot`]).
+    fn backup(&self, _to: &std::path::Path) -> Result<snapshot::Summary> {
+        anyhow::bail!("ce moteur de stockage ne sait pas faire de sauvegarde")
+    }
 }
 
 /// Typed helpers over any [`Store`]: JSON values.
@@ -164,181 +205,6 @@ fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
         }
     }
     None
-}
-
-/// The embedded sled engine.
-pub struct SledStore {
-    db: sled::Db,
-}
-
-impl SledStore {
-    /// Opens (or creates) the database in `dir`.
-    pub fn open(dir: &Path) -> Result<Self> {
-        let db = sled::Config::new()
-            .path(dir)
-            .open()
-            .with_context(|| format!("ouverture de la base {}", dir.display()))?;
-        Ok(SledStore { db })
-    }
-
-    /// A database that lives only as long as the value (checks, tools).
-    pub fn temporary() -> Result<Self> {
-        let db = sled::Config::new()
-            .temporary(true)
-            .open()
-            .context("ouverture d'une base temporaire")?;
-        Ok(SledStore { db })
-    }
-
-    fn tree(&self, space: Space) -> Result<sled::Tree> {
-        Ok(self.db.open_tree(space.tree_name())?)
-    }
-
-    fn flush(&self) -> Result<()> {
-        self.db.flush().context("écriture sur disque")?;
-        Ok(())
-    }
-}
-
-impl Store for SledStore {
-    fn get(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        Ok(self.tree(space)?.get(key)?.map(|v| v.to_vec()))
-    }
-
-    fn put(&self, space: Space, key: &[u8], value: &[u8]) -> Result<()> {
-        self.tree(space)?.insert(key, value)?;
-        self.flush()
-    }
-
-    fn delete(&self, space: Space, key: &[u8]) -> Result<()> {
-        self.tree(space)?.remove(key)?;
-        self.flush()
-    }
-
-    fn scan(
-        &self,
-        space: Space,
-        prefix: &[u8],
-        after: Option<&[u8]>,
-        limit: usize,
-        reverse: bool,
-    ) -> Result<Vec<Entry>> {
-        use std::ops::Bound::{Excluded, Included, Unbounded};
-        let tree = self.tree(space)?;
-        // The range is the prefix's range, narrowed by the cursor when it lies inside it.
-        let mut lower: Vec<u8> = prefix.to_vec();
-        let mut lower_excluded = false;
-        let mut upper = prefix_end(prefix);
-        match (after, reverse) {
-            (Some(after), false) if after >= prefix => {
-                lower = after.to_vec();
-                lower_excluded = true;
-            }
-            (Some(before), true) if upper.as_deref().is_none_or(|u| before < u) => {
-                upper = Some(before.to_vec());
-            }
-            _ => {}
-        }
-        if let Some(u) = &upper
-            && lower.as_slice() >= u.as_slice()
-        {
-            return Ok(Vec::new());
-        }
-        let lower = if lower_excluded {
-            Excluded(lower)
-        } else {
-            Included(lower)
-        };
-        let upper = upper.map_or(Unbounded, Excluded);
-        let range = tree.range::<Vec<u8>, _>((lower, upper));
-        let pairs = |item: sled::Result<(sled::IVec, sled::IVec)>| {
-            item.map(|(k, v)| (k.to_vec(), v.to_vec()))
-        };
-        let entries: sled::Result<Vec<Entry>> = if reverse {
-            range.rev().take(limit).map(pairs).collect()
-        } else {
-            range.take(limit).map(pairs).collect()
-        };
-        Ok(entries?)
-    }
-
-    fn batch(&self, space: Space, ops: Vec<Op>) -> Result<()> {
-        let mut batch = sled::Batch::default();
-        for op in ops {
-            match op {
-                Op::Put(k, v) => batch.insert(k, v),
-                Op::Delete(k) => batch.remove(k),
-            }
-        }
-        self.tree(space)?.apply_batch(batch)?;
-        self.flush()
-    }
-
-    fn compare_and_swap(
-        &self,
-        space: Space,
-        key: &[u8],
-        expected: Option<&[u8]>,
-        new: Option<&[u8]>,
-    ) -> Result<bool> {
-        let swapped = self
-            .tree(space)?
-            .compare_and_swap(key, expected, new)?
-            .is_ok();
-        if swapped {
-            self.flush()?;
-        }
-        Ok(swapped)
-    }
-
-    fn batch_if(
-        &self,
-        space: Space,
-        expected: &[(Vec<u8>, Option<Vec<u8>>)],
-        ops: Vec<Op>,
-    ) -> Result<bool> {
-        use sled::transaction::{ConflictableTransactionError, TransactionError};
-        let tree = self.tree(space)?;
-        // sled retries the closure on conflict with a concurrent transaction, so two
-        // writers of the same expected key serialise: one sees the other's value.
-        let applied = tree.transaction(|tx| {
-            for (key, value) in expected {
-                if tx.get(key)?.as_deref() != value.as_deref() {
-                    return Ok(false);
-                }
-            }
-            for op in &ops {
-                match op {
-                    Op::Put(k, v) => {
-                        tx.insert(k.as_slice(), v.as_slice())?;
-                    }
-                    Op::Delete(k) => {
-                        tx.remove(k.as_slice())?;
-                    }
-                }
-            }
-            Ok::<_, ConflictableTransactionError<()>>(true)
-        });
-        let applied = match applied {
-            Ok(applied) => applied,
-            Err(TransactionError::Abort(())) => false,
-            Err(TransactionError::Storage(e)) => return Err(e.into()),
-        };
-        if applied {
-            self.flush()?;
-        }
-        Ok(applied)
-    }
-
-    fn next_id(&self) -> Result<u64> {
-        // sled persists a reserved range ahead of the ids it hands out, so ids
-        // stay monotonic across crashes; +1 keeps 0 unused.
-        Ok(self.db.generate_id()? + 1)
-    }
-
-    fn size_on_disk(&self) -> Result<Option<u64>> {
-        Ok(Some(self.db.size_on_disk()?))
-    }
 }
 
 #[cfg(test)]

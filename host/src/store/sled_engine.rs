@@ -1,0 +1,697 @@
+//! The embedded sled engine behind [`Store`].
+//!
+//! sled marks itself failed after any I/O error (a full disk included) and then
+//! refuses every write until the process restarts; reads of what it holds keep
+//! working. So this wrapper:
+//! - refuses a write before sled sees it when the free space of the data
+//!   folder's disk is below the reserve (sled never fails then);
+//! - when sled failed anyway, keeps serving reads from the failed instance and,
+//!   once space is back, drops it and opens the folder again (a few ms);
+//! - counts writes (`seq` in the meta tree), so that [`super::identity`] can
+//!   tell a store that lost acknowledged writes;
+//! - holds a write gate, so that a snapshot sees one consistent state.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, RwLock, RwLockReadGuard};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow};
+
+use super::identity::{Identity, IdentityFile};
+use super::{Entry, Health, Op, Space, StorageFull, Store, prefix_end};
+
+/// The host's own tree: identity record, write counter, id floor.
+pub(super) const META_TREE: &str = "preau-meta";
+pub(super) const META_IDENTITY: &[u8] = b"identity";
+pub(super) const META_SEQ: &[u8] = b"seq";
+/// Added to sled's id generator: a restored store goes on above the ids of the
+/// store it was taken from.
+pub(super) const META_ID_FLOOR: &[u8] = b"id-floor";
+
+/// The trees behind the spaces, in [`Space::index`] order (the directory index
+/// shares the users' tree).
+const TREES: [&str; 11] = [
+    "establishments",
+    "users",
+    "logins",
+    "sessions",
+    "settings",
+    "grants",
+    "plugin-data",
+    "audit",
+    "groups",
+    "files",
+    "notifications",
+];
+
+impl Space {
+    fn index(self) -> usize {
+        match self {
+            Space::Establishments => 0,
+            Space::Users | Space::DirectoryIndex => 1,
+            Space::Logins => 2,
+            Space::Sessions => 3,
+            Space::Settings => 4,
+            Space::Grants => 5,
+            Space::PluginData => 6,
+            Space::Audit => 7,
+            Space::Groups => 8,
+            Space::Files => 9,
+            Space::Notifications => 10,
+        }
+    }
+}
+
+/// The names of every tree (the spaces' and the meta tree).
+fn tree_names() -> impl Iterator<Item = &'static str> {
+    TREES.iter().copied().chain([META_TREE])
+}
+
+/// Whether `name` is the tree of a space (what a snapshot may carry).
+pub(super) fn is_space_tree(name: &str) -> bool {
+    TREES.contains(&name)
+}
+
+/// One consistent state of a store, read by [`SledStore::export`].
+pub(super) struct Export {
+    /// Per space tree, its entries in key order.
+    pub trees: Vec<(String, Vec<Entry>)>,
+    /// Writes counted when it was read.
+    pub seq: u64,
+    /// Above every id the state holds.
+    pub id_floor: u64,
+    /// The identity record (JSON), if any.
+    pub identity: Option<Vec<u8>>,
+}
+
+/// An open sled instance with its trees.
+struct Opened {
+    db: sled::Db,
+    trees: Vec<sled::Tree>,
+    meta: sled::Tree,
+}
+
+impl Opened {
+    fn open(config: sled::Config) -> Result<Opened> {
+        // A damaged file can make sled panic instead of failing: catch it here
+        // so that the operator gets a message, not a backtrace.
+        let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(
+            move || -> sled::Result<Opened> {
+                let db = config.open()?;
+                let trees = TREES
+                    .iter()
+                    .map(|name| db.open_tree(name))
+                    .collect::<sled::Result<Vec<_>>>()?;
+                let meta = db.open_tree(META_TREE)?;
+                Ok(Opened { db, trees, meta })
+            },
+        ));
+        match opened {
+            Ok(opened) => Ok(opened?),
+            Err(panic) => Err(anyhow!(
+                "le moteur de stockage a échoué en lisant la base ({})",
+                panic_text(&panic)
+            )),
+        }
+    }
+
+    fn tree(&self, space: Space) -> &sled::Tree {
+        &self.trees[space.index()]
+    }
+
+    /// Counts one more acknowledged write; the caller flushes.
+    fn bump_seq(&self) -> sled::Result<u64> {
+        let new = self.meta.update_and_fetch(META_SEQ, |old| {
+            Some((decode_u64(old).unwrap_or(0) + 1).to_be_bytes().to_vec())
+        })?;
+        Ok(decode_u64(new.as_deref()).unwrap_or(0))
+    }
+}
+
+pub(super) fn decode_u64(bytes: Option<&[u8]>) -> Option<u64> {
+    bytes
+        .and_then(|b| b.try_into().ok())
+        .map(u64::from_be_bytes)
+}
+
+/// The text of a caught panic.
+pub(super) fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "erreur interne du moteur".into())
+}
+
+/// Why a write failed, as far as the disk is concerned.
+fn is_disk_full(error: &sled::Error) -> bool {
+    match error {
+        sled::Error::Io(io) => {
+            io.kind() == std::io::ErrorKind::StorageFull
+                || matches!(io.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT))
+                || io.to_string().contains("No space left")
+        }
+        _ => false,
+    }
+}
+
+/// The embedded sled engine.
+pub struct SledStore {
+    /// None for a temporary store.
+    dir: Option<PathBuf>,
+    /// None only while a reopen failed; reads then answer an error.
+    opened: RwLock<Option<Opened>>,
+    /// Writes share it; a snapshot takes it alone.
+    gate: RwLock<()>,
+    state: Mutex<State>,
+    /// Free bytes the disk must keep; writes are refused below.
+    reserve: u64,
+    /// The highest write count known to be on disk.
+    durable_seq: AtomicU64,
+    /// The identity file kept beside the store, and the count it last recorded.
+    identity_file: Mutex<Option<(Identity, u64)>>,
+}
+
+struct State {
+    health: Health,
+    /// sled itself failed (not only refused by the reserve): it must be reopened.
+    engine_failed: bool,
+    last_recovery: Option<Instant>,
+}
+
+/// Least time between two attempts to reopen a failed engine.
+const RECOVERY_EVERY: Duration = Duration::from_millis(500);
+
+impl SledStore {
+    /// Opens (or creates) the database in `dir`, with no free-space reserve
+    /// and none of the start checks of [`super::open_data_dir`] (tools, tests).
+    pub fn open(dir: &Path) -> Result<Self> {
+        Self::open_with_reserve(dir, 0)
+    }
+
+    /// Opens (or creates) the database in `dir`; writes are refused while the
+    /// disk has less than `reserve` bytes free.
+    pub fn open_with_reserve(dir: &Path, reserve: u64) -> Result<Self> {
+        let opened = Opened::open(sled::Config::new().path(dir))
+            .with_context(|| format!("ouverture de la base {}", dir.display()))?;
+        Ok(Self::from_opened(Some(dir.to_path_buf()), opened, reserve))
+    }
+
+    /// A database that lives only as long as the value (checks, tools).
+    pub fn temporary() -> Result<Self> {
+        let opened = Opened::open(sled::Config::new().temporary(true))
+            .context("ouverture d'une base temporaire")?;
+        Ok(Self::from_opened(None, opened, 0))
+    }
+
+    fn from_opened(dir: Option<PathBuf>, opened: Opened, reserve: u64) -> Self {
+        let seq = decode_u64(opened.meta.get(META_SEQ).ok().flatten().as_deref()).unwrap_or(0);
+        SledStore {
+            dir,
+            opened: RwLock::new(Some(opened)),
+            gate: RwLock::new(()),
+            state: Mutex::new(State {
+                health: Health::Healthy,
+                engine_failed: false,
+                last_recovery: None,
+            }),
+            reserve,
+            durable_seq: AtomicU64::new(seq),
+            identity_file: Mutex::new(None),
+        }
+    }
+
+    /// The folder of the database (None: temporary).
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
+    /// Keeps `preau-identity.json` beside the store from now on.
+    pub(super) fn attach_identity_file(&self, identity: Identity) {
+        let seq = self.durable_seq();
+        *self.identity_file.lock().unwrap_or_else(|e| e.into_inner()) = Some((identity, seq));
+    }
+
+    /// Rewrites the identity file when writes happened since (or to record a clean stop).
+    pub(super) fn record_identity_file(&self, clean_shutdown: bool) -> Result<()> {
+        let (Some(dir), mut slot) = (
+            self.dir.as_deref(),
+            self.identity_file.lock().unwrap_or_else(|e| e.into_inner()),
+        ) else {
+            return Ok(());
+        };
+        let Some((identity, written)) = slot.as_mut() else {
+            return Ok(());
+        };
+        let seq = self.durable_seq();
+        if seq != *written || clean_shutdown {
+            IdentityFile::write(dir, identity, seq, clean_shutdown)?;
+            *written = seq;
+        }
+        Ok(())
+    }
+
+    /// The number of writes known to be on disk.
+    pub fn durable_seq(&self) -> u64 {
+        self.durable_seq.load(Ordering::SeqCst)
+    }
+
+    fn read_opened(&self) -> Result<RwLockReadGuard<'_, Option<Opened>>> {
+        let guard = self.opened.read().unwrap_or_else(|e| e.into_inner());
+        if guard.is_none() {
+            return Err(anyhow!(
+                "la base est momentanément indisponible (réouverture en cours)"
+            ));
+        }
+        Ok(guard)
+    }
+
+    /// Runs a read on the open instance.
+    fn read<T>(&self, f: impl FnOnce(&Opened) -> sled::Result<T>) -> Result<T> {
+        let guard = self.read_opened()?;
+        let opened = guard.as_ref().expect("checked by read_opened");
+        Ok(f(opened)?)
+    }
+
+    /// Runs a write: refused below the reserve, counted, flushed before it returns.
+    /// `changed` says whether the write did change something (a failed
+    /// compare-and-swap did not: no flush).
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&Opened) -> sled::Result<T>,
+        changed: impl FnOnce(&T) -> bool,
+    ) -> Result<T> {
+        let _gate = self.gate.read().unwrap_or_else(|e| e.into_inner());
+        self.ensure_writable()?;
+        let result = {
+            let guard = self.read_opened()?;
+            let opened = guard.as_ref().expect("checked by read_opened");
+            f(opened).and_then(|value| {
+                if changed(&value) {
+                    let seq = opened.bump_seq()?;
+                    opened.db.flush()?;
+                    self.durable_seq.fetch_max(seq, Ordering::SeqCst);
+                }
+                Ok(value)
+            })
+        };
+        // The instance's guard is released first: `failed` takes the state lock,
+        // which a recovery holds while it waits for that instance.
+        result.map_err(|error| self.failed(error))
+    }
+
+    /// Records an engine failure and says what the caller should report.
+    fn failed(&self, error: sled::Error) -> anyhow::Error {
+        let full = is_disk_full(&error);
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if matches!(error, sled::Error::Io(_)) {
+            state.engine_failed = true;
+        }
+        if full {
+            if state.health == Health::Healthy {
+                tracing::error!("disque plein : les écritures sont refusées ({error})");
+            }
+            state.health = Health::Full;
+            anyhow::Error::new(StorageFull)
+        } else {
+            if let sled::Error::Io(_) = error {
+                tracing::error!("le moteur de stockage a échoué : {error}");
+                state.health = Health::Failed(error.to_string());
+            }
+            anyhow::Error::new(error).context("écriture dans la base")
+        }
+    }
+
+    /// Free bytes on the data folder's disk (None: unknown, or temporary store).
+    fn free_space(&self) -> Option<u64> {
+        self.dir
+            .as_deref()
+            .and_then(|dir| fs2::available_space(dir).ok())
+    }
+
+    /// Refuses a write when the disk is below the reserve; brings a failed
+    /// engine back when space allows.
+    fn ensure_writable(&self) -> Result<()> {
+        let below_reserve = self.reserve > 0 && self.free_space().is_some_and(|f| f < self.reserve);
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if below_reserve {
+            if state.health == Health::Healthy {
+                tracing::error!(
+                    "disque presque plein (moins de {} Mio libres) : les écritures sont refusées",
+                    self.reserve >> 20
+                );
+                state.health = Health::Full;
+            }
+            return Err(anyhow::Error::new(StorageFull));
+        }
+        if state.health == Health::Healthy {
+            return Ok(());
+        }
+        self.recover(&mut state)?;
+        Ok(())
+    }
+
+    /// Brings writes back (rate-limited): at once when only the reserve
+    /// refused them, by reopening a failed engine otherwise.
+    fn recover(&self, state: &mut State) -> Result<()> {
+        if !state.engine_failed {
+            if self.reserve > 0 && self.free_space().is_some_and(|f| f < self.reserve) {
+                return Err(self.degraded_error(&state.health));
+            }
+            tracing::info!("espace disque revenu : les écritures reprennent");
+            state.health = Health::Healthy;
+            return Ok(());
+        }
+        if state
+            .last_recovery
+            .is_some_and(|at| at.elapsed() < RECOVERY_EVERY)
+        {
+            return Err(self.degraded_error(&state.health));
+        }
+        state.last_recovery = Some(Instant::now());
+        let Some(dir) = self.dir.clone() else {
+            return Err(self.degraded_error(&state.health));
+        };
+        // sled writes a snapshot file when it opens: it needs some room.
+        if self
+            .free_space()
+            .is_some_and(|f| f < self.reserve.max(1 << 20))
+        {
+            return Err(self.degraded_error(&state.health));
+        }
+        // The failed instance must be dropped first (it holds the folder's lock);
+        // in-flight reads finish before the write lock is granted.
+        let mut slot = self.opened.write().unwrap_or_else(|e| e.into_inner());
+        drop(slot.take());
+        match Opened::open(sled::Config::new().path(&dir)) {
+            Ok(opened) => {
+                let seq = decode_u64(opened.meta.get(META_SEQ).ok().flatten().as_deref());
+                self.durable_seq
+                    .fetch_max(seq.unwrap_or(0), Ordering::SeqCst);
+                *slot = Some(opened);
+                tracing::info!("base rouverte : les écritures reprennent");
+                state.health = Health::Healthy;
+                state.engine_failed = false;
+                Ok(())
+            }
+            Err(error) => {
+                tracing::error!("réouverture de la base impossible : {error:#}");
+                Err(self.degraded_error(&state.health))
+            }
+        }
+    }
+
+    fn degraded_error(&self, health: &Health) -> anyhow::Error {
+        match health {
+            Health::Full => anyhow::Error::new(StorageFull),
+            Health::Failed(reason) => anyhow!("la base est en panne : {reason}"),
+            Health::Healthy => anyhow!("la base est momentanément indisponible"),
+        }
+    }
+
+    /// Reads every space's tree while writes wait: one consistent state.
+    pub(super) fn export(&self) -> Result<Export> {
+        let _gate = self.gate.write().unwrap_or_else(|e| e.into_inner());
+        self.read(|opened| {
+            let mut trees = Vec::new();
+            for (name, tree) in TREES.iter().zip(&opened.trees) {
+                let entries = tree
+                    .iter()
+                    .map(|item| item.map(|(k, v)| (k.to_vec(), v.to_vec())))
+                    .collect::<sled::Result<Vec<_>>>()?;
+                trees.push((name.to_string(), entries));
+            }
+            let floor = decode_u64(opened.meta.get(META_ID_FLOOR)?.as_deref()).unwrap_or(0);
+            // Inside the gate: every id a write of this state used is below it.
+            let id_floor = floor + opened.db.generate_id()? + 1;
+            Ok(Export {
+                trees,
+                seq: decode_u64(opened.meta.get(META_SEQ)?.as_deref()).unwrap_or(0),
+                id_floor,
+                identity: opened.meta.get(META_IDENTITY)?.map(|v| v.to_vec()),
+            })
+        })
+    }
+
+    /// Writes `entries` into tree `name` (restore; the store is new and private).
+    pub(super) fn load_tree(&self, name: &str, entries: &[Entry]) -> Result<()> {
+        self.write(
+            |opened| {
+                let tree = if name == META_TREE {
+                    opened.meta.clone()
+                } else {
+                    opened.trees[TREES
+                        .iter()
+                        .position(|t| *t == name)
+                        .expect("a space's tree")]
+                    .clone()
+                };
+                for chunk in entries.chunks(1000) {
+                    let mut batch = sled::Batch::default();
+                    for (k, v) in chunk {
+                        batch.insert(k.as_slice(), v.as_slice());
+                    }
+                    tree.apply_batch(batch)?;
+                }
+                Ok(())
+            },
+            |_| true,
+        )
+    }
+
+    /// Raises the write count to at least `seq` (a restored store goes on
+    /// from its snapshot's count).
+    pub(super) fn raise_seq(&self, seq: u64) -> Result<()> {
+        self.write(
+            |opened| {
+                opened.meta.update_and_fetch(META_SEQ, |old| {
+                    Some(decode_u64(old).unwrap_or(0).max(seq).to_be_bytes().to_vec())
+                })?;
+                Ok(())
+            },
+            |_| true,
+        )
+    }
+
+    /// A value of the meta tree.
+    pub(super) fn meta_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.read(|opened| Ok(opened.meta.get(key)?.map(|v| v.to_vec())))
+    }
+
+    /// Writes a value of the meta tree (durable on return).
+    pub(super) fn meta_put(&self, key: &[u8], value: &[u8]) -> Result<()> {
+        self.write(
+            |opened| opened.meta.insert(key, value).map(|_| ()),
+            |_| true,
+        )
+    }
+
+    /// Reads every key and value of every tree (damage shows up as an error or
+    /// a caught panic); returns, per tree, its entry count and bytes.
+    pub(super) fn verify_readable(&self) -> Result<Vec<(String, u64, u64)>> {
+        let guard = self.read_opened()?;
+        let opened = guard.as_ref().expect("checked by read_opened");
+        let counted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut counts = Vec::new();
+            for (i, name) in tree_names().enumerate() {
+                let tree = if i < TREES.len() {
+                    &opened.trees[i]
+                } else {
+                    &opened.meta
+                };
+                let (mut n, mut bytes) = (0u64, 0u64);
+                for item in tree.iter() {
+                    let (k, v) = item?;
+                    n += 1;
+                    bytes += (k.len() + v.len()) as u64;
+                }
+                counts.push((name.to_string(), n, bytes));
+            }
+            Ok::<_, sled::Error>(counts)
+        }));
+        match counted {
+            Ok(counts) => Ok(counts?),
+            Err(panic) => Err(anyhow!(
+                "le moteur de stockage a échoué en lisant la base ({})",
+                panic_text(&panic)
+            )),
+        }
+    }
+
+    /// Whether any tree of the spaces holds an entry.
+    pub(super) fn holds_data(&self) -> Result<bool> {
+        self.read(|opened| {
+            for tree in &opened.trees {
+                if tree.first()?.is_some() {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        })
+    }
+}
+
+impl Store for SledStore {
+    fn get(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.read(|o| Ok(o.tree(space).get(key)?.map(|v| v.to_vec())))
+    }
+
+    fn put(&self, space: Space, key: &[u8], value: &[u8]) -> Result<()> {
+        self.write(|o| o.tree(space).insert(key, value).map(|_| ()), |_| true)
+    }
+
+    fn delete(&self, space: Space, key: &[u8]) -> Result<()> {
+        self.write(|o| o.tree(space).remove(key).map(|_| ()), |_| true)
+    }
+
+    fn scan(
+        &self,
+        space: Space,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+        reverse: bool,
+    ) -> Result<Vec<Entry>> {
+        use std::ops::Bound::{Excluded, Included, Unbounded};
+        // The range is the prefix's range, narrowed by the cursor when it lies inside it.
+        let mut lower: Vec<u8> = prefix.to_vec();
+        let mut lower_excluded = false;
+        let mut upper = prefix_end(prefix);
+        match (after, reverse) {
+            (Some(after), false) if after >= prefix => {
+                lower = after.to_vec();
+                lower_excluded = true;
+            }
+            (Some(before), true) if upper.as_deref().is_none_or(|u| before < u) => {
+                upper = Some(before.to_vec());
+            }
+            _ => {}
+        }
+        if let Some(u) = &upper
+            && lower.as_slice() >= u.as_slice()
+        {
+            return Ok(Vec::new());
+        }
+        let lower = if lower_excluded {
+            Excluded(lower)
+        } else {
+            Included(lower)
+        };
+        let upper = upper.map_or(Unbounded, Excluded);
+        self.read(|o| {
+            let range = o.tree(space).range::<Vec<u8>, _>((lower, upper));
+            let pairs = |item: sled::Result<(sled::IVec, sled::IVec)>| {
+                item.map(|(k, v)| (k.to_vec(), v.to_vec()))
+            };
+            if reverse {
+                range.rev().take(limit).map(pairs).collect()
+            } else {
+                range.take(limit).map(pairs).collect()
+            }
+        })
+    }
+
+    fn batch(&self, space: Space, ops: Vec<Op>) -> Result<()> {
+        let mut batch = sled::Batch::default();
+        for op in ops {
+            match op {
+                Op::Put(k, v) => batch.insert(k, v),
+                Op::Delete(k) => batch.remove(k),
+            }
+        }
+        self.write(|o| o.tree(space).apply_batch(batch), |_| true)
+    }
+
+    fn compare_and_swap(
+        &self,
+        space: Space,
+        key: &[u8],
+        expected: Option<&[u8]>,
+        new: Option<&[u8]>,
+    ) -> Result<bool> {
+        self.write(
+            |o| Ok(o.tree(space).compare_and_swap(key, expected, new)?.is_ok()),
+            |swapped| *swapped,
+        )
+    }
+
+    fn batch_if(
+        &self,
+        space: Space,
+        expected: &[(Vec<u8>, Option<Vec<u8>>)],
+        ops: Vec<Op>,
+    ) -> Result<bool> {
+        use sled::transaction::{ConflictableTransactionError, TransactionError};
+        self.write(
+            |o| {
+                // sled retries the closure on conflict with a concurrent transaction, so two
+                // writers of the same expected key serialise: one sees the other's value.
+                let applied = o.tree(space).transaction(|tx| {
+                    for (key, value) in expected {
+                        if tx.get(key)?.as_deref() != value.as_deref() {
+                            return Ok(false);
+                        }
+                    }
+                    for op in &ops {
+                        match op {
+                            Op::Put(k, v) => {
+                                tx.insert(k.as_slice(), v.as_slice())?;
+                            }
+                            Op::Delete(k) => {
+                                tx.remove(k.as_slice())?;
+                            }
+                        }
+                    }
+                    Ok::<_, ConflictableTransactionError<()>>(true)
+                });
+                match applied {
+                    Ok(applied) => Ok(applied),
+                    Err(TransactionError::Abort(())) => Ok(false),
+                    Err(TransactionError::Storage(e)) => Err(e),
+                }
+            },
+            |applied| *applied,
+        )
+    }
+
+    fn next_id(&self) -> Result<u64> {
+        // sled persists a reserved range ahead of the ids it hands out, so ids
+        // stay monotonic across crashes; +1 keeps 0 unused. The floor carries
+        // the ids of the store a restored one was taken from.
+        self.write(
+            |o| {
+                let floor = decode_u64(o.meta.get(META_ID_FLOOR)?.as_deref()).unwrap_or(0);
+                Ok(floor + o.db.generate_id()? + 1)
+            },
+            |_| false,
+        )
+    }
+
+    fn size_on_disk(&self) -> Result<Option<u64>> {
+        self.read(|o| o.db.size_on_disk().map(Some))
+    }
+
+    fn health(&self) -> Health {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if state.health == Health::Healthy
+            && self.reserve > 0
+            && self.free_space().is_some_and(|f| f < self.reserve)
+        {
+            state.health = Health::Full;
+        } else if state.health != Health::Healthy {
+            let _ = self.recover(&mut state);
+        }
+        state.health.clone()
+    }
+
+    fn backup(&self, to: &Path) -> Result<super::snapshot::Summary> {
+        super::snapshot::write(self, to)
+    }
+
+    fn close(&self) -> Result<()> {
+        let _gate = self.gate.write().unwrap_or_else(|e| e.into_inner());
+        self.read(|o| o.db.flush().map(|_| ()))?;
+        self.record_identity_file(true)
+    }
+}
