@@ -201,6 +201,8 @@ pub struct Gauges<'a> {
     pub plugins: Vec<String>,
     /// The store's size on disk, when the engine can tell.
     pub store_bytes: Option<u64>,
+    /// Whether the store takes writes now (false: disk full or engine failed).
+    pub store_writable: bool,
 }
 
 impl Metrics {
@@ -314,6 +316,17 @@ impl Metrics {
             );
             let _ = writeln!(out, "preau_store_size_bytes {bytes}");
         }
+        header(
+            &mut out,
+            "preau_store_writable",
+            "gauge",
+            "1 when the store takes writes, 0 when they are refused (disk full, engine failed).",
+        );
+        let _ = writeln!(
+            out,
+            "preau_store_writable {}",
+            u8::from(gauges.store_writable)
+        );
         out
     }
 }
@@ -524,6 +537,7 @@ mod tests {
             plugin_calls: &calls,
             plugins: vec!["blog".into(), "forum".into()],
             store_bytes: Some(4096),
+            store_writable: true,
         });
         for line in [
             "preau_http_requests_total{class=\"plugin\",status=\"2xx\"} 1",

@@ -60,6 +60,10 @@ pub struct Settings {
     pub max_login_failures_per_address: Option<u32>,
     /// Who may read `/metrics`.
     pub metrics_allow: Option<Vec<IpRange>>,
+    /// Free space (MiB) the data folder's disk keeps; writes are refused below.
+    pub storage_reserve_mib: Option<u64>,
+    /// Read the whole store at start.
+    pub verify_store_on_start: Option<bool>,
 }
 
 /// How a key's value is written.
@@ -70,6 +74,8 @@ enum Kind {
     Paths,
     Bool,
     Count,
+    /// A count that may be 0.
+    Size,
     Duration,
     OptionalDuration,
     Addresses,
@@ -106,6 +112,16 @@ const KEYS: &[(&str, &str, Kind)] = &[
         Kind::Count,
     ),
     ("metrics_allow", "PREAU_METRICS_ALLOW", Kind::Ranges),
+    (
+        "storage_reserve_mib",
+        "PREAU_STORAGE_RESERVE_MIB",
+        Kind::Size,
+    ),
+    (
+        "verify_store_on_start",
+        "PREAU_VERIFY_STORE_ON_START",
+        Kind::Bool,
+    ),
 ];
 
 /// The keys a file may hold, for messages and documentation.
@@ -182,6 +198,7 @@ impl Raw<'_> {
     }
 
     fn parse(&self, kind: Kind) -> Result<Parsed, String> {
+        let size = matches!(kind, Kind::Size);
         Ok(match kind {
             Kind::Text => {
                 let text = self.text()?.trim();
@@ -207,8 +224,9 @@ impl Raw<'_> {
                 }
                 Raw::Env(s) => parse_bool(s)?,
             }),
-            Kind::Count => Parsed::Count(match self {
-                Raw::Toml(toml::Value::Integer(n), _) if *n > 0 => *n as u64,
+            Kind::Count | Kind::Size => Parsed::Count(match self {
+                // A size may be 0 (no reserve); a count may not.
+                Raw::Toml(toml::Value::Integer(n), _) if *n > 0 || *n == 0 && size => *n as u64,
                 Raw::Toml(toml::Value::Integer(n), _) => {
                     return Err(format!("nombre entier positif attendu, trouvé {n}"));
                 }
@@ -219,7 +237,7 @@ impl Raw<'_> {
                     ));
                 }
                 Raw::Env(s) => match s.trim().parse::<u64>() {
-                    Ok(n) if n > 0 => n,
+                    Ok(n) if n > 0 || size => n,
                     _ => return Err(format!("nombre entier positif attendu, trouvé « {s} »")),
                 },
             }),
@@ -314,6 +332,8 @@ impl Settings {
                 self.max_login_failures_per_address = Some(u32::try_from(v).unwrap_or(u32::MAX))
             }
             ("metrics_allow", Parsed::Ranges(v)) => self.metrics_allow = Some(v),
+            ("storage_reserve_mib", Parsed::Count(v)) => self.storage_reserve_mib = Some(v),
+            ("verify_store_on_start", Parsed::Bool(v)) => self.verify_store_on_start = Some(v),
             (key, _) => unreachable!("clé {key} : type incohérent avec KEYS"),
         }
     }
@@ -382,6 +402,8 @@ impl Settings {
                 .max_login_failures_per_address
                 .or(lower.max_login_failures_per_address),
             metrics_allow: self.metrics_allow.or(lower.metrics_allow),
+            storage_reserve_mib: self.storage_reserve_mib.or(lower.storage_reserve_mib),
+            verify_store_on_start: self.verify_store_on_start.or(lower.verify_store_on_start),
         }
     }
 
@@ -433,6 +455,12 @@ impl Settings {
         }
         if let Some(v) = s.metrics_allow {
             config.metrics_allow = v;
+        }
+        if let Some(v) = s.storage_reserve_mib {
+            config.storage_reserve = v.saturating_mul(1 << 20);
+        }
+        if let Some(v) = s.verify_store_on_start {
+            config.verify_store_on_start = v;
         }
         Serve {
             addr: s.addr.unwrap_or_else(|| DEFAULT_ADDR.to_string()),

@@ -71,6 +71,11 @@ impl Directory {
         self.store.as_ref()
     }
 
+    /// The underlying store, shared (for blocking threads).
+    pub fn shared_store(&self) -> Arc<dyn Store> {
+        self.store.clone()
+    }
+
     /// A fresh id with a prefix (`u`, `g`…).
     pub fn new_id(&self, prefix: &str) -> Result<String> {
         Ok(format!("{prefix}{}", self.store.next_id()?))

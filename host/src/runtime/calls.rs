@@ -50,6 +50,7 @@ impl Runtime {
             notifications_sent: 0,
             log_lines: 0,
             stderr,
+            storage_trouble: std::cell::Cell::new(None),
         };
         let mut store = WasmStore::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
@@ -328,27 +329,40 @@ fn wit_request(ctx: &CallContext, request: PluginRequest) -> WitRequest {
     }
 }
 
-/// Instantiates the plugin in `store` and runs `f`; returns the outcome and what the plugin wrote to stderr.
+/// What one run of a plugin left: its outcome, what it wrote to stderr, and
+/// whether a store operation failed under it.
+pub(super) struct Ran<T> {
+    pub outcome: wasmtime::Result<T>,
+    pub stderr: String,
+    pub storage_trouble: Option<StorageTrouble>,
+}
+
+/// Instantiates the plugin in `store` and runs `f`.
 pub(super) fn run_in_store<T>(
     plugin: &LoadedPlugin,
     mut store: WasmStore<CallState>,
     f: impl FnOnce(&bindings::Plugin, &mut WasmStore<CallState>) -> wasmtime::Result<T>,
-) -> (wasmtime::Result<T>, String) {
+) -> Ran<T> {
     let outcome = plugin
         .pre
         .instantiate(&mut store)
         .and_then(|instance| f(&instance, &mut store));
-    let stderr = String::from_utf8_lossy(&store.data().stderr.contents()).into_owned();
-    (outcome, stderr)
+    Ran {
+        outcome,
+        stderr: String::from_utf8_lossy(&store.data().stderr.contents()).into_owned(),
+        storage_trouble: store.data().storage_trouble.get(),
+    }
 }
 
 /// Logs a failed call with the plugin's id and turns it into a [`CallError`].
-fn report<T>(
-    plugin: &str,
-    uai: &str,
-    result: (wasmtime::Result<T>, String),
-) -> Result<T, CallError> {
-    match result {
+/// A store failure under the call wins over whatever the plugin answered.
+fn report<T>(plugin: &str, uai: &str, ran: Ran<T>) -> Result<T, CallError> {
+    match ran.storage_trouble {
+        Some(StorageTrouble::Full) => return Err(CallError::StorageFull),
+        Some(StorageTrouble::Unavailable) => return Err(CallError::StorageUnavailable),
+        None => {}
+    }
+    match (ran.outcome, ran.stderr) {
         (Ok(value), _) => Ok(value),
         (Err(error), stderr) => {
             let call_error = classify(&error);

@@ -37,6 +37,19 @@ pub struct CallState {
     pub(super) notifications_sent: u32,
     pub(super) log_lines: u32,
     pub(super) stderr: MemoryOutputPipe,
+    /// A store operation of this call failed: the call's answer becomes the
+    /// host's (507 disk full, 503 store unavailable) whatever the plugin made of it
+    /// (a failed read looks like an absent key to the plugin: never show its 404).
+    pub(super) storage_trouble: std::cell::Cell<Option<StorageTrouble>>,
+}
+
+/// What went wrong with the store during a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StorageTrouble {
+    /// A write was refused for lack of space.
+    Full,
+    /// A read or write failed otherwise.
+    Unavailable,
 }
 
 impl WasiView for CallState {
@@ -56,6 +69,19 @@ enum Namespace {
 }
 
 impl CallState {
+    /// Records a failed store operation; the text the plugin gets.
+    fn storage_failed(&self, error: &anyhow::Error) -> String {
+        let trouble = if crate::store::is_storage_full(error) {
+            StorageTrouble::Full
+        } else {
+            StorageTrouble::Unavailable
+        };
+        if self.storage_trouble.get() != Some(StorageTrouble::Full) {
+            self.storage_trouble.set(Some(trouble));
+        }
+        error.to_string()
+    }
+
     fn scoped(&self, namespace: Namespace, key: &str) -> Result<Vec<u8>, String> {
         if key.len() > MAX_KEY_BYTES {
             return Err(format!(
@@ -83,6 +109,7 @@ impl CallState {
         let key = self.scoped(namespace, key).ok()?;
         self.store.get(Space::PluginData, &key).unwrap_or_else(|e| {
             tracing::error!(plugin = %self.plugin, uai = %self.uai, "lecture : {e:#}");
+            self.storage_failed(&e);
             None
         })
     }
@@ -94,14 +121,14 @@ impl CallState {
         let key = self.scoped(namespace, key)?;
         self.store
             .put(Space::PluginData, &key, value)
-            .map_err(|e| e.to_string())
+            .map_err(|e| self.storage_failed(&e))
     }
 
     fn delete_in(&self, namespace: Namespace, key: &str) -> Result<(), String> {
         let key = self.scoped(namespace, key)?;
         self.store
             .delete(Space::PluginData, &key)
-            .map_err(|e| e.to_string())
+            .map_err(|e| self.storage_failed(&e))
     }
 
     fn scan_in(
@@ -127,6 +154,7 @@ impl CallState {
                 Ok(entries) => entries,
                 Err(e) => {
                     tracing::error!(plugin = %self.plugin, uai = %self.uai, "parcours : {e:#}");
+                    self.storage_failed(&e);
                     return Vec::new();
                 }
             };
@@ -334,7 +362,7 @@ impl wit_store::Host for CallState {
         let ops = self.scoped_ops(ops)?;
         self.store
             .batch(Space::PluginData, ops)
-            .map_err(|e| e.to_string())
+            .map_err(|e| self.storage_failed(&e))
     }
 
     fn batch_if(
@@ -355,7 +383,7 @@ impl wit_store::Host for CallState {
         let ops = self.scoped_ops(ops)?;
         self.store
             .batch_if(Space::PluginData, &checks, ops)
-            .map_err(|e| e.to_string())
+            .map_err(|e| self.storage_failed(&e))
     }
 
     fn next_id(&mut self) -> u64 {

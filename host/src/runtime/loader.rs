@@ -166,9 +166,11 @@ impl Runtime {
         let store = self.new_store(&plugin, &CallContext::bare());
         let declared = match super::calls::run_in_store(&plugin, store, |instance, store| {
             instance.call_plugin_id(store)
-        }) {
-            (Ok(id), _) => id,
-            (Err(e), _) => anyhow::bail!("l'export plugin-id a échoué : {e}"),
+        })
+        .outcome
+        {
+            Ok(id) => id,
+            Err(e) => anyhow::bail!("l'export plugin-id a échoué : {e}"),
         };
         if declared != plugin.manifest.id {
             anyhow::bail!(

@@ -36,7 +36,7 @@ mod loader;
 
 pub use calls::invocation;
 use engine::{build_engine, start_epoch_ticker};
-pub use imports::CallState;
+pub use imports::{CallState, StorageTrouble};
 pub use loader::{LoadedPlugin, plugin_templates};
 
 mod bindings {
@@ -117,6 +117,10 @@ pub enum CallError {
     Unknown,
     /// The host could not run it (500).
     Host(String),
+    /// A write was refused for lack of space (507).
+    StorageFull,
+    /// The store failed under the call (503).
+    StorageUnavailable,
 }
 
 impl CallError {
@@ -142,6 +146,8 @@ impl std::fmt::Display for CallError {
             CallError::OutputTooLarge => f.write_str("réponse trop volumineuse"),
             CallError::Unknown => f.write_str("plugin inconnu"),
             CallError::Host(m) => write!(f, "erreur de l'hôte : {m}"),
+            CallError::StorageFull => f.write_str("espace de stockage plein"),
+            CallError::StorageUnavailable => f.write_str("base de données indisponible"),
         }
     }
 }

@@ -70,6 +70,7 @@ pub async fn serve(
         plugin_calls: &app.runtime.call_metrics,
         plugins,
         store_bytes,
+        store_writable: app.directory.store().health() == crate::store::Health::Healthy,
     });
     (
         [

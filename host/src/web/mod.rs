@@ -33,6 +33,7 @@ pub mod plugins;
 mod portal;
 mod rubriques;
 mod services;
+mod storage_full;
 mod visitor;
 
 use pages::error_page;
@@ -47,7 +48,7 @@ const MAX_BODY_BYTES: usize = 1 << 20;
 fn routes() -> Routes {
     Routes::default()
         .add("/", on_get(portal::region))
-        .add("/healthz", on_get(|| async { "ok" }))
+        .add("/healthz", on_get(storage_full::healthz))
         .add("/metrics", on_get(metrics::serve))
         .add("/login", on_get(auth::login_form).post(auth::login))
         .add("/logout", on_post(auth::logout))
@@ -348,6 +349,7 @@ pub fn router(app: Arc<App>) -> Router {
         .nest_service("/static", static_files)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(storage_full::keep_form_text))
         .layer(axum::middleware::map_response(security_headers))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),

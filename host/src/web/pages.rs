@@ -300,6 +300,11 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         match self {
             AppError::Respond(response) => response,
+            AppError::Failed(e) if crate::store::is_storage_full(&e) => {
+                tracing::warn!("{e:#}");
+                // The storage_full layer turns it into the page with the form's text.
+                StatusCode::INSUFFICIENT_STORAGE.into_response()
+            }
             AppError::Failed(e) => {
                 tracing::error!("{e:#}");
                 internal_error_response()

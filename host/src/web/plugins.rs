@@ -217,6 +217,13 @@ impl PluginPage<'_> {
                 "Le service n'a pas pu répondre à temps. Réessayez dans un instant.",
             ),
             CallError::Unknown => return self.not_found(),
+            // The storage_full layer answers the page with the form's text.
+            CallError::StorageFull => return StatusCode::INSUFFICIENT_STORAGE.into_response(),
+            CallError::StorageUnavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "La base de données est momentanément indisponible ; rien n'a été perdu. \
+                 Réessayez dans un instant.",
+            ),
             _ => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Le service a rencontré une erreur. L'incident a été enregistré.",
