@@ -1,30 +1,41 @@
 //! Every acknowledged write survives `kill -9`: a child process serves Préau on
-//! a database; the parent writes articles through HTTP, kills the child with
-//! SIGKILL at a random moment, restarts it on the same database, checks that it
-//! opens and that every article whose creation was acknowledged (303) is there.
+//! a database; the parent runs a mixed workload through HTTP (blog articles,
+//! forum messages, a race of several people for one reservation slot), kills the
+//! child with SIGKILL at a random moment, restarts it on the same database, and
+//! checks that it opens, that every write whose 303 came back is there, and that
+//! no slot has two holders.
+//!
+//! - `workload`: the writers of one cycle and what they were told;
+//! - `race`: the reservation race and what a slot must look like after a restart;
+//! - `ledger`: everything acknowledged so far, re-read after each restart;
+//! - `report`: the numbers, and RELIABILITY.md's section.
 //!
 //! `kill_9_loses_no_acknowledged_write` runs a few cycles in every test run;
 //! `cargo xtask crash-loop [--cycles N]` runs `crash_loop_report` (50 cycles by
-//! default) and writes `RELIABILITY.md`.
+//! default) and writes `RELIABILITY.md`. Another loop (a kill during a backup,
+//! say) reuses `start_child`, `Workload` and `Ledger` and adds its own section.
+
+mod ledger;
+mod race;
+mod report;
+mod workload;
 
 use std::path::Path;
 use std::process::{Child, Command};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use preau_tests::{Client, DEMO_PASSWORD, PILAT, test_config};
+use preau_tests::{Client, DEMO_PASSWORD};
+
+use ledger::Ledger;
+use report::CrashReport;
+use workload::Workload;
 
 const DATA_ENV: &str = "PREAU_CHILD_DATA";
 /// Set by `cargo xtask crash-loop`: the number of cycles and where to write the report.
 const CYCLES_ENV: &str = "PREAU_CRASH_CYCLES";
 const REPORT_ENV: &str = "PREAU_RELIABILITY_REPORT";
-/// Concurrent writers (two sessions of the same teacher), so that kills often
-/// land with several writes in flight.
-const WRITERS: usize = 2;
 /// Random delay between the start of the writes and the kill.
 const KILL_AFTER_MS: (u64, u64) = (50, 1500);
-/// Earlier writes re-read (at random) after each restart; all are re-read after the last.
-const SAMPLE_EARLIER: usize = 20;
 
 /// Not a test: the server process the durability tests start and kill.
 #[test]
@@ -36,7 +47,7 @@ fn child_server() {
     let data = Path::new(&data);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let app = preau_host::build(test_config(&data.join("db")))
+        let app = preau_host::build(preau_tests::test_config(&data.join("db")))
             .await
             .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -90,6 +101,7 @@ async fn start_child(data: &Path) -> (Child, String, Duration) {
 }
 
 /// xorshift64*, seeded from the clock (the seed goes into the report).
+#[derive(Clone)]
 struct Rng(u64);
 
 impl Rng {
@@ -111,50 +123,18 @@ impl Rng {
     fn between(&mut self, low: u64, high: u64) -> u64 {
         low + self.next() % (high - low)
     }
+
+    /// Another generator, for a task of its own.
+    fn split(&mut self) -> Rng {
+        Rng(self.next() | 1)
+    }
 }
 
-/// What a crash loop saw.
-#[derive(Default)]
-struct CrashReport {
-    seed: u64,
-    cycles: usize,
-    /// Articles whose creation was acknowledged: (URL, title).
-    acknowledged: Vec<(String, String)>,
-    /// Acknowledged articles missing or different after a restart.
-    lost: Vec<String>,
-    /// Re-reads of acknowledged articles, all restarts together.
-    checks: usize,
-    /// Writes sent but not answered when the server was killed, and how many
-    /// of them were there after the restart.
-    in_flight: usize,
-    in_flight_present: usize,
-    /// Answers other than 303 to a write (none expected).
-    refused: usize,
-    /// First start (creates and seeds the database), then each restart.
-    first_start: Duration,
-    restarts: Vec<Duration>,
-    /// Time spent writing, all cycles together.
-    writing: Duration,
-    kill_delays: Vec<Duration>,
-    disk_bytes: u64,
-}
-
-fn title_of(cycle: usize, writer: usize, i: usize) -> String {
-    format!("Durable {cycle}-{writer}-{i}")
-}
-
-/// Whether the article at `url` is there with `title`.
-async fn present(client: &Client, url: &str, title: &str) -> bool {
-    client
-        .get(url)
-        .await
-        .is_ok_and(|page| page.status == 200 && page.body.contains(title))
-}
-
-async fn signed_in_teacher(base: &str) -> Client {
+/// A client signed in as `login` (a demo account).
+async fn signed_in(base: &str, login: &str) -> Client {
     let client = Client::new(base);
-    let page = client.login("jean.dupont", DEMO_PASSWORD).await.unwrap();
-    assert_eq!(page.status, 303, "connexion après redémarrage");
+    let page = client.login(login, DEMO_PASSWORD).await.unwrap();
+    assert_eq!(page.status, 303, "connexion de {login} après redémarrage");
     client
 }
 
@@ -167,9 +147,9 @@ fn sent_then_failed(error: &anyhow::Error) -> bool {
         .any(|e| e.is_connect())
 }
 
-/// `cycles` times: start the server on the same database, check it, write
-/// through HTTP, SIGKILL it at a random moment. Then a last start checks every
-/// acknowledged write.
+/// `cycles` times: start the server on the same database, check it, run the
+/// workload through HTTP, SIGKILL it at a random moment. Then a last start
+/// checks every acknowledged write.
 async fn crash_loop(cycles: usize) -> CrashReport {
     let dir = tempfile::tempdir().unwrap();
     let mut rng = Rng::from_clock();
@@ -178,9 +158,7 @@ async fn crash_loop(cycles: usize) -> CrashReport {
         cycles,
         ..Default::default()
     };
-    // Writes of the previous cycle: acknowledged (URL, title), and in flight at the kill.
-    let mut last_acknowledged: Vec<(String, String)> = Vec::new();
-    let mut last_in_flight: Vec<String> = Vec::new();
+    let mut ledger = Ledger::default();
     for cycle in 0..=cycles {
         let (mut child, base, startup) = start_child(dir.path()).await;
         if cycle == 0 {
@@ -188,109 +166,28 @@ async fn crash_loop(cycles: usize) -> CrashReport {
         } else {
             report.restarts.push(startup);
         }
-        let client = signed_in_teacher(&base).await;
-
-        // The database opened; what the last cycle was told is written is there.
-        let earlier = report.acknowledged.len() - last_acknowledged.len();
-        let mut to_check: Vec<(String, String)> = if cycle == cycles {
-            report.acknowledged.clone()
-        } else {
-            let mut sample = last_acknowledged.clone();
-            for _ in 0..SAMPLE_EARLIER.min(earlier) {
-                let i = rng.between(0, earlier as u64) as usize;
-                sample.push(report.acknowledged[i].clone());
-            }
-            sample
-        };
-        to_check.dedup();
-        for (url, title) in &to_check {
-            report.checks += 1;
-            if !present(&client, url, title).await {
-                report.lost.push(format!("{title} ({url})"));
-            }
-        }
-        // Unanswered writes may or may not be there; they would be the newest.
-        if !last_in_flight.is_empty() {
-            let list = client.get(&format!("/e/{PILAT}/blog/")).await.unwrap();
-            assert_eq!(list.status, 200);
-            for title in &last_in_flight {
-                report.in_flight += 1;
-                if list.body.contains(&format!("{title}<")) {
-                    report.in_flight_present += 1;
-                }
-            }
-        }
+        // The database opened; what earlier cycles were told is written is there,
+        // and each race's slot has the holder it must have.
+        let checker = signed_in(&base, workload::BLOG_WRITER).await;
+        ledger.check(&checker, &mut rng, cycle == cycles).await;
         if cycle == cycles {
             child.kill().unwrap();
             child.wait().unwrap();
             break;
         }
 
-        // Writers.
-        let acknowledged: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
-        let in_flight: Arc<Mutex<Vec<String>>> = Arc::default();
-        let refused: Arc<Mutex<usize>> = Arc::default();
-        let form = format!("/e/{PILAT}/blog/new");
-        let mut sessions = vec![client];
-        while sessions.len() < WRITERS {
-            sessions.push(signed_in_teacher(&base).await);
-        }
-        let mut tokens = Vec::new();
-        for session in &sessions {
-            tokens.push(session.get(&form).await.unwrap().csrf().unwrap());
-        }
-        let writing = Instant::now();
-        let writers: Vec<_> = sessions
-            .into_iter()
-            .zip(tokens)
-            .enumerate()
-            .map(|(writer, (client, csrf))| {
-                let (acknowledged, in_flight, refused) =
-                    (acknowledged.clone(), in_flight.clone(), refused.clone());
-                let form = form.clone();
-                tokio::spawn(async move {
-                    for i in 0.. {
-                        let title = title_of(cycle, writer, i);
-                        let fields = [
-                            ("title", title.as_str()),
-                            ("body", "<p>écrit avant le kill</p>"),
-                            ("publish", "on"),
-                            ("csrf", &csrf),
-                        ];
-                        match client.post_raw(&form, &fields).await {
-                            Ok(page) if page.status == 303 => acknowledged
-                                .lock()
-                                .unwrap()
-                                .push((page.location().to_string(), title)),
-                            Ok(_) => *refused.lock().unwrap() += 1,
-                            Err(e) => {
-                                if sent_then_failed(&e) {
-                                    in_flight.lock().unwrap().push(title);
-                                }
-                                return;
-                            }
-                        }
-                    }
-                })
-            })
-            .collect();
+        let workload = Workload::sign_in(&base, cycle, checker).await;
+        let running = workload.spawn(&mut rng);
         let delay = Duration::from_millis(rng.between(KILL_AFTER_MS.0, KILL_AFTER_MS.1));
         tokio::time::sleep(delay).await;
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
-        report.writing += writing.elapsed();
+        report.writing += running.started.elapsed();
         report.kill_delays.push(delay);
-        for writer in writers {
-            writer.await.unwrap();
-        }
-        last_acknowledged = std::mem::take(&mut *acknowledged.lock().unwrap());
-        last_in_flight = std::mem::take(&mut *in_flight.lock().unwrap());
-        report.refused += *refused.lock().unwrap();
-        report
-            .acknowledged
-            .extend(last_acknowledged.iter().cloned());
+        ledger.record(running.join().await);
     }
     report.disk_bytes = disk_usage(dir.path());
+    report.ledger = ledger;
     report
 }
 
@@ -308,34 +205,12 @@ fn disk_usage(path: &Path) -> u64 {
         .sum()
 }
 
-fn assert_nothing_lost(report: &CrashReport) {
-    assert!(
-        report.acknowledged.len() >= report.cycles,
-        "some writes were acknowledged ({})",
-        report.acknowledged.len()
-    );
-    assert!(
-        report.lost.is_empty(),
-        "{} of {} acknowledged articles lost: {:?}",
-        report.lost.len(),
-        report.acknowledged.len(),
-        report.lost
-    );
-    assert_eq!(report.refused, 0, "writes refused by a running server");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_loses_no_acknowledged_write() {
+    let started = Instant::now();
     let report = crash_loop(5).await;
-    assert_nothing_lost(&report);
-    eprintln!(
-        "durabilité : {} écritures acquittées, toutes retrouvées après {} kill -9 \
-         ({} en vol, {} présentes)",
-        report.acknowledged.len(),
-        report.cycles,
-        report.in_flight,
-        report.in_flight_present
-    );
+    report.assert_nothing_lost();
+    eprintln!("{}", report.summary(started.elapsed()));
 }
 
 /// Not part of the normal run: `cargo xtask crash-loop [--cycles N]`.
@@ -351,103 +226,8 @@ async fn crash_loop_report() {
         .unwrap_or(50);
     let started = Instant::now();
     let report = crash_loop(cycles).await;
-    let markdown = reliability_markdown(&report, started.elapsed());
+    let markdown = report::reliability_markdown(&report, started.elapsed());
     std::fs::write(&path, &markdown).unwrap();
     println!("{markdown}\nécrit dans {path}");
-    assert_nothing_lost(&report);
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.0} ms", d.as_secs_f64() * 1e3)
-}
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|c| {
-            c.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_else(|| "inconnu".into());
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(0);
-    format!("{cpu}, {cores} cœurs")
-}
-
-fn reliability_markdown(report: &CrashReport, total: Duration) -> String {
-    let mut restarts = report.restarts.clone();
-    restarts.sort();
-    let median = restarts
-        .get(restarts.len() / 2)
-        .copied()
-        .unwrap_or_default();
-    let max = restarts.last().copied().unwrap_or_default();
-    let mut delays = report.kill_delays.clone();
-    delays.sort();
-    let acknowledged = report.acknowledged.len();
-    let verdict = if report.lost.is_empty() {
-        "**0 lost**".to_string()
-    } else {
-        format!("**{} LOST**: {:?}", report.lost.len(), report.lost)
-    };
-    format!(
-        "# Reliability\n\n\
-         Produced by `cargo xtask crash-loop --cycles {cycles}` (the test \
-         `durability::crash_loop_report` of `tests/integration/durability.rs`, test profile: \
-         dependencies optimised, the host's own code not). Machine: {machine}. The normal test run \
-         (`cargo xtask test`, CI) runs the same loop with 5 cycles \
-         (`durability::kill_9_loses_no_acknowledged_write`).\n\n\
-         ## Crash safety: SIGKILL during a write workload\n\n\
-         Each cycle starts the real host as a child process on the same sled database (the test \
-         binary re-executed as a server, demo data), waits until `/healthz` answers, signs a \
-         teacher in, re-reads what earlier cycles were told is written, then {writers} sessions of \
-         the teacher create blog articles through HTTP (`POST /e/{PILAT}/blog/new`, each write \
-         flushed by the host before it answers) until the parent kills the server with SIGKILL after \
-         a random delay ({d_low}–{d_high} ms after the writes start; xorshift seed {seed}). A write \
-         counts as acknowledged when its 303 came back. After each restart the parent re-reads every \
-         article acknowledged in the cycle just killed plus {sample} earlier ones drawn at random; \
-         after the last cycle, one more start re-reads all of them.\n\n\
-         | | |\n|---|---|\n\
-         | kill -9 cycles | {cycles} |\n\
-         | acknowledged writes | {acknowledged} |\n\
-         | lost (missing, or another article at its URL) | {verdict} |\n\
-         | re-reads of acknowledged articles | {checks} |\n\
-         | database failed to open | 0 (every start served `/healthz` and a signed-in session) |\n\
-         | writes refused by a running server | {refused} |\n\
-         | writes in flight at the kill (sent, no answer) | {in_flight}: {present} there after the restart, {absent} not (both are correct) |\n\
-         | time writing | {writing:.1} s ({rate:.0} acknowledged writes/s, {writers} writers) |\n\
-         | kill delay | median {kd_median}, max {kd_max} |\n\
-         | first start (creates and seeds the database) | {first} |\n\
-         | restart after kill -9 (spawn → `/healthz` answers), {restarts} restarts | median {r_median}, max {r_max} |\n\
-         | database folder at the end | {disk:.1} MiB |\n\
-         | whole run | {total:.0} s |\n\n\
-         What this proves: an acknowledged write has left the process (sled flushed it before the \
-         host answered), so a crash of the process, at any moment, loses none, and the database it \
-         leaves always opens. It does not simulate a power cut (that also needs the disk to honour \
-         `fsync`).\n",
-        cycles = report.cycles,
-        machine = machine(),
-        writers = WRITERS,
-        d_low = KILL_AFTER_MS.0,
-        d_high = KILL_AFTER_MS.1,
-        seed = report.seed,
-        sample = SAMPLE_EARLIER,
-        checks = report.checks,
-        refused = report.refused,
-        in_flight = report.in_flight,
-        present = report.in_flight_present,
-        absent = report.in_flight - report.in_flight_present,
-        writing = report.writing.as_secs_f64(),
-        rate = acknowledged as f64 / report.writing.as_secs_f64().max(1e-9),
-        kd_median = ms(delays.get(delays.len() / 2).copied().unwrap_or_default()),
-        kd_max = ms(delays.last().copied().unwrap_or_default()),
-        first = ms(report.first_start),
-        restarts = report.restarts.len(),
-        r_median = ms(median),
-        r_max = ms(max),
-        disk = report.disk_bytes as f64 / (1 << 20) as f64,
-        total = total.as_secs_f64(),
-    )
+    report.assert_nothing_lost();
 }

@@ -11,9 +11,10 @@
 //!   `scaffold.rs`), in `plugins/<id>/` or as a crate of its own elsewhere.
 //! - `bundle <id> | --manifest-path CHEMIN [--out DOSSIER]`: builds a plugin and
 //!   writes its bundle (see `bundle.rs`).
-//! - `crash-loop [--cycles N]`: builds the plugins, kills a server writing to
-//!   its database N times (default 50) with SIGKILL, checks every acknowledged
-//!   write survived, writes RELIABILITY.md.
+//! - `crash-loop [--cycles N]`: builds the plugins, kills a server running a
+//!   mixed workload (blog, forum, a reservation race) N times (default 50) with
+//!   SIGKILL, checks every acknowledged write survived and no slot has two
+//!   holders, writes RELIABILITY.md.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
