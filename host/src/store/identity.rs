@@ -287,6 +287,20 @@ fn is_empty_folder(dir: &Path) -> Result<bool> {
 }
 
 pub(super) fn open_engine(dir: &Path, reserve: u64) -> std::result::Result<SledStore, Refusal> {
+    // A process that is exiting (or a thread dropping the last handle) may
+    // hold the folder's lock a moment longer.
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        match open_engine_once(dir, reserve) {
+            Err(Refusal::Locked(_)) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            opened => return opened,
+        }
+    }
+}
+
+fn open_engine_once(dir: &Path, reserve: u64) -> std::result::Result<SledStore, Refusal> {
     SledStore::open_with_reserve(dir, reserve).map_err(|error| {
         let text = format!("{error:#}");
         if text.contains("could not acquire lock") || text.contains("WouldBlock") {
@@ -418,4 +432,84 @@ fn start_identity_writer(store: &Arc<SledStore>) {
 /// The write count recorded in a store (for checks).
 pub fn recorded_seq(store: &SledStore) -> Result<u64> {
     Ok(decode_u64(store.meta_get(super::sled_engine::META_SEQ)?.as_deref()).unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Space, Store};
+
+    fn refusal(dir: &Path) -> Refusal {
+        match open_data_dir(dir, &OpenOptions::default()) {
+            Ok(_) => panic!("{} ouvert", dir.display()),
+            Err(e) => e.downcast::<Refusal>().expect("un refus"),
+        }
+    }
+
+    #[test]
+    fn only_an_empty_folder_is_a_new_region() {
+        let place = tempfile_dir("neuf");
+        let dir = place.join("db");
+        let (store, opening) = open_data_dir(&dir, &OpenOptions::default()).unwrap();
+        assert_eq!(opening, Opening::New);
+        store.put(Space::Settings, b"k", b"v").unwrap();
+        let first = Identity::of(&store).unwrap().unwrap();
+        // The same process cannot open it twice: the folder is locked.
+        assert!(matches!(refusal(&dir), Refusal::Locked(_)));
+        store.close().unwrap();
+        drop(store);
+        let file = IdentityFile::read(&dir).unwrap().unwrap();
+        assert!(file.clean_shutdown);
+        assert_eq!(file.identity, first);
+        let (store, opening) = open_data_dir(&dir, &OpenOptions::default()).unwrap();
+        assert_eq!(opening, Opening::Existing);
+        assert_eq!(
+            store.get(Space::Settings, b"k").unwrap().as_deref(),
+            Some(&b"v"[..])
+        );
+        drop(store);
+
+        let stranger = place.join("autre");
+        std::fs::create_dir_all(&stranger).unwrap();
+        std::fs::write(stranger.join("notes.txt"), "x").unwrap();
+        assert!(matches!(refusal(&stranger), Refusal::NotEmpty(_)));
+        let _ = std::fs::remove_dir_all(place);
+    }
+
+    #[test]
+    fn a_newer_format_is_refused_and_an_old_store_adopted() {
+        let place = tempfile_dir("format");
+        let dir = place.join("db");
+        let (store, _) = open_data_dir(&dir, &OpenOptions::default()).unwrap();
+        let mut newer = Identity::of(&store).unwrap().unwrap();
+        newer.format_version = FORMAT_VERSION + 1;
+        newer.write_to(&store).unwrap();
+        drop(store);
+        assert!(matches!(refusal(&dir), Refusal::TooNew { .. }));
+
+        // A store from before identities (data, no identity, no file) is adopted.
+        let old = place.join("ancienne");
+        let store = SledStore::open(&old).unwrap();
+        store.put(Space::Users, b"u1", b"{}").unwrap();
+        drop(store);
+        let (store, opening) = open_data_dir(&old, &OpenOptions::default()).unwrap();
+        assert_eq!(opening, Opening::Existing);
+        assert!(Identity::of(&store).unwrap().is_some());
+        drop(store);
+        // An empty one with sled files but no identity is not a new region.
+        let blank = place.join("vide");
+        drop(SledStore::open(&blank).unwrap());
+        assert!(matches!(refusal(&blank), Refusal::NotEmpty(_)));
+        let _ = std::fs::remove_dir_all(place);
+    }
+
+    fn tempfile_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "preau-identite-{name}-{}-{}",
+            std::process::id(),
+            crate::directory::random_token()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
 }
