@@ -60,6 +60,8 @@ pub struct Settings {
     pub max_login_failures_per_address: Option<u32>,
     /// Who may read `/metrics`.
     pub metrics_allow: Option<Vec<IpRange>>,
+    /// How long requests in flight may take to finish once asked to stop.
+    pub shutdown_grace: Option<Duration>,
 }
 
 /// How a key's value is written.
@@ -106,6 +108,7 @@ const KEYS: &[(&str, &str, Kind)] = &[
         Kind::Count,
     ),
     ("metrics_allow", "PREAU_METRICS_ALLOW", Kind::Ranges),
+    ("shutdown_grace", "PREAU_SHUTDOWN_GRACE", Kind::Duration),
 ];
 
 /// The keys a file may hold, for messages and documentation.
@@ -314,6 +317,7 @@ impl Settings {
                 self.max_login_failures_per_address = Some(u32::try_from(v).unwrap_or(u32::MAX))
             }
             ("metrics_allow", Parsed::Ranges(v)) => self.metrics_allow = Some(v),
+            ("shutdown_grace", Parsed::Duration(v)) => self.shutdown_grace = v,
             (key, _) => unreachable!("clé {key} : type incohérent avec KEYS"),
         }
     }
@@ -382,6 +386,7 @@ impl Settings {
                 .max_login_failures_per_address
                 .or(lower.max_login_failures_per_address),
             metrics_allow: self.metrics_allow.or(lower.metrics_allow),
+            shutdown_grace: self.shutdown_grace.or(lower.shutdown_grace),
         }
     }
 
@@ -433,6 +438,9 @@ impl Settings {
         }
         if let Some(v) = s.metrics_allow {
             config.metrics_allow = v;
+        }
+        if let Some(v) = s.shutdown_grace {
+            config.shutdown_grace = v;
         }
         Serve {
             addr: s.addr.unwrap_or_else(|| DEFAULT_ADDR.to_string()),
@@ -512,6 +520,7 @@ mod tests {
         assert_eq!(serve.config.wasm_dir, defaults.wasm_dir);
         assert_eq!(serve.config.metrics_allow, IpRange::loopback());
         assert_eq!(serve.config.tick_interval, defaults.tick_interval);
+        assert_eq!(serve.config.shutdown_grace, Duration::from_secs(20));
         assert!(!serve.config.demo);
     }
 
@@ -599,6 +608,7 @@ mod tests {
             reload_interval = "250ms"
             max_login_failures_per_address = 40
             metrics_allow = ["192.0.2.0/24"]
+            shutdown_grace = "45s"
         "#;
         let from_file = Settings::from_toml(file, Path::new("preau.toml")).unwrap();
         let from_env = Settings::from_env(&env(&[
@@ -618,6 +628,7 @@ mod tests {
             ("PREAU_RELOAD_INTERVAL", "250ms"),
             ("PREAU_MAX_LOGIN_FAILURES_PER_ADDRESS", "40"),
             ("PREAU_METRICS_ALLOW", "192.0.2.0/24"),
+            ("PREAU_SHUTDOWN_GRACE", "45"),
         ]))
         .unwrap();
         assert_eq!(from_file, from_env);
@@ -633,6 +644,7 @@ mod tests {
             Some(Duration::from_millis(250))
         );
         assert_eq!(serve.config.trusted_proxies.len(), 2);
+        assert_eq!(serve.config.shutdown_grace, Duration::from_secs(45));
     }
 
     #[test]
@@ -657,6 +669,8 @@ mod tests {
         assert!(bad.contains("liste attendue"), "{bad}");
         let bad = error("outbound_timeout = 0");
         assert!(bad.contains("« outbound_timeout »"), "{bad}");
+        let bad = error("shutdown_grace = 0");
+        assert!(bad.contains("« shutdown_grace »"), "{bad}");
         let bad = error("addr = ");
         assert!(bad.contains("TOML invalide"), "{bad}");
 

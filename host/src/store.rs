@@ -115,6 +115,10 @@ pub trait Store: Send + Sync + 'static {
     fn size_on_disk(&self) -> Result<Option<u64>> {
         Ok(None)
     }
+    /// Writes to disk whatever the engine still holds in memory (at shutdown).
+    fn flush(&self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Typed helpers over any [`Store`]: JSON values.
@@ -338,6 +342,11 @@ impl Store for SledStore {
 
     fn size_on_disk(&self) -> Result<Option<u64>> {
         Ok(Some(self.db.size_on_disk()?))
+    }
+
+    fn flush(&self) -> Result<()> {
+        self.db.flush().context("écriture sur disque")?;
+        Ok(())
     }
 }
 

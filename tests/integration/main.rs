@@ -24,3 +24,4 @@ mod rss;
 mod rubriques;
 mod sandbox;
 mod services;
+mod shutdown;
