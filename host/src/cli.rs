@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::error::{ContextKind, ErrorKind};
@@ -117,6 +118,9 @@ pub struct ServeArgs {
     /// Cache des composants précompilés (défaut ./target/preau-cache)
     #[arg(long, value_name = "DOSSIER")]
     pub cache: Option<PathBuf>,
+    /// À l'arrêt (SIGTERM, SIGINT), temps laissé aux requêtes en cours pour finir, ex. 20, "30s", "1min" (défaut 20 s ; PREAU_SHUTDOWN_GRACE)
+    #[arg(long, value_name = "DURÉE", value_parser = parse_grace)]
+    pub shutdown_grace: Option<Duration>,
     /// Fichier de configuration TOML (PREAU_CONFIG)
     #[arg(long, value_name = "FICHIER")]
     pub config: Option<PathBuf>,
@@ -145,6 +149,13 @@ pub enum PluginCommand {
     },
 }
 
+fn parse_grace(text: &str) -> Result<Duration, String> {
+    match settings::parse_duration(text)? {
+        d if d.is_zero() => Err("durée nulle".into()),
+        d => Ok(d),
+    }
+}
+
 fn parse_ip(text: &str) -> Result<IpAddr, String> {
     text.parse()
         .map_err(|_| format!("« {text} » n'est pas une adresse IP"))
@@ -165,6 +176,7 @@ impl ServeArgs {
             cache: self.cache.clone(),
             trusted_proxies: (!self.trusted_proxies.is_empty())
                 .then(|| self.trusted_proxies.clone()),
+            shutdown_grace: self.shutdown_grace,
             ..Settings::default()
         }
     }
@@ -573,6 +585,8 @@ mod tests {
             "/c",
             "--demo-file",
             "/demo.toml",
+            "--shutdown-grace",
+            "1min",
         ])
         .unwrap();
         let Command::Serve(args) = cli.command else {
@@ -592,6 +606,7 @@ mod tests {
         assert_eq!(config.theme_dir, Path::new("/t"));
         assert_eq!(config.cache_dir, Path::new("/c"));
         assert_eq!(config.demo_file, Path::new("/demo.toml"));
+        assert_eq!(config.shutdown_grace, Duration::from_secs(60));
         // Nothing given: a checkout's defaults, as before.
         let Command::Serve(args) = parse(["preau", "serve"]).unwrap().command else {
             panic!("serve attendu");

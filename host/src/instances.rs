@@ -265,15 +265,25 @@ pub async fn enable_plugin(
 
 /// Sends `tick` every `interval` to each scheduled plugin in every establishment
 /// where it is enabled, one call at a time (scheduled work is background work).
+/// Once the host is stopping, no new tick starts, and a tick under way stops
+/// before its next call.
 pub fn start_scheduler(app: &Arc<App>, interval: std::time::Duration) {
     let weak = Arc::downgrade(app);
+    let mut stop = app.shutdown.subscribe();
     tokio::spawn(async move {
         let mut timer = tokio::time::interval(interval);
         timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         timer.tick().await;
         loop {
-            timer.tick().await;
+            tokio::select! {
+                _ = timer.tick() => {}
+                // Stopping, or the app is gone.
+                _ = stop.wait_for(|stopping| *stopping) => return,
+            }
             let Some(app) = weak.upgrade() else {
+                return;
+            };
+            let Some(_running) = app.shutdown.background().await else {
                 return;
             };
             let establishments = app.directory.establishments().unwrap_or_default();
@@ -282,6 +292,9 @@ pub fn start_scheduler(app: &Arc<App>, interval: std::time::Duration) {
                     continue;
                 }
                 for establishment in &establishments {
+                    if app.shutdown.is_stopping() {
+                        return;
+                    }
                     let Ok(setting) = app
                         .directory
                         .plugin_setting(&establishment.uai, &plugin.manifest.id)

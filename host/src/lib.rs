@@ -33,6 +33,7 @@ pub mod rights;
 pub mod runtime;
 pub mod services;
 pub mod settings;
+pub mod shutdown;
 pub mod store;
 pub mod theme;
 mod web;
@@ -90,6 +91,9 @@ pub struct Config {
     pub storage_reserve: u64,
     /// Read the whole store at start, so that damage is found before anyone is served.
     pub verify_store_on_start: bool,
+    /// Once asked to stop (SIGTERM, SIGINT), how long requests in flight may
+    /// take to finish before their connections are cut.
+    pub shutdown_grace: Duration,
 }
 
 impl Config {
@@ -116,6 +120,7 @@ impl Config {
             metrics_allow: metrics::IpRange::loopback(),
             storage_reserve: OpenOptions::default().reserve,
             verify_store_on_start: true,
+            shutdown_grace: Duration::from_secs(20),
         }
     }
 }
@@ -135,6 +140,8 @@ pub struct App {
     cas_tickets: web::cas::Tickets,
     /// Counters behind `/metrics`.
     metrics: metrics::Metrics,
+    /// The stop flag that the server, the scheduler and hot reload check.
+    shutdown: shutdown::Shutdown,
 }
 
 /// Opens the database, loads the plugins and theme, seeds what is needed.
@@ -186,6 +193,7 @@ pub async fn build(config: Config) -> Result<Arc<App>> {
         address_failures: web::auth::address_limiter(config.max_login_failures_per_address),
         cas_tickets: web::cas::Tickets::default(),
         metrics: metrics::Metrics::default(),
+        shutdown: shutdown::Shutdown::default(),
         config,
     });
     if app.config.demo {
@@ -204,7 +212,8 @@ pub async fn build(config: Config) -> Result<Arc<App>> {
     }
     if let Some(interval) = app.config.reload_interval {
         let weak = Arc::downgrade(&app);
-        app.runtime.watch(interval, move |reloaded| {
+        let stop = app.shutdown.subscribe();
+        app.runtime.watch(interval, stop, move |reloaded| {
             if let Some(app) = weak.upgrade() {
                 tracing::info!("plugins rechargés : {}", reloaded.join(", "));
                 if let Err(e) = app.theme.rebuild(&app.runtime.plugins()) {
@@ -224,8 +233,22 @@ pub async fn serve(listener: tokio::net::TcpListener, config: Config) -> Result<
     serve_app(listener, build(config).await?).await
 }
 
-/// Serves an already built app on `listener`.
+/// Serves an already built app on `listener` until the process ends.
 pub async fn serve_app(listener: tokio::net::TcpListener, app: Arc<App>) -> Result<()> {
+    serve_app_until(listener, app, std::future::pending())
+        .await
+        .map(|_| ())
+}
+
+/// Serves an already built app on `listener` until `shutdown` completes: then
+/// no new connection is accepted, no new scheduled tick starts, and the
+/// requests in flight finish, within [`Config::shutdown_grace`] (after which
+/// they are cut). Call [`App::close`] afterwards.
+pub async fn serve_app_until(
+    listener: tokio::net::TcpListener,
+    app: Arc<App>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<shutdown::Stopped> {
     tracing::info!(
         "Préau à l'écoute sur http://{} ({} plugin(s), allocateur {})",
         listener.local_addr()?,
@@ -237,8 +260,17 @@ pub async fn serve_app(listener: tokio::net::TcpListener, app: Arc<App>) -> Resu
         }
     );
     // The peer address feeds the per-address sign-in limiter.
-    let service = web::router(app).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, service).await.context("serveur HTTP")
+    let service =
+        web::router(app.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let stopping = app.clone();
+    let server = axum::serve(listener, service).with_graceful_shutdown(async move {
+        shutdown.await;
+        stopping.shutdown.begin();
+    });
+    app.shutdown
+        .serve(server.into_future(), app.config.shutdown_grace)
+        .await
+        .context("serveur HTTP")
 }
 
 /// The host's routes (path pattern and methods), for tests and tools.
@@ -268,5 +300,24 @@ impl App {
     /// The directory.
     pub fn directory(&self) -> &Directory {
         &self.directory
+    }
+
+    /// Once serving has stopped: lets the background work running finish
+    /// (within the grace period; nothing new starts), then flushes the store
+    /// and records a clean stop beside it.
+    pub async fn close(&self) -> Result<()> {
+        self.shutdown.begin();
+        if !self
+            .shutdown
+            .wait_background(self.config.shutdown_grace)
+            .await
+        {
+            tracing::warn!("une tâche planifiée était encore en cours à la fermeture de la base");
+        }
+        let store = self.directory.shared_store();
+        tokio::task::spawn_blocking(move || store.close())
+            .await
+            .context("fermeture de la base")?
+            .context("fermeture de la base")
     }
 }

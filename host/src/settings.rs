@@ -64,6 +64,8 @@ pub struct Settings {
     pub storage_reserve_mib: Option<u64>,
     /// Read the whole store at start.
     pub verify_store_on_start: Option<bool>,
+    /// How long requests in flight may take to finish once asked to stop.
+    pub shutdown_grace: Option<Duration>,
 }
 
 /// How a key's value is written.
@@ -122,6 +124,7 @@ const KEYS: &[(&str, &str, Kind)] = &[
         "PREAU_VERIFY_STORE_ON_START",
         Kind::Bool,
     ),
+    ("shutdown_grace", "PREAU_SHUTDOWN_GRACE", Kind::Duration),
 ];
 
 /// The keys a file may hold, for messages and documentation.
@@ -334,6 +337,7 @@ impl Settings {
             ("metrics_allow", Parsed::Ranges(v)) => self.metrics_allow = Some(v),
             ("storage_reserve_mib", Parsed::Count(v)) => self.storage_reserve_mib = Some(v),
             ("verify_store_on_start", Parsed::Bool(v)) => self.verify_store_on_start = Some(v),
+            ("shutdown_grace", Parsed::Duration(v)) => self.shutdown_grace = v,
             (key, _) => unreachable!("clé {key} : type incohérent avec KEYS"),
         }
     }
@@ -404,6 +408,7 @@ impl Settings {
             metrics_allow: self.metrics_allow.or(lower.metrics_allow),
             storage_reserve_mib: self.storage_reserve_mib.or(lower.storage_reserve_mib),
             verify_store_on_start: self.verify_store_on_start.or(lower.verify_store_on_start),
+            shutdown_grace: self.shutdown_grace.or(lower.shutdown_grace),
         }
     }
 
@@ -461,6 +466,9 @@ impl Settings {
         }
         if let Some(v) = s.verify_store_on_start {
             config.verify_store_on_start = v;
+        }
+        if let Some(v) = s.shutdown_grace {
+            config.shutdown_grace = v;
         }
         Serve {
             addr: s.addr.unwrap_or_else(|| DEFAULT_ADDR.to_string()),
@@ -540,6 +548,7 @@ mod tests {
         assert_eq!(serve.config.wasm_dir, defaults.wasm_dir);
         assert_eq!(serve.config.metrics_allow, IpRange::loopback());
         assert_eq!(serve.config.tick_interval, defaults.tick_interval);
+        assert_eq!(serve.config.shutdown_grace, Duration::from_secs(20));
         assert!(!serve.config.demo);
     }
 
@@ -627,6 +636,9 @@ mod tests {
             reload_interval = "250ms"
             max_login_failures_per_address = 40
             metrics_allow = ["192.0.2.0/24"]
+            shutdown_grace = "45s"
+            storage_reserve_mib = 0
+            verify_store_on_start = false
         "#;
         let from_file = Settings::from_toml(file, Path::new("preau.toml")).unwrap();
         let from_env = Settings::from_env(&env(&[
@@ -645,7 +657,10 @@ mod tests {
             ("PREAU_TICK_INTERVAL", "1h"),
             ("PREAU_RELOAD_INTERVAL", "250ms"),
             ("PREAU_MAX_LOGIN_FAILURES_PER_ADDRESS", "40"),
+            ("PREAU_STORAGE_RESERVE_MIB", "0"),
+            ("PREAU_VERIFY_STORE_ON_START", "non"),
             ("PREAU_METRICS_ALLOW", "192.0.2.0/24"),
+            ("PREAU_SHUTDOWN_GRACE", "45"),
         ]))
         .unwrap();
         assert_eq!(from_file, from_env);
@@ -661,6 +676,9 @@ mod tests {
             Some(Duration::from_millis(250))
         );
         assert_eq!(serve.config.trusted_proxies.len(), 2);
+        assert_eq!(serve.config.shutdown_grace, Duration::from_secs(45));
+        assert_eq!(serve.config.storage_reserve, 0);
+        assert!(!serve.config.verify_store_on_start);
     }
 
     #[test]
@@ -685,6 +703,8 @@ mod tests {
         assert!(bad.contains("liste attendue"), "{bad}");
         let bad = error("outbound_timeout = 0");
         assert!(bad.contains("« outbound_timeout »"), "{bad}");
+        let bad = error("shutdown_grace = 0");
+        assert!(bad.contains("« shutdown_grace »"), "{bad}");
         let bad = error("addr = ");
         assert!(bad.contains("TOML invalide"), "{bad}");
 

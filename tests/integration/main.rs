@@ -24,4 +24,5 @@ mod rss;
 mod rubriques;
 mod sandbox;
 mod services;
+mod shutdown;
 mod storage;

@@ -38,6 +38,7 @@ fn the_binary_speaks_french() {
         "--cache",
         "--config",
         "--trusted-proxy",
+        "--shutdown-grace",
     ] {
         assert!(serve.contains(option), "{option} manque :\n{serve}");
     }

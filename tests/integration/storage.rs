@@ -578,7 +578,10 @@ async fn full_disk_refuses_writes_keeps_reads_and_recovers_without_restart() {
     let data = disk.path.join("engine");
     let served = serving(&data, true, &[("PREAU_STORAGE_RESERVE_MIB", "0")]).await;
     let acknowledged = assert_full_then_recovered(&served, &disk.path, 0, "moteur").await;
-    served.stop();
+    assert!(
+        served.stop().success(),
+        "arrêt propre après un disque plein"
+    );
     // A restart finds every acknowledged write (the folder is not refused).
     let served = serving(&data, false, &[("PREAU_STORAGE_RESERVE_MIB", "0")]).await;
     let client = teacher(&served.base).await;

@@ -226,10 +226,12 @@ impl Runtime {
         Ok(component)
     }
 
-    /// Polls plugin folders every `interval` and reloads what changed, until the runtime is dropped.
+    /// Polls plugin folders every `interval` and reloads what changed, until
+    /// the runtime is dropped or `stop` turns true (shutdown).
     pub fn watch(
         self: &Arc<Self>,
         interval: Duration,
+        stop: tokio::sync::watch::Receiver<bool>,
         on_reload: impl Fn(&[String]) + Send + 'static,
     ) {
         let weak = Arc::downgrade(self);
@@ -238,6 +240,9 @@ impl Runtime {
             .spawn(move || {
                 loop {
                     std::thread::sleep(interval);
+                    if *stop.borrow() {
+                        return;
+                    }
                     let Some(runtime) = weak.upgrade() else {
                         return;
                     };

@@ -11,8 +11,9 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{Redirect, Response};
 use axum::routing::{get, post};
 
@@ -355,7 +356,15 @@ pub fn router(app: Arc<App>) -> Router {
             app.clone(),
             metrics::record,
         ))
+        .layer(axum::middleware::from_fn_with_state(app.clone(), in_flight))
         .with_state(app)
+}
+
+/// Counts the request as in flight while it is answered (what a shutdown
+/// waits for, and reports as cut if the grace period runs out).
+async fn in_flight(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
+    let _counted = app.shutdown.request();
+    next.run(request).await
 }
 
 /// Headers on every response: no scripts at all, frames only from the embed providers.
