@@ -23,7 +23,6 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use super::SledStore;
-use super::sled_engine::{META_IDENTITY, decode_u64};
 
 /// The store format this binary writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
@@ -63,14 +62,14 @@ impl Identity {
     /// The identity recorded in `store` (None: none).
     pub fn of(store: &SledStore) -> Result<Option<Identity>> {
         store
-            .meta_get(META_IDENTITY)?
+            .identity_record()?
             .map(|bytes| serde_json::from_slice(&bytes).context("identité de la base illisible"))
             .transpose()
     }
 
     /// Records it in `store`.
     pub fn write_to(&self, store: &SledStore) -> Result<()> {
-        store.meta_put(META_IDENTITY, &serde_json::to_vec(self)?)
+        store.set_identity_record(&serde_json::to_vec(self)?)
     }
 }
 
@@ -332,8 +331,7 @@ pub fn open_data_dir(dir: &Path, options: &OpenOptions) -> Result<(Arc<SledStore
         identity.write_to(&store)?;
         IdentityFile::write(dir, &identity, store.durable_seq(), false)?;
         let store = Arc::new(store);
-        store.attach_identity_file(identity);
-        start_identity_writer(&store);
+        keep_identity_file(&store, dir, identity);
         return Ok((store, Opening::New));
     }
     let file = IdentityFile::read(dir).map_err(|e| Refusal::UnreadableFile {
@@ -402,16 +400,20 @@ pub fn open_data_dir(dir: &Path, options: &OpenOptions) -> Result<(Arc<SledStore
     }
     IdentityFile::write(dir, &identity, store.durable_seq(), false)?;
     let store = Arc::new(store);
-    store.attach_identity_file(identity);
-    start_identity_writer(&store);
+    keep_identity_file(&store, dir, identity);
     Ok((store, Opening::Existing))
 }
 
 /// How often the identity file catches up with the writes.
 const IDENTITY_EVERY: Duration = Duration::from_secs(1);
 
-/// Rewrites the identity file whenever writes happened, until the store goes.
-fn start_identity_writer(store: &Arc<SledStore>) {
+/// Keeps the identity file of `dir` up to date: whenever writes happened
+/// (checked every second, until the store goes) and at a clean stop.
+fn keep_identity_file(store: &Arc<SledStore>, dir: &Path, identity: Identity) {
+    let dir = dir.to_path_buf();
+    store.attach_identity_file(Box::new(move |seq, clean| {
+        IdentityFile::write(&dir, &identity, seq, clean)
+    }));
     let weak = Arc::downgrade(store);
     let spawned = std::thread::Builder::new()
         .name("preau-identite".into())
@@ -427,11 +429,6 @@ fn start_identity_writer(store: &Arc<SledStore>) {
     if let Err(e) = spawned {
         tracing::warn!("fichier d'identité : pas de mise à jour périodique ({e})");
     }
-}
-
-/// The write count recorded in a store (for checks).
-pub fn recorded_seq(store: &SledStore) -> Result<u64> {
-    Ok(decode_u64(store.meta_get(super::sled_engine::META_SEQ)?.as_deref()).unwrap_or(0))
 }
 
 #[cfg(test)]

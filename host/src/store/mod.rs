@@ -23,6 +23,7 @@ pub mod snapshot;
 
 pub use identity::{Identity, OpenOptions, Opening, Refusal, open_data_dir};
 pub use sled_engine::SledStore;
+pub use snapshot::Summary as SnapshotSummary;
 
 /// A write refused because the disk holding the data folder is (nearly) full.
 /// Handlers turn it into « 507 espace de stockage plein »; nothing was written.

@@ -18,16 +18,15 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
 
-use super::identity::{Identity, IdentityFile};
 use super::{Entry, Health, Op, Space, StorageFull, Store, prefix_end};
 
 /// The host's own tree: identity record, write counter, id floor.
-pub(super) const META_TREE: &str = "preau-meta";
-pub(super) const META_IDENTITY: &[u8] = b"identity";
-pub(super) const META_SEQ: &[u8] = b"seq";
+const META_TREE: &str = "preau-meta";
+const META_IDENTITY: &[u8] = b"identity";
+const META_SEQ: &[u8] = b"seq";
 /// Added to sled's id generator: a restored store goes on above the ids of the
 /// store it was taken from.
-pub(super) const META_ID_FLOOR: &[u8] = b"id-floor";
+const META_ID_FLOOR: &[u8] = b"id-floor";
 
 /// The trees behind the spaces, in [`Space::index`] order (the directory index
 /// shares the users' tree).
@@ -68,11 +67,6 @@ fn tree_names() -> impl Iterator<Item = &'static str> {
     TREES.iter().copied().chain([META_TREE])
 }
 
-/// Whether `name` is the tree of a space (what a snapshot may carry).
-pub(super) fn is_space_tree(name: &str) -> bool {
-    TREES.contains(&name)
-}
-
 /// One consistent state of a store, read by [`SledStore::export`].
 pub(super) struct Export {
     /// Per space tree, its entries in key order.
@@ -84,6 +78,9 @@ pub(super) struct Export {
     /// The identity record (JSON), if any.
     pub identity: Option<Vec<u8>>,
 }
+
+/// Writes the identity file beside the store: (write count, clean stop).
+pub type IdentityFileWriter = Box<dyn FnMut(u64, bool) -> Result<()> + Send>;
 
 /// An open sled instance with its trees.
 struct Opened {
@@ -129,7 +126,7 @@ impl Opened {
     }
 }
 
-pub(super) fn decode_u64(bytes: Option<&[u8]>) -> Option<u64> {
+fn decode_u64(bytes: Option<&[u8]>) -> Option<u64> {
     bytes
         .and_then(|b| b.try_into().ok())
         .map(u64::from_be_bytes)
@@ -169,8 +166,9 @@ pub struct SledStore {
     reserve: u64,
     /// The highest write count known to be on disk.
     durable_seq: AtomicU64,
-    /// The identity file kept beside the store, and the count it last recorded.
-    identity_file: Mutex<Option<(Identity, u64)>>,
+    /// Writes the identity file kept beside the store (the write count, whether
+    /// the stop is clean), and the count it last recorded.
+    identity_file: Mutex<Option<(IdentityFileWriter, u64)>>,
 }
 
 struct State {
@@ -227,29 +225,44 @@ impl SledStore {
         self.dir.as_deref()
     }
 
-    /// Keeps `preau-identity.json` beside the store from now on.
-    pub(super) fn attach_identity_file(&self, identity: Identity) {
+    /// Keeps `preau-identity.json` beside the store from now on, through `writer`.
+    pub(super) fn attach_identity_file(&self, writer: IdentityFileWriter) {
         let seq = self.durable_seq();
-        *self.identity_file.lock().unwrap_or_else(|e| e.into_inner()) = Some((identity, seq));
+        *self.identity_file.lock().unwrap_or_else(|e| e.into_inner()) = Some((writer, seq));
     }
 
     /// Rewrites the identity file when writes happened since (or to record a clean stop).
     pub(super) fn record_identity_file(&self, clean_shutdown: bool) -> Result<()> {
-        let (Some(dir), mut slot) = (
-            self.dir.as_deref(),
-            self.identity_file.lock().unwrap_or_else(|e| e.into_inner()),
-        ) else {
-            return Ok(());
-        };
-        let Some((identity, written)) = slot.as_mut() else {
+        let mut slot = self.identity_file.lock().unwrap_or_else(|e| e.into_inner());
+        let Some((writer, written)) = slot.as_mut() else {
             return Ok(());
         };
         let seq = self.durable_seq();
         if seq != *written || clean_shutdown {
-            IdentityFile::write(dir, identity, seq, clean_shutdown)?;
+            writer(seq, clean_shutdown)?;
             *written = seq;
         }
         Ok(())
+    }
+
+    /// Whether `name` is the tree of a space (what a snapshot may carry).
+    pub(super) fn is_space_tree(name: &str) -> bool {
+        TREES.contains(&name)
+    }
+
+    /// The identity record (JSON), if any.
+    pub(super) fn identity_record(&self) -> Result<Option<Vec<u8>>> {
+        self.meta_get(META_IDENTITY)
+    }
+
+    /// Records the identity (JSON).
+    pub(super) fn set_identity_record(&self, json: &[u8]) -> Result<()> {
+        self.meta_put(META_IDENTITY, json)
+    }
+
+    /// Sets the floor of the ids (a restored store goes on above its backup's).
+    pub(super) fn set_id_floor(&self, floor: u64) -> Result<()> {
+        self.meta_put(META_ID_FLOOR, &floor.to_be_bytes())
     }
 
     /// The number of writes known to be on disk.
@@ -475,12 +488,12 @@ impl SledStore {
     }
 
     /// A value of the meta tree.
-    pub(super) fn meta_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+    fn meta_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         self.read(|opened| Ok(opened.meta.get(key)?.map(|v| v.to_vec())))
     }
 
     /// Writes a value of the meta tree (durable on return).
-    pub(super) fn meta_put(&self, key: &[u8], value: &[u8]) -> Result<()> {
+    fn meta_put(&self, key: &[u8], value: &[u8]) -> Result<()> {
         self.write(
             |opened| opened.meta.insert(key, value).map(|_| ()),
             |_| true,
@@ -685,8 +698,9 @@ impl Store for SledStore {
         state.health.clone()
     }
 
-    fn backup(&self, to: &Path) -> Result<super::snapshot::Summary> {
-        super::snapshot::write(self, to)
+    fn backup(&self, to: &Path) -> Result<super::SnapshotSummary> {
+        // Defined with the snapshot format (`snapshot.rs`).
+        self.write_snapshot(to)
     }
 
     fn close(&self) -> Result<()> {

@@ -21,7 +21,6 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::identity::{FORMAT_VERSION, Identity, IdentityFile};
-use super::sled_engine::{META_ID_FLOOR, META_IDENTITY, is_space_tree};
 use super::{Entry, SledStore};
 
 const FORMAT_NAME: &str = "preau-snapshot";
@@ -85,9 +84,15 @@ fn partial_path(to: &Path) -> PathBuf {
     to.with_file_name(name)
 }
 
-/// Takes a snapshot of `store` into the file `to` (replaced if it exists).
-/// Writes wait while the store is read (not while it is compressed).
-pub fn write(store: &SledStore, to: &Path) -> Result<Summary> {
+impl SledStore {
+    /// Takes a snapshot into the file `to` (replaced if it exists). Writes
+    /// wait while the store is read (not while it is compressed).
+    pub fn write_snapshot(&self, to: &Path) -> Result<Summary> {
+        write(self, to)
+    }
+}
+
+fn write(store: &SledStore, to: &Path) -> Result<Summary> {
     let export = store.export()?;
     let identity: Identity = match &export.identity {
         Some(bytes) => serde_json::from_slice(bytes).context("identité de la base illisible")?,
@@ -231,7 +236,7 @@ pub fn read(from: &Path) -> Result<Snapshot> {
                     String::from_utf8(reader.bytes().map_err(|_| refuse("fichier tronqué"))?)
                         .map_err(|_| refuse("nom d'arbre illisible"))?;
                 ensure!(
-                    is_space_tree(&name),
+                    SledStore::is_space_tree(&name),
                     refuse(&format!("arbre inconnu « {name} »"))
                 );
                 let count = reader.u64().map_err(|_| refuse("fichier tronqué"))?;
@@ -333,8 +338,8 @@ pub fn restore(from: &Path, dir: &Path) -> Result<Summary> {
         for (name, entries) in &snapshot.trees {
             store.load_tree(name, entries)?;
         }
-        store.meta_put(META_IDENTITY, &serde_json::to_vec(&header.identity)?)?;
-        store.meta_put(META_ID_FLOOR, &header.id_floor.to_be_bytes())?;
+        store.set_identity_record(&serde_json::to_vec(&header.identity)?)?;
+        store.set_id_floor(header.id_floor)?;
         store.raise_seq(header.seq)?;
         crate::store::Store::close(&store)?;
         IdentityFile::write(dir, &header.identity, store.durable_seq(), true)?;
