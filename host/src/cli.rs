@@ -117,6 +117,9 @@ pub struct ServeArgs {
     /// Cache des composants précompilés (défaut ./target/preau-cache)
     #[arg(long, value_name = "DOSSIER")]
     pub cache: Option<PathBuf>,
+    /// Dossier des sauvegardes programmées (défaut : « sauvegardes » à côté du dossier de la base ; PREAU_BACKUP_DIR)
+    #[arg(long, value_name = "DOSSIER")]
+    pub backup_dir: Option<PathBuf>,
     /// Fichier de configuration TOML (PREAU_CONFIG)
     #[arg(long, value_name = "FICHIER")]
     pub config: Option<PathBuf>,
@@ -163,6 +166,7 @@ impl ServeArgs {
             wasm_dir: self.wasm_dir.clone(),
             theme: self.theme.clone(),
             cache: self.cache.clone(),
+            backup_dir: self.backup_dir.clone(),
             trusted_proxies: (!self.trusted_proxies.is_empty())
                 .then(|| self.trusted_proxies.clone()),
             ..Settings::default()
@@ -497,6 +501,7 @@ mod tests {
             "--wasm-dir <DOSSIER>",
             "--theme <DOSSIER>",
             "--cache <DOSSIER>",
+            "--backup-dir <DOSSIER>",
             "--demo-file <FICHIER>",
             "--config <FICHIER>",
             "Utilisation : preau serve [OPTIONS]",
@@ -573,6 +578,8 @@ mod tests {
             "/c",
             "--demo-file",
             "/demo.toml",
+            "--backup-dir",
+            "/s",
         ])
         .unwrap();
         let Command::Serve(args) = cli.command else {
@@ -592,6 +599,7 @@ mod tests {
         assert_eq!(config.theme_dir, Path::new("/t"));
         assert_eq!(config.cache_dir, Path::new("/c"));
         assert_eq!(config.demo_file, Path::new("/demo.toml"));
+        assert_eq!(config.backups_folder(), Path::new("/s"));
         // Nothing given: a checkout's defaults, as before.
         let Command::Serve(args) = parse(["preau", "serve"]).unwrap().command else {
             panic!("serve attendu");

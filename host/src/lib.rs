@@ -15,6 +15,7 @@ use anyhow::{Context, Result};
 pub mod appearance;
 pub mod background;
 pub mod backup;
+pub mod backup_schedule;
 pub mod bundle;
 pub mod cli;
 pub mod config_form;
@@ -90,6 +91,9 @@ pub struct Config {
     pub storage_reserve: u64,
     /// Read the whole store at start, so that damage is found before anyone is served.
     pub verify_store_on_start: bool,
+    /// Folder of the scheduled backups; None: `sauvegardes` beside the data
+    /// folder ([`Config::backups_folder`]).
+    pub backup_dir: Option<PathBuf>,
 }
 
 impl Config {
@@ -116,6 +120,7 @@ impl Config {
             metrics_allow: metrics::IpRange::loopback(),
             storage_reserve: OpenOptions::default().reserve,
             verify_store_on_start: true,
+            backup_dir: None,
         }
     }
 }
@@ -216,6 +221,7 @@ pub async fn build(config: Config) -> Result<Arc<App>> {
     if let Some(interval) = app.config.tick_interval {
         instances::start_scheduler(&app, interval);
     }
+    backup_schedule::start_backup_scheduler(&app);
     Ok(app)
 }
 

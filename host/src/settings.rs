@@ -60,6 +60,8 @@ pub struct Settings {
     pub max_login_failures_per_address: Option<u32>,
     /// Who may read `/metrics`.
     pub metrics_allow: Option<Vec<IpRange>>,
+    /// Folder of the scheduled backups.
+    pub backup_dir: Option<PathBuf>,
 }
 
 /// How a key's value is written.
@@ -106,6 +108,7 @@ const KEYS: &[(&str, &str, Kind)] = &[
         Kind::Count,
     ),
     ("metrics_allow", "PREAU_METRICS_ALLOW", Kind::Ranges),
+    ("backup_dir", "PREAU_BACKUP_DIR", Kind::Path),
 ];
 
 /// The keys a file may hold, for messages and documentation.
@@ -314,6 +317,7 @@ impl Settings {
                 self.max_login_failures_per_address = Some(u32::try_from(v).unwrap_or(u32::MAX))
             }
             ("metrics_allow", Parsed::Ranges(v)) => self.metrics_allow = Some(v),
+            ("backup_dir", Parsed::Path(v)) => self.backup_dir = Some(v),
             (key, _) => unreachable!("clé {key} : type incohérent avec KEYS"),
         }
     }
@@ -382,6 +386,7 @@ impl Settings {
                 .max_login_failures_per_address
                 .or(lower.max_login_failures_per_address),
             metrics_allow: self.metrics_allow.or(lower.metrics_allow),
+            backup_dir: self.backup_dir.or(lower.backup_dir),
         }
     }
 
@@ -433,6 +438,9 @@ impl Settings {
         }
         if let Some(v) = s.metrics_allow {
             config.metrics_allow = v;
+        }
+        if let Some(v) = s.backup_dir {
+            config.backup_dir = Some(v);
         }
         Serve {
             addr: s.addr.unwrap_or_else(|| DEFAULT_ADDR.to_string()),
@@ -512,6 +520,10 @@ mod tests {
         assert_eq!(serve.config.wasm_dir, defaults.wasm_dir);
         assert_eq!(serve.config.metrics_allow, IpRange::loopback());
         assert_eq!(serve.config.tick_interval, defaults.tick_interval);
+        assert_eq!(
+            serve.config.backups_folder(),
+            Path::new("/depot/data/sauvegardes")
+        );
         assert!(!serve.config.demo);
     }
 
@@ -599,6 +611,7 @@ mod tests {
             reload_interval = "250ms"
             max_login_failures_per_address = 40
             metrics_allow = ["192.0.2.0/24"]
+            backup_dir = "/s"
         "#;
         let from_file = Settings::from_toml(file, Path::new("preau.toml")).unwrap();
         let from_env = Settings::from_env(&env(&[
@@ -618,6 +631,7 @@ mod tests {
             ("PREAU_RELOAD_INTERVAL", "250ms"),
             ("PREAU_MAX_LOGIN_FAILURES_PER_ADDRESS", "40"),
             ("PREAU_METRICS_ALLOW", "192.0.2.0/24"),
+            ("PREAU_BACKUP_DIR", "/s"),
         ]))
         .unwrap();
         assert_eq!(from_file, from_env);
@@ -633,6 +647,7 @@ mod tests {
             Some(Duration::from_millis(250))
         );
         assert_eq!(serve.config.trusted_proxies.len(), 2);
+        assert_eq!(serve.config.backups_folder(), Path::new("/s"));
     }
 
     #[test]
