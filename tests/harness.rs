@@ -56,8 +56,10 @@ pub struct TestServer {
 impl TestServer {
     /// Starts the host with the demo data in a fresh temporary database.
     pub async fn start() -> Result<TestServer> {
+        // The database in `db/`, so that the default backup folder
+        // (`sauvegardes` beside it) is in the temporary folder too.
         let data = tempfile::tempdir()?;
-        let config = test_config(data.path());
+        let config = test_config(&data.path().join("db"));
         let mut server = TestServer::start_with(config).await?;
         server._data = Some(data);
         Ok(server)

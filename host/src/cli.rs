@@ -121,6 +121,9 @@ pub struct ServeArgs {
     /// À l'arrêt (SIGTERM, SIGINT), temps laissé aux requêtes en cours pour finir, ex. 20, "30s", "1min" (défaut 20 s ; PREAU_SHUTDOWN_GRACE)
     #[arg(long, value_name = "DURÉE", value_parser = parse_grace)]
     pub shutdown_grace: Option<Duration>,
+    /// Dossier des sauvegardes programmées (défaut : « sauvegardes » à côté du dossier de la base ; PREAU_BACKUP_DIR)
+    #[arg(long, value_name = "DOSSIER")]
+    pub backup_dir: Option<PathBuf>,
     /// Fichier de configuration TOML (PREAU_CONFIG)
     #[arg(long, value_name = "FICHIER")]
     pub config: Option<PathBuf>,
@@ -174,6 +177,7 @@ impl ServeArgs {
             wasm_dir: self.wasm_dir.clone(),
             theme: self.theme.clone(),
             cache: self.cache.clone(),
+            backup_dir: self.backup_dir.clone(),
             trusted_proxies: (!self.trusted_proxies.is_empty())
                 .then(|| self.trusted_proxies.clone()),
             shutdown_grace: self.shutdown_grace,
@@ -509,6 +513,7 @@ mod tests {
             "--wasm-dir <DOSSIER>",
             "--theme <DOSSIER>",
             "--cache <DOSSIER>",
+            "--backup-dir <DOSSIER>",
             "--demo-file <FICHIER>",
             "--config <FICHIER>",
             "Utilisation : preau serve [OPTIONS]",
@@ -587,6 +592,8 @@ mod tests {
             "/demo.toml",
             "--shutdown-grace",
             "1min",
+            "--backup-dir",
+            "/s",
         ])
         .unwrap();
         let Command::Serve(args) = cli.command else {
@@ -607,6 +614,7 @@ mod tests {
         assert_eq!(config.cache_dir, Path::new("/c"));
         assert_eq!(config.demo_file, Path::new("/demo.toml"));
         assert_eq!(config.shutdown_grace, Duration::from_secs(60));
+        assert_eq!(config.backups_folder(), Path::new("/s"));
         // Nothing given: a checkout's defaults, as before.
         let Command::Serve(args) = parse(["preau", "serve"]).unwrap().command else {
             panic!("serve attendu");

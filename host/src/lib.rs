@@ -15,6 +15,7 @@ use anyhow::{Context, Result};
 pub mod appearance;
 pub mod background;
 pub mod backup;
+pub mod backup_schedule;
 pub mod bundle;
 pub mod cli;
 pub mod config_form;
@@ -94,6 +95,9 @@ pub struct Config {
     /// Once asked to stop (SIGTERM, SIGINT), how long requests in flight may
     /// take to finish before their connections are cut.
     pub shutdown_grace: Duration,
+    /// Folder of the scheduled backups; None: `sauvegardes` beside the data
+    /// folder ([`Config::backups_folder`]).
+    pub backup_dir: Option<PathBuf>,
 }
 
 impl Config {
@@ -121,6 +125,7 @@ impl Config {
             storage_reserve: OpenOptions::default().reserve,
             verify_store_on_start: true,
             shutdown_grace: Duration::from_secs(20),
+            backup_dir: None,
         }
     }
 }
@@ -225,6 +230,7 @@ pub async fn build(config: Config) -> Result<Arc<App>> {
     if let Some(interval) = app.config.tick_interval {
         instances::start_scheduler(&app, interval);
     }
+    backup_schedule::start_backup_scheduler(&app);
     Ok(app)
 }
 

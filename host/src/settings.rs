@@ -66,6 +66,8 @@ pub struct Settings {
     pub verify_store_on_start: Option<bool>,
     /// How long requests in flight may take to finish once asked to stop.
     pub shutdown_grace: Option<Duration>,
+    /// Folder of the scheduled backups.
+    pub backup_dir: Option<PathBuf>,
 }
 
 /// How a key's value is written.
@@ -125,6 +127,7 @@ const KEYS: &[(&str, &str, Kind)] = &[
         Kind::Bool,
     ),
     ("shutdown_grace", "PREAU_SHUTDOWN_GRACE", Kind::Duration),
+    ("backup_dir", "PREAU_BACKUP_DIR", Kind::Path),
 ];
 
 /// The keys a file may hold, for messages and documentation.
@@ -338,6 +341,7 @@ impl Settings {
             ("storage_reserve_mib", Parsed::Count(v)) => self.storage_reserve_mib = Some(v),
             ("verify_store_on_start", Parsed::Bool(v)) => self.verify_store_on_start = Some(v),
             ("shutdown_grace", Parsed::Duration(v)) => self.shutdown_grace = v,
+            ("backup_dir", Parsed::Path(v)) => self.backup_dir = Some(v),
             (key, _) => unreachable!("clé {key} : type incohérent avec KEYS"),
         }
     }
@@ -409,6 +413,7 @@ impl Settings {
             storage_reserve_mib: self.storage_reserve_mib.or(lower.storage_reserve_mib),
             verify_store_on_start: self.verify_store_on_start.or(lower.verify_store_on_start),
             shutdown_grace: self.shutdown_grace.or(lower.shutdown_grace),
+            backup_dir: self.backup_dir.or(lower.backup_dir),
         }
     }
 
@@ -469,6 +474,9 @@ impl Settings {
         }
         if let Some(v) = s.shutdown_grace {
             config.shutdown_grace = v;
+        }
+        if let Some(v) = s.backup_dir {
+            config.backup_dir = Some(v);
         }
         Serve {
             addr: s.addr.unwrap_or_else(|| DEFAULT_ADDR.to_string()),
@@ -549,6 +557,10 @@ mod tests {
         assert_eq!(serve.config.metrics_allow, IpRange::loopback());
         assert_eq!(serve.config.tick_interval, defaults.tick_interval);
         assert_eq!(serve.config.shutdown_grace, Duration::from_secs(20));
+        assert_eq!(
+            serve.config.backups_folder(),
+            Path::new("/depot/data/sauvegardes")
+        );
         assert!(!serve.config.demo);
     }
 
@@ -639,6 +651,7 @@ mod tests {
             shutdown_grace = "45s"
             storage_reserve_mib = 0
             verify_store_on_start = false
+            backup_dir = "/s"
         "#;
         let from_file = Settings::from_toml(file, Path::new("preau.toml")).unwrap();
         let from_env = Settings::from_env(&env(&[
@@ -661,6 +674,7 @@ mod tests {
             ("PREAU_VERIFY_STORE_ON_START", "non"),
             ("PREAU_METRICS_ALLOW", "192.0.2.0/24"),
             ("PREAU_SHUTDOWN_GRACE", "45"),
+            ("PREAU_BACKUP_DIR", "/s"),
         ]))
         .unwrap();
         assert_eq!(from_file, from_env);
@@ -679,6 +693,7 @@ mod tests {
         assert_eq!(serve.config.shutdown_grace, Duration::from_secs(45));
         assert_eq!(serve.config.storage_reserve, 0);
         assert!(!serve.config.verify_store_on_start);
+        assert_eq!(serve.config.backups_folder(), Path::new("/s"));
     }
 
     #[test]

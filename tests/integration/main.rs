@@ -5,6 +5,7 @@ mod admin;
 mod architecture;
 mod auth;
 mod authorization;
+mod backups;
 mod banner;
 mod blog;
 mod browser;

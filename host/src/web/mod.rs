@@ -22,6 +22,7 @@ use crate::App;
 mod admin;
 mod appearance;
 pub mod auth;
+mod backups;
 pub mod cas;
 mod catalogue;
 mod directory;
@@ -75,6 +76,14 @@ fn routes() -> Routes {
         )
         .add("/admin/", on_get(admin::index))
         .add("/admin/embeds", on_post(admin::save_embeds))
+        .add(
+            "/admin/sauvegardes",
+            on_get(backups::page).post(backups::save),
+        )
+        .add(
+            "/admin/sauvegardes/maintenant",
+            on_post(backups::backup_now),
+        )
         .add("/admin/e/{uai}/fuseau", on_post(admin::save_time_zone))
         .add(
             "/admin/e/{uai}/plugins/{plugin}/toggle",
