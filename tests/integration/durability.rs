@@ -10,11 +10,17 @@
 //! - `ledger`: everything acknowledged so far, re-read after each restart;
 //! - `report`: the numbers, and RELIABILITY.md's section.
 //!
-//! `kill_9_loses_no_acknowledged_write` runs a few cycles in every test run;
-//! `cargo xtask crash-loop [--cycles N]` runs `crash_loop_report` (50 cycles by
-//! default) and writes `RELIABILITY.md`. Another loop (a kill during a backup,
-//! say) reuses `start_child`, `Workload` and `Ledger` and adds its own section.
+//! A second loop (`backup`) kills the server — or the client — while
+//! `preau backup` runs, and checks the backup is whole and restores with
+//! every write acknowledged before it, or is absent (a truncated `.partial`
+//! left behind is refused): never silently partial.
+//!
+//! `kill_9_loses_no_acknowledged_write` and
+//! `kill_9_during_backup_leaves_it_whole_or_refused` run a few cycles in every
+//! test run; `cargo xtask crash-loop [--cycles N]` runs `crash_loop_report`
+//! (both loops, 50 cycles each by default) and writes `RELIABILITY.md`.
 
+mod backup;
 mod ledger;
 mod race;
 mod report;
@@ -213,6 +219,14 @@ async fn kill_9_loses_no_acknowledged_write() {
     eprintln!("{}", report.summary(started.elapsed()));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_during_backup_leaves_it_whole_or_refused() {
+    let started = Instant::now();
+    let report = backup::backup_loop(5).await;
+    eprintln!("{}", report.summary(started.elapsed()));
+    report.assert_sound();
+}
+
 /// Not part of the normal run: `cargo xtask crash-loop [--cycles N]`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "run by `cargo xtask crash-loop`"]
@@ -226,8 +240,14 @@ async fn crash_loop_report() {
         .unwrap_or(50);
     let started = Instant::now();
     let report = crash_loop(cycles).await;
-    let markdown = report::reliability_markdown(&report, started.elapsed());
+    let total = started.elapsed();
+    eprintln!("{}", report.summary(total));
+    let started = Instant::now();
+    let backups = backup::backup_loop(cycles).await;
+    let backups_total = started.elapsed();
+    let markdown = report::reliability_markdown(&report, total, &backups, backups_total);
     std::fs::write(&path, &markdown).unwrap();
     println!("{markdown}\nécrit dans {path}");
     report.assert_nothing_lost();
+    backups.assert_sound();
 }

@@ -519,14 +519,16 @@ async fn assert_full_then_recovered(
     assert!(!preau_tests::unescape(&login.body).contains(DEMO_PASSWORD));
 
     // Space comes back: writes resume without a restart.
+    let refused_at = acknowledged.len();
     std::fs::remove_file(&ballast).unwrap();
+    let freed = Instant::now();
     let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    let recovered_in = loop {
         let title = format!("{mode} après");
         match post_article(&client, &csrf, &title).await {
             Ok(url) => {
                 acknowledged.push((url, title));
-                break;
+                break freed.elapsed();
             }
             Err(page) => {
                 assert!(
@@ -537,7 +539,7 @@ async fn assert_full_then_recovered(
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
         }
-    }
+    };
     assert_eq!(
         Client::new(&served.base)
             .get("/healthz")
@@ -555,6 +557,11 @@ async fn assert_full_then_recovered(
     for (url, title) in &acknowledged {
         assert!(present(&client, url, title).await, "{mode} : {title} perdu");
     }
+    eprintln!(
+        "| {mode} | 507 avec le texte saisi ; connexion 507 | {refused_at} articles acquittés relus (200) ; /healthz 503, preau_store_writable 0 | écritures reprises {:?} après la libération, sans redémarrage ; {} relus |",
+        recovered_in,
+        acknowledged.len()
+    );
     acknowledged
 }
 

@@ -14,7 +14,9 @@
 //! - `crash-loop [--cycles N]`: builds the plugins, kills a server running a
 //!   mixed workload (blog, forum, a reservation race) N times (default 50) with
 //!   SIGKILL, checks every acknowledged write survived and no slot has two
-//!   holders, writes RELIABILITY.md.
+//!   holders; then N times kills the server (or the client) during
+//!   `preau backup` and checks the backup is whole or refused, never silently
+//!   partial; writes RELIABILITY.md.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

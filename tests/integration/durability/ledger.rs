@@ -67,49 +67,65 @@ impl Ledger {
         self.races.iter().map(|r| r.holding.len()).sum()
     }
 
+    /// Adds writes acknowledged outside a cycle (re-read at the next start).
+    pub(super) fn add(&mut self, written: Vec<Written>) {
+        self.last_cycle = written.len();
+        self.acknowledged.extend(written);
+    }
+
+    /// The reservations' resource (known once a cycle is recorded).
+    pub(super) fn resource(&self) -> &str {
+        &self.resource
+    }
+
+    /// `SAMPLE_EARLIER` writes of each kind drawn among the first `earlier`.
+    fn sample(&self, rng: &mut Rng, earlier: usize) -> BTreeSet<usize> {
+        let mut chosen = BTreeSet::new();
+        for kind in Kind::ALL {
+            let of_kind: Vec<usize> = (0..earlier)
+                .filter(|&i| self.acknowledged[i].kind == kind)
+                .collect();
+            for _ in 0..SAMPLE_EARLIER.min(of_kind.len()) {
+                chosen.insert(of_kind[rng.between(0, of_kind.len() as u64) as usize]);
+            }
+        }
+        chosen
+    }
+
+    /// On a server started on a restored backup: re-reads every write from
+    /// `from` to `to` (acknowledged in the cycle, before the backup began)
+    /// and `SAMPLE_EARLIER` earlier ones of each kind. Returns the writes
+    /// re-read per kind and the missing ones.
+    pub(super) async fn check_restored(
+        &self,
+        client: &Client,
+        rng: &mut Rng,
+        from: usize,
+        to: usize,
+    ) -> ([usize; Kind::ALL.len()], Vec<String>) {
+        let mut chosen = self.sample(rng, from);
+        chosen.extend(from..to);
+        let writes: Vec<&Written> = chosen.into_iter().map(|i| &self.acknowledged[i]).collect();
+        let mut checks = [0; Kind::ALL.len()];
+        let missing = read_back(client, &writes, &mut checks).await;
+        (checks, missing)
+    }
+
     /// After a restart: re-reads the last cycle's acknowledged writes and
     /// `SAMPLE_EARLIER` earlier ones of each kind (`all`: every one), looks
     /// for the writes that were in flight, and reads every race's slot.
     pub(super) async fn check(&mut self, client: &Client, rng: &mut Rng, all: bool) {
         let earlier = self.acknowledged.len() - self.last_cycle;
-        let mut chosen: BTreeSet<usize> = if all {
+        let chosen: BTreeSet<usize> = if all {
             (0..self.acknowledged.len()).collect()
         } else {
-            (earlier..self.acknowledged.len()).collect()
+            let mut chosen = self.sample(rng, earlier);
+            chosen.extend(earlier..self.acknowledged.len());
+            chosen
         };
-        if !all {
-            for kind in Kind::ALL {
-                let of_kind: Vec<usize> = (0..earlier)
-                    .filter(|&i| self.acknowledged[i].kind == kind)
-                    .collect();
-                for _ in 0..SAMPLE_EARLIER.min(of_kind.len()) {
-                    chosen.insert(of_kind[rng.between(0, of_kind.len() as u64) as usize]);
-                }
-            }
-        }
-        // One read per page: a forum subject shows all its messages.
-        let mut pages: BTreeMap<&str, Vec<&Written>> = BTreeMap::new();
-        for i in chosen {
-            let written = &self.acknowledged[i];
-            pages.entry(&written.url).or_default().push(written);
-        }
-        for (url, writes) in pages {
-            let page = client.get(url).await.ok().filter(|p| p.status == 200);
-            for written in writes {
-                self.checks[written.kind.index()] += 1;
-                if !page
-                    .as_ref()
-                    .is_some_and(|p| p.body.contains(&written.needle))
-                {
-                    let status = page.as_ref().map_or(0, |p| p.status);
-                    self.lost.push(format!(
-                        "{} « {} » ({url}, {status})",
-                        written.kind.label(),
-                        written.needle.trim_end_matches('<')
-                    ));
-                }
-            }
-        }
+        let writes: Vec<&Written> = chosen.into_iter().map(|i| &self.acknowledged[i]).collect();
+        let lost = read_back(client, &writes, &mut self.checks).await;
+        self.lost.extend(lost);
         // Unanswered writes may or may not be there.
         for written in std::mem::take(&mut self.in_flight) {
             let page = client.get(&written.url).await.unwrap();
@@ -123,4 +139,36 @@ impl Ledger {
             race.check(client, &self.resource, &mut self.slots).await;
         }
     }
+}
+
+/// Reads back `writes` (one read per page: a forum subject shows all its
+/// messages), counts the re-reads per kind; returns the ones missing.
+async fn read_back(
+    client: &Client,
+    writes: &[&Written],
+    checks: &mut [usize; Kind::ALL.len()],
+) -> Vec<String> {
+    let mut pages: BTreeMap<&str, Vec<&Written>> = BTreeMap::new();
+    for written in writes {
+        pages.entry(&written.url).or_default().push(written);
+    }
+    let mut lost = Vec::new();
+    for (url, writes) in pages {
+        let page = client.get(url).await.ok().filter(|p| p.status == 200);
+        for written in writes {
+            checks[written.kind.index()] += 1;
+            if !page
+                .as_ref()
+                .is_some_and(|p| p.body.contains(&written.needle))
+            {
+                let status = page.as_ref().map_or(0, |p| p.status);
+                lost.push(format!(
+                    "{} « {} » ({url}, {status})",
+                    written.kind.label(),
+                    written.needle.trim_end_matches('<')
+                ));
+            }
+        }
+    }
+    lost
 }

@@ -84,6 +84,17 @@ fn holders(html: &str) -> Vec<(String, String)> {
     found
 }
 
+/// The reservations the day view of `day` lists (on any server).
+pub(super) async fn holders_on(
+    client: &Client,
+    resource: &str,
+    day: &str,
+) -> Vec<(String, String)> {
+    let page = client.get(&day_view(resource, day)).await.unwrap();
+    assert_eq!(page.status, 200, "calendrier du {day}");
+    holders(&page.body)
+}
+
 /// Where a racer stood when the server died.
 #[derive(Clone, Debug, PartialEq)]
 pub(super) enum Position {

@@ -5,6 +5,9 @@ use std::time::Duration;
 use preau_tests::PILAT;
 
 use super::KILL_AFTER_MS;
+use super::backup::{
+    BALLAST, CLIENT_KILL_EVERY, KILL_WINDOW_PERCENT, LATE_EVERY, LATE_WINDOW_PERCENT, WARM_UP_MS,
+};
 use super::ledger::{Ledger, SAMPLE_EARLIER};
 use super::race::{HOLD_MAX_MS, RACERS, RETRY_MAX_MS};
 use super::workload::{BLOG_SESSIONS, BLOG_WRITER, FORUM_POSTS_PER_SUBJECT, FORUM_WRITER, Kind};
@@ -127,17 +130,24 @@ fn verdict(lost: &[String], what: &str) -> String {
 }
 
 /// The whole RELIABILITY.md: its head, then one section per loop.
-pub(super) fn reliability_markdown(report: &CrashReport, total: Duration) -> String {
+pub(super) fn reliability_markdown(
+    report: &CrashReport,
+    total: Duration,
+    backups: &BackupReport,
+    backups_total: Duration,
+) -> String {
     format!(
         "# Reliability\n\n\
          Produced by `cargo xtask crash-loop --cycles {cycles}` (the test \
          `durability::crash_loop_report` of `tests/integration/durability.rs` and its modules, \
          test profile: dependencies optimised, the host's own code not). Machine: {machine}. The \
-         normal test run (`cargo xtask test`, CI) runs the same loop with 5 cycles \
-         (`durability::kill_9_loses_no_acknowledged_write`).\n\n{sigkill}",
+         normal test run (`cargo xtask test`, CI) runs the same loops with 5 cycles each \
+         (`durability::kill_9_loses_no_acknowledged_write`, \
+         `durability::kill_9_during_backup_leaves_it_whole_or_refused`).\n\n{sigkill}\n{backup}",
         cycles = report.cycles,
         machine = machine(),
         sigkill = sigkill_section(report, total),
+        backup = backup_section(backups, backups_total),
     )
 }
 
@@ -297,5 +307,384 @@ fn sigkill_section(report: &CrashReport, total: Duration) -> String {
         slot_checks = l.slots.checks,
         double_verdict = verdict(&l.slots.double_holders, "found"),
         wrong_verdict = verdict(&l.slots.wrong_holders, "found"),
+    )
+}
+
+/// Who a backup cycle killed.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Victim {
+    Server,
+    /// The `preau backup` client (the server went on).
+    Client,
+}
+
+/// Where a backup cycle's kill landed.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Phase {
+    /// The client had already finished: the kill missed the backup.
+    ClientDone,
+    /// The server died before the client reached it (the client then opens
+    /// the folder itself).
+    BeforeServer,
+    /// The server had the request and no file yet (reading the store).
+    Reading,
+    /// The server was writing `FILE.partial`.
+    Writing,
+    /// `FILE` renamed, the client not told yet.
+    Renamed,
+    /// The client was killed while it waited.
+    ClientKilled,
+}
+
+/// What a backup cycle left.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub(super) enum Outcome {
+    /// `FILE`: restored, `preau store check` 0, every write acknowledged
+    /// before the backup began there.
+    Complete,
+    /// Neither `FILE` nor `FILE.partial`.
+    Absent,
+    /// `FILE.partial` only, refused by `preau restore` (nothing left in the target).
+    PartialRefused,
+    /// `FILE.partial` only but whole (killed after its last byte was written,
+    /// during its sync or before its rename): restored like a complete one.
+    PartialComplete,
+    /// Anything else: the failure this loop looks for.
+    SilentlyPartial(String),
+}
+
+/// One cycle of the backup loop.
+pub(super) struct BackupCycle {
+    pub victim: Victim,
+    /// From the client's start to the kill.
+    pub delay: Duration,
+    /// The client had not finished when the kill came.
+    pub landed: bool,
+    pub phase: Phase,
+    /// `preau backup`'s exit code (None: killed).
+    pub client_code: Option<i32>,
+    /// The client found no server and backed the folder up itself.
+    pub offline: bool,
+    pub outcome: Outcome,
+}
+
+/// What the backup loop saw.
+#[derive(Default)]
+pub(super) struct BackupReport {
+    /// The original folder, as the SIGKILL loop counts it.
+    pub crash: CrashReport,
+    pub ballast_time: Duration,
+    pub cycles_log: Vec<BackupCycle>,
+    /// The complete backup of each cycle, under the workload (client start → exit).
+    pub full_backups: Vec<Duration>,
+    /// Sizes of the backup files written whole.
+    pub file_bytes: Vec<u64>,
+    /// `preau restore` of a whole file.
+    pub restores: Vec<Duration>,
+    /// Writes re-read on servers started on restored backups, and the missing ones.
+    pub restored_checks: usize,
+    pub restored_missing: Vec<String>,
+    /// Raced slots read on restored backups, and the ones with two holders.
+    pub restored_slots: usize,
+    pub restored_double: Vec<String>,
+    /// Second backups answered after a backup client was killed.
+    pub second_backups: usize,
+    /// A server that stopped answering (or backing up) after a client was killed.
+    pub problems: Vec<String>,
+}
+
+/// The median and the maximum.
+fn median(values: &[Duration]) -> (Duration, Duration) {
+    let mut sorted = values.to_vec();
+    sorted.sort();
+    (
+        sorted.get(sorted.len() / 2).copied().unwrap_or_default(),
+        sorted.last().copied().unwrap_or_default(),
+    )
+}
+
+impl BackupReport {
+    fn count(&self, victim: Option<Victim>, outcome: impl Fn(&Outcome) -> bool) -> usize {
+        self.cycles_log
+            .iter()
+            .filter(|c| victim.is_none_or(|v| c.victim == v) && outcome(&c.outcome))
+            .count()
+    }
+
+    fn phase(&self, phase: Phase) -> usize {
+        self.cycles_log.iter().filter(|c| c.phase == phase).count()
+    }
+
+    fn landed(&self) -> usize {
+        self.cycles_log.iter().filter(|c| c.landed).count()
+    }
+
+    fn silently_partial(&self) -> Vec<String> {
+        self.cycles_log
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| match &c.outcome {
+                Outcome::SilentlyPartial(why) => Some(format!("cycle {i} : {why}")),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub(super) fn assert_sound(&self) {
+        self.crash.assert_nothing_lost();
+        let silent = self.silently_partial();
+        assert!(silent.is_empty(), "silently partial backups: {silent:?}");
+        assert!(
+            self.restored_missing.is_empty(),
+            "restored backups missing acknowledged writes: {:?}",
+            self.restored_missing
+        );
+        assert!(
+            self.restored_double.is_empty(),
+            "restored backups with a slot held twice: {:?}",
+            self.restored_double
+        );
+        assert!(self.problems.is_empty(), "{:?}", self.problems);
+        assert!(self.landed() > 0, "no kill landed during a backup");
+        if self.crash.cycles >= CLIENT_KILL_EVERY {
+            for victim in [Victim::Server, Victim::Client] {
+                assert!(
+                    self.cycles_log.iter().any(|c| c.victim == victim),
+                    "no {victim:?} killed"
+                );
+            }
+        }
+    }
+
+    /// One paragraph for the test's output.
+    pub(super) fn summary(&self, total: Duration) -> String {
+        let l = &self.crash.ledger;
+        format!(
+            "sauvegardes : {cycles} kill -9 pendant « preau backup » en {total:.0} s, {landed} \
+             avant la fin du client (serveur : {before} avant d'être joint, {reading} en lecture, \
+             {writing} en écriture du .partial, {renamed} après le renommage ; client tué : \
+             {client_killed}) ; complètes et valides {complete}, absentes {absent}, .partial \
+             refusées {refused}, .partial complètes {partial_complete}, partielles en silence \
+             {silent} ; {checks} relectures sur les restaurations, {missing} manquantes ; base \
+             d'origine : {ack} écritures acquittées, {lost} perdues ; sauvegarde complète : \
+             médiane {full:.0} ms",
+            cycles = self.crash.cycles,
+            total = total.as_secs_f64(),
+            landed = self.landed(),
+            before = self.phase(Phase::BeforeServer),
+            reading = self.phase(Phase::Reading),
+            writing = self.phase(Phase::Writing),
+            renamed = self.phase(Phase::Renamed),
+            client_killed = self.phase(Phase::ClientKilled),
+            complete = self.count(None, |o| *o == Outcome::Complete),
+            absent = self.count(None, |o| *o == Outcome::Absent),
+            refused = self.count(None, |o| *o == Outcome::PartialRefused),
+            partial_complete = self.count(None, |o| *o == Outcome::PartialComplete),
+            silent = self.silently_partial().len(),
+            checks = self.restored_checks,
+            missing = self.restored_missing.len(),
+            ack = l.acknowledged.len() + l.race.won + l.race.cancelled.len(),
+            lost = l.lost.len() + l.slots.lost_bookings.len(),
+            full = median(&self.full_backups).0.as_secs_f64() * 1e3,
+        )
+    }
+}
+
+/// The section of the backup loop.
+fn backup_section(report: &BackupReport, total: Duration) -> String {
+    let l = &report.crash.ledger;
+    let row = |label: &str, outcome: &dyn Fn(&Outcome) -> bool| {
+        format!(
+            "| {label} | {} | {} | {} |\n",
+            report.count(Some(Victim::Server), outcome),
+            report.count(Some(Victim::Client), outcome),
+            report.count(None, outcome),
+        )
+    };
+    let told = report
+        .cycles_log
+        .iter()
+        .filter(|c| c.outcome == Outcome::Complete && c.client_code == Some(0))
+        .count();
+    let silent = report.silently_partial();
+    let before = report.phase(Phase::BeforeServer);
+    let offline = report
+        .cycles_log
+        .iter()
+        .filter(|c| c.phase == Phase::BeforeServer && c.offline)
+        .count();
+    let client_kills = report
+        .cycles_log
+        .iter()
+        .filter(|c| c.victim == Victim::Client)
+        .count();
+    let (full_median, full_max) = median(&report.full_backups);
+    let (restore_median, restore_max) = median(&report.restores);
+    let (restart_median, restart_max) = median(&report.crash.restarts);
+    let delays: Vec<Duration> = report.cycles_log.iter().map(|c| c.delay).collect();
+    let (delay_median, delay_max) = median(&delays);
+    let mut sizes = report.file_bytes.clone();
+    sizes.sort();
+    let size = sizes.get(sizes.len() / 2).copied().unwrap_or_default();
+    let mib = |bytes: u64| bytes as f64 / (1 << 20) as f64;
+    let lost: Vec<String> = l
+        .lost
+        .iter()
+        .chain(&l.slots.lost_bookings)
+        .cloned()
+        .collect();
+    let slots: Vec<String> = l
+        .slots
+        .double_holders
+        .iter()
+        .chain(&l.slots.wrong_holders)
+        .cloned()
+        .collect();
+    format!(
+        "## Backups: SIGKILL during `preau backup`\n\n\
+         A second loop, on a database of its own (xorshift seed {seed}). Its first cycle writes \
+         {ballast_n} articles of {ballast_kb} KB of text each ({ballast_s:.1} s), so that a \
+         snapshot takes long enough for kills to land inside it. Each cycle starts the server on \
+         the same folder, checks it as the loop above does, runs the same mixed workload, and \
+         {warm_low}–{warm_high} ms after the writes start runs `preau backup --data … --to FILE` \
+         as a child process: it asks the running server through its control socket, and the \
+         server reads the store (writes wait meanwhile), writes `FILE.partial`, syncs it and \
+         renames it `FILE`. A first backup runs to its end and is timed; the parent then starts \
+         a second one and, between {w_low} and {w_high} % of the first one's duration after the \
+         client started ({l_low}–{l_high} % one cycle in {late}, to aim at the file's sync and \
+         rename), kills with SIGKILL the server — or, one cycle in {every}, the backup client (the server must then finish alone, still answer `/healthz` \
+         and a second backup). Then:\n\n\
+         - no `FILE`: a `FILE.partial` left behind must be refused by `preau restore`, with \
+         nothing left in the target folder;\n\
+         - a `FILE`: `preau restore` must accept it, `preau store check` must exit 0 on the \
+         restored folder, and a server started on it must serve every article and forum message \
+         acknowledged in the cycle before the backup started, plus {sample} earlier ones of each \
+         kind drawn at random, with no raced slot held twice;\n\
+         - a client that exits 0 must have written such a file;\n\
+         - the server restarted on the original folder must open and keep every acknowledged \
+         write (the checks of the loop above).\n\n\
+         | What the kill left | server killed | client killed | all |\n|---|---|---|---|\n\
+         {complete}\
+         {absent}\
+         {refused}\
+         {partial_complete}\
+         | **silently partial** (a `FILE` refused or missing a write, a `.partial` accepted but \
+         incomplete, a client answering 0 without a valid file) | {silent_server} | \
+         {silent_client} | {silent_verdict} |\n\n\
+         Of the complete backups, {told} had been confirmed by `preau backup` (exit 0); the \
+         others were finished by the server after the client had died, or renamed just before \
+         the server died with the answer unsent (the client then exits with an error: the file \
+         is whole all the same).\n\n\
+         | When the kill came | cycles |\n|---|---|\n\
+         | after the backup client had finished (missed) | {done} |\n\
+         | server killed before the client reached it (the client then backs the folder up \
+         itself: {offline} did) | {before} |\n\
+         | server killed while reading the store (request received, no file yet) | {reading} |\n\
+         | server killed while writing `FILE.partial` | {writing} |\n\
+         | server killed after the rename, before the client had its answer | {renamed} |\n\
+         | client killed while waiting (the server finished alone) | {client_killed} |\n\
+         | **kills during a backup** (client not finished) | **{landed} of {cycles}** |\n\n\
+         | | |\n|---|---|\n\
+         | complete backup under the workload (client start → exit), one per cycle | median \
+         {full_median}, max {full_max} |\n\
+         | kill after the client started | median {delay_median}, max {delay_max} |\n\
+         | backup file (gzip) | median {size:.1} MiB |\n\
+         | `preau restore` of a complete file | median {restore_median}, max {restore_max} |\n\
+         | writes re-read on servers started on restored backups | {restored_checks}, missing: \
+         {restored_verdict} |\n\
+         | raced slots read on restored backups | {restored_slots}, held twice: {double_verdict} |\n\
+         | second backups after a client was killed | {seconds} of {client_kills}; problems: \
+         {problems} |\n\
+         | original folder: acknowledged writes | {ack} ({articles} articles with the {ballast_n} of \
+         the first cycle, {forum} forum messages, {won} bookings, {cancelled} cancellations) |\n\
+         | original folder: acknowledged writes lost after the restarts | {lost_verdict} |\n\
+         | original folder: slots with two holders, or wrong holders | {slots_verdict} |\n\
+         | original folder: restarts after kill -9 | {restarts}, median {restart_median}, max \
+         {restart_max}; none refused |\n\
+         | writes refused by a running server | {refused_writes} |\n\
+         | whole run | {total:.0} s |\n\n\
+         What this proves: a backup is written under a name of its own and renamed only once \
+         whole and synced, so a crash of the server or of the client at any moment leaves under \
+         the backup's name either a file that restores with every write acknowledged before it \
+         began, or nothing; a `.partial` left behind is refused by its checksum unless the kill \
+         came after its last byte, in which case it is whole and restores as such. Like the loop \
+         above, it does not simulate a power cut.\n",
+        seed = report.crash.seed,
+        ballast_n = BALLAST.0,
+        ballast_kb = BALLAST.1 / 1000,
+        ballast_s = report.ballast_time.as_secs_f64(),
+        warm_low = WARM_UP_MS.0,
+        warm_high = WARM_UP_MS.1,
+        w_low = KILL_WINDOW_PERCENT.0,
+        w_high = KILL_WINDOW_PERCENT.1,
+        l_low = LATE_WINDOW_PERCENT.0,
+        l_high = LATE_WINDOW_PERCENT.1,
+        late = LATE_EVERY,
+        every = CLIENT_KILL_EVERY,
+        sample = SAMPLE_EARLIER,
+        complete = row(
+            "complete and valid `FILE` (restored, `store check` 0, every write acknowledged \
+             before it there)",
+            &|o| *o == Outcome::Complete
+        ),
+        absent = row("no `FILE`, no `.partial`", &|o| *o == Outcome::Absent),
+        refused = row(
+            "no `FILE`; a `.partial`, refused by `preau restore`",
+            &|o| *o == Outcome::PartialRefused
+        ),
+        partial_complete = row(
+            "no `FILE`; a whole `.partial` (killed after its last byte was written, during its \
+             sync or before its rename), restored like a complete one",
+            &|o| *o == Outcome::PartialComplete
+        ),
+        silent_server = report.count(Some(Victim::Server), |o| matches!(
+            o,
+            Outcome::SilentlyPartial(_)
+        )),
+        silent_client = report.count(Some(Victim::Client), |o| matches!(
+            o,
+            Outcome::SilentlyPartial(_)
+        )),
+        silent_verdict = verdict(&silent, "silently partial"),
+        told = told,
+        done = report.phase(Phase::ClientDone),
+        offline = offline,
+        before = before,
+        reading = report.phase(Phase::Reading),
+        writing = report.phase(Phase::Writing),
+        renamed = report.phase(Phase::Renamed),
+        client_killed = report.phase(Phase::ClientKilled),
+        landed = report.landed(),
+        cycles = report.crash.cycles,
+        full_median = ms(full_median),
+        full_max = ms(full_max),
+        size = mib(size),
+        delay_median = ms(delay_median),
+        delay_max = ms(delay_max),
+        restore_median = ms(restore_median),
+        restore_max = ms(restore_max),
+        restored_checks = report.restored_checks,
+        restored_verdict = verdict(&report.restored_missing, "missing"),
+        restored_slots = report.restored_slots,
+        double_verdict = verdict(&report.restored_double, "found"),
+        seconds = report.second_backups,
+        client_kills = client_kills,
+        problems = verdict(&report.problems, "problems"),
+        ack = l.acknowledged.len() + l.race.won + l.race.cancelled.len(),
+        articles = l.count(Kind::Article),
+        forum = l.count(Kind::ForumSubject) + l.count(Kind::ForumReply),
+        won = l.race.won,
+        cancelled = l.race.cancelled.len(),
+        lost_verdict = verdict(&lost, "lost"),
+        slots_verdict = verdict(&slots, "found"),
+        restarts = report.crash.restarts.len(),
+        restart_median = ms(restart_median),
+        restart_max = ms(restart_max),
+        refused_writes = if l.refused.is_empty() {
+            "0".to_string()
+        } else {
+            format!("**{}**: {:?}", l.refused.len(), l.refused)
+        },
+        total = total.as_secs_f64(),
     )
 }

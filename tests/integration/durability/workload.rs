@@ -60,7 +60,7 @@ pub(super) struct Written {
 }
 
 impl Written {
-    fn new(kind: Kind, url: &str, text: &str) -> Written {
+    pub(super) fn new(kind: Kind, url: &str, text: &str) -> Written {
         Written {
             kind,
             url: url.to_string(),
@@ -175,6 +175,12 @@ impl Workload {
 }
 
 impl Running {
+    /// How many writes were acknowledged so far (the first ones of the
+    /// cycle's log, which grows in the order of the answers).
+    pub(super) fn acknowledged_so_far(&self) -> usize {
+        self.log.lock().unwrap().acknowledged.len()
+    }
+
     /// Waits for every writer (they stop at their first failed request: after
     /// the kill) and returns what they were told.
     pub(super) async fn join(mut self) -> CycleLog {
@@ -279,4 +285,39 @@ async fn forum_writer(client: Client, csrf: String, category: String, cycle: usi
             }
         }
     }
+}
+
+/// Writes `count` published articles of `bytes` of text each (random words:
+/// they compress about as badly as real prose), one after the other, so that
+/// a snapshot of the database takes a while. Returns them.
+pub(super) async fn ballast(
+    client: &Client,
+    count: usize,
+    bytes: usize,
+    rng: &mut Rng,
+) -> Vec<Written> {
+    let form = format!("/e/{PILAT}/blog/new");
+    let csrf = client.get(&form).await.unwrap().csrf().unwrap();
+    let mut written = Vec::new();
+    for i in 0..count {
+        let mut body = String::with_capacity(bytes + 16);
+        body.push_str("<p>");
+        while body.len() < bytes {
+            let len = rng.between(2, 10);
+            body.extend((0..len).map(|_| char::from(b'a' + rng.between(0, 26) as u8)));
+            body.push(' ');
+        }
+        body.push_str("</p>");
+        let title = format!("Lest {i}");
+        let fields = [
+            ("title", title.as_str()),
+            ("body", body.as_str()),
+            ("publish", "on"),
+            ("csrf", &csrf),
+        ];
+        let page = client.post_raw(&form, &fields).await.unwrap();
+        assert_eq!(page.status, 303, "article de lest {i}");
+        written.push(Written::new(Kind::Article, page.location(), &title));
+    }
+    written
 }
