@@ -40,6 +40,8 @@ const DATA_ENV: &str = "PREAU_CHILD_DATA";
 /// Set by `cargo xtask crash-loop`: the number of cycles and where to write the report.
 const CYCLES_ENV: &str = "PREAU_CRASH_CYCLES";
 const REPORT_ENV: &str = "PREAU_RELIABILITY_REPORT";
+/// Where the sections of RELIABILITY.md that the crash loop does not write begin.
+const KEPT_SECTIONS_MARKER: &str = "<!-- Sections below: measured by other tests";
 /// Random delay between the start of the writes and the kill.
 const KILL_AFTER_MS: (u64, u64) = (50, 1500);
 
@@ -245,7 +247,15 @@ async fn crash_loop_report() {
     let started = Instant::now();
     let backups = backup::backup_loop(cycles).await;
     let backups_total = started.elapsed();
-    let markdown = report::reliability_markdown(&report, total, &backups, backups_total);
+    let mut markdown = report::reliability_markdown(&report, total, &backups, backups_total);
+    // The sections measured by other tests (damaged folders, full disk,
+    // backups under load, SIGTERM) follow a marker and are kept as they are.
+    if let Ok(existing) = std::fs::read_to_string(&path)
+        && let Some(at) = existing.find(KEPT_SECTIONS_MARKER)
+    {
+        markdown.push('\n');
+        markdown.push_str(&existing[at..]);
+    }
     std::fs::write(&path, &markdown).unwrap();
     println!("{markdown}\nécrit dans {path}");
     report.assert_nothing_lost();
