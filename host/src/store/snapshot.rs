@@ -218,6 +218,7 @@ pub fn read(from: &Path) -> Result<Snapshot> {
             header.snapshot_version
         ))
     );
+    let cut = |_: std::io::Error| refuse("fichier tronqué ou altéré");
     let mut trees = Vec::new();
     let mut reader = Hashed {
         inner: &mut input,
@@ -228,22 +229,21 @@ pub fn read(from: &Path) -> Result<Snapshot> {
         reader
             .inner
             .read_exact(&mut tag)
-            .map_err(|_| refuse("fichier tronqué (fin absente)"))?;
+            .map_err(|_| refuse("fichier tronqué ou altéré (fin absente)"))?;
         match tag[0] {
             b'T' => {
                 reader.hash.update(tag);
-                let name =
-                    String::from_utf8(reader.bytes().map_err(|_| refuse("fichier tronqué"))?)
-                        .map_err(|_| refuse("nom d'arbre illisible"))?;
+                let name = String::from_utf8(reader.bytes().map_err(cut)?)
+                    .map_err(|_| refuse("nom d'arbre illisible"))?;
                 ensure!(
                     SledStore::is_space_tree(&name),
                     refuse(&format!("arbre inconnu « {name} »"))
                 );
-                let count = reader.u64().map_err(|_| refuse("fichier tronqué"))?;
+                let count = reader.u64().map_err(cut)?;
                 let mut entries = Vec::new();
                 for _ in 0..count {
-                    let k = reader.bytes().map_err(|_| refuse("fichier tronqué"))?;
-                    let v = reader.bytes().map_err(|_| refuse("fichier tronqué"))?;
+                    let k = reader.bytes().map_err(cut)?;
+                    let v = reader.bytes().map_err(cut)?;
                     entries.push((k, v));
                 }
                 trees.push((name, entries));
@@ -253,7 +253,7 @@ pub fn read(from: &Path) -> Result<Snapshot> {
                 reader
                     .inner
                     .read_exact(&mut digest)
-                    .map_err(|_| refuse("fichier tronqué (somme de contrôle absente)"))?;
+                    .map_err(|_| refuse("fichier tronqué ou altéré (somme de contrôle absente)"))?;
                 let computed = reader.hash.clone().finalize();
                 ensure!(
                     computed.as_slice() == digest,
@@ -358,4 +358,63 @@ pub fn restore(from: &Path, dir: &Path) -> Result<Summary> {
         return Err(e.context(format!("restauration dans {}", dir.display())));
     }
     Ok(snapshot.summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{OpenOptions, Space, Store, open_data_dir};
+
+    #[test]
+    fn a_snapshot_restores_whole_and_an_altered_one_is_refused() {
+        let place = std::env::temp_dir().join(format!(
+            "preau-instantane-{}-{}",
+            std::process::id(),
+            crate::directory::random_token()
+        ));
+        let (store, _) = open_data_dir(&place.join("db"), &OpenOptions::default()).unwrap();
+        for i in 0..500 {
+            let value = format!("valeur {i} ").repeat(20);
+            store
+                .put(
+                    Space::PluginData,
+                    format!("k{i:04}").as_bytes(),
+                    value.as_bytes(),
+                )
+                .unwrap();
+        }
+        let id = store.next_id().unwrap();
+        let file = place.join("s.preau.gz");
+        let written = store.backup(&file).unwrap();
+        assert_eq!(written.entries(), 500);
+        assert!(!place.join("s.preau.gz.partial").exists());
+
+        let summary = restore(&file, &place.join("restauree")).unwrap();
+        assert_eq!(summary.sha256, written.sha256);
+        let (restored, _) =
+            open_data_dir(&place.join("restauree"), &OpenOptions::default()).unwrap();
+        assert_eq!(
+            restored.get(Space::PluginData, b"k0499").unwrap(),
+            store.get(Space::PluginData, b"k0499").unwrap()
+        );
+        assert!(
+            restored.next_id().unwrap() > id,
+            "les identifiants continuent"
+        );
+
+        // One byte changed in the middle of the compressed stream.
+        let mut bytes = std::fs::read(&file).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0x40;
+        let altered = place.join("alteree.preau.gz");
+        std::fs::write(&altered, &bytes).unwrap();
+        let error = restore(&altered, &place.join("jamais")).unwrap_err();
+        assert!(
+            format!("{error:#}").contains("complète et intacte"),
+            "{error:#}"
+        );
+        assert!(!place.join("jamais").exists());
+        drop((store, restored));
+        let _ = std::fs::remove_dir_all(place);
+    }
 }
