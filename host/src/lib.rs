@@ -182,6 +182,11 @@ pub async fn build(config: Config) -> Result<Arc<App>> {
         config.wasm_dir.clone(),
         config.cache_dir.clone(),
     )?;
+    // Plugin namespaces' usage, counted once for a store from before quotas.
+    store::usage::ensure_counted(store.as_ref()).context("comptage de l'espace des services")?;
+    if let Some(mib) = directory.region_setting::<u64>(web::QUOTA_SETTING)? {
+        runtime.set_plugin_quota(mib << 20);
+    }
     let theme = Theme::new(
         config.theme_dir.clone(),
         sanitizer.clone(),

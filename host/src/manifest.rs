@@ -48,6 +48,9 @@ pub struct Limits {
     pub memory_mib: u64,
     /// Deadline of one call in milliseconds.
     pub timeout_ms: u64,
+    /// Storage each namespace of the plugin may use, in MiB, when lower than
+    /// the region's quota.
+    pub storage_mib: Option<u64>,
 }
 
 /// Outbound HTTP the plugin may ask the host for.
@@ -97,6 +100,7 @@ impl Default for Limits {
         Limits {
             memory_mib: DEFAULT_MEMORY_MIB,
             timeout_ms: DEFAULT_TIMEOUT_MS,
+            storage_mib: None,
         }
     }
 }

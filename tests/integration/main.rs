@@ -19,6 +19,7 @@ mod isolation;
 mod operator;
 mod plugin_kit;
 mod portal;
+mod quotas;
 mod reload;
 mod reservations;
 mod rss;

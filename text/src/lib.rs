@@ -57,8 +57,36 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// A size as French readers write it: « 512 octets », « 3,4 Ko », « 12,0 Mo », « 1,2 Go ».
+///
+/// ```
+/// assert_eq!(preau_text::bytes_fr(12 * 1024 * 1024), "12,0 Mo");
+/// ```
+pub fn bytes_fr(bytes: u64) -> String {
+    const UNITS: [&str; 3] = ["Ko", "Mo", "Go"];
+    if bytes < 1024 {
+        return format!("{bytes} octets");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit]).replace('.', ",")
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn sizes_read_in_french() {
+        assert_eq!(super::bytes_fr(0), "0 octets");
+        assert_eq!(super::bytes_fr(1023), "1023 octets");
+        assert_eq!(super::bytes_fr(3482), "3,4 Ko");
+        assert_eq!(super::bytes_fr(12 * 1024 * 1024), "12,0 Mo");
+        assert_eq!(super::bytes_fr(1288490189), "1,2 Go");
+    }
+
     #[test]
     fn escapes_the_five_characters() {
         assert_eq!(

@@ -51,6 +51,14 @@ impl Runtime {
             log_lines: 0,
             stderr,
             storage_trouble: std::cell::Cell::new(None),
+            quota_here: Quota {
+                counter: crate::store::usage::counter_key(&ctx.uai, &plugin.manifest.id),
+                limit: self.quota_of(plugin),
+            },
+            quota_region: Quota {
+                counter: crate::store::usage::counter_key("@region", &plugin.manifest.id),
+                limit: self.quota_of(plugin),
+            },
         };
         let mut store = WasmStore::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
@@ -358,6 +366,7 @@ pub(super) fn run_in_store<T>(
 /// A store failure under the call wins over whatever the plugin answered.
 fn report<T>(plugin: &str, uai: &str, ran: Ran<T>) -> Result<T, CallError> {
     match ran.storage_trouble {
+        Some(StorageTrouble::OverQuota(over)) => return Err(CallError::OverQuota(over)),
         Some(StorageTrouble::Full) => return Err(CallError::StorageFull),
         Some(StorageTrouble::Unavailable) => return Err(CallError::StorageUnavailable),
         None => {}

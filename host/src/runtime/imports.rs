@@ -41,6 +41,9 @@ pub struct CallState {
     /// host's (507 disk full, 503 store unavailable) whatever the plugin made of it
     /// (a failed read looks like an absent key to the plugin: never show its 404).
     pub(super) storage_trouble: std::cell::Cell<Option<StorageTrouble>>,
+    /// The byte budgets of this namespace and of the plugin's region store.
+    pub(super) quota_here: Quota,
+    pub(super) quota_region: Quota,
 }
 
 /// What went wrong with the store during a call.
@@ -50,6 +53,8 @@ pub enum StorageTrouble {
     Full,
     /// A read or write failed otherwise.
     Unavailable,
+    /// A write would have taken the namespace past its quota (nothing written).
+    OverQuota(QuotaExceeded),
 }
 
 impl WasiView for CallState {
@@ -71,7 +76,9 @@ enum Namespace {
 impl CallState {
     /// Records a failed store operation; the text the plugin gets.
     fn storage_failed(&self, error: &anyhow::Error) -> String {
-        let trouble = if crate::store::is_storage_full(error) {
+        let trouble = if let Some(over) = crate::store::quota_exceeded(error) {
+            StorageTrouble::OverQuota(over)
+        } else if crate::store::is_storage_full(error) {
             StorageTrouble::Full
         } else {
             StorageTrouble::Unavailable
@@ -119,16 +126,30 @@ impl CallState {
             return Err(format!("valeur trop volumineuse ({} octets)", value.len()));
         }
         let key = self.scoped(namespace, key)?;
+        self.write_within(namespace, &[], vec![Op::Put(key, value.to_vec())])
+            .map(|_| ())
+    }
+
+    /// Writes `ops` (checked against `expected`) within the namespace's quota.
+    fn write_within(
+        &self,
+        namespace: Namespace,
+        expected: &[(Vec<u8>, Option<Vec<u8>>)],
+        ops: Vec<Op>,
+    ) -> Result<bool, String> {
+        let quota = match namespace {
+            Namespace::Here => &self.quota_here,
+            Namespace::Region => &self.quota_region,
+        };
         self.store
-            .put(Space::PluginData, &key, value)
+            .batch_within(Space::PluginData, expected, ops, quota)
             .map_err(|e| self.storage_failed(&e))
     }
 
     fn delete_in(&self, namespace: Namespace, key: &str) -> Result<(), String> {
         let key = self.scoped(namespace, key)?;
-        self.store
-            .delete(Space::PluginData, &key)
-            .map_err(|e| self.storage_failed(&e))
+        self.write_within(namespace, &[], vec![Op::Delete(key)])
+            .map(|_| ())
     }
 
     fn scan_in(
@@ -360,9 +381,7 @@ impl wit_store::Host for CallState {
 
     fn batch(&mut self, ops: Vec<wit_store::Op>) -> Result<(), String> {
         let ops = self.scoped_ops(ops)?;
-        self.store
-            .batch(Space::PluginData, ops)
-            .map_err(|e| self.storage_failed(&e))
+        self.write_within(Namespace::Here, &[], ops).map(|_| ())
     }
 
     fn batch_if(
@@ -381,9 +400,7 @@ impl wit_store::Host for CallState {
             checks.push((self.scoped(Namespace::Here, &key)?, value));
         }
         let ops = self.scoped_ops(ops)?;
-        self.store
-            .batch_if(Space::PluginData, &checks, ops)
-            .map_err(|e| self.storage_failed(&e))
+        self.write_within(Namespace::Here, &checks, ops)
     }
 
     fn next_id(&mut self) -> u64 {

@@ -27,7 +27,7 @@ use crate::SharedSanitizer;
 use crate::html::Sanitizer;
 use crate::manifest::Manifest;
 use crate::outbound::{DEFAULT_BODY_BYTES, FetchError, HostPolicy, SharedOutbound};
-use crate::store::{Op, Space, Store};
+use crate::store::{Op, Quota, QuotaExceeded, Space, Store};
 
 mod calls;
 mod engine;
@@ -121,6 +121,8 @@ pub enum CallError {
     StorageFull,
     /// The store failed under the call (503).
     StorageUnavailable,
+    /// A write would have taken the plugin's namespace past its quota (507).
+    OverQuota(QuotaExceeded),
 }
 
 impl CallError {
@@ -148,6 +150,7 @@ impl std::fmt::Display for CallError {
             CallError::Host(m) => write!(f, "erreur de l'hôte : {m}"),
             CallError::StorageFull => f.write_str("espace de stockage plein"),
             CallError::StorageUnavailable => f.write_str("base de données indisponible"),
+            CallError::OverQuota(over) => write!(f, "{over}"),
         }
     }
 }
@@ -235,7 +238,12 @@ pub struct Runtime {
     pub pooled: bool,
     /// Calls per plugin and outcome, for `/metrics`.
     pub(crate) call_metrics: crate::metrics::PluginCalls,
+    /// Bytes each plugin namespace may use (the region's setting; a manifest may lower it).
+    plugin_quota: std::sync::atomic::AtomicU64,
 }
+
+/// Bytes a plugin namespace may use when the region set nothing.
+pub const DEFAULT_PLUGIN_QUOTA: u64 = 100 << 20;
 
 impl Runtime {
     /// Creates the engine and loads every plugin found in `plugin_dirs`
@@ -276,10 +284,28 @@ impl Runtime {
             .context("fils de la voie de pénalité")?,
             pooled,
             call_metrics: Default::default(),
+            plugin_quota: std::sync::atomic::AtomicU64::new(DEFAULT_PLUGIN_QUOTA),
         });
         runtime.rescan();
         start_epoch_ticker(&runtime.engine);
         Ok(runtime)
+    }
+
+    /// Sets the bytes each plugin namespace may use (the region's setting).
+    pub fn set_plugin_quota(&self, bytes: u64) {
+        self.plugin_quota
+            .store(bytes, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The bytes plugin `plugin` may use in one namespace: the region's
+    /// quota, or its manifest's if lower.
+    pub fn quota_of(&self, plugin: &LoadedPlugin) -> u64 {
+        let region = self.plugin_quota.load(std::sync::atomic::Ordering::Relaxed);
+        plugin
+            .manifest
+            .limits
+            .storage_mib
+            .map_or(region, |mib| region.min(mib << 20))
     }
 
     /// The current sanitizer.

@@ -79,6 +79,9 @@ pub fn check(dir: &Path) -> Result<(SledStore, EngineReport)> {
     let mut namespaces = BTreeMap::new();
     if problems.is_empty() {
         for (key, value) in store.scan(Space::PluginData, b"", None, usize::MAX, false)? {
+            if key.starts_with(super::usage::COUNTER_PREFIX) {
+                continue;
+            }
             let text = String::from_utf8_lossy(&key);
             let mut parts = text.splitn(3, '/');
             let (Some(owner), Some(plugin), Some(_)) = (parts.next(), parts.next(), parts.next())
@@ -91,6 +94,11 @@ pub fn check(dir: &Path) -> Result<(SledStore, EngineReport)> {
                 .or_insert((0u64, 0u64));
             slot.0 += 1;
             slot.1 += (key.len() + value.len()) as u64;
+        }
+        for (owner, plugin, counted, actual) in super::usage::mismatches(&store)? {
+            problems.push(format!(
+                "compteur d'espace de {owner}/{plugin} : {counted} octets comptés, {actual} occupés"
+            ));
         }
     }
     Ok((

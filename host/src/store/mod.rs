@@ -20,6 +20,7 @@ pub mod check;
 pub mod identity;
 mod sled_engine;
 pub mod snapshot;
+pub mod usage;
 
 pub use identity::{Identity, OpenOptions, Opening, Refusal, open_data_dir};
 pub use sled_engine::SledStore;
@@ -37,6 +38,47 @@ impl std::fmt::Display for StorageFull {
 }
 
 impl std::error::Error for StorageFull {}
+
+/// A byte budget: `counter` (a key of the same space) holds the bytes used
+/// (keys and values) by the entries it counts.
+#[derive(Clone, Debug)]
+pub struct Quota {
+    pub counter: Vec<u8>,
+    pub limit: u64,
+}
+
+/// A write refused because it would take a namespace past its quota; nothing
+/// of it was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuotaExceeded {
+    /// Bytes used before the write.
+    pub used: u64,
+    pub limit: u64,
+    /// Bytes the write would have added.
+    pub adding: u64,
+}
+
+impl std::fmt::Display for QuotaExceeded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "quota dépassé : {} utilisés sur {}, l'écriture en ajoutait {}",
+            preau_text::bytes_fr(self.used),
+            preau_text::bytes_fr(self.limit),
+            preau_text::bytes_fr(self.adding)
+        )
+    }
+}
+
+impl std::error::Error for QuotaExceeded {}
+
+/// The [`QuotaExceeded`] of an error chain, if any.
+pub fn quota_exceeded(error: &anyhow::Error) -> Option<QuotaExceeded> {
+    error
+        .chain()
+        .find_map(|e| e.downcast_ref::<QuotaExceeded>())
+        .copied()
+}
 
 /// Whether an error chain holds a [`StorageFull`].
 pub fn is_storage_full(error: &anyhow::Error) -> bool {
@@ -136,6 +178,18 @@ pub trait Store: Send + Sync + 'static {
         space: Space,
         expected: &[(Vec<u8>, Option<Vec<u8>>)],
         ops: Vec<Op>,
+    ) -> Result<bool>;
+    /// [`Store::batch_if`] within a byte budget: the bytes the ops add or free
+    /// (keys and values) are added to `quota.counter` in the same transaction;
+    /// a batch that would take it past `quota.limit` fails with
+    /// [`QuotaExceeded`] and writes nothing (a batch that frees space always
+    /// passes).
+    fn batch_within(
+        &self,
+        space: Space,
+        expected: &[(Vec<u8>, Option<Vec<u8>>)],
+        ops: Vec<Op>,
+        quota: &Quota,
     ) -> Result<bool>;
     /// A new id, greater than any returned before, also across restarts.
     fn next_id(&self) -> Result<u64>;

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
 
-use super::{Entry, Health, Op, Space, StorageFull, Store, prefix_end};
+use super::{Entry, Health, Op, Quota, QuotaExceeded, Space, StorageFull, Store, prefix_end};
 
 /// The host's own tree: identity record, write counter, id floor.
 const META_TREE: &str = "preau-meta";
@@ -666,6 +666,77 @@ impl Store for SledStore {
             },
             |applied| *applied,
         )
+    }
+
+    fn batch_within(
+        &self,
+        space: Space,
+        expected: &[(Vec<u8>, Option<Vec<u8>>)],
+        ops: Vec<Op>,
+        quota: &Quota,
+    ) -> Result<bool> {
+        use sled::transaction::{ConflictableTransactionError, TransactionError};
+        /// Why the transaction stopped without writing.
+        enum Stop {
+            Expectation,
+            Quota(QuotaExceeded),
+        }
+        let result = self.write(
+            |o| {
+                let applied = o.tree(space).transaction(|tx| {
+                    for (key, value) in expected {
+                        if tx.get(key)?.as_deref() != value.as_deref() {
+                            return Err(ConflictableTransactionError::Abort(Stop::Expectation));
+                        }
+                    }
+                    // Reads see the transaction's own writes: a key written twice
+                    // in one batch is counted once.
+                    let mut delta: i64 = 0;
+                    for op in &ops {
+                        let (key, new) = match op {
+                            Op::Put(k, v) => (k, Some(v)),
+                            Op::Delete(k) => (k, None),
+                        };
+                        let old = tx.get(key.as_slice())?;
+                        let size = |v: usize| (key.len() + v) as i64;
+                        delta -= old.as_ref().map_or(0, |v| size(v.len()));
+                        delta += new.map_or(0, |v| size(v.len()));
+                        match new {
+                            Some(v) => {
+                                tx.insert(key.as_slice(), v.as_slice())?;
+                            }
+                            None => {
+                                tx.remove(key.as_slice())?;
+                            }
+                        }
+                    }
+                    let used =
+                        decode_u64(tx.get(quota.counter.as_slice())?.as_deref()).unwrap_or(0);
+                    let after = (used as i64 + delta).max(0) as u64;
+                    if delta > 0 && after > quota.limit {
+                        return Err(ConflictableTransactionError::Abort(Stop::Quota(
+                            QuotaExceeded {
+                                used,
+                                limit: quota.limit,
+                                adding: delta as u64,
+                            },
+                        )));
+                    }
+                    if delta != 0 {
+                        tx.insert(quota.counter.as_slice(), &after.to_be_bytes())?;
+                    }
+                    Ok(())
+                });
+                match applied {
+                    Ok(()) => Ok(Ok(true)),
+                    Err(TransactionError::Abort(Stop::Expectation)) => Ok(Ok(false)),
+                    Err(TransactionError::Abort(Stop::Quota(q))) => Ok(Err(q)),
+                    Err(TransactionError::Storage(e)) => Err(e),
+                }
+            },
+            |outcome| matches!(outcome, Ok(true)),
+        )?;
+        result.map_err(anyhow::Error::new)
     }
 
     fn next_id(&self) -> Result<u64> {

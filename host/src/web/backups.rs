@@ -169,7 +169,7 @@ fn backups_page(
             json!({
                 "name": file.name,
                 "when": when,
-                "size": french_size(file.bytes),
+                "size": preau_text::bytes_fr(file.bytes),
                 "kept": kept,
                 "badge": badge,
             })
@@ -232,7 +232,7 @@ fn run_view(run: &Run, paris: &TimeZone) -> Value {
             prune_error,
         } => {
             view["entries"] = json!(entries);
-            view["size"] = json!(french_size(*file_bytes));
+            view["size"] = json!(preau_text::bytes_fr(*file_bytes));
             view["sha256"] = json!(sha256);
             view["deleted"] = json!(deleted);
             view["prune_error"] = json!(prune_error);
@@ -240,33 +240,4 @@ fn run_view(run: &Run, paris: &TimeZone) -> Value {
         Outcome::Failed { error } => view["error"] = json!(error),
     }
     view
-}
-
-/// « 512 octets », « 3,4 Ko », « 12,0 Mo », « 1,2 Go ».
-fn french_size(bytes: u64) -> String {
-    const UNITS: [&str; 3] = ["Ko", "Mo", "Go"];
-    if bytes < 1024 {
-        return format!("{bytes} octets");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit]).replace('.', ",")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::french_size;
-
-    #[test]
-    fn sizes_read_in_french() {
-        assert_eq!(french_size(0), "0 octets");
-        assert_eq!(french_size(1023), "1023 octets");
-        assert_eq!(french_size(3482), "3,4 Ko");
-        assert_eq!(french_size(12 * 1024 * 1024), "12,0 Mo");
-        assert_eq!(french_size(1288490189), "1,2 Go");
-    }
 }

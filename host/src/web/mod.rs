@@ -33,12 +33,14 @@ mod notifications;
 mod pages;
 pub mod plugins;
 mod portal;
+mod quotas;
 mod rubriques;
 mod services;
 mod storage_full;
 mod visitor;
 
 use pages::error_page;
+pub use quotas::QUOTA_SETTING;
 use visitor::Visitor;
 
 /// Largest request body accepted (forms); larger ones get 413.
@@ -76,6 +78,7 @@ fn routes() -> Routes {
         )
         .add("/admin/", on_get(admin::index))
         .add("/admin/embeds", on_post(admin::save_embeds))
+        .add("/admin/quotas", on_get(quotas::page).post(quotas::save))
         .add(
             "/admin/sauvegardes",
             on_get(backups::page).post(backups::save),

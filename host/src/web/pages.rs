@@ -300,6 +300,10 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         match self {
             AppError::Respond(response) => response,
+            AppError::Failed(e) if crate::store::quota_exceeded(&e).is_some() => {
+                tracing::warn!("{e:#}");
+                over_quota(crate::store::quota_exceeded(&e).expect("vu"))
+            }
             AppError::Failed(e) if crate::store::is_storage_full(&e) => {
                 tracing::warn!("{e:#}");
                 // The storage_full layer turns it into the page with the form's text.
@@ -315,6 +319,25 @@ impl IntoResponse for AppError {
 
 /// Handler result.
 pub type WebResult = Result<Response, AppError>;
+
+/// Why a write was refused for lack of room, when it is not the whole disk:
+/// carried by a 507 response for the `storage_full` layer, which renders the
+/// page with the form's text.
+#[derive(Clone, Debug)]
+pub struct RoomRefusal(pub String);
+
+/// A 507 for a write that would take a plugin's namespace past its quota.
+pub fn over_quota(over: crate::store::QuotaExceeded) -> Response {
+    let mut response = StatusCode::INSUFFICIENT_STORAGE.into_response();
+    response.extensions_mut().insert(RoomRefusal(format!(
+        "L'espace alloué à ce service dans votre établissement est plein ({} utilisés sur {}) ; \
+         votre texte n'a pas été perdu : revenez en arrière pour le copier, et prévenez \
+         l'administrateur de l'établissement.",
+        preau_text::bytes_fr(over.used),
+        preau_text::bytes_fr(over.limit)
+    )));
+    response
+}
 
 /// A local path to go back to after sign-in: must stay on this site.
 pub fn safe_next(next: &str) -> Option<&str> {

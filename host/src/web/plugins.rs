@@ -219,6 +219,7 @@ impl PluginPage<'_> {
             CallError::Unknown => return self.not_found(),
             // The storage_full layer answers the page with the form's text.
             CallError::StorageFull => return StatusCode::INSUFFICIENT_STORAGE.into_response(),
+            CallError::OverQuota(over) => return super::pages::over_quota(over),
             CallError::StorageUnavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "La base de données est momentanément indisponible ; rien n'a été perdu. \

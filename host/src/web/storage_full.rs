@@ -14,6 +14,7 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 
+use super::pages::RoomRefusal;
 use crate::App;
 use crate::store::Health;
 
@@ -47,7 +48,7 @@ pub async fn keep_form_text(request: Request, next: Next) -> Response {
     if !is_form {
         let response = next.run(request).await;
         return if response.status() == StatusCode::INSUFFICIENT_STORAGE {
-            page(&[], back.as_deref())
+            page(&[], back.as_deref(), &message_of(&response))
         } else {
             response
         };
@@ -73,7 +74,15 @@ pub async fn keep_form_text(request: Request, next: Next) -> Response {
             !HIDDEN_FIELDS.contains(&name.as_str()) && !value.trim().is_empty() && value != "on"
         })
         .collect();
-    page(&kept, back.as_deref())
+    page(&kept, back.as_deref(), &message_of(&response))
+}
+
+/// The refusal's message: a quota's, or the full disk's.
+fn message_of(response: &Response) -> String {
+    response
+        .extensions()
+        .get::<RoomRefusal>()
+        .map_or_else(|| MESSAGE.to_string(), |r| r.0.clone())
 }
 
 /// The path of a same-site `Referer` (`http://host/e/…` → `/e/…`).
@@ -86,7 +95,7 @@ fn same_site_path(referer: &str) -> Option<&str> {
 }
 
 /// The 507 page, with the text of `fields`.
-fn page(fields: &[(String, String)], back: Option<&str>) -> Response {
+fn page(fields: &[(String, String)], back: Option<&str>, message: &str) -> Response {
     use preau_text::escape as esc;
     let mut kept = String::new();
     if !fields.is_empty() {
@@ -111,10 +120,10 @@ fn page(fields: &[(String, String)], back: Option<&str>) -> Response {
          <title>Espace de stockage plein — Préau</title>\
          <link rel=\"stylesheet\" href=\"/static/style.css\">\
          <main id=\"contenu\" class=\"page-erreur\"><h1>Enregistrement impossible</h1>\
-         <p role=\"alert\">{MESSAGE}</p>\
-         <p>Rien n'a été enregistré. L'équipe technique est prévenue ; réessayez plus tard.</p>\
+         <p role=\"alert\">{message}</p>\
+         <p>Rien n'a été enregistré.</p>\
          {kept}<p>{back}</p></main></html>",
-        MESSAGE = esc(MESSAGE)
+        message = esc(message)
     );
     let mut response = (StatusCode::INSUFFICIENT_STORAGE, Html(body)).into_response();
     response

@@ -18,6 +18,8 @@ impl Plugin for Hostile {
             .get("/sandbox", probe_sandbox)
             .get("/store/{key}", read_key)
             .post("/store/{key}", write_key)
+            .post("/fill", fill)
+            .post("/fill-batch", fill_batch)
     }
 
     fn render_block(_: &str, _: &Params, _: &Invocation) -> Result<Option<Fragment>> {
@@ -97,4 +99,43 @@ fn write_key(request: &Request, params: &Params) -> Result<Response> {
     let key = request.query("key").unwrap_or(params.get("key"));
     preau_sdk::bindings::preau::plugin::store::put(key, b"hostile").map_err(Error::Internal)?;
     Ok(Response::json(&"ok"))
+}
+
+/// Writes 1 MiB values until the store refuses one (the quota must stop it).
+fn fill(_: &Request, _: &Params) -> Result<Response> {
+    let value = vec![0x5au8; 1 << 20];
+    let mut written = 0;
+    loop {
+        let key = format!("gros/{written:05}");
+        match preau_sdk::bindings::preau::plugin::store::put(&key, &value) {
+            Ok(()) => written += 1,
+            Err(error) => {
+                return Ok(Response::json(&serde_json::json!({
+                    "written": written,
+                    "error": error,
+                })));
+            }
+        }
+    }
+}
+
+/// One batch of 3 × 1 MiB plus a small marker: all of it or nothing.
+fn fill_batch(_: &Request, _: &Params) -> Result<Response> {
+    use preau_sdk::bindings::preau::plugin::store::{Entry, Op, batch};
+    let mut ops: Vec<Op> = (0..3)
+        .map(|i| {
+            Op::Put(Entry {
+                key: format!("lot/{i}"),
+                value: vec![0x33u8; 1 << 20],
+            })
+        })
+        .collect();
+    ops.push(Op::Put(Entry {
+        key: "lot/marque".into(),
+        value: b"x".to_vec(),
+    }));
+    let outcome = batch(&ops);
+    Ok(Response::json(
+        &serde_json::json!({ "ok": outcome.is_ok() }),
+    ))
 }
