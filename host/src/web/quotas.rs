@@ -93,11 +93,10 @@ fn quotas_page(
     for ((owner, plugin), bytes) in &used {
         let loaded = plugins.iter().find(|p| &p.manifest.id == plugin);
         let limit = loaded.map_or(current_mib(app)? << 20, |p| app.runtime.quota_of(p));
-        let percent = if limit == 0 {
-            100
-        } else {
-            (bytes.saturating_mul(100) / limit).min(100)
-        };
+        let percent = bytes
+            .saturating_mul(100)
+            .checked_div(limit)
+            .map_or(100, |p| p.min(100));
         rows.push(json!({
             "owner": if owner == "@region" { "Région (données communes)".to_string() } else {
                 names.get(owner).map_or_else(|| owner.clone(), |n| format!("{n} ({owner})"))
