@@ -136,3 +136,27 @@ async fn wasi_gives_no_files_no_environment_no_sockets_and_keys_stay_in_their_na
     assert!(blog.body.contains("Bienvenue"));
     drop(server);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_template_cannot_send_the_visitor_elsewhere() {
+    let (_server, pupil) = with_hostile_plugin().await;
+    let page = pupil.get(&hostile("/piege")).await.unwrap();
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("piège tendu"), "{}", page.body);
+    for gone in [
+        "http-equiv",
+        "<base",
+        "onmouseover",
+        "javascript:",
+        "evil.example",
+    ] {
+        assert!(!page.body.contains(gone), "{gone} :\n{}", page.body);
+    }
+    // The page itself is whole: its link and form are there, made harmless.
+    assert!(
+        page.body.contains(r##"id="lien" href="#""##),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(r##"action="#""##), "{}", page.body);
+}

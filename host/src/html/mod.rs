@@ -24,10 +24,12 @@
 //! tokenizer the post-pass walks ammonia's output with).
 
 mod embeds;
+mod guard;
 mod markup;
 mod sanitizer;
 
 pub use embeds::{Embed, EmbedProvider};
+pub use guard::guard;
 pub use markup::escape;
 pub use sanitizer::Sanitizer;
 

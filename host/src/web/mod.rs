@@ -363,6 +363,7 @@ pub fn router(app: Arc<App>) -> Router {
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(storage_full::keep_form_text))
+        .layer(axum::middleware::map_response(guard_html))
         .layer(axum::middleware::map_response(security_headers))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
@@ -377,6 +378,27 @@ pub fn router(app: Arc<App>) -> Router {
 async fn in_flight(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
     let _counted = app.shutdown.request();
     next.run(request).await
+}
+
+/// Every HTML page passes [`crate::html::guard`]: whatever a template (a
+/// plugin's included) wrote, no `meta refresh`, `base`, event attribute or
+/// `javascript:` URL reaches a visitor.
+async fn guard_html(response: Response) -> Response {
+    let is_html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if !is_html {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return axum::response::IntoResponse::into_response(StatusCode::INTERNAL_SERVER_ERROR);
+    };
+    let guarded = crate::html::guard(&String::from_utf8_lossy(&bytes));
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(guarded))
 }
 
 /// Headers on every response: no scripts at all, frames only from the embed providers.

@@ -18,6 +18,7 @@ impl Plugin for Hostile {
             .get("/sandbox", probe_sandbox)
             .get("/store/{key}", read_key)
             .post("/store/{key}", write_key)
+            .get("/piege", trap)
             .post("/fill", fill)
             .post("/fill-batch", fill_batch)
     }
@@ -99,6 +100,17 @@ fn write_key(request: &Request, params: &Params) -> Result<Response> {
     let key = request.query("key").unwrap_or(params.get("key"));
     preau_sdk::bindings::preau::plugin::store::put(key, b"hostile").map_err(Error::Internal)?;
     Ok(Response::json(&"ok"))
+}
+
+/// A page whose template tries to act on the visitor without a script: a
+/// `meta refresh` off the site, a `base`, an event attribute, a
+/// `javascript:` link given as a value, a form posting elsewhere.
+fn trap(_: &Request, _: &Params) -> Result<Response> {
+    Ok(Response::page(
+        "piege.html",
+        "Piège",
+        &serde_json::json!({ "link": "javascript:vol()", "message": "piège tendu" }),
+    ))
 }
 
 /// Writes 1 MiB values until the store refuses one (the quota must stop it).
