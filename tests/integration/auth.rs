@@ -224,3 +224,51 @@ async fn sign_in_returns_to_the_requested_local_page_only() {
     assert_eq!(page.status, 303);
     assert!(!page.location().contains("evil"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closing_access_window_ends_a_signed_in_pupils_session_with_the_opening_date() {
+    let server = TestServer::start().await.unwrap();
+    let principal = server.signed_in("principal.pilat").await.unwrap();
+    let pupil = server.signed_in("emma.martin").await.unwrap();
+    let token = pupil.cookie("preau_session").unwrap();
+    let blog = format!("/e/{PILAT}/blog/");
+    assert_eq!(pupil.get(&blog).await.unwrap().status, 200);
+
+    let windows = format!("/admin/e/{PILAT}/acces");
+    let page = principal
+        .post_form(
+            &windows,
+            &windows,
+            &[
+                ("profile", "eleve"),
+                ("from", "2020-01-01"),
+                ("until", "2099-09-01"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.status, 303);
+
+    // The pupil's next request ends the session and says when access opens,
+    // as the sign-in page does.
+    let page = pupil.get(&blog).await.unwrap();
+    assert_eq!(page.status, 403);
+    assert!(
+        page.body.contains("ouvrira le 1er septembre 2099"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(r#"action="/login""#));
+    assert!(pupil.cookie("preau_session").is_none(), "cookie cleared");
+    assert!(
+        server.app.directory().session(&token).unwrap().is_none(),
+        "session ended server-side"
+    );
+    // The old cookie is worth nothing any more: a visitor's page, not the pupil's.
+    pupil.set_cookie("preau_session", &token);
+    let home = pupil.get("/compte").await.unwrap();
+    assert_eq!(home.status, 303);
+    assert!(home.location().starts_with("/login"));
+    // The principal (not concerned) keeps their session.
+    assert_eq!(principal.get(&windows).await.unwrap().status, 200);
+}

@@ -16,6 +16,7 @@ use super::extract::{parse_form, parse_query};
 use super::pages::{WebResult, bad_form, csrf_rejected, render, safe_next};
 use super::visitor::{SESSION_COOKIE, Visitor};
 use crate::App;
+use crate::directory::User;
 
 /// Failures allowed per login within [`FAILURE_WINDOW`] (the current-password
 /// check of `/compte`, for a signed-in person only).
@@ -352,6 +353,99 @@ fn login_page(
     )
 }
 
+/// Access windows: a person may not be signed in while every establishment
+/// of theirs is closed to their profile. Then the sign-in page's message,
+/// which gives the earliest opening date in that establishment's local time.
+pub(super) fn closed_everywhere(app: &App, user: &User, at: i64) -> anyhow::Result<Option<String>> {
+    // The earliest opening, and the establishment whose local time says it.
+    let mut opens: Option<(i64, &str)> = None;
+    let mut open_somewhere = user.region_admin || user.memberships.is_empty();
+    for membership in &user.memberships {
+        if open_somewhere {
+            break;
+        }
+        match app.directory.closed(user, &membership.uai, at)? {
+            Some(crate::directory::Closed::Until(ts)) => {
+                if opens.is_none_or(|(earliest, _)| ts < earliest) {
+                    opens = Some((ts, &membership.uai));
+                }
+            }
+            Some(crate::directory::Closed::Blocked) => {}
+            None => open_somewhere = true,
+        }
+    }
+    let Some((opens, uai)) = opens.filter(|_| !open_somewhere) else {
+        return Ok(None);
+    };
+    let zone = app
+        .directory
+        .establishment(uai)?
+        .map(|e| preau_text::TimeZone::named_or_default(&e.time_zone))
+        .unwrap_or_else(preau_text::TimeZone::paris);
+    Ok(Some(format!(
+        "L'accès à l'ENT n'est pas encore ouvert pour votre profil. \
+         Il ouvrira le {}.",
+        zone.french_date_time(opens)
+    )))
+}
+
+/// A signed-in person whose access window has closed (every establishment of
+/// theirs closed to their profile): their session ends on their next request,
+/// which answers the sign-in page with the opening date (403) instead.
+pub(super) async fn end_closed_sessions(
+    State(app): State<Arc<App>>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if request.uri().path().starts_with("/static/")
+        || super::visitor::cookie(request.headers(), SESSION_COOKIE).is_none()
+    {
+        return next.run(request).await;
+    }
+    let path = request.uri().path().to_string();
+    let visitor = Visitor::from_headers(&app, request.headers(), &path);
+    let closed = match &visitor.user {
+        Some(user) => closed_everywhere(&app, user, crate::directory::now()),
+        None => Ok(None),
+    };
+    let message = match closed {
+        Ok(Some(message)) => message,
+        Ok(None) => {
+            // Resolved once: handlers find it in the extensions.
+            request.extensions_mut().insert(visitor);
+            return next.run(request).await;
+        }
+        Err(e) => {
+            tracing::error!("fenêtre d'accès : {e:#}");
+            return super::pages::internal_error_response();
+        }
+    };
+    let cookie = match sign_out(&app, &visitor) {
+        Ok(cookie) => cookie,
+        Err(e) => {
+            tracing::error!("fin de session : {e:#}");
+            return super::pages::internal_error_response();
+        }
+    };
+    // The same request, now anonymous (the session no longer exists).
+    let anonymous = Visitor::from_headers(&app, request.headers(), &path);
+    let next_page = if request.method() == axum::http::Method::GET {
+        safe_next(&path).unwrap_or("")
+    } else {
+        ""
+    };
+    let mut response = login_page(
+        &app,
+        &anonymous,
+        StatusCode::FORBIDDEN,
+        Some(&message),
+        "",
+        next_page,
+    );
+    response.headers_mut().append(header::SET_COOKIE, cookie);
+    response
+}
+
 /// GET /login
 pub async fn login_form(State(app): State<Arc<App>>, visitor: Visitor, uri: Uri) -> Response {
     let query = parse_query(uri.query());
@@ -492,33 +586,8 @@ pub async fn login(
             &next,
         ));
     }
-    // Access windows: signing in is refused while every establishment of the
-    // person is closed to their profile; the message gives the opening date.
     let at = crate::directory::now();
-    // The earliest opening, and the establishment whose local time says it.
-    let mut opens: Option<(i64, &str)> = None;
-    let mut open_somewhere = user.region_admin || user.memberships.is_empty();
-    for membership in &user.memberships {
-        match app.directory.closed(&user, &membership.uai, at)? {
-            Some(crate::directory::Closed::Until(ts)) => {
-                if opens.is_none_or(|(earliest, _)| ts < earliest) {
-                    opens = Some((ts, &membership.uai));
-                }
-            }
-            Some(crate::directory::Closed::Blocked) => {}
-            None => open_somewhere = true,
-        }
-    }
-    if !open_somewhere && let Some((opens, uai)) = opens {
-        let zone = app
-            .directory
-            .establishment(uai)?
-            .map(|e| preau_text::TimeZone::named_or_default(&e.time_zone))
-            .unwrap_or_else(preau_text::TimeZone::paris);
-        let message = format!(
-            "L'accès à l'ENT n'est pas encore ouvert pour votre profil. Il ouvrira le {}.",
-            zone.french_date_time(opens)
-        );
+    if let Some(message) = closed_everywhere(&app, &user, at)? {
         return Ok(login_page(
             &app,
             &visitor,
