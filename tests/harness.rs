@@ -161,6 +161,8 @@ pub struct Client {
     base: String,
     http: reqwest::Client,
     cookies: Arc<Mutex<HashMap<String, String>>>,
+    /// `X-Forwarded-For` sent with every request (a client behind a proxy).
+    forwarded_for: Option<String>,
 }
 
 impl Client {
@@ -174,6 +176,27 @@ impl Client {
                 .build()
                 .expect("client"),
             cookies: Arc::new(Mutex::new(HashMap::new())),
+            forwarded_for: None,
+        }
+    }
+
+    /// The same client (no cookies) sending `X-Forwarded-For: address`: seen
+    /// from `address` by a host that trusts 127.0.0.1 as its proxy.
+    pub fn forwarded_for(base: &str, address: &str) -> Client {
+        Client {
+            forwarded_for: Some(address.to_string()),
+            ..Client::new(base)
+        }
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header());
+        match &self.forwarded_for {
+            Some(address) => request.header("x-forwarded-for", address),
+            None => request,
         }
     }
 
@@ -234,9 +257,7 @@ impl Client {
     /// GET `path`.
     pub async fn get(&self, path: &str) -> Result<Page> {
         let response = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .header("cookie", self.cookie_header())
+            .request(reqwest::Method::GET, path)
             .send()
             .await
             .with_context(|| format!("GET {path}"))?;
@@ -253,9 +274,7 @@ impl Client {
     /// POST any body.
     pub async fn post_body(&self, path: &str, content_type: &str, body: Vec<u8>) -> Result<Page> {
         let response = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("cookie", self.cookie_header())
+            .request(reqwest::Method::POST, path)
             .header("content-type", content_type)
             .body(body)
             .send()

@@ -64,6 +64,132 @@ pub fn read(bytes: &[u8]) -> Result<ImageInfo, HeaderError> {
     })
 }
 
+/// Where the image ends: the byte after PNG's `IEND` chunk, JPEG's end-of-image
+/// marker, GIF's trailer, or the RIFF container's declared size for WebP.
+/// `None` when the structure cannot be walked to its end (truncated or
+/// malformed). Anything after that end is not part of the image: a file can
+/// be both a valid image and something else (an archive, HTML, a script)
+/// appended to it, so uploads with trailing data are refused.
+pub fn end(bytes: &[u8], format: ImageFormat) -> Option<usize> {
+    match format {
+        ImageFormat::Png => png_end(bytes),
+        ImageFormat::Jpeg => jpeg_end(bytes),
+        ImageFormat::Gif => gif_end(bytes),
+        ImageFormat::Webp => webp_end(bytes),
+    }
+}
+
+/// Chunks (length, type, data, CRC) from the signature up to `IEND`.
+fn png_end(bytes: &[u8]) -> Option<usize> {
+    let mut at = 8;
+    loop {
+        let length = usize::try_from(u32_be(bytes, at)?).ok()?;
+        let kind = bytes.get(at + 4..at + 8)?;
+        let next = at.checked_add(12)?.checked_add(length)?;
+        if next > bytes.len() {
+            return None;
+        }
+        if kind == b"IEND" {
+            return Some(next);
+        }
+        at = next;
+    }
+}
+
+/// Segments up to each start of scan, then the entropy-coded data (where
+/// `FF 00` is a data byte and `FF D0`–`FF D7` restart markers) up to the next
+/// marker; progressive images have several scans. Ends after `FF D9`.
+fn jpeg_end(bytes: &[u8]) -> Option<usize> {
+    let mut at = 2;
+    loop {
+        if *bytes.get(at)? != 0xFF {
+            return None;
+        }
+        while *bytes.get(at)? == 0xFF {
+            at += 1;
+        }
+        let marker = *bytes.get(at)?;
+        at += 1;
+        match marker {
+            0xD9 => return Some(at),
+            0x01 | 0xD0..=0xD7 => continue,
+            0x00 | 0xD8 => return None,
+            _ => {}
+        }
+        let length = usize::try_from(u16_be(bytes, at)?).ok()?;
+        if length < 2 {
+            return None;
+        }
+        at = at.checked_add(length)?;
+        if at > bytes.len() {
+            return None;
+        }
+        if marker == 0xDA {
+            // Entropy-coded data: up to a marker that is neither stuffing nor a restart.
+            loop {
+                if *bytes.get(at)? == 0xFF {
+                    match *bytes.get(at + 1)? {
+                        0x00 | 0xD0..=0xD7 => at += 2,
+                        _ => break,
+                    }
+                } else {
+                    at += 1;
+                }
+            }
+        }
+    }
+}
+
+/// Sub-blocks (a length byte, then that many bytes) up to the empty one.
+fn gif_sub_blocks(bytes: &[u8], mut at: usize) -> Option<usize> {
+    loop {
+        let length = usize::from(*bytes.get(at)?);
+        at += 1;
+        if length == 0 {
+            return Some(at);
+        }
+        at = at.checked_add(length)?;
+    }
+}
+
+/// Header, logical screen, global colour table, then extensions and images
+/// up to the trailer `3B`.
+fn gif_end(bytes: &[u8]) -> Option<usize> {
+    let flags = *bytes.get(10)?;
+    let mut at = 13;
+    if flags & 0x80 != 0 {
+        at += 3 << ((flags & 0x07) + 1);
+    }
+    loop {
+        match *bytes.get(at)? {
+            0x3B => return Some(at + 1),
+            0x21 => {
+                bytes.get(at + 1)?;
+                at = gif_sub_blocks(bytes, at + 2)?;
+            }
+            0x2C => {
+                let flags = *bytes.get(at + 9)?;
+                at += 10;
+                if flags & 0x80 != 0 {
+                    at += 3 << ((flags & 0x07) + 1);
+                }
+                // LZW minimum code size, then the image data's sub-blocks.
+                bytes.get(at)?;
+                at = gif_sub_blocks(bytes, at + 1)?;
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// `RIFF`, the size of what follows it (padded to even), `WEBP`…
+fn webp_end(bytes: &[u8]) -> Option<usize> {
+    let b = bytes.get(4..8)?;
+    let size = usize::try_from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])).ok()?;
+    let end = size.checked_add(8)?;
+    (end <= bytes.len() && size >= 4).then_some(end)
+}
+
 /// Whether the bytes look like SVG (or XML that may be SVG), which may carry scripts.
 pub fn looks_like_svg(bytes: &[u8]) -> bool {
     let head = &bytes[..bytes.len().min(1024)];
@@ -283,6 +409,53 @@ mod tests {
             read(&riff(b"ALPH", &[0; 10])),
             Err(HeaderError::Malformed(ImageFormat::Webp))
         );
+    }
+
+    fn chunk(png: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+        png.extend_from_slice(&u32::try_from(data.len()).unwrap().to_be_bytes());
+        png.extend_from_slice(kind);
+        png.extend_from_slice(data);
+        png.extend_from_slice(&[0; 4]);
+    }
+
+    #[test]
+    fn the_end_of_each_format_is_found_and_trailing_data_shows() {
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        chunk(&mut png, b"IHDR", &[0, 0, 0, 9, 0, 0, 0, 9, 8, 2, 0, 0, 0]);
+        chunk(&mut png, b"IDAT", &[1, 2, 3]);
+        chunk(&mut png, b"IEND", &[]);
+        let jpeg = vec![
+            0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x04, 0, 0, // SOI, APP0
+            0xFF, 0xC0, 0x00, 0x0B, 8, 0, 9, 0, 9, 1, 1, 0x11, 0, // SOF0
+            0xFF, 0xDA, 0x00, 0x08, 1, 1, 0, 0, 0x3F, 0, // SOS
+            0x12, 0xFF, 0x00, 0x34, 0xFF, 0xD0, 0x56, // data, stuffing, RST0
+            0xFF, 0xDA, 0x00, 0x08, 1, 1, 0, 0, 0x3F, 0, 0x78, // a second scan
+            0xFF, 0xD9, // EOI
+        ];
+        let gif = [
+            &b"GIF89a\x09\x00\x09\x00\x80\x00\x00"[..],
+            &[0, 0, 0, 255, 255, 255],          // global colour table (2)
+            &[0x21, 0xF9, 4, 0, 0, 0, 0, 0],    // graphic control extension
+            &[0x2C, 0, 0, 0, 0, 9, 0, 9, 0, 0], // image descriptor
+            &[2, 2, 0x4C, 0x01, 0],             // LZW size, one sub-block, end
+            &[0x3B],                            // trailer
+        ]
+        .concat();
+        let mut webp = riff(b"VP8 ", &[0, 0, 0, 0x9D, 0x01, 0x2A, 9, 0, 9, 0]);
+        let size = u32::try_from(webp.len() - 8).unwrap();
+        webp[4..8].copy_from_slice(&size.to_le_bytes());
+        for image in [&png, &jpeg, &gif, &webp] {
+            let format = read(image).expect("image").format;
+            assert_eq!(end(image, format), Some(image.len()), "{format:?}");
+            // Something appended after the end.
+            let mut polyglot = image.clone();
+            polyglot.extend_from_slice(b"PK\x03\x04<script>");
+            assert_eq!(end(&polyglot, format), Some(image.len()), "{format:?}");
+            // Truncated: no end.
+            for cut in [image.len() - 1, image.len() / 2] {
+                assert_eq!(end(&image[..cut], format), None, "{format:?} cut at {cut}");
+            }
+        }
     }
 
     #[test]

@@ -77,9 +77,12 @@ pub struct Config {
     pub outbound_allow_private: bool,
     /// How often scheduled plugins receive a `tick`; None disables the scheduler.
     pub tick_interval: Option<Duration>,
-    /// Failed sign-ins allowed from one client address (an IPv4 address, an
-    /// IPv6 /64) per 15 minutes, whatever the logins tried. A school behind
-    /// one NAT address shares it: keep it well above a class's typos.
+    /// Distinct logins that may fail from one client address (an IPv4
+    /// address, an IPv6 /64) per 15 minutes before the address is treated as
+    /// spraying passwords (its attempts slowed to 2 s, its failed logins
+    /// refused; a login it has not failed still signs in). Failures are
+    /// counted per (address, login): a school behind one NAT address is
+    /// slowed, never locked out.
     pub max_login_failures_per_address: u32,
     /// Reverse proxies whose `X-Forwarded-For` is believed for the client
     /// address; empty: the header is ignored (anyone can write it).
@@ -138,9 +141,10 @@ pub struct App {
     theme: Theme,
     passwords: PasswordPool,
     sanitizer: SharedSanitizer,
+    /// Failed current-password checks of `/compte` (per account).
     login_failures: web::auth::FailureLimiter,
-    /// Sign-in failures per client address.
-    address_failures: web::auth::FailureLimiter,
+    /// Sign-in throttling per (login, address), per login, per address.
+    sign_in_throttle: web::auth::SignInThrottle,
     /// Outstanding CAS service tickets (in memory).
     cas_tickets: web::cas::Tickets,
     /// Counters behind `/metrics`.
@@ -200,7 +204,7 @@ pub async fn build(config: Config) -> Result<Arc<App>> {
         theme,
         sanitizer,
         login_failures: web::auth::FailureLimiter::default(),
-        address_failures: web::auth::address_limiter(config.max_login_failures_per_address),
+        sign_in_throttle: web::auth::SignInThrottle::new(config.max_login_failures_per_address),
         cas_tickets: web::cas::Tickets::default(),
         metrics: metrics::Metrics::default(),
         shutdown: shutdown::Shutdown::default(),

@@ -56,7 +56,8 @@ pub struct Settings {
     pub tick_interval: Option<Option<Duration>>,
     /// Hot reload period (`Some(None)`: no hot reload).
     pub reload_interval: Option<Option<Duration>>,
-    /// Failed sign-ins allowed per client address and 15 minutes.
+    /// Distinct logins that may fail from one client address per 15 minutes
+    /// before its sign-ins are slowed and its failed logins refused.
     pub max_login_failures_per_address: Option<u32>,
     /// Who may read `/metrics`.
     pub metrics_allow: Option<Vec<IpRange>>,

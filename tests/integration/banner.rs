@@ -320,3 +320,94 @@ async fn only_the_establishments_administrators_upload_with_a_valid_token() {
     );
     assert_eq!(home_banner(&server, PILAT).await, "/static/banner.svg");
 }
+
+/// A GIF of `width` × `height`: header, no colour table, one image, trailer.
+fn gif(width: u16, height: u16) -> Vec<u8> {
+    let (w, h) = (width.to_le_bytes(), height.to_le_bytes());
+    [
+        &b"GIF89a"[..],
+        &[w[0], w[1], h[0], h[1], 0, 0, 0],
+        &[0x2C, 0, 0, 0, 0, w[0], w[1], h[0], h[1], 0],
+        &[2, 2, 0x4C, 0x01, 0],
+        &[0x3B],
+    ]
+    .concat()
+}
+
+/// A baseline JPEG's structure: SOI, SOF0, one scan (with a stuffed byte and
+/// a restart marker in its data), EOI.
+fn jpeg(width: u16, height: u16) -> Vec<u8> {
+    let (w, h) = (width.to_be_bytes(), height.to_be_bytes());
+    [
+        &[0xFF, 0xD8][..],
+        &[
+            0xFF, 0xC0, 0x00, 0x0B, 8, h[0], h[1], w[0], w[1], 1, 1, 0x11, 0,
+        ],
+        &[0xFF, 0xDA, 0x00, 0x08, 1, 1, 0, 0, 0x3F, 0],
+        &[0x12, 0xFF, 0x00, 0x34, 0xFF, 0xD0, 0x56],
+        &[0xFF, 0xD9],
+    ]
+    .concat()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_banner_is_served_with_its_sniffed_type_and_trailing_data_is_refused() {
+    let server = TestServer::start().await.unwrap();
+    let principal = server.signed_in("principal.pilat").await.unwrap();
+    let theme = format!("/admin/e/{PILAT}/theme");
+    let csrf = csrf_of(&principal, &theme).await;
+
+    // The name says PNG, the bytes say GIF then JPEG: served as what the bytes are.
+    for (image, content_type) in [
+        (gif(1200, 300), "image/gif"),
+        (jpeg(1200, 300), "image/jpeg"),
+    ] {
+        let sent = upload(&principal, PILAT, &csrf, &image, "bandeau.png").await;
+        assert_eq!(sent.status, 303, "{content_type}: {}", sent.body);
+        let url = home_banner(&server, PILAT).await;
+        let served = server.client().get(&url).await.unwrap();
+        assert_eq!(served.status, 200);
+        assert_eq!(served.header("content-type"), Some(content_type));
+        assert_eq!(
+            served.header("content-security-policy"),
+            Some("default-src 'none'")
+        );
+        assert_eq!(served.header("x-content-type-options"), Some("nosniff"));
+    }
+    let kept = home_banner(&server, PILAT).await;
+
+    // Anything after the image's end (an archive, a page, a script) is refused
+    // with a French message on the field; a truncated image too.
+    let payload = b"PK\x03\x04<html><script>alert(1)</script></html>";
+    for (image, format) in [
+        (png(1200, 300), "PNG"),
+        (jpeg(1200, 300), "JPEG"),
+        (gif(1200, 300), "GIF"),
+    ] {
+        let mut polyglot = image.clone();
+        polyglot.extend_from_slice(payload);
+        let page = upload(&principal, PILAT, &csrf, &polyglot, "bandeau.png").await;
+        assert_eq!(page.status, 422, "{format}");
+        let text = preau_tests::unescape(&page.body);
+        assert!(
+            text.contains(&format!(
+                "Ce fichier contient {} octet(s) après la fin de l'image {format}",
+                payload.len()
+            )),
+            "{format}: {text}"
+        );
+        assert!(text.contains("L'image n'a pas été importée"), "{text}");
+        let truncated = &image[..image.len() - 1];
+        let page = upload(&principal, PILAT, &csrf, truncated, "bandeau.png").await;
+        assert_eq!(page.status, 422, "{format}");
+        assert!(
+            preau_tests::unescape(&page.body).contains("tronquée ou mal formée"),
+            "{format}"
+        );
+    }
+    assert_eq!(
+        home_banner(&server, PILAT).await,
+        kept,
+        "previous banner kept"
+    );
+}

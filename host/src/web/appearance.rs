@@ -86,6 +86,24 @@ pub fn validate(bytes: &[u8]) -> Result<ImageFormat, String> {
             ));
         }
     };
+    match image_header::end(bytes, info.format) {
+        None => {
+            return Err(format!(
+                "Cette image {} est tronquée ou mal formée : sa fin n'a pas été trouvée. \
+                 Enregistrez-la de nouveau avec un logiciel de dessin.",
+                format_name(info.format)
+            ));
+        }
+        Some(end) if end < bytes.len() => {
+            return Err(format!(
+                "Ce fichier contient {} octet(s) après la fin de l'image {} : il n'est pas \
+                 accepté tel quel. Enregistrez l'image de nouveau avec un logiciel de dessin.",
+                bytes.len() - end,
+                format_name(info.format)
+            ));
+        }
+        Some(_) => {}
+    }
     if info.width == 0 || info.height == 0 {
         return Err(format!(
             "Cette image mesure {} × {} px : une image vide ne peut pas servir de bannière.",
@@ -398,6 +416,9 @@ mod tests {
         let mut b = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
         b.extend_from_slice(&width.to_be_bytes());
         b.extend_from_slice(&height.to_be_bytes());
+        // The rest of IHDR and its CRC, then IEND.
+        b.extend_from_slice(&[8, 2, 0, 0, 0, 0, 0, 0, 0]);
+        b.extend_from_slice(b"\0\0\0\0IEND\0\0\0\0");
         b
     }
 
@@ -421,6 +442,20 @@ mod tests {
         let mut big = png(10, 10);
         big.resize(MAX_IMAGE_BYTES + 1, 0);
         assert!(validate(&big).unwrap_err().contains("2 Mo"));
+        // Data after IEND (a polyglot), or no IEND at all.
+        let mut polyglot = png(10, 10);
+        polyglot.extend_from_slice(b"<html><script>alert(1)</script>");
+        assert!(
+            validate(&polyglot)
+                .unwrap_err()
+                .contains("31 octet(s) après la fin de l'image PNG")
+        );
+        let image = png(10, 10);
+        assert!(
+            validate(&image[..image.len() - 12])
+                .unwrap_err()
+                .contains("tronquée")
+        );
     }
 
     #[test]

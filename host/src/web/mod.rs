@@ -361,6 +361,10 @@ pub fn router(app: Arc<App>) -> Router {
         .router
         .nest_service("/static", static_files)
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            auth::end_closed_sessions,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(storage_full::keep_form_text))
         .layer(axum::middleware::map_response(guard_html))
