@@ -31,8 +31,9 @@ pub struct Cli {
     pub command: Command,
 }
 
-// The subcommands.
+// The subcommands (parsed once per process: the size of `serve`'s options does not matter).
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Sert le portail (HTTP) jusqu'à l'arrêt du processus
     Serve(ServeArgs),
@@ -124,6 +125,9 @@ pub struct ServeArgs {
     /// Dossier des sauvegardes programmées (défaut : « sauvegardes » à côté du dossier de la base ; PREAU_BACKUP_DIR)
     #[arg(long, value_name = "DOSSIER")]
     pub backup_dir: Option<PathBuf>,
+    /// Adresse publique du portail, ex. https://ent.exemple.fr : en https, cookies « Secure » et en-tête HSTS ; l'origine des formulaires envoyés y est comparée (PREAU_PUBLIC_URL)
+    #[arg(long, value_name = "URL", value_parser = parse_public_url)]
+    pub public_url: Option<String>,
     /// Fichier de configuration TOML (PREAU_CONFIG)
     #[arg(long, value_name = "FICHIER")]
     pub config: Option<PathBuf>,
@@ -159,6 +163,11 @@ fn parse_grace(text: &str) -> Result<Duration, String> {
     }
 }
 
+/// Checked as [`settings::parse_public_url`] does, kept as text (small `ServeArgs`).
+fn parse_public_url(text: &str) -> Result<String, String> {
+    settings::parse_public_url(text).map(|_| text.trim().to_string())
+}
+
 fn parse_ip(text: &str) -> Result<IpAddr, String> {
     text.parse()
         .map_err(|_| format!("« {text} » n'est pas une adresse IP"))
@@ -181,6 +190,11 @@ impl ServeArgs {
             trusted_proxies: (!self.trusted_proxies.is_empty())
                 .then(|| self.trusted_proxies.clone()),
             shutdown_grace: self.shutdown_grace,
+            // Checked by clap already (`parse_public_url`).
+            public_url: self
+                .public_url
+                .as_deref()
+                .and_then(|url| settings::parse_public_url(url).ok()),
             ..Settings::default()
         }
     }

@@ -67,8 +67,14 @@ pub struct Config {
     pub cache_dir: PathBuf,
     /// How often plugin folders are checked for changes (hot reload); None disables it.
     pub reload_interval: Option<Duration>,
-    /// Add `Secure` to cookies (when served over https).
+    /// Add `Secure` to cookies (when served over https); an `https://`
+    /// [`Config::public_url`] implies it.
     pub secure_cookies: bool,
+    /// The address people reach the portal at (`https://ent.example.fr`):
+    /// with `https`, cookies are `Secure` and responses carry HSTS; every
+    /// POST's `Origin` (or `Referer`) must be this origin. None: a POST's
+    /// origin is compared with its `Host` header.
+    pub public_url: Option<url::Url>,
     /// Concurrent password hashings.
     pub password_workers: usize,
     /// Time limit of one outbound request made for a plugin.
@@ -101,6 +107,19 @@ pub struct Config {
 }
 
 impl Config {
+    /// Whether cookies get `Secure`: [`Config::secure_cookies`], or an
+    /// `https://` [`Config::public_url`].
+    pub fn https(&self) -> bool {
+        self.secure_cookies || self.public_url_is_https()
+    }
+
+    /// Whether [`Config::public_url`] is `https://` (HSTS is sent then).
+    pub fn public_url_is_https(&self) -> bool {
+        self.public_url
+            .as_ref()
+            .is_some_and(|url| url.scheme() == "https")
+    }
+
     /// The defaults for a checkout of the repository at `root`.
     pub fn for_checkout(root: &Path) -> Config {
         Config {
@@ -113,6 +132,7 @@ impl Config {
             cache_dir: root.join("target/preau-cache"),
             reload_interval: Some(Duration::from_secs(1)),
             secure_cookies: false,
+            public_url: None,
             password_workers: std::thread::available_parallelism()
                 .map(|n| n.get().div_ceil(2))
                 .unwrap_or(1),

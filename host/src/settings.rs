@@ -68,6 +68,8 @@ pub struct Settings {
     pub shutdown_grace: Option<Duration>,
     /// Folder of the scheduled backups.
     pub backup_dir: Option<PathBuf>,
+    /// The portal's public address (`https://…`).
+    pub public_url: Option<url::Url>,
 }
 
 /// How a key's value is written.
@@ -84,6 +86,8 @@ enum Kind {
     OptionalDuration,
     Addresses,
     Ranges,
+    /// An absolute http(s) URL.
+    Url,
 }
 
 /// Every key of the file, with its environment variable.
@@ -128,6 +132,7 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ),
     ("shutdown_grace", "PREAU_SHUTDOWN_GRACE", Kind::Duration),
     ("backup_dir", "PREAU_BACKUP_DIR", Kind::Path),
+    ("public_url", "PREAU_PUBLIC_URL", Kind::Url),
 ];
 
 /// The keys a file may hold, for messages and documentation.
@@ -153,6 +158,7 @@ enum Parsed {
     Duration(Option<Duration>),
     Addresses(Vec<IpAddr>),
     Ranges(Vec<IpRange>),
+    Url(url::Url),
 }
 
 impl Raw<'_> {
@@ -276,6 +282,7 @@ impl Raw<'_> {
                     })
                     .collect::<Result<_, _>>()?,
             ),
+            Kind::Url => Parsed::Url(parse_public_url(self.text()?)?),
             Kind::Ranges => Parsed::Ranges(
                 self.items(&[',', ' '])?
                     .iter()
@@ -292,6 +299,17 @@ fn parse_bool(text: &str) -> Result<bool, String> {
         "0" | "false" | "non" | "no" | "off" => Ok(false),
         _ => Err(format!(
             "oui ou non attendu (true/false, 1/0), trouvé « {text} »"
+        )),
+    }
+}
+
+/// The portal's public address: an absolute `http://` or `https://` URL with a host.
+pub fn parse_public_url(text: &str) -> Result<url::Url, String> {
+    let text = text.trim();
+    match url::Url::parse(text) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(url),
+        _ => Err(format!(
+            "adresse publique invalide « {text} » (ex. \"https://ent.exemple.fr\")"
         )),
     }
 }
@@ -342,6 +360,7 @@ impl Settings {
             ("verify_store_on_start", Parsed::Bool(v)) => self.verify_store_on_start = Some(v),
             ("shutdown_grace", Parsed::Duration(v)) => self.shutdown_grace = v,
             ("backup_dir", Parsed::Path(v)) => self.backup_dir = Some(v),
+            ("public_url", Parsed::Url(v)) => self.public_url = Some(v),
             (key, _) => unreachable!("clé {key} : type incohérent avec KEYS"),
         }
     }
@@ -414,6 +433,7 @@ impl Settings {
             verify_store_on_start: self.verify_store_on_start.or(lower.verify_store_on_start),
             shutdown_grace: self.shutdown_grace.or(lower.shutdown_grace),
             backup_dir: self.backup_dir.or(lower.backup_dir),
+            public_url: self.public_url.or(lower.public_url),
         }
     }
 
@@ -477,6 +497,9 @@ impl Settings {
         }
         if let Some(v) = s.backup_dir {
             config.backup_dir = Some(v);
+        }
+        if let Some(v) = s.public_url {
+            config.public_url = Some(v);
         }
         Serve {
             addr: s.addr.unwrap_or_else(|| DEFAULT_ADDR.to_string()),
@@ -652,6 +675,7 @@ mod tests {
             storage_reserve_mib = 0
             verify_store_on_start = false
             backup_dir = "/s"
+            public_url = "https://ent.exemple.fr"
         "#;
         let from_file = Settings::from_toml(file, Path::new("preau.toml")).unwrap();
         let from_env = Settings::from_env(&env(&[
@@ -675,6 +699,7 @@ mod tests {
             ("PREAU_METRICS_ALLOW", "192.0.2.0/24"),
             ("PREAU_SHUTDOWN_GRACE", "45"),
             ("PREAU_BACKUP_DIR", "/s"),
+            ("PREAU_PUBLIC_URL", "https://ent.exemple.fr"),
         ]))
         .unwrap();
         assert_eq!(from_file, from_env);
@@ -694,6 +719,7 @@ mod tests {
         assert_eq!(serve.config.storage_reserve, 0);
         assert!(!serve.config.verify_store_on_start);
         assert_eq!(serve.config.backups_folder(), Path::new("/s"));
+        assert!(serve.config.public_url_is_https() && serve.config.https());
     }
 
     #[test]
@@ -720,6 +746,8 @@ mod tests {
         assert!(bad.contains("« outbound_timeout »"), "{bad}");
         let bad = error("shutdown_grace = 0");
         assert!(bad.contains("« shutdown_grace »"), "{bad}");
+        let bad = error("public_url = \"ent.exemple.fr\"");
+        assert!(bad.contains("« public_url »"), "{bad}");
         let bad = error("addr = ");
         assert!(bad.contains("TOML invalide"), "{bad}");
 

@@ -15,6 +15,7 @@ mod durability;
 mod formulaires;
 mod forum;
 mod hostile_input;
+mod https;
 mod isolation;
 mod operator;
 mod plugin_kit;
