@@ -104,6 +104,18 @@ pub struct Config {
     /// Folder of the scheduled backups; None: `sauvegardes` beside the data
     /// folder ([`Config::backups_folder`]).
     pub backup_dir: Option<PathBuf>,
+    /// Time a client has to send a request's headers (and that a kept-alive
+    /// connection may wait for its next request); then it is closed.
+    pub header_read_timeout: Duration,
+    /// Time a client has to send a request's whole body once its headers are in.
+    pub body_read_timeout: Duration,
+    /// A connection on which nothing moves either way for this long, while no
+    /// request is being handled (a client that stopped reading), is closed.
+    pub idle_timeout: Duration,
+    /// Connections open at once from one client address (IPv4 address, IPv6
+    /// /64; trusted proxies are not counted); beyond, refused with 503. A
+    /// school behind one NAT address shares it.
+    pub max_connections_per_address: usize,
 }
 
 impl Config {
@@ -146,6 +158,10 @@ impl Config {
             verify_store_on_start: true,
             shutdown_grace: Duration::from_secs(20),
             backup_dir: None,
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(60),
+            max_connections_per_address: 256,
         }
     }
 }
@@ -285,16 +301,15 @@ pub async fn serve_app_until(
             "à la demande"
         }
     );
-    // The peer address feeds the per-address sign-in limiter.
-    let service =
-        web::router(app.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    // Header, body and silence timeouts, connections per address, the peer
+    // address in each request (sign-in limiter, /metrics): `web::server`.
     let stopping = app.clone();
-    let server = axum::serve(listener, service).with_graceful_shutdown(async move {
+    let server = web::server::serve(listener, app.clone(), async move {
         shutdown.await;
         stopping.shutdown.begin();
     });
     app.shutdown
-        .serve(server.into_future(), app.config.shutdown_grace)
+        .serve(server, app.config.shutdown_grace)
         .await
         .context("serveur HTTP")
 }

@@ -27,4 +27,5 @@ mod rubriques;
 mod sandbox;
 mod services;
 mod shutdown;
+mod slow_clients;
 mod storage;

@@ -34,6 +34,7 @@ mod pages;
 pub mod plugins;
 mod portal;
 mod rubriques;
+pub mod server;
 mod services;
 mod storage_full;
 mod visitor;
