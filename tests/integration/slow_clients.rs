@@ -2,7 +2,8 @@
 //! send their headers a line at a time, or trickle a body are disconnected
 //! after the header / body read timeouts while a normal client is served;
 //! the (cap+1)th connection from one address is refused while another
-//! address is served. `measure_under_slow_connections` (ignored; run it by
+//! address is served; a kept-alive connection left silent is closed after
+//! the idle timeout. `measure_under_slow_connections` (ignored; run it by
 //! name) opens 1,000 slow connections and prints a normal client's latency
 //! and when the slow ones were dropped.
 
@@ -183,6 +184,28 @@ async fn one_address_cannot_open_more_than_the_cap() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+#[tokio::test]
+async fn a_silent_connection_is_closed_after_the_idle_timeout() {
+    let data = tempfile::tempdir().unwrap();
+    let mut config = test_config(&data.path().join("db"));
+    config.header_read_timeout = Duration::from_secs(30);
+    config.idle_timeout = Duration::from_millis(1200);
+    let server = TestServer::start_with(config).await.unwrap();
+    let addr: SocketAddr = server.base.trim_start_matches("http://").parse().unwrap();
+    // A served request, then nothing: kept alive, closed once silent that long.
+    let mut stream = connect_from([127, 0, 0, 1], addr).await.unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let (closed, received) = slow(stream, NOTHING, NOTHING, Duration::from_secs(1)).await;
+    assert!(received.starts_with("HTTP/1.1 200"), "{received}");
+    assert!(
+        closed >= Duration::from_millis(1000) && closed < Duration::from_secs(4),
+        "fermée après {closed:?}"
+    );
 }
 
 /// The figures of RELIABILITY.md « Sous attaque »: 1,000 connections sending
