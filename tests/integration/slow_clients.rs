@@ -262,6 +262,24 @@ async fn measure_under_slow_connections() {
         pct(&closed, 0.50),
         closed.last().unwrap()
     );
+    // One address over the cap: 300 more from 127.0.0.5, the default cap 256.
+    let mut over = Vec::new();
+    for _ in 0..300 {
+        over.push(connect_from([127, 0, 0, 5], addr).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut refused = 0;
+    for stream in &mut over {
+        let mut buf = [0u8; 64];
+        if let Ok(Ok(n)) =
+            tokio::time::timeout(Duration::from_millis(20), stream.read(&mut buf)).await
+            && buf[..n].starts_with(b"HTTP/1.1 503")
+        {
+            refused += 1;
+        }
+    }
+    eprintln!("300 connexions depuis une adresse (plafond 256) : {refused} refusées (503)");
+    drop(over);
     // Baseline without slow connections.
     let mut baseline = Vec::new();
     for _ in 0..latencies.len().max(50) {
