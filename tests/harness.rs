@@ -273,14 +273,53 @@ impl Client {
 
     /// POST any body.
     pub async fn post_body(&self, path: &str, content_type: &str, body: Vec<u8>) -> Result<Page> {
-        let response = self
+        self.post_with_headers(path, content_type, body, &[]).await
+    }
+
+    /// POST any body with extra headers (`Origin`, `Referer`…).
+    pub async fn post_with_headers(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+        headers: &[(&str, &str)],
+    ) -> Result<Page> {
+        let mut request = self
             .request(reqwest::Method::POST, path)
-            .header("content-type", content_type)
+            .header("content-type", content_type);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request
             .body(body)
             .send()
             .await
             .with_context(|| format!("POST {path}"))?;
         self.read(response).await
+    }
+
+    /// POST a form with the CSRF token read from the page at `form_page`
+    /// and extra headers.
+    pub async fn post_form_with_headers(
+        &self,
+        form_page: &str,
+        path: &str,
+        fields: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Result<Page> {
+        let page = self.get(form_page).await?;
+        let csrf = page
+            .csrf()
+            .with_context(|| format!("pas de jeton CSRF dans {form_page} ({})", page.status))?;
+        let mut all = fields.to_vec();
+        all.push(("csrf", &csrf));
+        self.post_with_headers(
+            path,
+            "application/x-www-form-urlencoded",
+            url_encode(&all).into_bytes(),
+            headers,
+        )
+        .await
     }
 
     /// POST a form with the CSRF token read from the page at `form_page`.

@@ -31,8 +31,9 @@ pub struct Cli {
     pub command: Command,
 }
 
-// The subcommands.
+// The subcommands (parsed once per process: the size of `serve`'s options does not matter).
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Sert le portail (HTTP) jusqu'à l'arrêt du processus
     Serve(ServeArgs),
@@ -124,6 +125,21 @@ pub struct ServeArgs {
     /// Dossier des sauvegardes programmées (défaut : « sauvegardes » à côté du dossier de la base ; PREAU_BACKUP_DIR)
     #[arg(long, value_name = "DOSSIER")]
     pub backup_dir: Option<PathBuf>,
+    /// Temps laissé à un client pour envoyer les en-têtes d'une requête, et à une connexion inactive pour en envoyer une nouvelle (défaut 10 s ; PREAU_HEADER_READ_TIMEOUT)
+    #[arg(long, value_name = "DURÉE", value_parser = parse_grace)]
+    pub header_read_timeout: Option<Duration>,
+    /// Temps laissé à un client pour envoyer tout le corps d'une requête (défaut 30 s ; PREAU_BODY_READ_TIMEOUT)
+    #[arg(long, value_name = "DURÉE", value_parser = parse_grace)]
+    pub body_read_timeout: Option<Duration>,
+    /// Une connexion où rien ne passe pendant cette durée, hors requête en cours de traitement, est fermée (défaut 60 s ; PREAU_IDLE_TIMEOUT)
+    #[arg(long, value_name = "DURÉE", value_parser = parse_grace)]
+    pub idle_timeout: Option<Duration>,
+    /// Connexions simultanées admises depuis une même adresse de client, au-delà refusées ; une école derrière un seul NAT la partage (défaut 256 ; les proxys de confiance ne sont pas comptés ; PREAU_MAX_CONNECTIONS_PER_ADDRESS)
+    #[arg(long, value_name = "NOMBRE", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections_per_address: Option<u32>,
+    /// Adresse publique du portail, ex. https://ent.exemple.fr : en https, cookies « Secure » et en-tête HSTS ; l'origine des formulaires envoyés y est comparée (PREAU_PUBLIC_URL)
+    #[arg(long, value_name = "URL", value_parser = parse_public_url)]
+    pub public_url: Option<String>,
     /// Fichier de configuration TOML (PREAU_CONFIG)
     #[arg(long, value_name = "FICHIER")]
     pub config: Option<PathBuf>,
@@ -159,6 +175,11 @@ fn parse_grace(text: &str) -> Result<Duration, String> {
     }
 }
 
+/// Checked as [`settings::parse_public_url`] does, kept as text (small `ServeArgs`).
+fn parse_public_url(text: &str) -> Result<String, String> {
+    settings::parse_public_url(text).map(|_| text.trim().to_string())
+}
+
 fn parse_ip(text: &str) -> Result<IpAddr, String> {
     text.parse()
         .map_err(|_| format!("« {text} » n'est pas une adresse IP"))
@@ -181,6 +202,15 @@ impl ServeArgs {
             trusted_proxies: (!self.trusted_proxies.is_empty())
                 .then(|| self.trusted_proxies.clone()),
             shutdown_grace: self.shutdown_grace,
+            header_read_timeout: self.header_read_timeout,
+            body_read_timeout: self.body_read_timeout,
+            idle_timeout: self.idle_timeout,
+            max_connections_per_address: self.max_connections_per_address.map(|n| n as usize),
+            // Checked by clap already (`parse_public_url`).
+            public_url: self
+                .public_url
+                .as_deref()
+                .and_then(|url| settings::parse_public_url(url).ok()),
             ..Settings::default()
         }
     }
@@ -594,6 +624,10 @@ mod tests {
             "1min",
             "--backup-dir",
             "/s",
+            "--header-read-timeout",
+            "3s",
+            "--max-connections-per-address",
+            "32",
         ])
         .unwrap();
         let Command::Serve(args) = cli.command else {
@@ -614,6 +648,8 @@ mod tests {
         assert_eq!(config.cache_dir, Path::new("/c"));
         assert_eq!(config.demo_file, Path::new("/demo.toml"));
         assert_eq!(config.shutdown_grace, Duration::from_secs(60));
+        assert_eq!(config.header_read_timeout, Duration::from_secs(3));
+        assert_eq!(config.max_connections_per_address, 32);
         assert_eq!(config.backups_folder(), Path::new("/s"));
         // Nothing given: a checkout's defaults, as before.
         let Command::Serve(args) = parse(["preau", "serve"]).unwrap().command else {

@@ -67,8 +67,14 @@ pub struct Config {
     pub cache_dir: PathBuf,
     /// How often plugin folders are checked for changes (hot reload); None disables it.
     pub reload_interval: Option<Duration>,
-    /// Add `Secure` to cookies (when served over https).
+    /// Add `Secure` to cookies (when served over https); an `https://`
+    /// [`Config::public_url`] implies it.
     pub secure_cookies: bool,
+    /// The address people reach the portal at (`https://ent.example.fr`):
+    /// with `https`, cookies are `Secure` and responses carry HSTS; every
+    /// POST's `Origin` (or `Referer`) must be this origin. None: a POST's
+    /// origin is compared with its `Host` header.
+    pub public_url: Option<url::Url>,
     /// Concurrent password hashings.
     pub password_workers: usize,
     /// Time limit of one outbound request made for a plugin.
@@ -101,9 +107,34 @@ pub struct Config {
     /// Folder of the scheduled backups; None: `sauvegardes` beside the data
     /// folder ([`Config::backups_folder`]).
     pub backup_dir: Option<PathBuf>,
+    /// Time a client has to send a request's headers (and that a kept-alive
+    /// connection may wait for its next request); then it is closed.
+    pub header_read_timeout: Duration,
+    /// Time a client has to send a request's whole body once its headers are in.
+    pub body_read_timeout: Duration,
+    /// A connection on which nothing moves either way for this long, while no
+    /// request is being handled (a client that stopped reading), is closed.
+    pub idle_timeout: Duration,
+    /// Connections open at once from one client address (IPv4 address, IPv6
+    /// /64; trusted proxies are not counted); beyond, refused with 503. A
+    /// school behind one NAT address shares it.
+    pub max_connections_per_address: usize,
 }
 
 impl Config {
+    /// Whether cookies get `Secure`: [`Config::secure_cookies`], or an
+    /// `https://` [`Config::public_url`].
+    pub fn https(&self) -> bool {
+        self.secure_cookies || self.public_url_is_https()
+    }
+
+    /// Whether [`Config::public_url`] is `https://` (HSTS is sent then).
+    pub fn public_url_is_https(&self) -> bool {
+        self.public_url
+            .as_ref()
+            .is_some_and(|url| url.scheme() == "https")
+    }
+
     /// The defaults for a checkout of the repository at `root`.
     pub fn for_checkout(root: &Path) -> Config {
         Config {
@@ -116,6 +147,7 @@ impl Config {
             cache_dir: root.join("target/preau-cache"),
             reload_interval: Some(Duration::from_secs(1)),
             secure_cookies: false,
+            public_url: None,
             password_workers: std::thread::available_parallelism()
                 .map(|n| n.get().div_ceil(2))
                 .unwrap_or(1),
@@ -129,6 +161,10 @@ impl Config {
             verify_store_on_start: true,
             shutdown_grace: Duration::from_secs(20),
             backup_dir: None,
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(60),
+            max_connections_per_address: 256,
         }
     }
 }
@@ -274,16 +310,15 @@ pub async fn serve_app_until(
             "à la demande"
         }
     );
-    // The peer address feeds the per-address sign-in limiter.
-    let service =
-        web::router(app.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    // Header, body and silence timeouts, connections per address, the peer
+    // address in each request (sign-in limiter, /metrics): `web::server`.
     let stopping = app.clone();
-    let server = axum::serve(listener, service).with_graceful_shutdown(async move {
+    let server = web::server::serve(listener, app.clone(), async move {
         shutdown.await;
         stopping.shutdown.begin();
     });
     app.shutdown
-        .serve(server.into_future(), app.config.shutdown_grace)
+        .serve(server, app.config.shutdown_grace)
         .await
         .context("serveur HTTP")
 }

@@ -69,6 +69,16 @@ pub struct Settings {
     pub shutdown_grace: Option<Duration>,
     /// Folder of the scheduled backups.
     pub backup_dir: Option<PathBuf>,
+    /// The portal's public address (`https://…`).
+    pub public_url: Option<url::Url>,
+    /// Time to send a request's headers.
+    pub header_read_timeout: Option<Duration>,
+    /// Time to send a request's body.
+    pub body_read_timeout: Option<Duration>,
+    /// Silence after which a connection is closed.
+    pub idle_timeout: Option<Duration>,
+    /// Connections at once from one client address.
+    pub max_connections_per_address: Option<usize>,
 }
 
 /// How a key's value is written.
@@ -85,6 +95,8 @@ enum Kind {
     OptionalDuration,
     Addresses,
     Ranges,
+    /// An absolute http(s) URL.
+    Url,
 }
 
 /// Every key of the file, with its environment variable.
@@ -129,6 +141,23 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ),
     ("shutdown_grace", "PREAU_SHUTDOWN_GRACE", Kind::Duration),
     ("backup_dir", "PREAU_BACKUP_DIR", Kind::Path),
+    ("public_url", "PREAU_PUBLIC_URL", Kind::Url),
+    (
+        "header_read_timeout",
+        "PREAU_HEADER_READ_TIMEOUT",
+        Kind::Duration,
+    ),
+    (
+        "body_read_timeout",
+        "PREAU_BODY_READ_TIMEOUT",
+        Kind::Duration,
+    ),
+    ("idle_timeout", "PREAU_IDLE_TIMEOUT", Kind::Duration),
+    (
+        "max_connections_per_address",
+        "PREAU_MAX_CONNECTIONS_PER_ADDRESS",
+        Kind::Count,
+    ),
 ];
 
 /// The keys a file may hold, for messages and documentation.
@@ -154,6 +183,7 @@ enum Parsed {
     Duration(Option<Duration>),
     Addresses(Vec<IpAddr>),
     Ranges(Vec<IpRange>),
+    Url(url::Url),
 }
 
 impl Raw<'_> {
@@ -277,6 +307,7 @@ impl Raw<'_> {
                     })
                     .collect::<Result<_, _>>()?,
             ),
+            Kind::Url => Parsed::Url(parse_public_url(self.text()?)?),
             Kind::Ranges => Parsed::Ranges(
                 self.items(&[',', ' '])?
                     .iter()
@@ -293,6 +324,17 @@ fn parse_bool(text: &str) -> Result<bool, String> {
         "0" | "false" | "non" | "no" | "off" => Ok(false),
         _ => Err(format!(
             "oui ou non attendu (true/false, 1/0), trouvé « {text} »"
+        )),
+    }
+}
+
+/// The portal's public address: an absolute `http://` or `https://` URL with a host.
+pub fn parse_public_url(text: &str) -> Result<url::Url, String> {
+    let text = text.trim();
+    match url::Url::parse(text) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(url),
+        _ => Err(format!(
+            "adresse publique invalide « {text} » (ex. \"https://ent.exemple.fr\")"
         )),
     }
 }
@@ -343,6 +385,13 @@ impl Settings {
             ("verify_store_on_start", Parsed::Bool(v)) => self.verify_store_on_start = Some(v),
             ("shutdown_grace", Parsed::Duration(v)) => self.shutdown_grace = v,
             ("backup_dir", Parsed::Path(v)) => self.backup_dir = Some(v),
+            ("public_url", Parsed::Url(v)) => self.public_url = Some(v),
+            ("header_read_timeout", Parsed::Duration(v)) => self.header_read_timeout = v,
+            ("body_read_timeout", Parsed::Duration(v)) => self.body_read_timeout = v,
+            ("idle_timeout", Parsed::Duration(v)) => self.idle_timeout = v,
+            ("max_connections_per_address", Parsed::Count(v)) => {
+                self.max_connections_per_address = Some(usize::try_from(v).unwrap_or(usize::MAX))
+            }
             (key, _) => unreachable!("clé {key} : type incohérent avec KEYS"),
         }
     }
@@ -415,6 +464,13 @@ impl Settings {
             verify_store_on_start: self.verify_store_on_start.or(lower.verify_store_on_start),
             shutdown_grace: self.shutdown_grace.or(lower.shutdown_grace),
             backup_dir: self.backup_dir.or(lower.backup_dir),
+            public_url: self.public_url.or(lower.public_url),
+            header_read_timeout: self.header_read_timeout.or(lower.header_read_timeout),
+            body_read_timeout: self.body_read_timeout.or(lower.body_read_timeout),
+            idle_timeout: self.idle_timeout.or(lower.idle_timeout),
+            max_connections_per_address: self
+                .max_connections_per_address
+                .or(lower.max_connections_per_address),
         }
     }
 
@@ -478,6 +534,21 @@ impl Settings {
         }
         if let Some(v) = s.backup_dir {
             config.backup_dir = Some(v);
+        }
+        if let Some(v) = s.public_url {
+            config.public_url = Some(v);
+        }
+        if let Some(v) = s.header_read_timeout {
+            config.header_read_timeout = v;
+        }
+        if let Some(v) = s.body_read_timeout {
+            config.body_read_timeout = v;
+        }
+        if let Some(v) = s.idle_timeout {
+            config.idle_timeout = v;
+        }
+        if let Some(v) = s.max_connections_per_address {
+            config.max_connections_per_address = v;
         }
         Serve {
             addr: s.addr.unwrap_or_else(|| DEFAULT_ADDR.to_string()),
@@ -558,6 +629,10 @@ mod tests {
         assert_eq!(serve.config.metrics_allow, IpRange::loopback());
         assert_eq!(serve.config.tick_interval, defaults.tick_interval);
         assert_eq!(serve.config.shutdown_grace, Duration::from_secs(20));
+        assert_eq!(serve.config.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(serve.config.body_read_timeout, Duration::from_secs(30));
+        assert_eq!(serve.config.idle_timeout, Duration::from_secs(60));
+        assert_eq!(serve.config.max_connections_per_address, 256);
         assert_eq!(
             serve.config.backups_folder(),
             Path::new("/depot/data/sauvegardes")
@@ -653,6 +728,11 @@ mod tests {
             storage_reserve_mib = 0
             verify_store_on_start = false
             backup_dir = "/s"
+            public_url = "https://ent.exemple.fr"
+            header_read_timeout = "5s"
+            body_read_timeout = 20
+            idle_timeout = "2min"
+            max_connections_per_address = 64
         "#;
         let from_file = Settings::from_toml(file, Path::new("preau.toml")).unwrap();
         let from_env = Settings::from_env(&env(&[
@@ -676,6 +756,11 @@ mod tests {
             ("PREAU_METRICS_ALLOW", "192.0.2.0/24"),
             ("PREAU_SHUTDOWN_GRACE", "45"),
             ("PREAU_BACKUP_DIR", "/s"),
+            ("PREAU_PUBLIC_URL", "https://ent.exemple.fr"),
+            ("PREAU_HEADER_READ_TIMEOUT", "5"),
+            ("PREAU_BODY_READ_TIMEOUT", "20s"),
+            ("PREAU_IDLE_TIMEOUT", "120"),
+            ("PREAU_MAX_CONNECTIONS_PER_ADDRESS", "64"),
         ]))
         .unwrap();
         assert_eq!(from_file, from_env);
@@ -695,6 +780,11 @@ mod tests {
         assert_eq!(serve.config.storage_reserve, 0);
         assert!(!serve.config.verify_store_on_start);
         assert_eq!(serve.config.backups_folder(), Path::new("/s"));
+        assert!(serve.config.public_url_is_https() && serve.config.https());
+        assert_eq!(serve.config.header_read_timeout, Duration::from_secs(5));
+        assert_eq!(serve.config.body_read_timeout, Duration::from_secs(20));
+        assert_eq!(serve.config.idle_timeout, Duration::from_secs(120));
+        assert_eq!(serve.config.max_connections_per_address, 64);
     }
 
     #[test]
@@ -721,6 +811,8 @@ mod tests {
         assert!(bad.contains("« outbound_timeout »"), "{bad}");
         let bad = error("shutdown_grace = 0");
         assert!(bad.contains("« shutdown_grace »"), "{bad}");
+        let bad = error("public_url = \"ent.exemple.fr\"");
+        assert!(bad.contains("« public_url »"), "{bad}");
         let bad = error("addr = ");
         assert!(bad.contains("TOML invalide"), "{bad}");
 

@@ -632,7 +632,7 @@ pub async fn login(
         session_cookie(
             &token,
             crate::directory::SESSION_SECONDS,
-            app.config.secure_cookies,
+            app.config.https(),
         ),
     );
     Ok(response)
@@ -655,7 +655,7 @@ pub(super) fn sign_out(app: &App, visitor: &Visitor) -> anyhow::Result<HeaderVal
     if let Some((token, _)) = &visitor.session {
         app.directory.close_session(token)?;
     }
-    Ok(session_cookie("", 0, app.config.secure_cookies))
+    Ok(session_cookie("", 0, app.config.https()))
 }
 
 #[cfg(test)]

@@ -170,7 +170,7 @@ pub async fn login(State(app): State<Arc<App>>, visitor: Visitor, uri: Uri) -> W
         let next = url::form_urlencoded::byte_serialize(back.as_bytes()).collect::<String>();
         return Ok(visitor.finish(
             Redirect::to(&format!("/login?next={next}")).into_response(),
-            app.config.secure_cookies,
+            app.config.https(),
         ));
     };
     if service.is_empty() {

@@ -35,6 +35,7 @@ pub mod plugins;
 mod portal;
 mod quotas;
 mod rubriques;
+pub mod server;
 mod services;
 mod storage_full;
 mod visitor;
@@ -368,7 +369,14 @@ pub fn router(app: Arc<App>) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(storage_full::keep_form_text))
         .layer(axum::middleware::map_response(guard_html))
-        .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            same_origin_posts,
+        ))
+        .layer(axum::middleware::map_response_with_state(
+            app.clone(),
+            security_headers,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             metrics::record,
@@ -405,11 +413,84 @@ async fn guard_html(response: Response) -> Response {
     Response::from_parts(parts, axum::body::Body::from(guarded))
 }
 
+/// Every POST, before its CSRF token is even read: its `Origin` (else its
+/// `Referer`) must be the portal's origin — [`crate::Config::public_url`]'s,
+/// or without it the request's own `Host` — else a French 403 page. Defence
+/// in depth beside the CSRF token. A POST with neither header passes (the
+/// CSRF token still guards it): browsers send `Origin` on every cross-site
+/// POST, so only non-browser clients (curl, scripts, tests) omit both.
+async fn same_origin_posts(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
+    if request.method() != axum::http::Method::POST
+        || same_origin(app.config.public_url.as_ref(), request.headers())
+    {
+        return next.run(request).await;
+    }
+    let visitor = Visitor::from_headers(&app, request.headers(), request.uri().path());
+    error_page(
+        &app,
+        &visitor,
+        None,
+        StatusCode::FORBIDDEN,
+        "Envoi refusé",
+        "Ce formulaire a été envoyé depuis un autre site que le portail. Revenez sur la page du \
+         portail et recommencez.",
+    )
+}
+
+/// Whether a request's `Origin` (or `Referer` without it) is the portal's
+/// origin; true when it has neither.
+fn same_origin(public_url: Option<&url::Url>, headers: &axum::http::HeaderMap) -> bool {
+    let claimed = match (headers.get(header::ORIGIN), headers.get(header::REFERER)) {
+        (Some(origin), _) => origin,
+        (None, Some(referer)) => referer,
+        (None, None) => return true,
+    };
+    // `Origin: null` (sandboxed frames, some redirects) parses as no URL: refused.
+    let Some(claimed) = claimed
+        .to_str()
+        .ok()
+        .and_then(|text| url::Url::parse(text).ok())
+    else {
+        return false;
+    };
+    match public_url {
+        Some(public) => claimed.origin() == public.origin(),
+        // Without a public address the scheme is unknown (a TLS proxy in
+        // front): the host and port must be the `Host` header's.
+        None => {
+            let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+                return false;
+            };
+            let Some(claimed_host) = claimed.host_str() else {
+                return false;
+            };
+            let claimed_authority = match claimed.port() {
+                Some(port) => format!("{claimed_host}:{port}"),
+                None => claimed_host.to_string(),
+            };
+            let default_port = match claimed.scheme() {
+                "https" => ":443",
+                _ => ":80",
+            };
+            let host = host.trim().to_ascii_lowercase();
+            host == claimed_authority
+                || host.strip_suffix(default_port) == Some(claimed_authority.as_str())
+        }
+    }
+}
+
 /// Headers on every response: no scripts at all, frames only from the embed providers.
 /// A host handler may have set a stricter policy (the uploaded banner's
-/// `default-src 'none'`); plugins cannot set this header.
-async fn security_headers(mut response: Response) -> Response {
+/// `default-src 'none'`); plugins cannot set this header. Behind an
+/// `https://` public address, HSTS too.
+async fn security_headers(State(app): State<Arc<App>>, mut response: Response) -> Response {
     let headers = response.headers_mut();
+    if app.config.public_url_is_https() {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
     headers.entry(header::CONTENT_SECURITY_POLICY).or_insert(
         HeaderValue::from_static(
             "default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; \
@@ -442,4 +523,62 @@ async fn not_found(
         "Page introuvable",
         "L'adresse demandée n'existe pas ou n'est plus disponible.",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderMap;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(
+                axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        map
+    }
+
+    #[test]
+    fn a_post_must_come_from_the_portal() {
+        let public = url::Url::parse("https://ent.exemple.fr/").unwrap();
+        let public = Some(&public);
+        assert!(same_origin(public, &headers(&[])), "no header: passes");
+        assert!(same_origin(
+            public,
+            &headers(&[("origin", "https://ent.exemple.fr")])
+        ));
+        assert!(same_origin(
+            public,
+            &headers(&[("referer", "https://ent.exemple.fr/login?next=/")])
+        ));
+        for foreign in [
+            "https://evil.example",
+            "http://ent.exemple.fr",
+            "https://ent.exemple.fr:8443",
+            "null",
+        ] {
+            assert!(
+                !same_origin(public, &headers(&[("origin", foreign)])),
+                "{foreign}"
+            );
+        }
+        // Origin wins over Referer.
+        assert!(!same_origin(
+            public,
+            &headers(&[
+                ("origin", "https://evil.example"),
+                ("referer", "https://ent.exemple.fr/")
+            ])
+        ));
+        // Without a public address: the Host header.
+        let host = |h: &str, o: &str| same_origin(None, &headers(&[("host", h), ("origin", o)]));
+        assert!(host("127.0.0.1:8080", "http://127.0.0.1:8080"));
+        assert!(host("ent.exemple.fr", "https://ent.exemple.fr"));
+        assert!(host("ent.exemple.fr:443", "https://ent.exemple.fr"));
+        assert!(!host("127.0.0.1:8080", "http://127.0.0.1:9090"));
+        assert!(!host("ent.exemple.fr", "https://evil.example"));
+    }
 }

@@ -178,7 +178,7 @@ pub fn html_response(app: &App, visitor: &Visitor, status: StatusCode, html: Str
             axum::response::Html(html),
         )
             .into_response(),
-        app.config.secure_cookies,
+        app.config.https(),
     )
 }
 
@@ -223,7 +223,7 @@ pub fn forbidden(app: &App, visitor: &Visitor, establishment: Option<&Establishm
     if visitor.user.is_none() {
         return visitor.finish(
             Redirect::to(&visitor.login_url()).into_response(),
-            app.config.secure_cookies,
+            app.config.https(),
         );
     }
     error_page(

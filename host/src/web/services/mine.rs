@@ -59,8 +59,5 @@ pub async fn open_service(
     } else {
         service.url.clone()
     };
-    Ok(visitor.finish(
-        Redirect::to(&target).into_response(),
-        app.config.secure_cookies,
-    ))
+    Ok(visitor.finish(Redirect::to(&target).into_response(), app.config.https()))
 }
