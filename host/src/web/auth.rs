@@ -192,8 +192,8 @@ pub async fn login_form(State(app): State<Arc<App>>, visitor: Visitor, uri: Uri)
         .find(|(k, _)| k == "next")
         .map(|(_, v)| v.as_str())
         .and_then(safe_next)
-        .unwrap_or("");
-    login_page(&app, &visitor, StatusCode::OK, None, "", next)
+        .unwrap_or_default();
+    login_page(&app, &visitor, StatusCode::OK, None, "", &next)
 }
 
 fn session_cookie(token: &str, max_age: i64, secure: bool) -> HeaderValue {
@@ -249,7 +249,7 @@ pub async fn login(
     };
     let login = field("login").trim().to_lowercase();
     let password = field("password").to_string();
-    let next = safe_next(field("next")).unwrap_or("").to_string();
+    let next = safe_next(field("next")).unwrap_or_default();
     if login.is_empty() || password.is_empty() {
         let message = "Saisissez votre identifiant et votre mot de passe.";
         return Ok(login_page(
