@@ -4,6 +4,9 @@
 //! anonymous visitors and a user of another establishment, against the expected
 //! outcomes in `tests/fixtures/authorization.txt`.
 //!
+//! Every GET, for every profile, leaves the store's write count unchanged: no GET
+//! changes state.
+//!
 //! A route missing from the file, or a line for a route that no longer exists, fails
 //! the test: the table cannot drift. To rewrite the file after a deliberate change:
 //! `PREAU_WRITE_MATRIX=1 cargo test -p preau-tests --test integration authorization`,
@@ -160,7 +163,10 @@ async fn every_route_answers_each_profile_as_the_table_says() {
     rows.sort_by_key(|(method, path)| {
         matches!(
             (method.as_str(), path.as_str()),
-            ("POST", "/logout") | ("GET", "/cas/logout") | ("POST", "/login")
+            ("POST", "/logout")
+                | ("GET", "/cas/logout")
+                | ("POST", "/cas/logout")
+                | ("POST", "/login")
         ) as u8
     });
 
@@ -237,12 +243,27 @@ async fn every_route_answers_each_profile_as_the_table_says() {
             None => server.client(),
         });
     }
+    // No GET changes state (user content may point an image at any same-origin
+    // URL): the store's write count is the same after every GET, for every profile.
+    let store = server.app.directory().store();
+    let writes = || store.write_count().expect("le moteur compte ses écritures");
+    let mut get_writes = Vec::new();
+    let at_start = writes();
     let mut observed: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
     for (method, pattern) in &rows {
         let path = concrete(pattern, method, &emma, &articles, &objects);
         let mut outcomes = Vec::new();
-        for client in &clients {
-            outcomes.push(outcome(&request(client, method, &path).await));
+        for ((profile, _), client) in PROFILES.iter().zip(&clients) {
+            let before = writes();
+            let page = request(client, method, &path).await;
+            let written = writes() - before;
+            if method == "GET" && written != 0 {
+                get_writes.push(format!(
+                    "GET {path} pour {profile} : {written} écriture(s) dans la base ({})",
+                    page.status
+                ));
+            }
+            outcomes.push(outcome(&page));
         }
         observed.insert((method.clone(), pattern.clone()), outcomes);
     }
@@ -303,7 +324,11 @@ async fn every_route_answers_each_profile_as_the_table_says() {
             outcomes.split_whitespace().map(str::to_string).collect(),
         );
     }
-    let mut problems = Vec::new();
+    assert!(
+        writes() > at_start,
+        "the POSTs were counted: the count is live"
+    );
+    let mut problems = get_writes;
     for (key, outcomes) in &observed {
         match expected.get(key) {
             None => problems.push(format!("route absente du tableau : {} {}", key.0, key.1)),

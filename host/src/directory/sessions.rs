@@ -42,23 +42,17 @@ impl Directory {
         Ok((token, session))
     }
 
-    /// The live session of a token.
+    /// The live session of a token. Never writes (no GET changes state): an
+    /// expired session is merely not found.
     pub fn session(&self, token: &str) -> Result<Option<Session>> {
         if token.len() != 32 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Ok(None);
         }
         let key = token_key(token);
-        match self.store.get_json::<Session>(Space::Sessions, &key)? {
-            Some(s) if s.expires_at > now() => Ok(Some(s)),
-            Some(_) => {
-                // Best effort: reading a page must not fail when the disk is full.
-                if let Err(e) = self.store.delete(Space::Sessions, key.as_bytes()) {
-                    tracing::warn!("session expirée non effacée : {e:#}");
-                }
-                Ok(None)
-            }
-            None => Ok(None),
-        }
+        Ok(self
+            .store
+            .get_json::<Session>(Space::Sessions, &key)?
+            .filter(|s| s.expires_at > now()))
     }
 
     /// Deletes a session server-side.
