@@ -122,6 +122,10 @@ fn routes() -> Routes {
             on_post(directory::regenerate_password),
         )
         .add(
+            "/admin/e/{uai}/annuaire/u/{id}/sessions",
+            on_post(directory::close_sessions),
+        )
+        .add(
             "/admin/e/{uai}/annuaire/u/{id}/blocage",
             on_post(directory::set_blocked),
         )
