@@ -1148,3 +1148,34 @@ async fn a_new_password_ends_the_other_sessions_of_the_account() {
     let journal = principal.get("/admin/journal").await.unwrap();
     assert!(journal.body.contains("fermeture des sessions"));
 }
+
+/// « Créer un utilisateur » chooses no profile in advance, and a submission
+/// without one (the HTML `required` bypassed) is refused with a field error:
+/// nobody is created as a pupil by default.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn creating_a_user_without_a_profile_is_refused_with_a_field_error() {
+    let server = TestServer::start().await.unwrap();
+    let principal = server.signed_in("principal.pilat").await.unwrap();
+    let new = admin_url("/annuaire/nouveau");
+    let form = principal.get(&new).await.unwrap();
+    assert_eq!(form.status, 200);
+    assert!(
+        form.body.contains("<option value=\"\" selected>"),
+        "the profile placeholder is the one selected"
+    );
+    assert!(!form.body.contains("value=\"eleve\" selected"));
+    let before = user_count(&server);
+    for profile in [None, Some(""), Some("administrateur")] {
+        let mut fields: Vec<(&str, String)> = person("Profil", "Oublié", "eleve")
+            .into_iter()
+            .filter(|(k, _)| *k != "profile")
+            .collect();
+        if let Some(profile) = profile {
+            fields.push(("profile", profile.to_string()));
+        }
+        let page = post(&principal, &new, &new, &fields).await;
+        assert_eq!(page.status, 422, "{profile:?}");
+        assert!(page.body.contains("Choisissez un profil."), "{profile:?}");
+        assert_eq!(user_count(&server), before, "{profile:?}: nobody created");
+    }
+}

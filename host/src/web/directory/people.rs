@@ -186,7 +186,8 @@ pub async fn new_user_form(
     Path(uai): Path<String>,
 ) -> WebResult {
     let groups = app.directory.groups(&uai)?;
-    let values = json!({ "profile": "eleve", "civility": "", "perenne": true, "groups": [] });
+    // No profile chosen in advance: a forgotten choice is a field error, never a pupil.
+    let values = json!({ "profile": "", "civility": "", "perenne": true, "groups": [] });
     Ok(create_page(
         &app,
         &t,
