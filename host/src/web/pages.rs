@@ -322,8 +322,8 @@ pub fn safe_next(next: &str) -> Option<String> {
     (path != "/login" && !path.starts_with("/login?")).then_some(path)
 }
 
-/// `target` read as a URL relative to the site: its normalised path and query
-/// when it stays on the site (no scheme, no host, no `//`), None otherwise.
+/// `target` read as a URL relative to the site: its normalised path, query and
+/// fragment when it stays on the site (no scheme, no host, no `//`), None otherwise.
 /// Control characters, whitespace and backslashes are refused before parsing,
 /// since browsers drop or reinterpret them (`/\t/evil.example/` is `//evil.example/`).
 pub fn same_site_path(target: &str) -> Option<String> {
@@ -352,6 +352,10 @@ pub fn same_site_path(target: &str) -> Option<String> {
         path.push('?');
         path.push_str(query);
     }
+    if let Some(fragment) = url.fragment() {
+        path.push('#');
+        path.push_str(fragment);
+    }
     Some(path)
 }
 
@@ -368,6 +372,7 @@ mod tests {
             ok("/e/0420003A/blog/?page=2")
         );
         assert_eq!(safe_next("/a/../b"), ok("/b"));
+        assert_eq!(safe_next("/s/1?page=2#m3"), ok("/s/1?page=2#m3"));
         assert_eq!(safe_next("/\t/evil.example/"), None);
         assert_eq!(safe_next("/ /evil.example/"), None);
         assert_eq!(safe_next("/\x0b/evil.example/"), None);

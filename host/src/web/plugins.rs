@@ -398,14 +398,16 @@ mod tests {
 /// normalised: None when it would leave the mount (`/../../admin/`), or is
 /// not a clean path.
 fn redirect_inside(mount: &str, to: &str) -> Option<String> {
+    // A plugin's own URLs may hold spaces (a search term): encoded, not refused.
+    let to = to.replace(' ', "%20");
     let to = if to.starts_with('/') {
-        to.to_string()
+        to
     } else {
         format!("/{to}")
     };
     let target = super::pages::same_site_path(&format!("{mount}{to}"))?;
     let mount = super::pages::same_site_path(mount)?;
-    let path = target.split('?').next().unwrap_or_default();
+    let path = target.split(['?', '#']).next().unwrap_or_default();
     (path == mount || path.starts_with(&format!("{mount}/"))).then_some(target)
 }
 
