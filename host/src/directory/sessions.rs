@@ -106,6 +106,46 @@ impl Directory {
         Ok(ended)
     }
 
+    /// Deletes every expired session (and its index entry), a page at a time;
+    /// returns how many. Run by the scheduler, never by a request.
+    pub fn sweep_expired_sessions(&self) -> Result<usize> {
+        const PAGE: usize = 1000;
+        let mut after: Option<Vec<u8>> = None;
+        let mut swept = 0;
+        loop {
+            let page = self
+                .store
+                .scan(Space::Sessions, b"", after.as_deref(), PAGE, false)?;
+            let Some((last, _)) = page.last() else {
+                return Ok(swept);
+            };
+            after = Some(last.clone());
+            let mut ops = Vec::new();
+            for (key, value) in &page {
+                if key.starts_with(b"by-user/") {
+                    continue;
+                }
+                let Ok(session) = serde_json::from_slice::<Session>(value) else {
+                    continue;
+                };
+                if session.expires_at <= now() {
+                    let hash = String::from_utf8_lossy(key).into_owned();
+                    ops.push(Op::Delete(key.clone()));
+                    ops.push(Op::Delete(
+                        by_user_key(&session.user_id, &hash).into_bytes(),
+                    ));
+                    swept += 1;
+                }
+            }
+            if !ops.is_empty() {
+                self.store.batch(Space::Sessions, ops)?;
+            }
+            if page.len() < PAGE {
+                return Ok(swept);
+            }
+        }
+    }
+
     /// How many live sessions `user_id` has.
     pub fn live_sessions_of(&self, user_id: &str) -> Result<usize> {
         Ok(self
@@ -179,6 +219,22 @@ mod tests {
         assert!(directory.session(&live).unwrap().is_some());
         assert_eq!(directory.live_sessions_of("u1").unwrap(), 1);
         assert_eq!(directory.live_sessions_of("u2").unwrap(), 1);
+        // The scheduler's sweep: u2's expired session goes, with its index entry.
+        let (gone, mut expired) = directory.open_session("u2").unwrap();
+        expired.expires_at = now() - 1;
+        store
+            .put_json(Space::Sessions, &token_key(&gone), &expired)
+            .unwrap();
+        assert_eq!(directory.sweep_expired_sessions().unwrap(), 1);
+        assert_eq!(directory.sweep_expired_sessions().unwrap(), 0);
+        assert_eq!(directory.live_sessions_of("u2").unwrap(), 1);
+        assert_eq!(
+            store
+                .scan(Space::Sessions, b"by-user/u2/", None, usize::MAX, false)
+                .unwrap()
+                .len(),
+            1
+        );
         directory.close_session(&live).unwrap();
         assert!(
             store
