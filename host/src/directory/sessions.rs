@@ -106,8 +106,9 @@ impl Directory {
         Ok(ended)
     }
 
-    /// Deletes every expired session (and its index entry), a page at a time;
-    /// returns how many. Run by the scheduler, never by a request.
+    /// Deletes every expired session (and its index entry), a page at a time,
+    /// and indexes any live one that has no index entry; returns how many were
+    /// deleted. Run by the scheduler, never by a request.
     pub fn sweep_expired_sessions(&self) -> Result<usize> {
         const PAGE: usize = 1000;
         let mut after: Option<Vec<u8>> = None;
@@ -128,13 +129,16 @@ impl Directory {
                 let Ok(session) = serde_json::from_slice::<Session>(value) else {
                     continue;
                 };
+                let hash = String::from_utf8_lossy(key).into_owned();
+                let index = by_user_key(&session.user_id, &hash).into_bytes();
                 if session.expires_at <= now() {
-                    let hash = String::from_utf8_lossy(key).into_owned();
                     ops.push(Op::Delete(key.clone()));
-                    ops.push(Op::Delete(
-                        by_user_key(&session.user_id, &hash).into_bytes(),
-                    ));
+                    ops.push(Op::Delete(index));
                     swept += 1;
+                } else if self.store.get(Space::Sessions, &index)?.is_none() {
+                    // Opened before sessions were indexed per account: indexed
+                    // now, so that a new password ends it too.
+                    ops.push(Op::Put(index, Vec::new()));
                 }
             }
             if !ops.is_empty() {
@@ -225,8 +229,20 @@ mod tests {
         store
             .put_json(Space::Sessions, &token_key(&gone), &expired)
             .unwrap();
+        // A session opened before the index existed gets one.
+        let (legacy, _) = directory.open_session("u3").unwrap();
+        store
+            .delete(
+                Space::Sessions,
+                by_user_key("u3", &token_key(&legacy)).as_bytes(),
+            )
+            .unwrap();
+        assert_eq!(directory.live_sessions_of("u3").unwrap(), 0);
         assert_eq!(directory.sweep_expired_sessions().unwrap(), 1);
         assert_eq!(directory.sweep_expired_sessions().unwrap(), 0);
+        assert_eq!(directory.live_sessions_of("u3").unwrap(), 1);
+        assert_eq!(directory.close_sessions_of("u3", None).unwrap(), 1);
+        assert!(directory.session(&legacy).unwrap().is_none());
         assert_eq!(directory.live_sessions_of("u2").unwrap(), 1);
         assert_eq!(
             store
