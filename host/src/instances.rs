@@ -286,6 +286,15 @@ pub fn start_scheduler(app: &Arc<App>, interval: std::time::Duration) {
             let Some(_running) = app.shutdown.background().await else {
                 return;
             };
+            // Expired sessions of accounts that do not sign in again (reading a
+            // session never deletes it: no GET writes).
+            let directory = app.directory.clone();
+            match tokio::task::spawn_blocking(move || directory.sweep_expired_sessions()).await {
+                Ok(Ok(0)) => {}
+                Ok(Ok(n)) => tracing::info!("{n} session(s) expirée(s) effacée(s)"),
+                Ok(Err(e)) => tracing::warn!("sessions expirées : {e:#}"),
+                Err(e) => tracing::warn!("sessions expirées : {e}"),
+            }
             let establishments = app.directory.establishments().unwrap_or_default();
             for plugin in app.runtime.plugins() {
                 if !plugin.manifest.scheduled {

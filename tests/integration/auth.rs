@@ -272,3 +272,62 @@ async fn a_closing_access_window_ends_a_signed_in_pupils_session_with_the_openin
     // The principal (not concerned) keeps their session.
     assert_eq!(principal.get(&windows).await.unwrap().status, 200);
 }
+
+/// `next` is read as a URL relative to the site: a tab, a space or a vertical tab
+/// that browsers drop (`/\t/evil.example/` is `//evil.example/`) sends back home,
+/// never off the site, and never fails after a good password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_next_with_whitespace_or_control_characters_goes_home() {
+    let server = TestServer::start().await.unwrap();
+    for next in [
+        "/\t/evil.example/",
+        "/ /evil.example/",
+        "/\x0b/evil.example/",
+        "/\n/evil.example/",
+        "/.//evil.example/",
+        "/%2e%2e//evil.example/",
+    ] {
+        let client = server.client();
+        let form = client
+            .get(&format!(
+                "/login?{}",
+                preau_tests::url_encode(&[("next", next)])
+            ))
+            .await
+            .unwrap();
+        assert_eq!(form.status, 200, "{next:?}");
+        assert!(!form.body.contains("evil.example"), "{next:?}");
+        let csrf = form.csrf().unwrap();
+        let page = client
+            .post_raw(
+                "/login",
+                &[
+                    ("login", "jean.dupont"),
+                    ("password", DEMO_PASSWORD),
+                    ("next", next),
+                    ("csrf", &csrf),
+                ],
+            )
+            .await
+            .unwrap();
+        assert_eq!(page.status, 303, "{next:?}: {}", page.body);
+        // Where a sign-in without `next` goes: the person's establishment.
+        assert_eq!(page.location(), format!("/e/{PILAT}/"), "{next:?}");
+    }
+    // A normalised local path still comes back, query included.
+    let client = server.client();
+    let csrf = client.get("/login").await.unwrap().csrf().unwrap();
+    let page = client
+        .post_raw(
+            "/login",
+            &[
+                ("login", "jean.dupont"),
+                ("password", DEMO_PASSWORD),
+                ("next", &format!("/e/{PILAT}/blog/../forum/?page=2")),
+                ("csrf", &csrf),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.location(), format!("/e/{PILAT}/forum/?page=2"));
+}

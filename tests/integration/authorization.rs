@@ -4,6 +4,9 @@
 //! anonymous visitors and a user of another establishment, against the expected
 //! outcomes in `tests/fixtures/authorization.txt`.
 //!
+//! Every GET the host serves, for every profile, leaves the store's write count
+//! unchanged: no GET changes state.
+//!
 //! A route missing from the file, or a line for a route that no longer exists, fails
 //! the test: the table cannot drift. To rewrite the file after a deliberate change:
 //! `PREAU_WRITE_MATRIX=1 cargo test -p preau-tests --test integration authorization`,
@@ -126,8 +129,13 @@ async fn every_route_answers_each_profile_as_the_table_says() {
     // Every (method, pattern): the host's table, then each plugin's, in the
     // establishment and in a rubrique.
     let mut rows: Vec<(String, String)> = Vec::new();
+    // Rows whose GET the host serves itself (the others reach a plugin's `handle`).
+    let mut host_rows = std::collections::BTreeSet::new();
     for (path, methods) in preau_host::route_table() {
         for method in methods {
+            if !path.ends_with("{plugin}/{*rest}") {
+                host_rows.insert((method.clone(), path.clone()));
+            }
             rows.push((method, path.clone()));
         }
     }
@@ -156,12 +164,12 @@ async fn every_route_answers_each_profile_as_the_table_says() {
             }
         }
     }
-    // Signing in and out end the session: last.
-    rows.sort_by_key(|(method, path)| {
-        matches!(
-            (method.as_str(), path.as_str()),
-            ("POST", "/logout") | ("GET", "/cas/logout") | ("POST", "/login")
-        ) as u8
+    // The sign-out page's GET while still signed in (it must not sign out: the
+    // write count says so), then the POSTs that do.
+    rows.sort_by_key(|(method, path)| match (method.as_str(), path.as_str()) {
+        ("GET", "/cas/logout") => 1,
+        ("POST", "/logout") | ("POST", "/cas/logout") | ("POST", "/login") => 2,
+        _ => 0,
     });
 
     // A real article in each blog instance, read as the establishment's administrator.
@@ -237,12 +245,33 @@ async fn every_route_answers_each_profile_as_the_table_says() {
             None => server.client(),
         });
     }
+    // No GET changes state (user content may point an image at any same-origin
+    // URL): the store's write count is the same after every GET the host serves,
+    // for every profile. A plugin's GET may keep its own per-reader state (the
+    // forum's unread markers, the places where a form is embedded): that is the
+    // plugin's data, in its namespace, and is not checked here.
+    let store = server.app.directory().store();
+    let writes = || store.write_count().expect("le moteur compte ses écritures");
+    let mut get_writes = Vec::new();
+    let at_start = writes();
     let mut observed: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
     for (method, pattern) in &rows {
         let path = concrete(pattern, method, &emma, &articles, &objects);
         let mut outcomes = Vec::new();
-        for client in &clients {
-            outcomes.push(outcome(&request(client, method, &path).await));
+        for ((profile, _), client) in PROFILES.iter().zip(&clients) {
+            let before = writes();
+            let page = request(client, method, &path).await;
+            let written = writes() - before;
+            if method == "GET"
+                && written != 0
+                && host_rows.contains(&(method.clone(), pattern.clone()))
+            {
+                get_writes.push(format!(
+                    "GET {path} pour {profile} : {written} écriture(s) dans la base ({})",
+                    page.status
+                ));
+            }
+            outcomes.push(outcome(&page));
         }
         observed.insert((method.clone(), pattern.clone()), outcomes);
     }
@@ -303,7 +332,11 @@ async fn every_route_answers_each_profile_as_the_table_says() {
             outcomes.split_whitespace().map(str::to_string).collect(),
         );
     }
-    let mut problems = Vec::new();
+    assert!(
+        writes() > at_start,
+        "the POSTs were counted: the count is live"
+    );
+    let mut problems = get_writes;
     for (key, outcomes) in &observed {
         match expected.get(key) {
             None => problems.push(format!("route absente du tableau : {} {}", key.0, key.1)),

@@ -396,3 +396,45 @@ async fn the_list_is_paginated() {
     assert_eq!(teacher.get(&blog("/?page=999")).await.unwrap().status, 404);
     assert!(!second.body.contains("Article numéro 10"));
 }
+
+/// No GET changes state: an article whose image points at `/cas/logout` (the
+/// sanitizer keeps same-origin images) no longer signs its readers out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_image_pointing_at_the_sign_out_does_not_sign_readers_out() {
+    let server = TestServer::start().await.unwrap();
+    let teacher = server.signed_in("jean.dupont").await.unwrap();
+    let url = write_post(
+        &teacher,
+        "Photo de classe",
+        "<p>La photo : <img src=\"/cas/logout\" alt=\"photo\"></p>",
+        true,
+    )
+    .await;
+    let reader = server.signed_in("emma.martin").await.unwrap();
+    let article = reader.get(&url).await.unwrap();
+    assert_eq!(article.status, 200);
+    // What a browser does: load every same-site image of the page.
+    let body = preau_tests::unescape(&article.body);
+    let images: Vec<String> = body
+        .match_indices("<img src=\"")
+        .map(|(i, m)| {
+            body[i + m.len()..]
+                .chars()
+                .take_while(|c| *c != '"')
+                .collect()
+        })
+        .filter(|src: &String| src.starts_with('/'))
+        .collect();
+    assert!(
+        images.iter().any(|src| src == "/cas/logout"),
+        "the image is kept: {images:?}"
+    );
+    for src in &images {
+        reader.get(src).await.unwrap();
+    }
+    assert_eq!(
+        reader.get("/compte").await.unwrap().status,
+        200,
+        "the reader is still signed in"
+    );
+}

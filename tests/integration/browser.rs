@@ -494,3 +494,38 @@ async fn screenshots_of_the_main_pages() {
     }
     browser.quit().await;
 }
+
+/// No GET changes state: an article whose image points at `/cas/logout` (a
+/// same-origin URL the sanitizer keeps) leaves its reader signed in, in a real
+/// browser that requests the image with the reader's cookie.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_image_pointing_at_the_sign_out_leaves_the_reader_signed_in() {
+    let Some((server, browser)) = start().await else {
+        return;
+    };
+    let teacher = server.signed_in("jean.dupont").await.unwrap();
+    let article = crate::blog::write_post(
+        &teacher,
+        "Photo de classe",
+        "<p>La photo : <img src=\"/cas/logout\" alt=\"photo\"></p>",
+        true,
+    )
+    .await;
+    browser.sign_in("emma.martin").await.unwrap();
+    browser.goto(&article).await.unwrap();
+    let script = "const imgs = Array.from(document.images).filter(i => i.getAttribute('src') === '/cas/logout');\
+                  return imgs.length > 0 && imgs.every(i => i.complete);";
+    let mut requested = false;
+    for _ in 0..50 {
+        if browser.js(script).await.unwrap() == serde_json::Value::Bool(true) {
+            requested = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(requested, "the browser requested the image");
+    browser.goto("/compte").await.unwrap();
+    assert_eq!(browser.path().await.unwrap(), "/compte", "still signed in");
+    assert_eq!(browser.status().await.unwrap(), 200);
+    browser.quit().await;
+}

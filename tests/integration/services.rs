@@ -652,9 +652,23 @@ async fn cas_tickets_sign_people_into_allowed_cas_connectors_once() {
     assert!(page.body.contains("<cas:user>emma.martin</cas:user>"));
     assert!(page.body.contains("<cas:profile>eleve</cas:profile>"));
 
-    // Sign-out: back to the connector only if it is one.
+    // Sign-out: a GET only asks (no GET changes state); the confirmation form
+    // POSTs with the CSRF token and goes back to the connector only if it is one.
+    let ask = format!("/cas/logout?service={}", enc(PRONOTE_URL));
+    let page = teacher.get(&ask).await.unwrap();
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Se déconnecter ?"));
+    assert!(
+        page.body.contains("action=\"/cas/logout\"")
+            || page.body.contains("action=\"&#x2f;cas&#x2f;logout\"")
+    );
+    assert_eq!(
+        teacher.get("/compte").await.unwrap().status,
+        200,
+        "still signed in"
+    );
     let page = teacher
-        .get(&format!("/cas/logout?service={}", enc(PRONOTE_URL)))
+        .post_form(&ask, "/cas/logout", &[("service", PRONOTE_URL)])
         .await
         .unwrap();
     assert_eq!(page.status, 303);
@@ -664,11 +678,21 @@ async fn cas_tickets_sign_people_into_allowed_cas_connectors_once() {
         303,
         "signed out"
     );
+    // Signed out already: the GET goes back to the connector at once.
+    let page = teacher.get(&ask).await.unwrap();
+    assert_eq!(page.status, 303);
+    assert_eq!(page.location(), PRONOTE_URL);
+    // An unknown service is not kept in the form, nor followed.
+    let evil = format!("/cas/logout?service={}", enc("https://evil.example/"));
+    let page = pupil.get(&evil).await.unwrap();
+    assert_eq!(page.status, 200);
+    assert!(!page.body.contains("evil.example"));
     let page = pupil
-        .get(&format!(
-            "/cas/logout?service={}",
-            enc("https://evil.example/")
-        ))
+        .post_form(
+            &evil,
+            "/cas/logout",
+            &[("service", "https://evil.example/")],
+        )
         .await
         .unwrap();
     assert_eq!(page.status, 200);

@@ -148,8 +148,28 @@ impl Directory {
     }
 
     /// Stores a user and its index entries in one atomic batch; `old` is the
-    /// previous version, whose index entries are removed.
+    /// previous version, whose index entries are removed. A new password (own change, regenerated, reset) ends every session of
+    /// the account.
     pub fn save_user(&self, old: Option<&User>, user: &User) -> Result<()> {
+        self.save_user_keeping(old, user, None)
+    }
+
+    /// [`Self::save_user`], except that a password change keeps the session of
+    /// `keep` (the person changing their own password) and ends every other.
+    pub fn save_user_keeping(
+        &self,
+        old: Option<&User>,
+        user: &User,
+        keep: Option<&str>,
+    ) -> Result<()> {
+        self.write_user(old, user)?;
+        if old.is_some_and(|old| old.password_hash != user.password_hash) {
+            self.close_sessions_of(&user.id, keep)?;
+        }
+        Ok(())
+    }
+
+    fn write_user(&self, old: Option<&User>, user: &User) -> Result<()> {
         let mut ops = Vec::new();
         if let Some(old) = old {
             ops.extend(search::unindex_ops(old));

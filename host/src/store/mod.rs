@@ -197,6 +197,12 @@ pub trait Store: Send + Sync + 'static {
     fn size_on_disk(&self) -> Result<Option<u64>> {
         Ok(None)
     }
+    /// How many writes the store has applied (every put, delete and applied
+    /// batch counts), when the engine counts them: tests read it around a GET
+    /// to prove it changed nothing.
+    fn write_count(&self) -> Option<u64> {
+        None
+    }
     /// Whether writes work now. A degraded store tries to recover here too
     /// (at most once a second), so that `/healthz` comes back by itself.
     fn health(&self) -> Health {

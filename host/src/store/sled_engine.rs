@@ -756,6 +756,10 @@ impl Store for SledStore {
         self.read(|o| o.db.size_on_disk().map(Some))
     }
 
+    fn write_count(&self) -> Option<u64> {
+        Some(self.durable_seq())
+    }
+
     fn health(&self) -> Health {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if state.health == Health::Healthy

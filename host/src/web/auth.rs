@@ -430,9 +430,9 @@ pub(super) async fn end_closed_sessions(
     // The same request, now anonymous (the session no longer exists).
     let anonymous = Visitor::from_headers(&app, request.headers(), &path);
     let next_page = if request.method() == axum::http::Method::GET {
-        safe_next(&path).unwrap_or("")
+        safe_next(&path).unwrap_or_default()
     } else {
-        ""
+        String::new()
     };
     let mut response = login_page(
         &app,
@@ -440,7 +440,7 @@ pub(super) async fn end_closed_sessions(
         StatusCode::FORBIDDEN,
         Some(&message),
         "",
-        next_page,
+        &next_page,
     );
     response.headers_mut().append(header::SET_COOKIE, cookie);
     response
@@ -454,8 +454,8 @@ pub async fn login_form(State(app): State<Arc<App>>, visitor: Visitor, uri: Uri)
         .find(|(k, _)| k == "next")
         .map(|(_, v)| v.as_str())
         .and_then(safe_next)
-        .unwrap_or("");
-    login_page(&app, &visitor, StatusCode::OK, None, "", next)
+        .unwrap_or_default();
+    login_page(&app, &visitor, StatusCode::OK, None, "", &next)
 }
 
 fn session_cookie(token: &str, max_age: i64, secure: bool) -> HeaderValue {
@@ -511,7 +511,7 @@ pub async fn login(
     };
     let login = field("login").trim().to_lowercase();
     let password = field("password").to_string();
-    let next = safe_next(field("next")).unwrap_or("").to_string();
+    let next = safe_next(field("next")).unwrap_or_default();
     if login.is_empty() || password.is_empty() {
         let message = "Saisissez votre identifiant et votre mot de passe.";
         return Ok(login_page(

@@ -1,6 +1,6 @@
 //! A CAS 2.0/3.0 server, so that connectors of type `cas` sign people in:
 //! `/cas/login` issues one-time service tickets, `/cas/serviceValidate` and
-//! `/cas/p3/serviceValidate` redeem them, `/cas/logout` signs out.
+//! `/cas/p3/serviceValidate` redeem them, `/cas/logout` asks, then signs out on POST.
 //!
 //! A service may use CAS only if its URL belongs to an active `cas` connector
 //! that the signed-in person may open in one of their establishments.
@@ -262,28 +262,70 @@ pub async fn service_validate(State(app): State<Arc<App>>, uri: Uri) -> WebResul
     )))
 }
 
-/// GET /cas/logout?service=… — signs out here; goes back to `service` only if
-/// it is a known CAS connector (never an open redirect).
-pub async fn logout(State(app): State<Arc<App>>, mut visitor: Visitor, uri: Uri) -> WebResult {
+/// GET /cas/logout?service=… — no GET changes state (an `<img>` in user content
+/// may point here): a signed-in person sees a confirmation form that POSTs the
+/// sign-out; a visitor already signed out goes on as after a sign-out.
+pub async fn logout_form(State(app): State<Arc<App>>, visitor: Visitor, uri: Uri) -> WebResult {
+    let service = query_param(&uri, "service");
+    if visitor.user.is_none() {
+        return signed_out(&app, &visitor, &service);
+    }
+    let service = if !service.is_empty() && known_cas_service(&app, &service)? {
+        service
+    } else {
+        String::new()
+    };
+    Ok(render(
+        &app,
+        &visitor,
+        None,
+        "cas_logout.html",
+        "Se déconnecter ?",
+        StatusCode::OK,
+        json!({ "service": service }),
+    ))
+}
+
+/// POST /cas/logout (CSRF, `service`) — signs out here; goes back to `service`
+/// only if it is a known CAS connector (never an open redirect).
+pub async fn logout(
+    State(app): State<Arc<App>>,
+    mut visitor: Visitor,
+    body: axum::body::Bytes,
+) -> WebResult {
+    let form = crate::forms::parse_form(&body).unwrap_or_default();
+    if visitor.session.is_some() && !visitor.csrf_valid(&form) {
+        return Ok(super::pages::csrf_rejected(&app, &visitor));
+    }
+    let service = form
+        .iter()
+        .find(|(k, _)| k == "service")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
     let cookie = super::auth::sign_out(&app, &visitor)?;
     visitor.user = None;
     visitor.session = None;
-    let service = query_param(&uri, "service");
-    let mut response = if !service.is_empty() && known_cas_service(&app, &service)? {
-        Redirect::to(&service).into_response()
+    let mut response = signed_out(&app, &visitor, &service)?;
+    response.headers_mut().append(header::SET_COOKIE, cookie);
+    Ok(response)
+}
+
+/// After a sign-out: back to `service` if it is a known CAS connector, else the
+/// « Vous êtes déconnecté » page.
+fn signed_out(app: &App, visitor: &Visitor, service: &str) -> WebResult {
+    Ok(if !service.is_empty() && known_cas_service(app, service)? {
+        Redirect::to(service).into_response()
     } else {
         render(
-            &app,
-            &visitor,
+            app,
+            visitor,
             None,
             "signed_out.html",
             "Déconnexion",
             StatusCode::OK,
             json!({}),
         )
-    };
-    response.headers_mut().append(header::SET_COOKIE, cookie);
-    Ok(response)
+    })
 }
 
 #[cfg(test)]

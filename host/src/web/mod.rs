@@ -126,6 +126,10 @@ fn routes() -> Routes {
             on_post(directory::regenerate_password),
         )
         .add(
+            "/admin/e/{uai}/annuaire/u/{id}/sessions",
+            on_post(directory::close_sessions),
+        )
+        .add(
             "/admin/e/{uai}/annuaire/u/{id}/blocage",
             on_post(directory::set_blocked),
         )
@@ -274,7 +278,7 @@ fn routes() -> Routes {
         .add("/cas/login", on_get(cas::login))
         .add("/cas/serviceValidate", on_get(cas::service_validate))
         .add("/cas/p3/serviceValidate", on_get(cas::service_validate))
-        .add("/cas/logout", on_get(cas::logout))
+        .add("/cas/logout", on_get(cas::logout_form).post(cas::logout))
 }
 
 /// One route of the host: its path pattern and the methods it answers.

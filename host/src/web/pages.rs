@@ -340,13 +340,46 @@ pub fn over_quota(over: crate::store::QuotaExceeded) -> Response {
 }
 
 /// A local path to go back to after sign-in: must stay on this site.
-pub fn safe_next(next: &str) -> Option<&str> {
-    let ok = next.starts_with('/')
-        && !next.starts_with("//")
-        && !next.starts_with("/\\")
-        && !next.contains(['\r', '\n', '\\'])
-        && next != "/login";
-    ok.then_some(next)
+pub fn safe_next(next: &str) -> Option<String> {
+    let path = same_site_path(next)?;
+    (path != "/login" && !path.starts_with("/login?")).then_some(path)
+}
+
+/// `target` read as a URL relative to the site: its normalised path, query and
+/// fragment when it stays on the site (no scheme, no host, no `//`), None otherwise.
+/// Control characters, whitespace and backslashes are refused before parsing,
+/// since browsers drop or reinterpret them (`/\t/evil.example/` is `//evil.example/`).
+pub fn same_site_path(target: &str) -> Option<String> {
+    const SITE: &str = "preau.invalid";
+    if !target.starts_with('/')
+        || target
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+    {
+        return None;
+    }
+    let base = url::Url::parse("http://preau.invalid/").ok()?;
+    let url = base.join(target).ok()?;
+    if url.host_str() != Some(SITE)
+        || url.port().is_some()
+        || !url.username().is_empty()
+        || url.password().is_some()
+    {
+        return None;
+    }
+    let mut path = url.path().to_string();
+    if path.starts_with("//") || !path.starts_with('/') {
+        return None;
+    }
+    if let Some(query) = url.query() {
+        path.push('?');
+        path.push_str(query);
+    }
+    if let Some(fragment) = url.fragment() {
+        path.push('#');
+        path.push_str(fragment);
+    }
+    Some(path)
 }
 
 #[cfg(test)]
@@ -355,7 +388,20 @@ mod tests {
 
     #[test]
     fn next_must_stay_local() {
-        assert_eq!(safe_next("/e/0420003A/blog/"), Some("/e/0420003A/blog/"));
+        let ok = |s: &str| Some(s.to_string());
+        assert_eq!(safe_next("/e/0420003A/blog/"), ok("/e/0420003A/blog/"));
+        assert_eq!(
+            safe_next("/e/0420003A/blog/?page=2"),
+            ok("/e/0420003A/blog/?page=2")
+        );
+        assert_eq!(safe_next("/a/../b"), ok("/b"));
+        assert_eq!(safe_next("/s/1?page=2#m3"), ok("/s/1?page=2#m3"));
+        assert_eq!(safe_next("/\t/evil.example/"), None);
+        assert_eq!(safe_next("/ /evil.example/"), None);
+        assert_eq!(safe_next("/\x0b/evil.example/"), None);
+        assert_eq!(safe_next("/.//evil.example/"), None);
+        assert_eq!(safe_next("/%2e%2e//evil.example/"), None);
+        assert_eq!(safe_next("evil.example"), None);
         assert_eq!(safe_next("//evil.example"), None);
         assert_eq!(safe_next("/\\evil.example"), None);
         assert_eq!(safe_next("https://evil.example"), None);

@@ -300,15 +300,13 @@ impl PluginPage<'_> {
             }
             WitResponse::Redirect(to) => {
                 // Relative to the mount: a plugin can only send people inside itself.
-                let to = if to.starts_with('/') {
-                    to
-                } else {
-                    format!("/{to}")
-                };
-                if to.contains(['\r', '\n']) || to.starts_with("//") {
-                    return internal_error_response();
+                match redirect_inside(mount, &to) {
+                    Some(target) => Redirect::to(&target).into_response(),
+                    None => {
+                        tracing::error!(plugin = %plugin.manifest.id, "redirection hors du service refusée : {to:?}");
+                        internal_error_response()
+                    }
                 }
-                Redirect::to(&format!("{mount}{to}")).into_response()
             }
             WitResponse::Json(body) => {
                 ([(header::CONTENT_TYPE, "application/json")], body).into_response()
@@ -394,5 +392,52 @@ mod tests {
         assert!(super::valid_template_name("list.html"));
         assert!(!super::valid_template_name("../layout.html"));
         assert!(!super::valid_template_name("admin/index.html"));
+    }
+}
+
+/// Where a plugin's redirect to `to` (relative to its mount) leads, once
+/// normalised: None when it would leave the mount (`/../../admin/`), or is
+/// not a clean path.
+fn redirect_inside(mount: &str, to: &str) -> Option<String> {
+    // A plugin's own URLs may hold spaces (a search term): encoded, not refused.
+    let to = to.replace(' ', "%20");
+    let to = if to.starts_with('/') {
+        to
+    } else {
+        format!("/{to}")
+    };
+    let target = super::pages::same_site_path(&format!("{mount}{to}"))?;
+    let mount = super::pages::same_site_path(mount)?;
+    let path = target.split(['?', '#']).next().unwrap_or_default();
+    (path == mount || path.starts_with(&format!("{mount}/"))).then_some(target)
+}
+
+#[cfg(test)]
+mod redirect_tests {
+    use super::redirect_inside;
+
+    #[test]
+    fn a_plugin_redirect_stays_inside_its_mount() {
+        let mount = "/e/0420003A/blog";
+        let inside = |s: &str| Some(s.to_string());
+        assert_eq!(redirect_inside(mount, "/"), inside("/e/0420003A/blog/"));
+        assert_eq!(
+            redirect_inside(mount, "a/b?x=1"),
+            inside("/e/0420003A/blog/a/b?x=1")
+        );
+        assert_eq!(
+            redirect_inside(mount, "/a/../b"),
+            inside("/e/0420003A/blog/b")
+        );
+        assert_eq!(redirect_inside(mount, ""), inside("/e/0420003A/blog/"));
+        assert_eq!(redirect_inside(mount, "/../../../admin/"), None);
+        assert_eq!(redirect_inside(mount, "/%2e%2e/%2e%2e/%2e%2e/admin/"), None);
+        assert_eq!(redirect_inside(mount, "/../blog2/"), None);
+        assert_eq!(redirect_inside(mount, "/\t/x"), None);
+        assert_eq!(redirect_inside(mount, "/a\\b"), None);
+        assert_eq!(
+            redirect_inside("/e/0420003A/r/cdi/blog", "/../../forum/"),
+            None
+        );
     }
 }

@@ -43,8 +43,7 @@ pub async fn keep_form_text(request: Request, next: Next) -> Response {
         .headers()
         .get(header::REFERER)
         .and_then(|v| v.to_str().ok())
-        .and_then(same_site_path)
-        .map(str::to_string);
+        .and_then(referer_path);
     if !is_form {
         let response = next.run(request).await;
         return if response.status() == StatusCode::INSUFFICIENT_STORAGE {
@@ -86,7 +85,7 @@ fn message_of(response: &Response) -> String {
 }
 
 /// The path of a same-site `Referer` (`http://host/e/…` → `/e/…`).
-fn same_site_path(referer: &str) -> Option<&str> {
+fn referer_path(referer: &str) -> Option<String> {
     let after_scheme = referer
         .strip_prefix("http://")
         .or_else(|| referer.strip_prefix("https://"))?;

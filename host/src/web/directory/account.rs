@@ -136,6 +136,8 @@ pub async fn change_password(
     let mut user = old.clone();
     user.password_hash = app.passwords.hash(new).await?;
     user.pending_secret = None;
-    app.directory.save_user(Some(&old), &user)?;
+    // Every other session of the account ends; this one goes on.
+    let keep = visitor.session.as_ref().map(|(token, _)| token.as_str());
+    app.directory.save_user_keeping(Some(&old), &user, keep)?;
     Ok(Redirect::to("/compte?ok=mot-de-passe").into_response())
 }

@@ -186,7 +186,8 @@ pub async fn new_user_form(
     Path(uai): Path<String>,
 ) -> WebResult {
     let groups = app.directory.groups(&uai)?;
-    let values = json!({ "profile": "eleve", "civility": "", "perenne": true, "groups": [] });
+    // No profile chosen in advance: a forgotten choice is a field error, never a pupil.
+    let values = json!({ "profile": "", "civility": "", "perenne": true, "groups": [] });
     Ok(create_page(
         &app,
         &t,
@@ -392,6 +393,8 @@ fn user_page(
             "update_url": base.clone(),
             "password_url": format!("{base}/mot-de-passe"),
             "block_url": format!("{base}/blocage"),
+            "sessions_url": format!("{base}/sessions"),
+            "open_sessions": app.directory.live_sessions_of(&user.id)?,
             "attach_url": format!("{base}/rattachements"),
             "child_url": format!("{base}/enfants"),
             "back_url": format!("/admin/e/{uai}/annuaire"),
@@ -507,6 +510,26 @@ pub async fn regenerate_password(
         None,
         StatusCode::OK,
     )?)
+}
+
+/// POST …/u/{id}/sessions — « Fermer toutes ses sessions »: signs the person
+/// out everywhere (an administrator closing their own keeps the current one).
+pub async fn close_sessions(
+    State(app): State<Arc<App>>,
+    EstablishmentAdmin(t): EstablishmentAdmin,
+    Path((uai, id)): Path<(String, String)>,
+    CheckedForm(_): CheckedForm,
+) -> WebResult {
+    let person = member(&app, &t, &id)?;
+    let keep = t.visitor.session.as_ref().map(|(token, _)| token.as_str());
+    let ended = app.directory.close_sessions_of(&person.id, keep)?;
+    app.directory.audit_in(
+        &t.user,
+        &uai,
+        "fermeture des sessions",
+        &format!("{} ({ended})", person.login),
+    )?;
+    Ok(Redirect::to(&format!("/admin/e/{uai}/annuaire/u/{id}")).into_response())
 }
 
 /// POST …/u/{id}/blocage — block or unblock (`blocked` = `oui`/`non`).
