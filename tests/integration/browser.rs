@@ -529,3 +529,31 @@ async fn an_image_pointing_at_the_sign_out_leaves_the_reader_signed_in() {
     assert_eq!(browser.status().await.unwrap(), 200);
     browser.quit().await;
 }
+
+/// A third party's template holding `<meta http-equiv="refresh">` to another
+/// site (and a `base`, and a `javascript:` link): in a real browser, the
+/// visitor stays on the portal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_template_with_a_meta_refresh_does_not_send_the_visitor_away() {
+    let Some((server, browser)) = start().await else {
+        return;
+    };
+    server.enable(PILAT, "hostile").await.unwrap();
+    browser.sign_in("emma.martin").await.unwrap();
+    let trap = format!("/e/{PILAT}/hostile/piege");
+    browser.goto(&trap).await.unwrap();
+    // The template asks for a refresh after 5 s.
+    tokio::time::sleep(std::time::Duration::from_millis(6500)).await;
+    assert_eq!(browser.path().await.unwrap(), trap, "still on the portal");
+    let link = browser
+        .js("return document.getElementById('lien').getAttribute('href');")
+        .await
+        .unwrap();
+    assert_eq!(link, serde_json::Value::String("#".into()));
+    let base = browser
+        .js("return document.getElementsByTagName('base').length;")
+        .await
+        .unwrap();
+    assert_eq!(base, serde_json::json!(0));
+    browser.quit().await;
+}
