@@ -233,7 +233,11 @@ async fn a_pupil_reads_a_post_with_a_video_and_no_script_runs() {
         .await
         .unwrap();
     assert_eq!(
-        browser.alert_text().await.unwrap().as_deref(),
+        browser
+            .wait_for_alert(std::time::Duration::from_secs(10))
+            .await
+            .unwrap()
+            .as_deref(),
         Some("1"),
         "le témoin ouvre une alerte"
     );

@@ -267,6 +267,22 @@ impl Browser {
         }
     }
 
+    /// The text of the alert that opens within `within`, or `None`. A page's
+    /// inline script may raise it after navigation has returned (a loaded
+    /// machine), so a positive check waits; a negative one uses `alert_text`.
+    pub async fn wait_for_alert(&self, within: std::time::Duration) -> Result<Option<String>> {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            if let Some(text) = self.alert_text().await? {
+                return Ok(Some(text));
+            }
+            if std::time::Instant::now() >= deadline {
+                return Ok(None);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     /// Saves a full-page screenshot to `target/e2e-screenshots/<name>.png`.
     pub async fn screenshot(&self, name: &str) -> Result<PathBuf> {
         let dir = repo_root().join("target/e2e-screenshots");
