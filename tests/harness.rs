@@ -298,6 +298,20 @@ impl Client {
         self.read(response).await
     }
 
+    /// POST a [`multipart`] body.
+    pub async fn post_multipart(
+        &self,
+        path: &str,
+        parts: &[(&str, Option<&str>, &[u8])],
+    ) -> Result<Page> {
+        self.post_body(
+            path,
+            &format!("multipart/form-data; boundary={BOUNDARY}"),
+            multipart(parts),
+        )
+        .await
+    }
+
     /// POST a form with the CSRF token read from the page at `form_page`
     /// and extra headers.
     pub async fn post_form_with_headers(
@@ -347,6 +361,34 @@ impl Client {
         )
         .await
     }
+}
+
+/// The boundary of [`multipart`] bodies.
+pub const BOUNDARY: &str = "----preau-test-boundary-7d1f";
+
+/// A `multipart/form-data` body: `(name, file name, bytes)` per part (a file
+/// part when it has a file name).
+pub fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (name, filename, bytes) in parts {
+        body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
+        match filename {
+            Some(filename) => body.extend_from_slice(
+                format!(
+                    "Content-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\n\
+                     Content-Type: image/png\r\n\r\n"
+                )
+                .as_bytes(),
+            ),
+            None => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+            ),
+        }
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    body
 }
 
 /// Page text with the entities minijinja's autoescape writes (`/`, `'`, `&`, `"`)

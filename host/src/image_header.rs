@@ -198,7 +198,8 @@ pub fn looks_like_svg(bytes: &[u8]) -> bool {
     text.starts_with("<?xml") || text.contains("<svg")
 }
 
-fn sniff(bytes: &[u8]) -> Option<ImageFormat> {
+/// The image format a file's magic number names, if any.
+pub fn sniff(bytes: &[u8]) -> Option<ImageFormat> {
     if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
         Some(ImageFormat::Png)
     } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {

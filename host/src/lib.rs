@@ -37,6 +37,7 @@ pub mod settings;
 pub mod shutdown;
 pub mod store;
 pub mod theme;
+pub mod uploads;
 mod web;
 
 use directory::{Directory, PasswordPool};
@@ -201,6 +202,12 @@ pub async fn build(config: Config) -> Result<Arc<App>> {
     let store: Arc<dyn Store> = sled;
     backup::start_control_socket(&store, &config.data_dir);
     let directory = Directory::new(store.clone());
+    // Files of uploads whose request never ended (a crash) give their space back.
+    match uploads::Uploads::new(store.clone()).sweep_pending() {
+        Ok(0) => {}
+        Ok(n) => tracing::info!("{n} fichier(s) envoyé(s) sans suite supprimé(s)"),
+        Err(e) => tracing::warn!("fichiers en attente non balayés : {e:#}"),
+    }
     let providers: Vec<EmbedProvider> = directory
         .region_setting::<Vec<String>>("embed-providers")?
         .map(|ids| {

@@ -6,7 +6,7 @@ use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
 /// Contract versions this host serves.
-pub const SUPPORTED_CONTRACTS: &[&str] = &["0.4.0"];
+pub const SUPPORTED_CONTRACTS: &[&str] = &["0.5.0"];
 /// Memory cap of a plugin instance unless its manifest lowers it.
 pub const DEFAULT_MEMORY_MIB: u64 = 64;
 /// Deadline of one call unless the manifest lowers it.
@@ -273,7 +273,7 @@ mod tests {
         id = "notes"
         name = "Notes"
         version = "0.1.0"
-        contract = "0.4.0"
+        contract = "0.5.0"
         [limits]
         memory_mib = 4096
         [[roles]]
@@ -298,7 +298,7 @@ mod tests {
     fn rejects_bad_ids_and_contracts() {
         assert!(Manifest::parse(&MINIMAL.replace("\"notes\"", "\"../x\"")).is_err());
         assert!(
-            Manifest::parse(&MINIMAL.replace("contract = \"0.4.0\"", "contract = \"9.0.0\""))
+            Manifest::parse(&MINIMAL.replace("contract = \"0.5.0\"", "contract = \"9.0.0\""))
                 .is_err()
         );
         assert!(Manifest::parse(&MINIMAL.replace("type = \"integer\"", "type = 12")).is_err());

@@ -233,6 +233,7 @@ pub struct Request {
     path: String,
     query: Vec<(String, String)>,
     form: Form,
+    files: Vec<crate::files::Uploaded>,
     invocation: Invocation,
 }
 
@@ -246,6 +247,17 @@ impl Request {
             path: request.path,
             query: request.query,
             form: Form::new(request.form),
+            files: request
+                .files
+                .into_iter()
+                .map(|f| crate::files::Uploaded {
+                    field: f.field,
+                    id: f.id,
+                    name: f.name,
+                    media_type: f.media_type,
+                    size: f.size,
+                })
+                .collect(),
             invocation: Invocation::from_wit(request.invocation),
         }
     }
@@ -266,6 +278,7 @@ impl Request {
                     .map(|(k, v)| (k.to_string(), v.to_string()))
                     .collect(),
             ),
+            files: Vec::new(),
             invocation,
         }
     }
@@ -299,6 +312,12 @@ impl Request {
     /// The submitted form.
     pub fn form(&self) -> &Form {
         &self.form
+    }
+
+    /// The files of a `multipart/form-data` POST sent in form field `field`
+    /// (pending: [`crate::files::keep`] them), in the order they came.
+    pub fn files(&self, field: &str) -> Vec<&crate::files::Uploaded> {
+        self.files.iter().filter(|f| f.field == field).collect()
     }
 
     /// Caller, roles, establishment and mount.
@@ -442,6 +461,16 @@ impl Response {
             filename: filename.into(),
             content_type: content_type.into(),
             body,
+        }))
+    }
+
+    /// One of this instance's kept files, streamed by the host: shown in the
+    /// browser when `inline` and its type allows it (images, PDF, plain text),
+    /// downloaded otherwise.
+    pub fn file(id: &str, inline: bool) -> Response {
+        Response(wit::Response::File(wit::ServedFile {
+            id: id.into(),
+            inline,
         }))
     }
 

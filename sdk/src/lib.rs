@@ -68,6 +68,7 @@ pub mod bindings {
 }
 
 pub mod directory;
+pub mod files;
 pub mod html;
 pub mod http;
 pub mod log;

@@ -591,6 +591,7 @@ fn main() {
             path: "/".into(),
             query: vec![],
             form: vec![],
+            files: vec![],
         };
         let ctx = CallContext {
             uai: PILAT.into(),

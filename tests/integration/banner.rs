@@ -1,33 +1,7 @@
 //! The establishment's uploaded banner: validation by content, storage,
 //! public serving, removal, rights and CSRF.
 
-use preau_tests::{Client, FOREZ, PILAT, Page, TestServer};
-
-const BOUNDARY: &str = "----preau-test-boundary-7d1f";
-
-/// A `multipart/form-data` body: `(name, file name, bytes)` per part.
-fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
-    let mut body = Vec::new();
-    for (name, filename, bytes) in parts {
-        body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
-        match filename {
-            Some(filename) => body.extend_from_slice(
-                format!(
-                    "Content-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\n\
-                     Content-Type: image/png\r\n\r\n"
-                )
-                .as_bytes(),
-            ),
-            None => body.extend_from_slice(
-                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
-            ),
-        }
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
-    body
-}
+use preau_tests::{BOUNDARY, Client, FOREZ, PILAT, Page, TestServer, multipart};
 
 fn crc32(bytes: &[u8]) -> u32 {
     let mut crc = !0u32;

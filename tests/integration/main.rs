@@ -30,3 +30,4 @@ mod services;
 mod shutdown;
 mod slow_clients;
 mod storage;
+mod uploads;

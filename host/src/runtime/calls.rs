@@ -59,6 +59,7 @@ impl Runtime {
                 counter: crate::store::usage::counter_key("@region", &plugin.manifest.id),
                 limit: self.quota_of(plugin),
             },
+            pending_uploads: Vec::new(),
         };
         let mut store = WasmStore::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
@@ -162,6 +163,8 @@ impl Runtime {
         let request = wit_request(&ctx, request);
         let response = self
             .call(id, ctx, move |plugin, store| {
+                store.data_mut().pending_uploads =
+                    request.files.iter().map(|f| f.id.clone()).collect();
                 plugin.call_handle(store, &request)
             })
             .await?;
@@ -174,6 +177,7 @@ impl Runtime {
             WitResponse::Invalid(errors) => {
                 errors.iter().map(|e| e.field.len() + e.message.len()).sum()
             }
+            WitResponse::File(file) => file.id.len(),
             WitResponse::NotFound | WitResponse::Forbidden => 0,
         };
         if size > MAX_OUTPUT_BYTES {
@@ -331,6 +335,7 @@ fn wit_request(ctx: &CallContext, request: PluginRequest) -> WitRequest {
         path: request.path,
         query: request.query,
         form: request.form,
+        files: request.files,
         // The host checked the CSRF token before the request reached the plugin.
         csrf_valid: true,
         invocation: ctx.invocation.clone(),

@@ -44,6 +44,9 @@ pub struct CallState {
     /// The byte budgets of this namespace and of the plugin's region store.
     pub(super) quota_here: Quota,
     pub(super) quota_region: Quota,
+    /// Ids of the files uploaded with this request, still pending: the only
+    /// files besides kept ones that `files` reaches.
+    pub(super) pending_uploads: Vec<String>,
 }
 
 /// What went wrong with the store during a call.
@@ -75,7 +78,7 @@ enum Namespace {
 
 impl CallState {
     /// Records a failed store operation; the text the plugin gets.
-    fn storage_failed(&self, error: &anyhow::Error) -> String {
+    pub(super) fn storage_failed(&self, error: &anyhow::Error) -> String {
         let trouble = if let Some(over) = crate::store::quota_exceeded(error) {
             StorageTrouble::OverQuota(over)
         } else if crate::store::is_storage_full(error) {
@@ -229,7 +232,7 @@ impl CallState {
         }
     }
 
-    fn directory(&self) -> crate::directory::Directory {
+    pub(super) fn directory(&self) -> crate::directory::Directory {
         crate::directory::Directory::new(self.store.clone())
     }
 

@@ -31,6 +31,7 @@ use crate::store::{Op, Quota, QuotaExceeded, Space, Store};
 
 mod calls;
 mod engine;
+mod files;
 mod imports;
 mod loader;
 
@@ -50,11 +51,11 @@ pub use bindings::preau::plugin::types::{
     Caller as WitCaller, Establishment as WitEstablishment, Event as WitEvent,
     Fragment as WitFragment, Invocation as WitInvocation, Method as WitMethod,
     NewsItem as WitNewsItem, Request as WitRequest, Response as WitResponse,
-    Rubrique as WitRubrique,
+    Rubrique as WitRubrique, ServedFile as WitServedFile, UploadedFile as WitUploadedFile,
 };
 use bindings::preau::plugin::{
-    config, directory as wit_directory, html, log, notify as wit_notify, outbound as wit_outbound,
-    region_store, rights as wit_rights, store as wit_store, types,
+    config, directory as wit_directory, files as wit_files, html, log, notify as wit_notify,
+    outbound as wit_outbound, region_store, rights as wit_rights, store as wit_store, types,
 };
 
 /// Epoch tick: the granularity of deadlines.
@@ -216,6 +217,8 @@ pub struct PluginRequest {
     pub path: String,
     pub query: Vec<(String, String)>,
     pub form: Vec<(String, String)>,
+    /// Files of a multipart POST, stored pending by the host ([`crate::uploads`]).
+    pub files: Vec<WitUploadedFile>,
 }
 
 /// The runtime: engine, linker, loaded plugins.

@@ -127,6 +127,8 @@ pub enum Space {
     Files,
     /// Notifications per user (`n/<user>/<id>`) and unread counters (`c/<user>`).
     Notifications,
+    /// Files people uploaded: metas, chunks and per-person usage ([`crate::uploads`]).
+    Uploads,
 }
 
 /// One write of an atomic batch.

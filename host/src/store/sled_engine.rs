@@ -30,7 +30,7 @@ const META_ID_FLOOR: &[u8] = b"id-floor";
 
 /// The trees behind the spaces, in [`Space::index`] order (the directory index
 /// shares the users' tree).
-const TREES: [&str; 11] = [
+const TREES: [&str; 12] = [
     "establishments",
     "users",
     "logins",
@@ -42,6 +42,7 @@ const TREES: [&str; 11] = [
     "groups",
     "files",
     "notifications",
+    "uploads",
 ];
 
 impl Space {
@@ -58,6 +59,7 @@ impl Space {
             Space::Groups => 8,
             Space::Files => 9,
             Space::Notifications => 10,
+            Space::Uploads => 11,
         }
     }
 }

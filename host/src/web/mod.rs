@@ -38,6 +38,7 @@ mod rubriques;
 pub mod server;
 mod services;
 mod storage_full;
+mod uploads;
 mod visitor;
 
 use pages::error_page;
@@ -45,7 +46,7 @@ pub use quotas::QUOTA_SETTING;
 use visitor::Visitor;
 
 /// Largest request body accepted (forms); larger ones get 413.
-const MAX_BODY_BYTES: usize = 1 << 20;
+pub(super) const MAX_BODY_BYTES: usize = 1 << 20;
 
 /// Every route of the host, with the methods it answers: one table serves both the
 /// router and the authorization matrix test, so the two cannot drift apart.
@@ -65,13 +66,18 @@ fn routes() -> Routes {
             "/plugins/{plugin}/static/{*file}",
             on_get(plugins::static_file),
         )
+        // Plugin routes take files (multipart): a larger body, read by the handler.
         .add(
             "/e/{uai}/{plugin}/",
-            on_get(plugins::plugin_request).post(plugins::plugin_request),
+            on_get(plugins::plugin_request)
+                .post(plugins::plugin_request)
+                .body_limit(uploads::MAX_UPLOAD_BODY_BYTES),
         )
         .add(
             "/e/{uai}/{plugin}/{*rest}",
-            on_get(plugins::plugin_request).post(plugins::plugin_request),
+            on_get(plugins::plugin_request)
+                .post(plugins::plugin_request)
+                .body_limit(uploads::MAX_UPLOAD_BODY_BYTES),
         )
         .add(
             "/admin",
@@ -124,6 +130,14 @@ fn routes() -> Routes {
         .add(
             "/admin/e/{uai}/annuaire/u/{id}/mot-de-passe",
             on_post(directory::regenerate_password),
+        )
+        .add(
+            "/admin/e/{uai}/espace",
+            on_get(directory::storage_page).post(directory::save_storage),
+        )
+        .add(
+            "/admin/e/{uai}/annuaire/u/{id}/quota",
+            on_post(directory::save_person_quota),
         )
         .add(
             "/admin/e/{uai}/annuaire/u/{id}/sessions",
@@ -199,11 +213,15 @@ fn routes() -> Routes {
         )
         .add(
             "/e/{uai}/r/{rubrique}/{plugin}/",
-            on_get(plugins::plugin_request).post(plugins::plugin_request),
+            on_get(plugins::plugin_request)
+                .post(plugins::plugin_request)
+                .body_limit(uploads::MAX_UPLOAD_BODY_BYTES),
         )
         .add(
             "/e/{uai}/r/{rubrique}/{plugin}/{*rest}",
-            on_get(plugins::plugin_request).post(plugins::plugin_request),
+            on_get(plugins::plugin_request)
+                .post(plugins::plugin_request)
+                .body_limit(uploads::MAX_UPLOAD_BODY_BYTES),
         )
         .add(
             "/admin/e/{uai}/rubriques",

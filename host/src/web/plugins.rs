@@ -6,13 +6,14 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 
 use super::extract::{EstablishmentOf, checked_form, parse_query};
 use super::pages::{AppError, error_page, forbidden, html_response, internal_error_response};
+use super::uploads;
 use super::visitor::Visitor;
 use crate::App;
 use crate::directory::Establishment;
@@ -98,15 +99,13 @@ struct Prepared {
     request: PluginRequest,
 }
 
-/// GET or POST below a plugin's mount.
+/// GET or POST below a plugin's mount. A POST's body is an ordinary form, or
+/// a `multipart/form-data` one whose files the host stores ([`super::uploads`]).
 pub async fn plugin_request(
     State(app): State<Arc<App>>,
     at: EstablishmentOf,
     Path(path): Path<PluginPath>,
-    method: Method,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Bytes,
+    request: Request,
 ) -> Response {
     let EstablishmentOf {
         visitor,
@@ -117,33 +116,88 @@ pub async fn plugin_request(
         visitor: &visitor,
         establishment: &establishment,
     };
-    let prepared = match prepare(&page, &path, &method, &uri, &body) {
+    let (parts, body) = request.into_parts();
+    let with_files = parts.method == Method::POST && uploads::is_multipart(&parts.headers);
+    let (form_body, multipart) = if with_files {
+        let request = Request::from_parts(parts.clone(), body);
+        match Multipart::from_request(request, &()).await {
+            Ok(multipart) => (Bytes::new(), Some(multipart)),
+            Err(_) => return super::pages::bad_form(&app, &visitor),
+        }
+    } else {
+        // Only uploads may be large: an ordinary form keeps the usual limit.
+        match axum::body::to_bytes(body, super::MAX_BODY_BYTES).await {
+            Ok(bytes) => (bytes, None),
+            Err(_) => {
+                return (StatusCode::PAYLOAD_TOO_LARGE, "Formulaire trop volumineux.")
+                    .into_response();
+            }
+        }
+    };
+    let prepared = match prepare(
+        &page,
+        &path,
+        &parts.method,
+        &parts.uri,
+        &form_body,
+        with_files,
+    ) {
         Ok(prepared) => prepared,
         Err(response) => return response,
     };
     let Prepared {
         plugin,
         granted,
-        request,
+        mut request,
     } = prepared;
     let ctx = granted.call(&app, visitor.user.as_ref(), &establishment, &path.plugin);
-    match app.runtime.handle(&path.plugin, ctx, request).await {
+    let namespace = ctx.namespace(&path.plugin);
+    if let Some(multipart) = multipart {
+        let to = uploads::Destination {
+            uai: &establishment.uai,
+            namespace: &namespace,
+            back: super::storage_full::back_path(&parts.headers),
+        };
+        match uploads::receive(&app, &visitor, &to, multipart).await {
+            Ok(received) => {
+                request.form = received.form;
+                request.files = received.files;
+            }
+            Err(response) => return response,
+        }
+    }
+    let uploaded: Vec<String> = request.files.iter().map(|f| f.id.clone()).collect();
+    let outcome = app.runtime.handle(&path.plugin, ctx, request).await;
+    // What the plugin did not keep goes, whatever became of the call.
+    uploads::discard(&app, uploaded.iter().map(String::as_str));
+    match outcome {
         Ok(response) => {
-            let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-            page.respond(&plugin, &granted.mount, uri.path(), host, response)
-                .await
+            let host = parts
+                .headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok());
+            let answer = Answer {
+                plugin: &plugin,
+                mount: &granted.mount,
+                namespace: &namespace,
+                request_path: parts.uri.path(),
+                host,
+            };
+            page.respond(&answer, response).await
         }
         Err(error) => page.call_failed(error),
     }
 }
 
-/// The request's method and form (CSRF checked) and the visitor's access to the instance.
+/// The request's method and form (CSRF checked; a multipart form's is checked
+/// while its files are received) and the visitor's access to the instance.
 fn prepare(
     page: &PluginPage<'_>,
     path: &PluginPath,
     method: &Method,
     uri: &Uri,
     body: &Bytes,
+    with_files: bool,
 ) -> Result<Prepared, Response> {
     let PluginPage {
         app,
@@ -156,6 +210,7 @@ fn prepare(
     };
     let (method, form) = match *method {
         Method::GET | Method::HEAD => (WitMethod::Get, Vec::new()),
+        Method::POST if with_files => (WitMethod::Post, Vec::new()),
         Method::POST => (WitMethod::Post, checked_form(app, visitor, body)?),
         _ => return Err(StatusCode::METHOD_NOT_ALLOWED.into_response()),
     };
@@ -173,12 +228,23 @@ fn prepare(
         query: parse_query(uri.query()),
         // The CSRF field is the host's business, not the plugin's.
         form: form.into_iter().filter(|(k, _)| k != "csrf").collect(),
+        files: Vec::new(),
     };
     Ok(Prepared {
         plugin,
         granted,
         request,
     })
+}
+
+/// Where a plugin's response goes back to: the plugin, its instance's mount
+/// and namespace, the request's path and host.
+struct Answer<'a> {
+    plugin: &'a LoadedPlugin,
+    mount: &'a str,
+    namespace: &'a str,
+    request_path: &'a str,
+    host: Option<&'a str>,
 }
 
 /// What answers a plugin request: the app, the visitor, the establishment.
@@ -236,19 +302,19 @@ impl PluginPage<'_> {
     /// The plugin's typed response as HTTP: its page rendered in the theme (with
     /// other services' objects embedded), a redirect inside its mount, JSON, a
     /// download, or an error page.
-    async fn respond(
-        &self,
-        plugin: &LoadedPlugin,
-        mount: &str,
-        request_path: &str,
-        host: Option<&str>,
-        response: WitResponse,
-    ) -> Response {
+    async fn respond(&self, answer: &Answer<'_>, response: WitResponse) -> Response {
         let PluginPage {
             app,
             visitor,
             establishment,
         } = *self;
+        let Answer {
+            plugin,
+            mount,
+            namespace,
+            request_path,
+            host,
+        } = *answer;
         let plugin_id = &plugin.manifest.id;
         match response {
             WitResponse::Page(page) => {
@@ -332,6 +398,7 @@ impl PluginPage<'_> {
                 }
                 response
             }
+            WitResponse::File(file) => super::uploads::serve(app, namespace, plugin_id, &file),
             WitResponse::NotFound => self.not_found(),
             WitResponse::Forbidden => forbidden(app, visitor, Some(establishment)),
             WitResponse::Invalid(errors) => {

@@ -6,8 +6,9 @@
 //!   kept-alive connection waits for its next request: an idle connection
 //!   closes after that long too);
 //! - **body**: the whole body must arrive within [`Config::body_read_timeout`]
-//!   of the head ([`DeadlineBody`]); past it, reading fails, the handler
-//!   answers and the connection closes;
+//!   of the head, plus a second per 128 KiB it declares (an upload;
+//!   [`upload_allowance`]) ([`DeadlineBody`]); past it, reading fails, the
+//!   handler answers and the connection closes;
 //! - **silence**: a connection on which no byte moves either way for
 //!   [`Config::idle_timeout`] while no request is being handled (a client
 //!   that stopped reading its response) is closed;
@@ -94,8 +95,8 @@ pub async fn serve(
             hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
                 let mut router = router.clone();
                 let busy = Busy::new(activity.clone());
-                let mut request =
-                    request.map(|body| Body::new(DeadlineBody::new(body, body_timeout)));
+                let allowance = body_timeout + upload_allowance(request.headers());
+                let mut request = request.map(|body| Body::new(DeadlineBody::new(body, allowance)));
                 request.extensions_mut().insert(ConnectInfo(peer));
                 async move {
                     let _busy = busy;
@@ -117,6 +118,23 @@ pub async fn serve(
     drop(listener);
     graceful.shutdown().await;
     Ok(())
+}
+
+/// Slowest upload rate a large body may arrive at: past
+/// [`Config::body_read_timeout`](crate::Config::body_read_timeout), a body gets
+/// one more second per this many bytes it declares (a file sent over a school's
+/// slow uplink), never more than [`MAX_UPLOAD_ALLOWANCE`].
+const SLOWEST_UPLOAD_BYTES_PER_SECOND: u64 = 128 << 10;
+const MAX_UPLOAD_ALLOWANCE: Duration = Duration::from_secs(15 * 60);
+
+/// The extra time a body of the declared `Content-Length` gets.
+fn upload_allowance(headers: &axum::http::HeaderMap) -> Duration {
+    let declared = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    Duration::from_secs(declared / SLOWEST_UPLOAD_BYTES_PER_SECOND).min(MAX_UPLOAD_ALLOWANCE)
 }
 
 /// The limits of [`serve`], read once.

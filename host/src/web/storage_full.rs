@@ -39,11 +39,7 @@ pub async fn keep_form_text(request: Request, next: Next) -> Response {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    let back = request
-        .headers()
-        .get(header::REFERER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(referer_path);
+    let back = back_path(request.headers());
     if !is_form {
         let response = next.run(request).await;
         return if response.status() == StatusCode::INSUFFICIENT_STORAGE {
@@ -66,14 +62,26 @@ pub async fn keep_form_text(request: Request, next: Next) -> Response {
         return response;
     }
     let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
-    let kept: Vec<(String, String)> = fields
+    page(&typed_text(fields), back.as_deref(), &message_of(&response))
+}
+
+/// The fields of a form worth giving back: typed text, not secrets or ticks.
+pub(super) fn typed_text(fields: Vec<(String, String)>) -> Vec<(String, String)> {
+    fields
         .into_iter()
         .filter(|(name, value)| {
             // Ticked boxes (`on`) are no text anyone would lose.
             !HIDDEN_FIELDS.contains(&name.as_str()) && !value.trim().is_empty() && value != "on"
         })
-        .collect();
-    page(&kept, back.as_deref(), &message_of(&response))
+        .collect()
+}
+
+/// The same-site path of a request's `Referer`, to go back to.
+pub(super) fn back_path(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get(header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(referer_path)
 }
 
 /// The refusal's message: a quota's, or the full disk's.
@@ -95,6 +103,28 @@ fn referer_path(referer: &str) -> Option<String> {
 
 /// The 507 page, with the text of `fields`.
 fn page(fields: &[(String, String)], back: Option<&str>, message: &str) -> Response {
+    let mut response = refused_form_page(
+        StatusCode::INSUFFICIENT_STORAGE,
+        "Espace de stockage plein",
+        fields,
+        back,
+        message,
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("300"));
+    response
+}
+
+/// A page saying that nothing of a form was saved, and why, with the text of
+/// its `fields` given back (a refused upload, a full disk).
+pub(super) fn refused_form_page(
+    status: StatusCode,
+    title: &str,
+    fields: &[(String, String)],
+    back: Option<&str>,
+    message: &str,
+) -> Response {
     use preau_text::escape as esc;
     let mut kept = String::new();
     if !fields.is_empty() {
@@ -116,19 +146,16 @@ fn page(fields: &[(String, String)], back: Option<&str>, message: &str) -> Respo
     let body = format!(
         "<!doctype html><html lang=\"fr\"><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>Espace de stockage plein — Préau</title>\
+         <title>{title} — Préau</title>\
          <link rel=\"stylesheet\" href=\"/static/style.css\">\
          <main id=\"contenu\" class=\"page-erreur\"><h1>Enregistrement impossible</h1>\
          <p role=\"alert\">{message}</p>\
          <p>Rien n'a été enregistré.</p>\
          {kept}<p>{back}</p></main></html>",
-        message = esc(message)
+        message = esc(message),
+        title = esc(title)
     );
-    let mut response = (StatusCode::INSUFFICIENT_STORAGE, Html(body)).into_response();
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from_static("300"));
-    response
+    (status, Html(body)).into_response()
 }
 
 /// GET /healthz: 200 `ok`, or 503 with what is degraded (reads still served).

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 mod post;
 
-use post::{Access, Post, Status, validate};
+use post::{Access, MAX_ATTACHMENTS, Post, Status, validate};
 
 /// Every role that may read the blog.
 const READERS: &[&str] = &["lecteur", "redacteur", "redacteur-en-ligne", "moderateur"];
@@ -48,6 +48,7 @@ impl Plugin for Blog {
             .get("/{id}/delete", confirm_delete)
             .post("/{id}/delete", delete)
             .post("/{id}/publish", publish)
+            .get("/{id}/pj/{file}", attachment)
     }
 
     fn render_block(
@@ -195,6 +196,7 @@ fn seed_demo(invocation: &Invocation) -> Result<()> {
             created_at: now,
             updated_at: now,
             published_at: Some(now),
+            attachments: Vec::new(),
         })?;
     }
     Ok(())
@@ -214,6 +216,16 @@ struct PostView {
     published_at: Option<i64>,
     status: &'static str,
     status_label: &'static str,
+    attachments: Vec<AttachmentView>,
+}
+
+/// What templates see of an attached file.
+#[derive(Serialize)]
+struct AttachmentView {
+    id: String,
+    name: String,
+    size: String,
+    url: String,
 }
 
 impl PostView {
@@ -230,6 +242,16 @@ impl PostView {
             published_at: post.published_at,
             status: post.status.code(),
             status_label: post.status.label(),
+            attachments: post
+                .attachments
+                .iter()
+                .map(|a| AttachmentView {
+                    id: a.id.clone(),
+                    name: a.name.clone(),
+                    size: preau_sdk::text::bytes_fr(a.size),
+                    url: invocation.url(&format!("/{id}/pj/{}", a.id)),
+                })
+                .collect(),
         }
     }
 }
@@ -350,16 +372,22 @@ struct FormValues {
     title: String,
     body: String,
     publish: bool,
+    /// Attached files the person ticked to remove (edit form).
+    remove: Vec<String>,
 }
 
 fn form_page(
     request: &Request,
-    mode: &str,
-    action: &str,
-    cancel: &str,
+    form: &ArticleForm<'_>,
     values: &FormValues,
     errors: &[FieldError],
 ) -> Response {
+    let ArticleForm {
+        mode,
+        action,
+        cancel,
+        attachments,
+    } = *form;
     let errors: serde_json::Map<String, serde_json::Value> = errors
         .iter()
         .map(|e| (e.field.clone(), e.message.clone().into()))
@@ -380,6 +408,10 @@ fn form_page(
             "values": values,
             "errors": errors,
             "can_publish": access(request).can_publish_own,
+            "attachments": attachments,
+            "files_sent_again": !errors.is_empty() && !request.files(FILES_FIELD).is_empty(),
+            "usage": preau_sdk::files::usage_text(),
+            "max_attachments": MAX_ATTACHMENTS,
         }),
     )
     .with_status(status)
@@ -393,7 +425,90 @@ fn new_form(request: &Request, _: &Params) -> Result<Response> {
         publish: true,
         ..Default::default()
     };
-    Ok(form_page(request, "new", "/new", "/", &values, &[]))
+    Ok(form_page(request, &ArticleForm::new(), &values, &[]))
+}
+
+/// The form field of attached files.
+const FILES_FIELD: &str = "pieces";
+
+/// Which article form: new or edit (its action, where « Annuler » leads, its
+/// attached files).
+#[derive(Clone, Copy)]
+struct ArticleForm<'a> {
+    mode: &'a str,
+    action: &'a str,
+    cancel: &'a str,
+    attachments: &'a [post::Attachment],
+}
+
+impl ArticleForm<'static> {
+    fn new() -> Self {
+        ArticleForm {
+            mode: "new",
+            action: "/new",
+            cancel: "/",
+            attachments: &[],
+        }
+    }
+}
+
+/// The article's files once the form is applied: the ticked ones removed
+/// (their files deleted), the uploaded ones kept. Checked before anything is
+/// written: too many files is a field error.
+fn apply_attachments(
+    request: &Request,
+    current: &[post::Attachment],
+    remove: &[String],
+) -> Result<Vec<post::Attachment>> {
+    let uploaded = request.files(FILES_FIELD);
+    let staying: Vec<post::Attachment> = current
+        .iter()
+        .filter(|a| !remove.contains(&a.id))
+        .cloned()
+        .collect();
+    if staying.len() + uploaded.len() > MAX_ATTACHMENTS {
+        return Err(Error::Invalid(vec![FieldError {
+            field: FILES_FIELD.into(),
+            message: format!(
+                "Un article porte au plus {MAX_ATTACHMENTS} pièces jointes ({} envoyées, {} déjà jointes).",
+                uploaded.len(),
+                staying.len()
+            ),
+        }]));
+    }
+    let mut attachments = staying;
+    for file in uploaded {
+        let kept = preau_sdk::files::keep(&file.id)?;
+        attachments.push(post::Attachment {
+            id: kept.id,
+            name: kept.name,
+            media_type: kept.media_type,
+            size: kept.size,
+        });
+    }
+    Ok(attachments)
+}
+
+/// Deletes the files of `attachments` that `kept` no longer lists.
+fn remove_dropped(attachments: &[post::Attachment], kept: &[post::Attachment]) -> Result<()> {
+    for dropped in attachments.iter().filter(|a| !kept.contains(a)) {
+        preau_sdk::files::remove(&dropped.id)?;
+    }
+    Ok(())
+}
+
+/// GET /{id}/pj/{file}: an attached file, for whoever may read the article.
+fn attachment(request: &Request, params: &Params) -> Result<Response> {
+    request.require_any_role(READERS)?;
+    let (_, post) = load(params)?;
+    if !access(request).can_read(&post) {
+        return Err(Error::NotFound);
+    }
+    let file = params.get("file");
+    if !post.attachments.iter().any(|a| a.id == file) {
+        return Err(Error::NotFound);
+    }
+    Ok(Response::file(file, true))
 }
 
 fn submitted(request: &Request) -> FormValues {
@@ -402,6 +517,11 @@ fn submitted(request: &Request) -> FormValues {
         title: form.text("title"),
         body: form.get("body").unwrap_or("").to_string(),
         publish: form.checkbox("publish"),
+        remove: form
+            .all("retirer")
+            .into_iter()
+            .map(str::to_string)
+            .collect(),
     }
 }
 
@@ -413,8 +533,15 @@ fn create(request: &Request, _: &Params) -> Result<Response> {
     }
     let values = submitted(request);
     if let Err(errors) = validate(&values.title, &values.body) {
-        return Ok(form_page(request, "new", "/new", "/", &values, &errors));
+        return Ok(form_page(request, &ArticleForm::new(), &values, &errors));
     }
+    let attachments = match apply_attachments(request, &[], &[]) {
+        Ok(attachments) => attachments,
+        Err(Error::Invalid(errors)) => {
+            return Ok(form_page(request, &ArticleForm::new(), &values, &errors));
+        }
+        Err(e) => return Err(e),
+    };
     let body = preau_sdk::html::sanitize(&values.body);
     let excerpt = preau_sdk::html::truncate(&preau_sdk::html::plain_text(&body), 280);
     let now = now();
@@ -429,6 +556,7 @@ fn create(request: &Request, _: &Params) -> Result<Response> {
         created_at: now,
         updated_at: now,
         published_at: (status == Status::Published).then_some(now),
+        attachments,
     };
     let id = Table::<Post>::new().insert(&post)?;
     Ok(Response::redirect(&format!("/{id}")))
@@ -443,16 +571,16 @@ fn edit_form(request: &Request, params: &Params) -> Result<Response> {
         title: post.title,
         body: post.body,
         publish: post.status != Status::Draft,
+        remove: Vec::new(),
     };
-    let action = format!("/{id}/edit");
-    Ok(form_page(
-        request,
-        "edit",
-        &action,
-        &format!("/{id}"),
-        &values,
-        &[],
-    ))
+    let (action, cancel) = (format!("/{id}/edit"), format!("/{id}"));
+    let form = ArticleForm {
+        mode: "edit",
+        action: &action,
+        cancel: &cancel,
+        attachments: &post.attachments,
+    };
+    Ok(form_page(request, &form, &values, &[]))
 }
 
 fn update(request: &Request, params: &Params) -> Result<Response> {
@@ -462,17 +590,23 @@ fn update(request: &Request, params: &Params) -> Result<Response> {
         return Err(Error::Forbidden);
     }
     let values = submitted(request);
+    let (action, cancel) = (format!("/{id}/edit"), format!("/{id}"));
+    let form = ArticleForm {
+        mode: "edit",
+        action: &action,
+        cancel: &cancel,
+        attachments: &post.attachments,
+    };
     if let Err(errors) = validate(&values.title, &values.body) {
-        let action = format!("/{id}/edit");
-        return Ok(form_page(
-            request,
-            "edit",
-            &action,
-            &format!("/{id}"),
-            &values,
-            &errors,
-        ));
+        return Ok(form_page(request, &form, &values, &errors));
     }
+    let attachments = match apply_attachments(request, &post.attachments, &values.remove) {
+        Ok(attachments) => attachments,
+        Err(Error::Invalid(errors)) => return Ok(form_page(request, &form, &values, &errors)),
+        Err(e) => return Err(e),
+    };
+    // The record first: a file is deleted only once no article names it.
+    let dropped = std::mem::replace(&mut post.attachments, attachments);
     let now = now();
     post.title = values.title;
     post.body = preau_sdk::html::sanitize(&values.body);
@@ -485,6 +619,7 @@ fn update(request: &Request, params: &Params) -> Result<Response> {
         post.published_at = None;
     }
     Table::<Post>::new().put(id, &post)?;
+    remove_dropped(&dropped, &post.attachments)?;
     Ok(Response::redirect(&format!("/{id}")))
 }
 
@@ -511,6 +646,7 @@ fn delete(request: &Request, params: &Params) -> Result<Response> {
         return Err(Error::Forbidden);
     }
     Table::<Post>::new().delete(id)?;
+    remove_dropped(&post.attachments, &[])?;
     Ok(Response::redirect("/"))
 }
 

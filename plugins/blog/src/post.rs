@@ -56,6 +56,22 @@ pub struct Post {
     pub created_at: i64,
     pub updated_at: i64,
     pub published_at: Option<i64>,
+    /// Files attached to the article (kept by the host, counted in their
+    /// uploader's quota).
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
+}
+
+/// Most files one article may carry.
+pub const MAX_ATTACHMENTS: usize = 10;
+
+/// A file attached to an article.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Attachment {
+    pub id: String,
+    pub name: String,
+    pub media_type: String,
+    pub size: u64,
 }
 
 pub fn author_index(author_id: &str) -> String {

@@ -17,7 +17,8 @@ pub async fn account(State(app): State<Arc<App>>, visitor: Visitor, uri: Uri) ->
             let name = establishments.iter().find(|e| e.uai == m.uai).map(|e| e.name.clone()).unwrap_or_default();
             let groups = app.directory.groups(&m.uai).unwrap_or_default();
             let names: Vec<String> = m.groups.iter().filter_map(|g| groups.iter().find(|x| &x.id == g).map(|x| x.name.clone())).collect();
-            json!({ "establishment": name, "url": format!("/e/{}/", m.uai), "profile": profile_label(&m.profile), "groups": names, "functions": m.functions })
+            let storage = super::storage::storage_view(&app, &m.uai, &user).ok();
+            json!({ "establishment": name, "url": format!("/e/{}/", m.uai), "profile": profile_label(&m.profile), "groups": names, "functions": m.functions, "storage": storage })
         })
         .collect();
     // A parent sees their own children, and only them.

@@ -42,6 +42,7 @@ mod identifier_files;
 mod people;
 mod rights;
 mod search_page;
+mod storage;
 mod windows;
 
 pub use account::*;
@@ -52,6 +53,7 @@ pub use identifier_files::*;
 pub use people::*;
 pub use rights::*;
 pub use search_page::*;
+pub use storage::{save_person_quota, save_storage, storage_page};
 pub use windows::*;
 
 fn profile_label(code: &str) -> &'static str {

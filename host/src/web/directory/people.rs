@@ -310,7 +310,7 @@ pub async fn create_user(
 // ---------------------------------------------------------------- edit
 
 /// The user of an edit URL, if they belong to the establishment (or the caller is the region administrator).
-fn member(app: &App, t: &Target, id: &str) -> Result<User, Response> {
+pub(super) fn member(app: &App, t: &Target, id: &str) -> Result<User, Response> {
     match app.directory.user(id) {
         Ok(Some(user))
             if user.membership(&t.establishment.uai).is_some() || t.user.region_admin =>
@@ -329,7 +329,7 @@ fn member(app: &App, t: &Target, id: &str) -> Result<User, Response> {
     }
 }
 
-fn user_page(
+pub(super) fn user_page(
     app: &App,
     t: &Target,
     user: &User,
@@ -394,6 +394,8 @@ fn user_page(
             "password_url": format!("{base}/mot-de-passe"),
             "block_url": format!("{base}/blocage"),
             "sessions_url": format!("{base}/sessions"),
+            "storage": super::storage::storage_view(app, uai, user)?,
+            "quota_url": format!("{base}/quota"),
             "open_sessions": app.directory.live_sessions_of(&user.id)?,
             "attach_url": format!("{base}/rattachements"),
             "child_url": format!("{base}/enfants"),

@@ -21,6 +21,8 @@ impl Plugin for Hostile {
             .get("/piege", trap)
             .post("/fill", fill)
             .post("/fill-batch", fill_batch)
+            .get("/fichier/{id}", serve_any_file)
+            .post("/fichiers", reach_files)
     }
 
     fn render_block(_: &str, _: &Params, _: &Invocation) -> Result<Option<Fragment>> {
@@ -150,4 +152,26 @@ fn fill_batch(_: &Request, _: &Params) -> Result<Response> {
     Ok(Response::json(
         &serde_json::json!({ "ok": outcome.is_ok() }),
     ))
+}
+
+/// Sends whatever file id it is given: the host serves only this instance's kept files.
+fn serve_any_file(_: &Request, params: &Params) -> Result<Response> {
+    Ok(Response::file(params.get("id"), true))
+}
+
+/// Tries every `files` call on the id in field `id` (another instance's file,
+/// one not uploaded with this request), keeps nothing it was sent, and says
+/// what the host answered.
+fn reach_files(request: &Request, _: &Params) -> Result<Response> {
+    use preau_sdk::files;
+    let id = request.form().get("id").unwrap_or_default().to_string();
+    let sent: Vec<String> = request.files("f").iter().map(|f| f.id.clone()).collect();
+    Ok(Response::json(&serde_json::json!({
+        "keep": files::keep(&id).is_ok(),
+        "info": files::info(&id).is_some(),
+        "read": files::read(&id, 0, 16).is_some(),
+        "remove": files::remove(&id).is_ok(),
+        "sent": sent,
+        "usage": files::usage(),
+    })))
 }
