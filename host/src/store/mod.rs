@@ -127,7 +127,7 @@ pub enum Space {
     Files,
     /// Notifications per user (`n/<user>/<id>`) and unread counters (`c/<user>`).
     Notifications,
-    /// Files people uploaded: metas, chunks and per-person usage ([`crate::uploads`]).
+    /// Files people uploaded: metas, chunks and per-person usage (see the `uploads` module).
     Uploads,
 }
 
