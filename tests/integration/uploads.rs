@@ -254,8 +254,8 @@ async fn a_file_over_the_quota_is_refused_by_name_and_racing_uploads_cannot_both
 
     // Two uploads of 2 Mo race for the 3 Mo: exactly one wins.
     let two = vec![9u8; 2 << 20];
-    let (first, second): ([(&str, &[u8]); 1], [(&str, &[u8]); 1]) =
-        ([("a.bin", &two)], [("b.bin", &two)]);
+    let first: [(&str, &[u8]); 1] = [("a.bin", &two)];
+    let second: [(&str, &[u8]); 1] = [("b.bin", &two)];
     let (a, b) = tokio::join!(
         post_article(&teacher, "Premier", &first),
         post_article(&teacher, "Second", &second),

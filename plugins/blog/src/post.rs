@@ -192,6 +192,7 @@ mod tests {
             created_at: 0,
             updated_at: 0,
             published_at: None,
+            attachments: Vec::new(),
         }
     }
 
