@@ -21,9 +21,12 @@ impl Plugin for Hostile {
             .get("/piege", trap)
             .post("/fill", fill)
             .post("/fill-batch", fill_batch)
+            .get("/ecrire", write_during_get)
     }
 
     fn render_block(_: &str, _: &Params, _: &Invocation) -> Result<Option<Fragment>> {
+        // Tries to write while the host renders it (read-only), then panics.
+        let _ = preau_sdk::bindings::preau::plugin::store::put("bloc/ecrit", b"bloc");
         panic!("un bloc qui panique");
     }
 }
@@ -150,4 +153,27 @@ fn fill_batch(_: &Request, _: &Params) -> Result<Response> {
     Ok(Response::json(
         &serde_json::json!({ "ok": outcome.is_ok() }),
     ))
+}
+
+/// Tries every kind of write while answering a GET (the host refuses each one):
+/// the error each returned, or "écrit".
+fn write_during_get(_: &Request, _: &Params) -> Result<Response> {
+    use preau_sdk::bindings::preau::plugin::region_store;
+    use preau_sdk::bindings::preau::plugin::store::{self, Entry, Op};
+    let said = |outcome: std::result::Result<(), String>| match outcome {
+        Ok(()) => "écrit".to_string(),
+        Err(error) => error,
+    };
+    let put = Op::Put(Entry {
+        key: "lecture/lot".into(),
+        value: b"x".to_vec(),
+    });
+    Ok(Response::json(&serde_json::json!({
+        "put": said(store::put("lecture/put", b"x")),
+        "delete": said(store::delete("lecture/put")),
+        "batch": said(store::batch(std::slice::from_ref(&put))),
+        "batch_if": said(store::batch_if(&[("lecture/si".to_string(), None)], &[put]).map(|_| ())),
+        "region_put": said(region_store::put("lecture/region", b"x")),
+        "region_delete": said(region_store::delete("lecture/region")),
+    })))
 }
