@@ -549,21 +549,6 @@ fn us(d: Duration) -> String {
     format!("{:.1} µs", d.as_secs_f64() * 1e6)
 }
 
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|c| {
-            c.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_else(|| "inconnu".into());
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(0);
-    format!("{cpu}, {cores} cœurs")
-}
-
 fn main() {
     // `cargo bench` passes --bench; anything else (like `cargo test --benches`) only checks it builds.
     if !std::env::args().any(|a| a == "--bench") {
@@ -761,7 +746,7 @@ fn main() {
              | `/e/{PILAT}/` ({n_blocks} blocks) | {hm} | {hp} | {hr:.0} | {ht:.0} |\n\n\
              Ratio home page / static: {home_ratio:.1}× (median latency), {home_tput_ratio:.2} of the \
              static throughput with 8 clients.\n",
-            machine = machine(),
+            machine = preau_tests::machine(),
             n_blocks = block_titles.len(),
             titles = block_titles.join(", "),
             allocator = if plugins.pooled { "pooling + copy-on-write" } else { "on-demand (pool could not be reserved)" },

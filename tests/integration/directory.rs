@@ -1045,6 +1045,12 @@ async fn search_filters_by_class_level_function_and_shows_the_account_state() {
     assert!(page.body.contains("Opérationnel"));
 }
 
+/// Whether `client`'s next request to its own page is sent to sign in.
+async fn sent_to_sign_in(client: &Client) -> bool {
+    let page = client.get("/compte").await.unwrap();
+    page.status == 303 && page.location().starts_with("/login")
+}
+
 /// Whether `client` is still signed in (its session lives server-side).
 async fn is_signed_in(client: &Client) -> bool {
     client.get("/compte").await.unwrap().status == 200
@@ -1174,13 +1180,14 @@ async fn blocking_an_account_ends_its_sessions() {
 
     let principal = server.signed_in("principal.pilat").await.unwrap();
     let url = admin_url(&format!("/annuaire/u/{}", emma.id));
-    let page = post(
-        &principal,
-        &url,
-        &format!("{url}/blocage"),
-        &[("blocked", "oui".into())],
-    )
-    .await;
+    let block = |blocked: &'static str| {
+        let (principal, url) = (&principal, &url);
+        async move {
+            let fields = [("blocked", blocked.to_string())];
+            post(principal, url, &format!("{url}/blocage"), &fields).await
+        }
+    };
+    let page = block("oui").await;
     assert_eq!(page.status, 303, "{}", page.body);
     assert_eq!(
         server.app.directory().live_sessions_of(&emma.id).unwrap(),
@@ -1188,9 +1195,7 @@ async fn blocking_an_account_ends_its_sessions() {
         "every session of the account is ended server-side"
     );
     for client in [&pupil, &elsewhere] {
-        let page = client.get("/compte").await.unwrap();
-        assert_eq!(page.status, 303, "signed out: {}", page.body);
-        assert!(page.location().starts_with("/login"), "{}", page.location());
+        assert!(sent_to_sign_in(client).await);
         let home = client.get(&format!("/e/{PILAT}/")).await.unwrap();
         assert!(
             !home.body.contains("Connecté en tant que"),
@@ -1205,19 +1210,10 @@ async fn blocking_an_account_ends_its_sessions() {
     let (token, _) = server.app.directory().open_session(&emma.id).unwrap();
     let survivor = server.client();
     survivor.set_cookie("preau_session", &token);
-    let page = survivor.get("/compte").await.unwrap();
-    assert_eq!(page.status, 303);
-    assert!(page.location().starts_with("/login"));
+    assert!(sent_to_sign_in(&survivor).await);
 
     // Unblocked, she signs in again.
-    let page = post(
-        &principal,
-        &url,
-        &format!("{url}/blocage"),
-        &[("blocked", "non".into())],
-    )
-    .await;
-    assert_eq!(page.status, 303);
+    assert_eq!(block("non").await.status, 303);
     assert!(
         survivor
             .login("emma.martin", DEMO_PASSWORD)

@@ -120,28 +120,23 @@ async fn a_plugin_cannot_write_while_it_answers_a_get_or_renders_a_block() {
     assert_eq!(home.status, 200);
     assert!(home.body.contains("momentanément indisponible"));
     assert_eq!(writes(), before, "nothing written during the GETs");
+    let stored = |key: &'static str| {
+        let pupil = &pupil;
+        async move {
+            let path = format!("{}?key={key}", hostile("/store/k"));
+            let seen = pupil.get(&path).await.unwrap();
+            serde_json::from_str::<serde_json::Value>(&seen.body).unwrap()["found"] == true
+        }
+    };
     for key in ["lecture/put", "lecture/lot", "lecture/si", "bloc/ecrit"] {
-        let seen = pupil
-            .get(&format!("{}?key={key}", hostile("/store/k")))
-            .await
-            .unwrap();
-        let seen: serde_json::Value = serde_json::from_str(&seen.body).unwrap();
-        assert_eq!(seen["found"], false, "{key}");
+        assert!(!stored(key).await, "{key}");
     }
     // A POST writes.
     let csrf = pupil.get(&hostile("/ok")).await.unwrap().csrf().unwrap();
     let path = format!("{}?key=lecture/put", hostile("/store/k"));
-    assert_eq!(
-        pupil
-            .post_raw(&path, &[("csrf", &csrf)])
-            .await
-            .unwrap()
-            .status,
-        200
-    );
-    let seen = pupil.get(&path).await.unwrap();
-    let seen: serde_json::Value = serde_json::from_str(&seen.body).unwrap();
-    assert_eq!(seen["found"], true);
+    let page = pupil.post_raw(&path, &[("csrf", &csrf)]).await.unwrap();
+    assert_eq!(page.status, 200);
+    assert!(stored("lecture/put").await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
