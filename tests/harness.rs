@@ -475,3 +475,20 @@ pub fn preau_binary() -> PathBuf {
         })
         .clone()
 }
+
+/// The machine a report was measured on: « <CPU model>, <n> cœurs » (benchmarks,
+/// RELIABILITY.md).
+pub fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "inconnu".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    format!("{cpu}, {cores} cœurs")
+}

@@ -501,21 +501,6 @@ fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1e3)
 }
 
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|c| {
-            c.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_else(|| "inconnu".into());
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(0);
-    format!("{cpu}, {cores} cœurs")
-}
-
 fn thousands(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
@@ -739,7 +724,7 @@ fn main() {
          (sled holds what it has just written; its page cache is its default 1 GiB); {rss_queries} \
          in the process that served the queries (4 bytes per person are kept there to draw them).\n\n",
         people = thousands(count),
-        machine = machine(),
+        machine = preau_tests::machine(),
         estab = thousands(ESTABLISHMENTS),
         nl = LAST_NAMES.len(),
         nf = FIRST_NAMES.len(),

@@ -555,28 +555,18 @@ fn process_cpu() -> Duration {
         .map_or("", |(_, rest)| rest)
         .split_whitespace()
         .collect();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
     // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
     Duration::from_millis((ticks(11) + ticks(12)) * 10)
 }
 
 fn us(d: Duration) -> String {
     format!("{:.1} µs", d.as_secs_f64() * 1e6)
-}
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|c| {
-            c.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_else(|| "inconnu".into());
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(0);
-    format!("{cpu}, {cores} cœurs")
 }
 
 fn main() {
@@ -791,7 +781,7 @@ fn main() {
              template says). The pupil's home page above ({page_kib:.1} KiB of HTML), guarded 3 000 times on \
              one thread: median {gm}, p99 {gp} — **{guard_share:.1} %** of the home page's median latency \
              ({hm}) and {guard_cpu_share:.1} % of its CPU time per request; {guard_mbps:.0} MB/s.\n",
-            machine = machine(),
+            machine = preau_tests::machine(),
             n_blocks = block_titles.len(),
             titles = block_titles.join(", "),
             allocator = if plugins.pooled { "pooling + copy-on-write" } else { "on-demand (pool could not be reserved)" },

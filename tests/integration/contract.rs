@@ -273,6 +273,12 @@ async fn notifications_reach_the_holders_of_a_role_in_the_establishment_only() {
         .unwrap();
     assert_eq!(sent.status, 200, "{}", sent.body);
     assert_eq!(sent.body, "1");
+    // Not while answering a GET: no GET changes state.
+    let refused = marie.get(&echo("/notifier?scope=objet-1")).await.unwrap();
+    assert_eq!(
+        serde_json::from_str::<String>(&refused.body).unwrap(),
+        preau_host::runtime::READ_ONLY
+    );
     let home = jean.get(&format!("/e/{PILAT}/")).await.unwrap();
     assert!(
         home.body.contains("class=\"badge-count\">1<"),
@@ -285,7 +291,7 @@ async fn notifications_reach_the_holders_of_a_role_in_the_establishment_only() {
         text.contains(&format!("href=\"/e/{PILAT}/echo/\"")),
         "link below the plugin's mount"
     );
-    assert!(text.contains("Nouveau"));
+    assert!(text.contains("Nouveau") && !text.contains("Par une lecture"));
     assert!(
         !unescape(&lucie.get("/notifications").await.unwrap().body)
             .contains("Réservation à valider")

@@ -1045,6 +1045,12 @@ async fn search_filters_by_class_level_function_and_shows_the_account_state() {
     assert!(page.body.contains("Opérationnel"));
 }
 
+/// Whether `client`'s next request to its own page is sent to sign in.
+async fn sent_to_sign_in(client: &Client) -> bool {
+    let page = client.get("/compte").await.unwrap();
+    page.status == 303 && page.location().starts_with("/login")
+}
+
 /// Whether `client` is still signed in (its session lives server-side).
 async fn is_signed_in(client: &Client) -> bool {
     client.get("/compte").await.unwrap().status == 200
@@ -1147,6 +1153,76 @@ async fn a_new_password_ends_the_other_sessions_of_the_account() {
     assert!(is_signed_in(&principal).await);
     let journal = principal.get("/admin/journal").await.unwrap();
     assert!(journal.body.contains("fermeture des sessions"));
+}
+
+/// Blocking an account ends its sessions at once: the pupil's next request
+/// finds them signed out. And a session of a blocked account that survived
+/// anyhow is refused on its next request (defence in depth).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocking_an_account_ends_its_sessions() {
+    let server = TestServer::start().await.unwrap();
+    let pupil = server.signed_in("emma.martin").await.unwrap();
+    let elsewhere = server.signed_in("emma.martin").await.unwrap();
+    let teacher = server.signed_in("jean.dupont").await.unwrap();
+    assert_eq!(pupil.get("/compte").await.unwrap().status, 200);
+    let home = pupil.get(&format!("/e/{PILAT}/")).await.unwrap();
+    assert!(home.body.contains("Connecté en tant que"));
+    let emma = server
+        .app
+        .directory()
+        .user_by_login("emma.martin")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        server.app.directory().live_sessions_of(&emma.id).unwrap(),
+        2
+    );
+
+    let principal = server.signed_in("principal.pilat").await.unwrap();
+    let url = admin_url(&format!("/annuaire/u/{}", emma.id));
+    let block = |blocked: &'static str| {
+        let (principal, url) = (&principal, &url);
+        async move {
+            let fields = [("blocked", blocked.to_string())];
+            post(principal, url, &format!("{url}/blocage"), &fields).await
+        }
+    };
+    let page = block("oui").await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(
+        server.app.directory().live_sessions_of(&emma.id).unwrap(),
+        0,
+        "every session of the account is ended server-side"
+    );
+    for client in [&pupil, &elsewhere] {
+        assert!(sent_to_sign_in(client).await);
+        let home = client.get(&format!("/e/{PILAT}/")).await.unwrap();
+        assert!(
+            !home.body.contains("Connecté en tant que"),
+            "not her page any more"
+        );
+    }
+    assert!(is_signed_in(&teacher).await, "other accounts are untouched");
+    assert!(is_signed_in(&principal).await);
+
+    // Defence in depth: a session of the blocked account (opened behind the
+    // block's back) is refused on its next request.
+    let (token, _) = server.app.directory().open_session(&emma.id).unwrap();
+    let survivor = server.client();
+    survivor.set_cookie("preau_session", &token);
+    assert!(sent_to_sign_in(&survivor).await);
+
+    // Unblocked, she signs in again.
+    assert_eq!(block("non").await.status, 303);
+    assert!(
+        survivor
+            .login("emma.martin", DEMO_PASSWORD)
+            .await
+            .unwrap()
+            .status
+            == 303
+    );
+    assert!(is_signed_in(&survivor).await);
 }
 
 /// « Créer un utilisateur » chooses no profile in advance, and a submission

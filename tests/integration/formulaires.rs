@@ -593,6 +593,14 @@ async fn home_block_lists_forms_to_fill_and_the_retention_tick_keeps_fresh_answe
     );
 }
 
+/// The `lieu` field of the first embedded form of a page: the proof that the host
+/// showed the diffusion there, which the answer's POST turns into a place.
+fn place_proof(html: &str) -> String {
+    let field = "name=\"lieu\" value=\"";
+    let at = html.find(field).expect("preuve du lieu") + field.len();
+    html[at..].chars().take_while(|c| *c != '"').collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_diffusion_pasted_in_a_blog_article_is_answered_inside_it() {
     let server = TestServer::start().await.unwrap();
@@ -638,8 +646,14 @@ async fn a_diffusion_pasted_in_a_blog_article_is_answered_inside_it() {
         !public.body.contains("Bilan confidentiel"),
         "anonymous visitor"
     );
-    // Answering through the embedded form: back to the article afterwards.
+    // Showing it records nothing (no GET changes state, a block included).
+    let dashboard = unescape(&teacher.get(&url("/diffusions")).await.unwrap().body);
+    assert!(!dashboard.contains("<td>Blog</td>"), "{dashboard}");
+    // Answering through the embedded form: back to the article afterwards; the
+    // form carries the proof that the host showed it there (`lieu`), and the
+    // answer's POST records the place.
     let csrf = page.csrf().unwrap();
+    let lieu = place_proof(&text);
     let posted = pupil
         .post_raw(
             &answer,
@@ -647,6 +661,7 @@ async fn a_diffusion_pasted_in_a_blog_article_is_answered_inside_it() {
                 ("csrf", &csrf),
                 ("page", &article),
                 ("service", "Blog"),
+                ("lieu", &lieu),
                 ("q0", "2"),
             ],
         )
@@ -884,6 +899,7 @@ async fn a_diffusion_pasted_in_a_forum_message_is_answered_inside_it() {
                 ("csrf", &page.csrf().unwrap()),
                 ("page", &subject),
                 ("service", "Forum"),
+                ("lieu", &place_proof(&text)),
                 ("q0", "0"),
             ],
         )
@@ -975,8 +991,9 @@ async fn the_retention_tick_deletes_answers_past_their_lifetime() {
     );
 }
 
-/// « Affiché dans » lists the pages where the host showed the diffusion: the `page` and
-/// `service` fields of an answer, typed by the respondent, do not add places to it.
+/// « Affiché dans » lists the pages where the host showed the diffusion (recorded by
+/// an answer carrying the embed's proof of it): the `page` and `service` fields of an
+/// answer, typed by the respondent, do not add places to it, nor does a forged proof.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn places_are_the_pages_showing_the_diffusion_not_what_an_answer_claims() {
     let server = TestServer::start().await.unwrap();
@@ -993,6 +1010,7 @@ async fn places_are_the_pages_showing_the_diffusion_not_what_an_answer_claims() 
                 ("csrf", &page.csrf().unwrap()),
                 ("page", "/e/0420003A/blog/piege"),
                 ("service", "Service inventé"),
+                ("lieu", &"0".repeat(64)),
                 ("q0", "1"),
             ],
         )

@@ -96,10 +96,42 @@ async fn pupils_open_subjects_teachers_reply_with_quotes_and_parents_read() {
     let thread = pupil.get(&subject).await.unwrap();
     assert!(thread.body.contains("Moi !"));
     assert!(thread.body.contains("Emma Martin a écrit"), "quote shown");
+    // Reading writes nothing (no GET changes state): the subject stays new
+    // until the reader marks it read, under its messages.
     assert!(
-        !unread(&pupil.get(&category).await.unwrap().body),
-        "read after the visit"
+        unread(&pupil.get(&category).await.unwrap().body),
+        "still new after the visit"
     );
+    let mark = format!("{subject}/lu");
+    assert!(unescape(&thread.body).contains(&format!("action=\"{mark}\"")));
+    assert!(thread.body.contains("Marquer comme lu"));
+    let page = pupil.post_form(&subject, &mark, &[]).await.unwrap();
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(page.location(), category, "back to the category");
+    let listed = pupil.get(&category).await.unwrap().body;
+    assert!(!unread(&listed), "read once marked");
+    let thread = pupil.get(&subject).await.unwrap();
+    assert!(
+        !thread.body.contains("Marquer comme lu"),
+        "nothing left to mark"
+    );
+    // Replying marks the subject read for its author; another reader sees it new
+    // and marks the whole category read at once.
+    let page = teacher
+        .post_form(&subject, &subject, &[("message", "<p>Et moi.</p>")])
+        .await
+        .unwrap();
+    assert_eq!(page.status, 303);
+    assert!(!unread(&teacher.get(&category).await.unwrap().body));
+    let listed = pupil.get(&category).await.unwrap().body;
+    assert!(unread(&listed));
+    assert!(listed.contains("Tout marquer comme lu"));
+    let page = pupil
+        .post_form(&category, &format!("{category}/lu"), &[])
+        .await
+        .unwrap();
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert!(!unread(&pupil.get(&category).await.unwrap().body));
 
     // A parent reads but cannot write; another establishment's teacher cannot read.
     let parent = server.signed_in("paul.martin").await.unwrap();

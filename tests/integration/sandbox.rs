@@ -93,6 +93,52 @@ async fn a_plugin_that_exhausts_its_budget_goes_on_the_penalty_lane() {
     );
 }
 
+/// No GET changes state, the plugins' included: while a plugin answers a GET or
+/// renders a block, each write it tries (store, batch, conditional batch, region
+/// store) fails with an error the plugin sees, and nothing is stored; a POST writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_cannot_write_while_it_answers_a_get_or_renders_a_block() {
+    let (server, pupil) = with_hostile_plugin().await;
+    let store = server.app.directory().store();
+    let writes = || store.write_count().expect("le moteur compte ses écritures");
+    let before = writes();
+    let page = pupil.get(&hostile("/ecrire")).await.unwrap();
+    assert_eq!(page.status, 200, "{}", page.body);
+    let said: serde_json::Value = serde_json::from_str(&page.body).unwrap();
+    for kind in [
+        "put",
+        "delete",
+        "batch",
+        "batch_if",
+        "region_put",
+        "region_delete",
+    ] {
+        assert_eq!(said[kind], preau_host::runtime::READ_ONLY, "{kind}: {said}");
+    }
+    // The home page renders the hostile block, which tries to write, then panics.
+    let home = pupil.get(&format!("/e/{PILAT}/")).await.unwrap();
+    assert_eq!(home.status, 200);
+    assert!(home.body.contains("momentanément indisponible"));
+    assert_eq!(writes(), before, "nothing written during the GETs");
+    let stored = |key: &'static str| {
+        let pupil = &pupil;
+        async move {
+            let path = format!("{}?key={key}", hostile("/store/k"));
+            let seen = pupil.get(&path).await.unwrap();
+            serde_json::from_str::<serde_json::Value>(&seen.body).unwrap()["found"] == true
+        }
+    };
+    for key in ["lecture/put", "lecture/lot", "lecture/si", "bloc/ecrit"] {
+        assert!(!stored(key).await, "{key}");
+    }
+    // A POST writes.
+    let csrf = pupil.get(&hostile("/ok")).await.unwrap().csrf().unwrap();
+    let path = format!("{}?key=lecture/put", hostile("/store/k"));
+    let page = pupil.post_raw(&path, &[("csrf", &csrf)]).await.unwrap();
+    assert_eq!(page.status, 200);
+    assert!(stored("lecture/put").await);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wasi_gives_no_files_no_environment_no_sockets_and_keys_stay_in_their_namespace() {
     let (server, pupil) = with_hostile_plugin().await;

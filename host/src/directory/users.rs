@@ -149,7 +149,8 @@ impl Directory {
 
     /// Stores a user and its index entries in one atomic batch; `old` is the
     /// previous version, whose index entries are removed. A new password (own change, regenerated, reset) ends every session of
-    /// the account.
+    /// the account; so does blocking it (and a blocked account's session, if
+    /// any survived, is refused anyway: `web/visitor.rs`).
     pub fn save_user(&self, old: Option<&User>, user: &User) -> Result<()> {
         self.save_user_keeping(old, user, None)
     }
@@ -163,7 +164,11 @@ impl Directory {
         keep: Option<&str>,
     ) -> Result<()> {
         self.write_user(old, user)?;
-        if old.is_some_and(|old| old.password_hash != user.password_hash) {
+        if user.blocked && old.is_none_or(|old| !old.blocked) {
+            // Blocking signs the person out everywhere, whoever blocks and
+            // however (administrator, import): no session of theirs is kept.
+            self.close_sessions_of(&user.id, None)?;
+        } else if old.is_some_and(|old| old.password_hash != user.password_hash) {
             self.close_sessions_of(&user.id, keep)?;
         }
         Ok(())

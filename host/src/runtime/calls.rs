@@ -8,6 +8,7 @@ impl Runtime {
         &self,
         plugin: &Arc<LoadedPlugin>,
         ctx: &CallContext,
+        read_only: Option<&'static str>,
     ) -> WasmStore<CallState> {
         let stderr = MemoryOutputPipe::new(4096);
         let wasi = WasiCtx::builder().stderr(stderr.clone()).build();
@@ -60,6 +61,7 @@ impl Runtime {
                 limit: self.quota_of(plugin),
             },
             pending_uploads: Vec::new(),
+            read_only,
         };
         let mut store = WasmStore::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
@@ -91,7 +93,14 @@ impl Runtime {
     /// within the plugin's concurrency bound (and on the penalty lane if it
     /// recently ran out of time or memory). Traps, timeouts and memory
     /// exhaustion become [`CallError`]s; the instance is discarded either way.
-    pub async fn call<T, F>(&self, id: &str, ctx: CallContext, f: F) -> Result<T, CallError>
+    /// A `read_only` call (named for the log) cannot write: see [`READ_ONLY`].
+    pub async fn call<T, F>(
+        &self,
+        id: &str,
+        ctx: CallContext,
+        read_only: Option<&'static str>,
+        f: F,
+    ) -> Result<T, CallError>
     where
         T: Send + 'static,
         F: FnOnce(&bindings::Plugin, &mut WasmStore<CallState>) -> wasmtime::Result<T>
@@ -115,7 +124,7 @@ impl Runtime {
             ),
             false => None,
         };
-        let store = self.new_store(&plugin, &ctx);
+        let store = self.new_store(&plugin, &ctx, read_only);
         let running = plugin.clone();
         let result = if _lane.is_some() {
             self.penalty_threads
@@ -146,7 +155,7 @@ impl Runtime {
     ) -> Result<WitResponse, CallError> {
         let plugin = self.plugin(id).ok_or(CallError::Unknown)?;
         let request = wit_request(ctx, request.clone());
-        let store = self.new_store(&plugin, ctx);
+        let store = self.new_store(&plugin, ctx, read_only(&request));
         let result = run_in_store(&plugin, store, |instance, store| {
             instance.call_handle(store, &request)
         });
@@ -162,7 +171,7 @@ impl Runtime {
     ) -> Result<WitResponse, CallError> {
         let request = wit_request(&ctx, request);
         let response = self
-            .call(id, ctx, move |plugin, store| {
+            .call(id, ctx, read_only(&request), move |plugin, store| {
                 store.data_mut().pending_uploads =
                     request.files.iter().map(|f| f.id.clone()).collect();
                 plugin.call_handle(store, &request)
@@ -197,7 +206,7 @@ impl Runtime {
     ) -> Result<Option<WitFragment>, CallError> {
         let invocation = ctx.invocation.clone();
         let result = self
-            .call(id, ctx, move |plugin, store| {
+            .call(id, ctx, Some("bloc"), move |plugin, store| {
                 plugin.call_render_block(store, &name, &params, &invocation)
             })
             .await?;
@@ -213,7 +222,7 @@ impl Runtime {
     /// `routes()`: every (method, pattern) the plugin's `handle` answers.
     pub async fn routes(&self, id: &str) -> Result<Vec<(WitMethod, String)>, CallError> {
         let routes = self
-            .call(id, CallContext::bare(), |plugin, store| {
+            .call(id, CallContext::bare(), Some("routes"), |plugin, store| {
                 plugin.call_routes(store)
             })
             .await?;
@@ -230,7 +239,7 @@ impl Runtime {
     ) -> Result<Vec<WitNewsItem>, CallError> {
         let invocation = ctx.invocation.clone();
         let result = self
-            .call(id, ctx, move |plugin, store| {
+            .call(id, ctx, Some("actualités"), move |plugin, store| {
                 plugin.call_news(store, limit, before, &invocation)
             })
             .await?;
@@ -263,7 +272,7 @@ impl Runtime {
             invocation: ctx.invocation.clone(),
         };
         let result = self
-            .call(id, ctx, move |plugin, store| {
+            .call(id, ctx, None, move |plugin, store| {
                 plugin.call_on_event(store, &event)
             })
             .await?;
@@ -280,7 +289,7 @@ impl Runtime {
     ) -> Result<Option<(String, Vec<String>)>, CallError> {
         let invocation = ctx.invocation.clone();
         let description = self
-            .call(id, ctx, move |plugin, store| {
+            .call(id, ctx, Some("describe-scope"), move |plugin, store| {
                 plugin.call_describe_scope(store, &scope, &invocation)
             })
             .await?;
@@ -306,10 +315,11 @@ impl Runtime {
     ) -> [Duration; 4] {
         let plugin = self.plugin(id).expect("plugin chargé");
         let request = &wit_request(ctx, request.clone());
+        let read_only = read_only(request);
         let mut phases: [Vec<Duration>; 4] = Default::default();
         for _ in 0..rounds {
             let t0 = std::time::Instant::now();
-            let mut store = self.new_store(&plugin, ctx);
+            let mut store = self.new_store(&plugin, ctx, read_only);
             let t1 = std::time::Instant::now();
             let instance = plugin.pre.instantiate(&mut store).expect("instanciation");
             let t2 = std::time::Instant::now();
@@ -339,6 +349,15 @@ fn wit_request(ctx: &CallContext, request: PluginRequest) -> WitRequest {
         // The host checked the CSRF token before the request reached the plugin.
         csrf_valid: true,
         invocation: ctx.invocation.clone(),
+    }
+}
+
+/// A GET only reads: its call is read-only (the host's own rule, applied to
+/// the plugin's store, region store and notifications). A POST may write.
+fn read_only(request: &WitRequest) -> Option<&'static str> {
+    match request.method {
+        WitMethod::Get => Some("GET"),
+        WitMethod::Post => None,
     }
 }
 

@@ -40,6 +40,7 @@ const UNKNOWN: &str = "fichier inconnu dans ce service";
 
 impl wit_files::Host for CallState {
     fn keep(&mut self, id: String) -> Result<wit_files::FileInfo, String> {
+        self.writable()?;
         let meta = self.reachable(&id).ok_or(UNKNOWN)?;
         if meta.kept {
             return Ok(info(&meta));
@@ -64,6 +65,7 @@ impl wit_files::Host for CallState {
     }
 
     fn remove(&mut self, id: String) -> Result<(), String> {
+        self.writable()?;
         let meta = self.reachable(&id).ok_or(UNKNOWN)?;
         self.uploads()
             .remove(&meta)

@@ -47,7 +47,14 @@ pub struct CallState {
     /// Ids of the files uploaded with this request, still pending: the only
     /// files besides kept ones that `files` reaches.
     pub(super) pending_uploads: Vec<String>,
+    /// A read-only call (a GET, a block, the news…: what it is, for the log):
+    /// its writes and notifications are refused with [`READ_ONLY`].
+    pub(super) read_only: Option<&'static str>,
 }
+
+/// What a plugin's write gets while it answers a read (a GET, a block, the
+/// news, `describe-scope`): no GET changes state, the plugins' included.
+pub const READ_ONLY: &str = "écriture refusée : une lecture (GET) ne modifie rien";
 
 /// What went wrong with the store during a call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -133,13 +140,27 @@ impl CallState {
             .map(|_| ())
     }
 
-    /// Writes `ops` (checked against `expected`) within the namespace's quota.
+    /// Refuses a write (or a notification) during a read-only call, with a
+    /// warning in the log: the plugin sees the error, nothing is written.
+    pub(super) fn writable(&self) -> Result<(), String> {
+        match self.read_only {
+            None => Ok(()),
+            Some(call) => {
+                tracing::warn!(plugin = %self.plugin, uai = %self.uai, call, "{READ_ONLY}");
+                Err(READ_ONLY.into())
+            }
+        }
+    }
+
+    /// Writes `ops` (checked against `expected`) within the namespace's quota
+    /// (never during a read-only call).
     fn write_within(
         &self,
         namespace: Namespace,
         expected: &[(Vec<u8>, Option<Vec<u8>>)],
         ops: Vec<Op>,
     ) -> Result<bool, String> {
+        self.writable()?;
         let quota = match namespace {
             Namespace::Here => &self.quota_here,
             Namespace::Region => &self.quota_region,
@@ -241,6 +262,7 @@ impl CallState {
         if !self.loaded.manifest.notify {
             return Err("notifications non déclarées dans le manifeste (notify = true)".into());
         }
+        self.writable()?;
         self.notifications_sent += 1;
         if self.notifications_sent > MAX_NOTIFICATIONS_PER_CALL {
             return Err(format!(

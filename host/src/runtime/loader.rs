@@ -163,7 +163,7 @@ impl Runtime {
         });
         // The component must be the plugin its manifest describes: a bundle with
         // another plugin's component would otherwise serve under a wrong id.
-        let store = self.new_store(&plugin, &CallContext::bare());
+        let store = self.new_store(&plugin, &CallContext::bare(), Some("plugin-id"));
         let declared = match super::calls::run_in_store(&plugin, store, |instance, store| {
             instance.call_plugin_id(store)
         })

@@ -37,7 +37,7 @@ mod loader;
 
 pub use calls::invocation;
 use engine::{build_engine, start_epoch_ticker};
-pub use imports::{CallState, StorageTrouble};
+pub use imports::{CallState, READ_ONLY, StorageTrouble};
 pub use loader::{LoadedPlugin, plugin_templates};
 
 mod bindings {

@@ -637,37 +637,9 @@ impl Store for SledStore {
         expected: &[(Vec<u8>, Option<Vec<u8>>)],
         ops: Vec<Op>,
     ) -> Result<bool> {
-        use sled::transaction::{ConflictableTransactionError, TransactionError};
-        self.write(
-            |o| {
-                // sled retries the closure on conflict with a concurrent transaction, so two
-                // writers of the same expected key serialise: one sees the other's value.
-                let applied = o.tree(space).transaction(|tx| {
-                    for (key, value) in expected {
-                        if tx.get(key)?.as_deref() != value.as_deref() {
-                            return Ok(false);
-                        }
-                    }
-                    for op in &ops {
-                        match op {
-                            Op::Put(k, v) => {
-                                tx.insert(k.as_slice(), v.as_slice())?;
-                            }
-                            Op::Delete(k) => {
-                                tx.remove(k.as_slice())?;
-                            }
-                        }
-                    }
-                    Ok::<_, ConflictableTransactionError<()>>(true)
-                });
-                match applied {
-                    Ok(applied) => Ok(applied),
-                    Err(TransactionError::Abort(())) => Ok(false),
-                    Err(TransactionError::Storage(e)) => Err(e),
-                }
-            },
-            |applied| *applied,
-        )
+        // Without a quota, nothing can exceed it.
+        self.conditional_batch(space, expected, ops, None)?
+            .map_err(anyhow::Error::new)
     }
 
     fn batch_within(
@@ -677,68 +649,8 @@ impl Store for SledStore {
         ops: Vec<Op>,
         quota: &Quota,
     ) -> Result<bool> {
-        use sled::transaction::{ConflictableTransactionError, TransactionError};
-        /// Why the transaction stopped without writing.
-        enum Stop {
-            Expectation,
-            Quota(QuotaExceeded),
-        }
-        let result = self.write(
-            |o| {
-                let applied = o.tree(space).transaction(|tx| {
-                    for (key, value) in expected {
-                        if tx.get(key)?.as_deref() != value.as_deref() {
-                            return Err(ConflictableTransactionError::Abort(Stop::Expectation));
-                        }
-                    }
-                    // Reads see the transaction's own writes: a key written twice
-                    // in one batch is counted once.
-                    let mut delta: i64 = 0;
-                    for op in &ops {
-                        let (key, new) = match op {
-                            Op::Put(k, v) => (k, Some(v)),
-                            Op::Delete(k) => (k, None),
-                        };
-                        let old = tx.get(key.as_slice())?;
-                        let size = |v: usize| (key.len() + v) as i64;
-                        delta -= old.as_ref().map_or(0, |v| size(v.len()));
-                        delta += new.map_or(0, |v| size(v.len()));
-                        match new {
-                            Some(v) => {
-                                tx.insert(key.as_slice(), v.as_slice())?;
-                            }
-                            None => {
-                                tx.remove(key.as_slice())?;
-                            }
-                        }
-                    }
-                    let used =
-                        decode_u64(tx.get(quota.counter.as_slice())?.as_deref()).unwrap_or(0);
-                    let after = (used as i64 + delta).max(0) as u64;
-                    if delta > 0 && after > quota.limit {
-                        return Err(ConflictableTransactionError::Abort(Stop::Quota(
-                            QuotaExceeded {
-                                used,
-                                limit: quota.limit,
-                                adding: delta as u64,
-                            },
-                        )));
-                    }
-                    if delta != 0 {
-                        tx.insert(quota.counter.as_slice(), &after.to_be_bytes())?;
-                    }
-                    Ok(())
-                });
-                match applied {
-                    Ok(()) => Ok(Ok(true)),
-                    Err(TransactionError::Abort(Stop::Expectation)) => Ok(Ok(false)),
-                    Err(TransactionError::Abort(Stop::Quota(q))) => Ok(Err(q)),
-                    Err(TransactionError::Storage(e)) => Err(e),
-                }
-            },
-            |outcome| matches!(outcome, Ok(true)),
-        )?;
-        result.map_err(anyhow::Error::new)
+        self.conditional_batch(space, expected, ops, Some(quota))?
+            .map_err(anyhow::Error::new)
     }
 
     fn next_id(&self) -> Result<u64> {
@@ -784,5 +696,88 @@ impl Store for SledStore {
         let _gate = self.gate.write().unwrap_or_else(|e| e.into_inner());
         self.read(|o| o.db.flush().map(|_| ()))?;
         self.record_identity_file(true)
+    }
+}
+
+impl SledStore {
+    /// The one transaction of [`Store::batch_if`] and [`Store::batch_within`]:
+    /// `ops` only if every `expected` key holds exactly that value, and, with a
+    /// `quota`, the bytes they add or free counted in `quota.counter` in the
+    /// same transaction (past `quota.limit`: nothing written, `Err(QuotaExceeded)`).
+    fn conditional_batch(
+        &self,
+        space: Space,
+        expected: &[(Vec<u8>, Option<Vec<u8>>)],
+        ops: Vec<Op>,
+        quota: Option<&Quota>,
+    ) -> Result<std::result::Result<bool, QuotaExceeded>> {
+        use sled::transaction::{ConflictableTransactionError, TransactionError};
+        /// Why the transaction stopped without writing.
+        enum Stop {
+            Expectation,
+            Quota(QuotaExceeded),
+        }
+        self.write(
+            |o| {
+                // sled retries the closure on conflict with a concurrent transaction, so two
+                // writers of the same expected key serialise: one sees the other's value.
+                let applied = o.tree(space).transaction(|tx| {
+                    for (key, value) in expected {
+                        if tx.get(key)?.as_deref() != value.as_deref() {
+                            return Err(ConflictableTransactionError::Abort(Stop::Expectation));
+                        }
+                    }
+                    // Reads see the transaction's own writes: a key written twice
+                    // in one batch is counted once.
+                    let mut delta: i64 = 0;
+                    for op in &ops {
+                        let (key, new) = match op {
+                            Op::Put(k, v) => (k, Some(v)),
+                            Op::Delete(k) => (k, None),
+                        };
+                        if quota.is_some() {
+                            let old = tx.get(key.as_slice())?;
+                            let size = |v: usize| (key.len() + v) as i64;
+                            delta -= old.as_ref().map_or(0, |v| size(v.len()));
+                            delta += new.map_or(0, |v| size(v.len()));
+                        }
+                        match new {
+                            Some(v) => {
+                                tx.insert(key.as_slice(), v.as_slice())?;
+                            }
+                            None => {
+                                tx.remove(key.as_slice())?;
+                            }
+                        }
+                    }
+                    let Some(quota) = quota else {
+                        return Ok(());
+                    };
+                    let used =
+                        decode_u64(tx.get(quota.counter.as_slice())?.as_deref()).unwrap_or(0);
+                    let after = (used as i64 + delta).max(0) as u64;
+                    if delta > 0 && after > quota.limit {
+                        return Err(ConflictableTransactionError::Abort(Stop::Quota(
+                            QuotaExceeded {
+                                used,
+                                limit: quota.limit,
+                                adding: delta as u64,
+                            },
+                        )));
+                    }
+                    if delta != 0 {
+                        tx.insert(quota.counter.as_slice(), &after.to_be_bytes())?;
+                    }
+                    Ok(())
+                });
+                match applied {
+                    Ok(()) => Ok(Ok(true)),
+                    Err(TransactionError::Abort(Stop::Expectation)) => Ok(Ok(false)),
+                    Err(TransactionError::Abort(Stop::Quota(q))) => Ok(Err(q)),
+                    Err(TransactionError::Storage(e)) => Err(e),
+                }
+            },
+            |outcome| matches!(outcome, Ok(true)),
+        )
     }
 }

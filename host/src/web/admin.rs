@@ -131,11 +131,7 @@ fn index_page(
         context["embed_providers"] = json!(providers);
         context["embed_url"] = json!("/admin/embeds");
     }
-    let status = if time_zone_error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = super::pages::form_status(time_zone_error.is_some());
     Ok(render(
         app,
         visitor,
@@ -260,11 +256,7 @@ fn plugin_page(
             }
         })
         .collect();
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = super::pages::form_status(!errors.is_empty());
     outbound_page(app, t, plugin, &fields, &general, notice, None, status)
 }
 

@@ -7,14 +7,14 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{StatusCode, Uri};
+use axum::http::Uri;
 use axum::response::{IntoResponse, Redirect};
 use preau_text::TimeZone;
 use preau_text::date::french_clock;
 use serde_json::{Map, Value, json};
 
 use super::extract::{CheckedForm, RegionAdministrator, field, query_value};
-use super::pages::{WebResult, render};
+use super::pages::{WebResult, render_form};
 use super::visitor::Visitor;
 use crate::App;
 use crate::backup_schedule::{self, Fate, Outcome, Run, Schedule};
@@ -179,18 +179,12 @@ fn backups_page(
     let hours: Vec<Value> = (0..24)
         .map(|h| json!({ "code": h.to_string(), "label": format!("{h} h 00") }))
         .collect();
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    Ok(render(
+    Ok(render_form(
         app,
         visitor,
-        None,
         "admin/backups.html",
         "Sauvegardes",
-        status,
+        errors,
         json!({
             "action_url": PAGE,
             "now_url": format!("{PAGE}/maintenant"),
@@ -205,7 +199,6 @@ fn backups_page(
                 "weekly": schedule.weekly,
             },
             "values": values,
-            "errors": errors,
             "hours": hours,
             "max_daily": backup_schedule::MAX_DAILY,
             "max_weekly": backup_schedule::MAX_WEEKLY,

@@ -147,6 +147,30 @@ pub fn render(
     }
 }
 
+/// The status of a form page: 422 when the submission has errors, else 200.
+pub fn form_status(has_errors: bool) -> StatusCode {
+    if has_errors {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    }
+}
+
+/// A form page: [`render`] with `errors` (by field) in the context as `errors`,
+/// answered 422 when there are any, else 200.
+pub fn render_form(
+    app: &App,
+    visitor: &Visitor,
+    template: &str,
+    title: &str,
+    errors: serde_json::Map<String, Value>,
+    mut context: Value,
+) -> Response {
+    let status = form_status(!errors.is_empty());
+    context["errors"] = Value::Object(errors);
+    render(app, visitor, None, template, title, status, context)
+}
+
 /// The HTML of `template` rendered with `context` + `portal`.
 pub fn render_html(
     app: &App,

@@ -7,12 +7,12 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{StatusCode, Uri};
+use axum::http::Uri;
 use axum::response::{IntoResponse, Redirect};
 use serde_json::{Map, Value, json};
 
 use super::extract::{CheckedForm, RegionAdministrator, field, query_value};
-use super::pages::{WebResult, render};
+use super::pages::{WebResult, render_form};
 use super::visitor::Visitor;
 use crate::App;
 use crate::store::usage;
@@ -108,22 +108,15 @@ fn quotas_page(
             "level": if percent >= 90 { "danger" } else if percent >= 70 { "warning" } else { "success" },
         }));
     }
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    Ok(render(
+    Ok(render_form(
         app,
         visitor,
-        None,
         "admin/quotas.html",
         "Quotas",
-        status,
+        errors,
         json!({
             "action_url": PAGE,
             "mib": typed,
-            "errors": errors,
             "notice": notice,
             "rows": rows,
         }),

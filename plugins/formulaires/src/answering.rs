@@ -241,6 +241,8 @@ pub(crate) fn answer_page(request: &Request, params: &Params) -> Result<Response
 }
 
 /// Remembers where the diffusion is shown (dashboard's « Service » column).
+/// On a POST only (no GET changes state: the host refuses a plugin's writes
+/// while it renders a block): the answer's, with the embed's [`place_token`].
 pub(crate) fn remember_place(
     id: Id,
     d: &mut Diffusion,
@@ -275,7 +277,7 @@ pub(crate) fn remember_place(
 }
 
 pub(crate) fn submit_answer(request: &Request, params: &Params) -> Result<Response> {
-    let (id, d) = load_diffusion(params)?;
+    let (id, mut d) = load_diffusion(params)?;
     let invocation = request.invocation();
     if !in_audience(&d, invocation) {
         return Err(Error::Forbidden);
@@ -283,6 +285,15 @@ pub(crate) fn submit_answer(request: &Request, params: &Params) -> Result<Respon
     let form = request.form();
     let page = form.text("page");
     let service = form.text("service");
+    // The place where the host showed the form, proved by the embed's token:
+    // `page` and `service` alone are what the respondent sent.
+    if let (Some(s), Some(p)) = (
+        rules::service_name(&service),
+        rules::return_page(&page, invocation.uai()),
+    ) && place_token_valid(&form.text("lieu"), id, &d.sel, &s, &p)
+    {
+        remember_place(id, &mut d, &s, &p, invocation.uai())?;
+    }
     if let Some((reason, status)) = unavailable(id, &d, invocation)? {
         return answer_view(
             request,
@@ -396,8 +407,6 @@ pub(crate) fn submit_answer(request: &Request, params: &Params) -> Result<Respon
             409,
         );
     }
-    // Not `remember_place` here: `page` and `service` are what the respondent sent;
-    // places are recorded when the host shows the diffusion in a page (`embed_block`).
     let corrections: Vec<Value> = if d.montrer_score && d.contenu.genre == Genre::Quiz {
         d.contenu
             .questions
@@ -433,11 +442,15 @@ pub(crate) fn embed_block(params: &Params, invocation: &Invocation) -> Result<Op
     let Some(id) = Id::parse(param("id")) else {
         return Ok(None);
     };
-    let Some(mut d) = Table::<Diffusion>::new().get(id)? else {
+    let Some(d) = Table::<Diffusion>::new().get(id)? else {
         return Ok(None);
     };
     let (page, service) = (param("page"), param("service"));
-    remember_place(id, &mut d, service, page, invocation.uai())?;
+    // Rendering writes nothing (the host's store is read-only here): the place is
+    // recorded by the answer's POST, which carries this proof of it.
+    let place = rules::service_name(service)
+        .zip(rules::return_page(page, invocation.uai()))
+        .map(|(s, p)| place_token(id, &d.sel, &s, &p));
     let audience = in_audience(&d, invocation);
     // Outside the audience, nothing of the form shows: anyone who can write a link in
     // a message or a comment could otherwise read the title and description of every
@@ -476,6 +489,7 @@ pub(crate) fn embed_block(params: &Params, invocation: &Invocation) -> Result<Op
             "action_url": invocation.url(&format!("/d/{id}")),
             "page": page,
             "service": service,
+            "lieu": place,
             "form": form,
         }),
     )

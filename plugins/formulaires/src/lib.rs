@@ -250,6 +250,45 @@ fn managed_diffusion(request: &Request, params: &Params) -> Result<(Id, Diffusio
     Ok((id, diffusion))
 }
 
+/// HMAC-SHA-256 (RFC 2104) of `message` under `key`.
+fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    let mut block = [0u8; 64];
+    if key.len() > block.len() {
+        block[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        block[..key.len()].copy_from_slice(key);
+    }
+    let mut inner = Sha256::new();
+    inner.update(block.map(|b| b ^ 0x36));
+    inner.update(message);
+    let mut outer = Sha256::new();
+    outer.update(block.map(|b| b ^ 0x5c));
+    outer.update(inner.finalize());
+    outer.finalize().into()
+}
+
+/// The proof, put in the embedded form by `render-block`, that the host showed
+/// diffusion `id` in `service` at `page` (keyed by the diffusion's secret salt):
+/// the answer's POST records that place, a place typed by a respondent has none.
+fn place_token(diffusion: Id, sel: &str, service: &str, page: &str) -> String {
+    let message = format!("lieu\n{diffusion}\n{service}\n{page}");
+    hmac_sha256(sel.as_bytes(), message.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Whether `token` is [`place_token`] of these values (in constant time).
+fn place_token_valid(token: &str, diffusion: Id, sel: &str, service: &str, page: &str) -> bool {
+    let expected = place_token(diffusion, sel, service, page);
+    token.len() == expected.len()
+        && token
+            .bytes()
+            .zip(expected.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
 fn marker_key(diffusion: Id, sel: &str, user: &str) -> String {
     let mut hasher = Sha256::new();
     hasher.update(sel.as_bytes());
@@ -393,6 +432,48 @@ mod tests {
     #[test]
     fn markers_are_salted_hashes_of_the_user() {
         let a = marker_key(Id(1), "sel-a", "u42");
+        let token = place_token(Id(1), "sel-a", "Blog", "/e/0420003A/blog/1");
+        assert!(place_token_valid(
+            &token,
+            Id(1),
+            "sel-a",
+            "Blog",
+            "/e/0420003A/blog/1"
+        ));
+        assert!(!place_token_valid(
+            &token,
+            Id(1),
+            "sel-b",
+            "Blog",
+            "/e/0420003A/blog/1"
+        ));
+        assert!(!place_token_valid(
+            &token,
+            Id(1),
+            "sel-a",
+            "Blog",
+            "/e/0420003A/blog/2"
+        ));
+        assert!(!place_token_valid(
+            &token,
+            Id(2),
+            "sel-a",
+            "Blog",
+            "/e/0420003A/blog/1"
+        ));
+        assert!(!place_token_valid(
+            "",
+            Id(1),
+            "sel-a",
+            "Blog",
+            "/e/0420003A/blog/1"
+        ));
+        // RFC 4231, test case 2.
+        let mac = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
+        assert_eq!(
+            mac.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
         assert!(a.starts_with("deja/0000000000000001/") && a.len() == 22 + 64);
         assert!(!a.contains("u42"));
         assert_ne!(a, marker_key(Id(1), "sel-b", "u42"), "salt per diffusion");

@@ -47,8 +47,10 @@ impl Plugin for Forum {
             .post("/categories", create_category)
             .get("/c/{id}", category)
             .post("/c/{id}", create_subject)
+            .post("/c/{id}/lu", mark_category_read)
             .get("/s/{id}", subject)
             .post("/s/{id}", reply)
+            .post("/s/{id}/lu", mark_read)
             .post("/s/{id}/verrouiller", toggle_lock)
             .post("/s/{id}/masquer", toggle_subject_hidden)
             .post("/s/{id}/deplacer", move_subject)
@@ -109,8 +111,33 @@ fn latest_subjects(
     Ok(subjects)
 }
 
+// Unread markers. Reading never writes: no GET changes state, and the host
+// refuses a plugin's writes during a GET. That is also what a reader should
+// want: any message may hold a link or an image pointing at a subject, and
+// loading it would otherwise mark that subject read for whoever saw the page.
+// So a subject counts as read when its reader says so — replying to it (or
+// starting it), « Marquer comme lu » under its messages, « Tout marquer comme
+// lu » on its category — and stays « Nouveau » until then, however often the
+// page is shown: like a mail client's explicit "mark as read", one click at the
+// end of the thread, where the reader is once they have read it.
+
 fn seen_key(user: &str, subject: Id) -> String {
     format!("seen/{user}/{subject}")
+}
+
+/// Whether `reader` has not yet marked every message of `subject` read.
+/// Seen = how many messages the subject had when the reader marked it read
+/// (a count, not a time: two messages can share a second).
+fn unread(reader: &str, id: Id, subject: &Subject) -> bool {
+    store::get_json::<u32>(&seen_key(reader, id))
+        .ok()
+        .flatten()
+        .is_none_or(|seen| seen < subject.posts)
+}
+
+/// Records that `reader` has read `subject` as it is now (POST only).
+fn mark_seen(reader: &str, id: Id, subject: &Subject) -> Result<()> {
+    store::put_json(&seen_key(reader, id), &subject.posts)
 }
 
 fn subject_view(
@@ -119,14 +146,7 @@ fn subject_view(
     subject: &Subject,
     reader: Option<&str>,
 ) -> serde_json::Value {
-    // Seen = how many messages the subject had at the reader's last visit
-    // (a count, not a time: two messages can share a second).
-    let unread = reader.is_some_and(|user| {
-        store::get_json::<u32>(&seen_key(user, id))
-            .ok()
-            .flatten()
-            .is_none_or(|seen| seen < subject.posts)
-    });
+    let unread = reader.is_some_and(|user| unread(user, id, subject));
     serde_json::json!({
         "id": id.to_string(),
         "url": invocation.url(&format!("/s/{id}")),
@@ -302,6 +322,10 @@ fn category_page(
             "subjects": shown,
             "can_write": access.write,
             "action_url": request.url(&format!("/c/{id}")),
+            "mark_read_url": shown
+                .iter()
+                .any(|s| s["unread"] == true)
+                .then(|| request.url(&format!("/c/{id}/lu"))),
             "errors": field_errors(errors),
             "values": { "titre": title, "message": message },
             "prev_url": (page > 1).then(|| page_url(page - 1)),
@@ -384,6 +408,8 @@ fn create_subject(request: &Request, params: &Params) -> Result<Response> {
         pending,
     })?;
     Table::<Post>::new().insert(&new_post(request, subject_id, &message, None, pending))?;
+    // Its author has read it.
+    store::put_json(&seen_key(&caller.id, subject_id), &1u32)?;
     Ok(Response::redirect(&format!("/s/{subject_id}")))
 }
 
@@ -448,10 +474,11 @@ fn subject_page(
             })
         })
         .collect();
-    // Reading the subject marks it read.
-    if let Some(user) = &caller {
-        store::put_json(&seen_key(user, id), &subject.posts)?;
-    }
+    // Shown, not marked read: « Marquer comme lu » does that (see `seen_key`).
+    let mark_read_url = caller
+        .as_deref()
+        .is_some_and(|user| unread(user, id, subject))
+        .then(|| request.url(&format!("/s/{id}/lu")));
     let categories: Vec<serde_json::Value> = if access.moderate {
         Table::<Category>::new()
             .scan(None, 200, Order::OldestFirst)?
@@ -474,6 +501,7 @@ fn subject_page(
             },
             "posts": shown,
             "can_reply": access.may_reply(subject),
+            "mark_read_url": mark_read_url,
             "can_moderate": access.moderate,
             "premoderated": premoderated(request, access)?,
             "quoting": quoting,
@@ -535,8 +563,51 @@ fn reply(request: &Request, params: &Params) -> Result<Response> {
         Table::<Subject>::new().put(id, &subject)?;
     }
     let post_id = posts.insert(&post)?;
+    // Replying to a subject is having read it.
+    mark_seen(&post.author_id, id, &subject)?;
     // The subject page clamps the page number: this lands on the last page.
     Ok(Response::redirect(&format!("/s/{id}?page=9999#m{post_id}")))
+}
+
+/// POST /s/{id}/lu — « Marquer comme lu »: the subject's messages are read;
+/// back to its category, where the reader goes on.
+fn mark_read(request: &Request, params: &Params) -> Result<Response> {
+    let access = access(request);
+    let Some(reader) = request.caller().filter(|_| access.read) else {
+        return Err(Error::Forbidden);
+    };
+    let (id, subject) = load_subject(request, params, &access)?;
+    mark_seen(&reader.id, id, &subject)?;
+    Ok(Response::redirect(&format!("/c/{}", subject.category)))
+}
+
+/// POST /c/{id}/lu — « Tout marquer comme lu »: every subject of the category
+/// the reader sees.
+fn mark_category_read(request: &Request, params: &Params) -> Result<Response> {
+    let access = access(request);
+    let Some(reader) = request.caller().filter(|_| access.read) else {
+        return Err(Error::Forbidden);
+    };
+    let (id, _) = load_category(params)?;
+    // One batch (at most MAX_SUBJECTS_PER_CATEGORY writes, the host's batch limit).
+    let mut writes = Vec::new();
+    for (sid, subject) in Table::<Subject>::new().scan_index(
+        &model::category_index(id),
+        None,
+        MAX_SUBJECTS_PER_CATEGORY,
+        Order::OldestFirst,
+    )? {
+        if access.sees_subject(&subject, Some(&reader.id)) && unread(&reader.id, sid, &subject) {
+            writes.push(store::Write::Put(
+                seen_key(&reader.id, sid),
+                serde_json::to_vec(&subject.posts).map_err(|e| Error::Internal(e.to_string()))?,
+            ));
+        }
+    }
+    if !writes.is_empty() {
+        store::batch_if(&[], writes)?;
+    }
+    Ok(Response::redirect(&format!("/c/{id}")))
 }
 
 fn moderated_subject(request: &Request, params: &Params) -> Result<(Id, Subject)> {

@@ -106,21 +106,6 @@ fn ms(d: Duration) -> String {
     format!("{:.0} ms", d.as_secs_f64() * 1e3)
 }
 
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|c| {
-            c.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_else(|| "inconnu".into());
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(0);
-    format!("{cpu}, {cores} cœurs")
-}
-
 fn verdict(lost: &[String], what: &str) -> String {
     if lost.is_empty() {
         format!("**0 {what}**")
@@ -145,7 +130,7 @@ pub(super) fn reliability_markdown(
          (`durability::kill_9_loses_no_acknowledged_write`, \
          `durability::kill_9_during_backup_leaves_it_whole_or_refused`).\n\n{sigkill}\n{backup}",
         cycles = report.cycles,
-        machine = machine(),
+        machine = preau_tests::machine(),
         sigkill = sigkill_section(report, total),
         backup = backup_section(backups, backups_total),
     )

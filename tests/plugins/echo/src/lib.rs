@@ -16,6 +16,7 @@ impl Plugin for Echo {
             .get("/fuseau", time_zone)
             .get("/roles/{scope}", roles)
             .post("/notifier", notify)
+            .get("/notifier", notify_during_get)
             .get("/groupes", groups)
             .post("/compteur", count)
             .get("/compteur", counter)
@@ -103,6 +104,25 @@ fn notify(request: &Request, _: &Params) -> Result<Response> {
         link: "/".into(),
     })?;
     Ok(Response::json(&sent))
+}
+
+/// Tries to notify the managers of `?scope=` while answering a GET (the host
+/// refuses it: no GET changes state): what the host said.
+fn notify_during_get(request: &Request, _: &Params) -> Result<Response> {
+    let sent = preau_sdk::notify::send(&Notification {
+        recipients: vec![Recipient::Role {
+            role: "gestionnaire".into(),
+            scopes: vec![request.query("scope").unwrap_or("").to_string()],
+        }],
+        subject: "Par une lecture".into(),
+        body: String::new(),
+        link: "/".into(),
+    });
+    Ok(Response::json(&match sent {
+        Ok(n) => n.to_string(),
+        Err(Error::Internal(message)) => message,
+        Err(other) => format!("{other:?}"),
+    }))
 }
 
 /// The establishment's groups.

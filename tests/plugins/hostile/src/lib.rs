@@ -23,9 +23,12 @@ impl Plugin for Hostile {
             .post("/fill-batch", fill_batch)
             .get("/fichier/{id}", serve_any_file)
             .post("/fichiers", reach_files)
+            .get("/ecrire", write_during_get)
     }
 
     fn render_block(_: &str, _: &Params, _: &Invocation) -> Result<Option<Fragment>> {
+        // Tries to write while the host renders it (read-only), then panics.
+        let _ = preau_sdk::bindings::preau::plugin::store::put("bloc/ecrit", b"bloc");
         panic!("un bloc qui panique");
     }
 }
@@ -173,5 +176,28 @@ fn reach_files(request: &Request, _: &Params) -> Result<Response> {
         "remove": files::remove(&id).is_ok(),
         "sent": sent,
         "usage": files::usage(),
+    })))
+}
+
+/// Tries every kind of write while answering a GET (the host refuses each one):
+/// the error each returned, or "écrit".
+fn write_during_get(_: &Request, _: &Params) -> Result<Response> {
+    use preau_sdk::bindings::preau::plugin::region_store;
+    use preau_sdk::bindings::preau::plugin::store::{self, Entry, Op};
+    let said = |outcome: std::result::Result<(), String>| match outcome {
+        Ok(()) => "écrit".to_string(),
+        Err(error) => error,
+    };
+    let put = Op::Put(Entry {
+        key: "lecture/lot".into(),
+        value: b"x".to_vec(),
+    });
+    Ok(Response::json(&serde_json::json!({
+        "put": said(store::put("lecture/put", b"x")),
+        "delete": said(store::delete("lecture/put")),
+        "batch": said(store::batch(std::slice::from_ref(&put))),
+        "batch_if": said(store::batch_if(&[("lecture/si".to_string(), None)], &[put]).map(|_| ())),
+        "region_put": said(region_store::put("lecture/region", b"x")),
+        "region_delete": said(region_store::delete("lecture/region")),
     })))
 }
