@@ -22,6 +22,7 @@ pub mod config_form;
 pub mod demo;
 pub mod directory;
 pub mod forms;
+pub mod fragments;
 pub mod html;
 pub mod image_header;
 pub mod instances;
@@ -188,6 +189,8 @@ pub struct App {
     metrics: metrics::Metrics,
     /// The stop flag that the server, the scheduler and hot reload check.
     shutdown: shutdown::Shutdown,
+    /// Rendered home-page blocks, per audience, until their plugin's data changes.
+    fragments: fragments::FragmentCache,
 }
 
 /// Opens the database, loads the plugins and theme, seeds what is needed.
@@ -251,6 +254,7 @@ pub async fn build(config: Config) -> Result<Arc<App>> {
         cas_tickets: web::cas::Tickets::default(),
         metrics: metrics::Metrics::default(),
         shutdown: shutdown::Shutdown::default(),
+        fragments: fragments::FragmentCache::new(fragments::DEFAULT_BUDGET_BYTES),
         config,
     });
     if app.config.demo {
@@ -357,6 +361,11 @@ impl App {
     /// The directory.
     pub fn directory(&self) -> &Directory {
         &self.directory
+    }
+
+    /// The cache of rendered home-page blocks (its hit and miss counts).
+    pub fn fragments(&self) -> &fragments::FragmentCache {
+        &self.fragments
     }
 
     /// Once serving has stopped: lets the background work running finish

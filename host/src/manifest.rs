@@ -38,6 +38,28 @@ pub struct Block {
     pub id: String,
     /// French label.
     pub label: String,
+    /// Who sees the same fragment: `public` (everyone), `roles` (everyone
+    /// with the same roles in the instance), `personal` (one person). The
+    /// host caches a rendered fragment for its audience until the plugin's
+    /// data changes; without it, the block is rendered on every view.
+    #[serde(default)]
+    pub audience: Option<Audience>,
+    /// For a block whose content also changes with time (a deadline, « à
+    /// venir »): the longest a cached fragment is shown, in seconds.
+    #[serde(default)]
+    pub max_age_seconds: Option<u64>,
+}
+
+/// Who sees the same rendering of a block ([`Block::audience`]).
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Audience {
+    /// Every visitor.
+    Public,
+    /// Every visitor with the same roles in the instance.
+    Roles,
+    /// One person.
+    Personal,
 }
 
 /// Resource limits declared by the plugin (may only lower the host's defaults).
@@ -206,6 +228,14 @@ impl Manifest {
             && !manifest.roles.iter().any(|r| &r.id == role)
         {
             bail!("scoped_rights : le rôle « {role} » n'est pas déclaré");
+        }
+        for block in &manifest.blocks {
+            if block.max_age_seconds == Some(0) {
+                bail!(
+                    "bloc « {} » : max_age_seconds vaut au moins 1 (sans cache : retirez audience)",
+                    block.id
+                );
+            }
         }
         for embed in &manifest.embeds {
             if !embed.pattern.starts_with('/') || embed.block.is_empty() {

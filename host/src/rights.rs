@@ -59,14 +59,22 @@ impl Instance<'_> {
     ) -> Result<()> {
         directory
             .store()
-            .put_json(Space::Grants, &self.key(scope), grants)
+            .put_json(Space::Grants, &self.key(scope), grants)?;
+        self.rights_changed(directory)
+    }
+
+    /// What the plugin rendered for people (cached blocks) may depend on these
+    /// rights: its version moves on, once the rights are written.
+    fn rights_changed(&self, directory: &Directory) -> Result<()> {
+        crate::store::usage::bump_version(directory.store(), self.uai, &self.manifest.id)
     }
 
     /// Drops the grants of `scope`: the object follows its parent's again.
     pub fn forget_scoped_grants(&self, directory: &Directory, scope: &str) -> Result<()> {
         directory
             .store()
-            .delete(Space::Grants, self.key(scope).as_bytes())
+            .delete(Space::Grants, self.key(scope).as_bytes())?;
+        self.rights_changed(directory)
     }
 
     /// The first scope of the chain with grants set, and its grants.

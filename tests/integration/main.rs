@@ -14,6 +14,7 @@ mod directory;
 mod durability;
 mod formulaires;
 mod forum;
+mod fragment_cache;
 mod hostile_input;
 mod https;
 mod isolation;

@@ -55,10 +55,18 @@ impl Runtime {
             quota_here: Quota {
                 counter: crate::store::usage::counter_key(&ctx.uai, &plugin.manifest.id),
                 limit: self.quota_of(plugin),
+                version: Some(crate::store::usage::version_key(
+                    &ctx.uai,
+                    &plugin.manifest.id,
+                )),
             },
             quota_region: Quota {
                 counter: crate::store::usage::counter_key("@region", &plugin.manifest.id),
                 limit: self.quota_of(plugin),
+                version: Some(crate::store::usage::version_key(
+                    "@region",
+                    &plugin.manifest.id,
+                )),
             },
             pending_uploads: Vec::new(),
             read_only,

@@ -18,6 +18,14 @@ pub struct LoadedPlugin {
 }
 
 impl LoadedPlugin {
+    /// Which build of the plugin this is (its manifest's and component's
+    /// modification times): what was cached from another build is not used.
+    pub fn component_hash(&self) -> u64 {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        self.stamp.hash(&mut hasher);
+        hasher.finish()
+    }
+
     /// Whether a call ran out of time or memory within [`PENALTY_WINDOW`].
     pub(super) fn on_probation(&self) -> bool {
         self.exhausted_at

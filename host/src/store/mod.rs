@@ -45,6 +45,11 @@ impl std::error::Error for StorageFull {}
 pub struct Quota {
     pub counter: Vec<u8>,
     pub limit: u64,
+    /// A counter of the same space bumped by one in the same transaction as
+    /// every batch applied within this quota: the namespace's version, which
+    /// caches of what was rendered from it compare (never stale after an
+    /// acknowledged write).
+    pub version: Option<Vec<u8>>,
 }
 
 /// A write refused because it would take a namespace past its quota; nothing

@@ -768,6 +768,11 @@ impl SledStore {
                     if delta != 0 {
                         tx.insert(quota.counter.as_slice(), &after.to_be_bytes())?;
                     }
+                    if let Some(version) = &quota.version {
+                        let current =
+                            decode_u64(tx.get(version.as_slice())?.as_deref()).unwrap_or(0);
+                        tx.insert(version.as_slice(), &(current + 1).to_be_bytes())?;
+                    }
                     Ok(())
                 });
                 match applied {

@@ -26,9 +26,42 @@ pub fn counter_key(owner: &str, plugin: &str) -> Vec<u8> {
     key
 }
 
-/// The (establishment or `@region`, plugin) a plugin key belongs to.
+/// Where the namespaces' versions are (bumped with every plugin write: see
+/// [`super::Quota::version`]).
+pub const VERSION_PREFIX: &[u8] = b"\x00version/";
+
+/// The version counter of (establishment or `@region`, plugin).
+pub fn version_key(owner: &str, plugin: &str) -> Vec<u8> {
+    let mut key = VERSION_PREFIX.to_vec();
+    key.extend_from_slice(format!("{owner}/{plugin}").as_bytes());
+    key
+}
+
+/// How many writes (establishment or `@region`, plugin)'s namespace has had.
+pub fn version(store: &dyn Store, owner: &str, plugin: &str) -> Result<u64> {
+    Ok(store
+        .get(Space::PluginData, &version_key(owner, plugin))?
+        .and_then(|v| <[u8; 8]>::try_from(v.as_slice()).ok())
+        .map_or(0, u64::from_be_bytes))
+}
+
+/// Bumps the version of (establishment, plugin) without a plugin write: the
+/// host changed something its renderings depend on (rights on its objects).
+pub fn bump_version(store: &dyn Store, owner: &str, plugin: &str) -> Result<()> {
+    let quota = super::Quota {
+        counter: counter_key(owner, plugin),
+        limit: u64::MAX,
+        version: Some(version_key(owner, plugin)),
+    };
+    store.batch_within(Space::PluginData, &[], Vec::new(), &quota)?;
+    Ok(())
+}
+
+/// The (establishment or `@region`, plugin) a plugin key belongs to. The
+/// host's own entries (counters, versions) start with a NUL byte, which no
+/// plugin key can.
 pub fn owner_of(key: &[u8]) -> Option<(String, String)> {
-    if key.starts_with(COUNTER_PREFIX) {
+    if key.starts_with(b"\x00") {
         return None;
     }
     let text = String::from_utf8_lossy(key);

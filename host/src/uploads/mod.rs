@@ -176,6 +176,7 @@ impl Uploads {
             quota: Quota {
                 counter: quota::counter_key(uai, owner),
                 limit,
+                version: None,
             },
             meta,
             buffer: Vec::with_capacity(CHUNK_BYTES),
@@ -195,6 +196,7 @@ impl Uploads {
             counter: quota::counter_key(&meta.uai, &meta.owner),
             // Keeping only rewrites a flag: it must never fail on the quota.
             limit: u64::MAX,
+            version: None,
         };
         self.store.batch_within(
             Space::Uploads,
@@ -210,6 +212,7 @@ impl Uploads {
         let quota = Quota {
             counter: quota::counter_key(&meta.uai, &meta.owner),
             limit: u64::MAX,
+            version: None,
         };
         // In slices of chunks: one transaction stays small, and the meta goes last,
         // so that an interrupted removal is finished by the next one.

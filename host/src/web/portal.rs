@@ -12,8 +12,10 @@ use super::pages::{WebResult, portal_context, render, render_value};
 use super::visitor::Visitor;
 use crate::App;
 use crate::directory::Establishment;
+use crate::fragments;
 use crate::instances::{Access, instance_access, render_fragment};
 use crate::portal::{NEWS_BLOCK, Portal, SERVICES_BLOCK};
+use crate::store::usage;
 
 /// GET /
 pub async fn region(State(app): State<Arc<App>>, visitor: Visitor) -> WebResult {
@@ -170,22 +172,50 @@ async fn plugin_block(
         return Ok(None);
     };
     let ctx = granted.call(app, visitor.user.as_ref(), establishment, id);
+    // A block whose manifest declares its audience is rendered once per
+    // audience until the plugin's data changes (crate::fragments).
+    let cache = fragments::key(&plugin, block, &ctx).and_then(|key| {
+        let store = app.directory.store();
+        let here = usage::version(store, uai, id).ok()?;
+        let region = usage::version(store, "@region", id).ok()?;
+        Some((key, (here, region)))
+    });
+    if let Some((key, versions)) = cache
+        && let Some(hit) = app.fragments.get(key, versions)
+    {
+        return Ok(hit.map(|cached| {
+            block_value(
+                cached.title,
+                cached
+                    .html
+                    .replace(fragments::CSRF_PLACEHOLDER, visitor.csrf()),
+                cached.more,
+            )
+        }));
+    }
+    let csrf = match cache {
+        Some(_) => fragments::CSRF_PLACEHOLDER,
+        None => visitor.csrf(),
+    };
     let rendered = match app
         .runtime
         .render_block(id, ctx, block.id.clone(), Vec::new())
         .await
     {
-        Ok(None) => return Ok(None),
+        Ok(None) => {
+            if let Some((key, versions)) = cache {
+                app.fragments.put(key, versions, max_age(block), None);
+            }
+            return Ok(None);
+        }
         Ok(Some(fragment)) => {
-            render_fragment(app, visitor.csrf(), uai, id, &fragment).map(|html| (fragment, html))
+            render_fragment(app, csrf, uai, id, &fragment).map(|html| (fragment, html))
         }
         Err(e) => Err(anyhow::anyhow!("{e}")),
     };
     let (title, html, more_url) = match rendered {
-        Ok((fragment, html)) => (
-            fragment.title,
-            html,
-            fragment.more.map(|m| {
+        Ok((fragment, html)) => {
+            let more_url = fragment.more.map(|m| {
                 format!(
                     "{}{}",
                     granted.mount,
@@ -195,8 +225,19 @@ async fn plugin_block(
                         format!("/{m}")
                     }
                 )
-            }),
-        ),
+            });
+            if let Some((key, versions)) = cache {
+                let cached = fragments::Cached {
+                    title: fragment.title.clone(),
+                    html: html.clone(),
+                    more: more_url.clone(),
+                };
+                app.fragments
+                    .put(key, versions, max_age(block), Some(cached));
+            }
+            let html = html.replace(fragments::CSRF_PLACEHOLDER, visitor.csrf());
+            (fragment.title, html, more_url)
+        }
         Err(e) => {
             tracing::error!(plugin = %id, "bloc {} : {e:#}", block.id);
             (block.label.clone(), String::new(), None)
@@ -208,10 +249,20 @@ async fn plugin_block(
     } else {
         html
     };
-    Ok(Some(minijinja::context! {
+    Ok(Some(block_value(title, html, more_url)))
+}
+
+/// The longest a block's cached fragment is shown, when its content changes with time.
+fn max_age(block: &crate::manifest::Block) -> Option<std::time::Duration> {
+    block.max_age_seconds.map(std::time::Duration::from_secs)
+}
+
+/// A plugin block as the home page template takes it.
+fn block_value(title: String, html: String, more_url: Option<String>) -> minijinja::Value {
+    minijinja::context! {
         title => title,
         html => minijinja::Value::from_safe_string(html),
         more_url => more_url,
         more_label => "Tout voir",
-    }))
+    }
 }

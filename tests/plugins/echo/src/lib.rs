@@ -38,8 +38,34 @@ impl Plugin for Echo {
         invocation: &Invocation,
     ) -> Result<Option<Fragment>> {
         let param = |key: &str| params.get(key);
-        if name != "objet" || !invocation.has_role("utilisateur") {
+        if !invocation.has_role("utilisateur") {
             return Ok(None);
+        }
+        let count = || {
+            store::get_bytes("compteur")
+                .and_then(|b| String::from_utf8(b).ok())
+                .unwrap_or_else(|| "0".into())
+        };
+        match name {
+            "salut" => {
+                let who = invocation.caller().map(|c| c.display_name.clone());
+                return Ok(Some(Fragment::new(
+                    "salut.html",
+                    "Salut",
+                    &serde_json::json!({
+                        "who": who, "count": count(), "action": invocation.url("/compteur"),
+                    }),
+                )?));
+            }
+            "compte" => {
+                return Ok(Some(Fragment::new(
+                    "compte.html",
+                    "Compteur",
+                    &serde_json::json!({ "count": count() }),
+                )?));
+            }
+            "objet" => {}
+            _ => return Ok(None),
         }
         Ok(Some(Fragment::new(
             "objet.html",

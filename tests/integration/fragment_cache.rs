@@ -1,0 +1,149 @@
+//! The fragment cache: a home-page block is rendered once per audience and
+//! shown again until what it was rendered from changes. An acknowledged write
+//! is never followed by the block from before it, a personal block never
+//! reaches another person (nor their CSRF token), and a right taken away, a
+//! plugin disabled or a change of rights on one of its objects take effect on
+//! the next view.
+
+use std::sync::atomic::Ordering;
+
+use preau_host::store::usage;
+use preau_tests::{Client, PILAT, TestServer, unescape};
+
+fn home() -> String {
+    format!("/e/{PILAT}/")
+}
+
+/// The echo plugin enabled: its two test blocks are on the home page (by
+/// default, every enabled plugin's blocks are).
+async fn with_echo_blocks() -> (TestServer, Client) {
+    let server = TestServer::start().await.unwrap();
+    server.enable(PILAT, "echo").await.unwrap();
+    let admin = server.signed_in("admin").await.unwrap();
+    let home_admin = admin
+        .get(&format!("/admin/e/{PILAT}/accueil"))
+        .await
+        .unwrap();
+    for block in ["echo&#x2f;salut", "echo&#x2f;compte"] {
+        assert!(home_admin.body.contains(block), "bloc {block} absent");
+    }
+    (server, admin)
+}
+
+fn hits(server: &TestServer) -> u64 {
+    server.app.fragments().hits.load(Ordering::Relaxed)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_is_seen_on_the_next_view_and_personal_blocks_stay_personal() {
+    let (server, _) = with_echo_blocks().await;
+    let emma = server.signed_in("emma.martin").await.unwrap();
+    let jean = server.signed_in("jean.dupont").await.unwrap();
+
+    // Write, then read back through the home page, in a tight loop: the block
+    // always shows the write just acknowledged.
+    for i in 1..=15 {
+        let csrf = emma.get(&home()).await.unwrap().csrf().unwrap();
+        let counted = emma
+            .post_raw(&format!("/e/{PILAT}/echo/compteur"), &[("csrf", &csrf)])
+            .await
+            .unwrap();
+        assert_eq!(counted.body, i.to_string());
+        let page = unescape(&emma.get(&home()).await.unwrap().body);
+        assert!(
+            page.contains(&format!("Compteur : {i}")),
+            "après l'écriture {i}"
+        );
+        assert!(page.contains(&format!("Bonjour Emma Martin ({i})")));
+    }
+
+    // Nothing changed: the blocks come from the cache, for everyone their own.
+    let csrf_fields = regex::Regex::new(r#"name="csrf" value="([^"]+)""#).unwrap();
+    let before = hits(&server);
+    for _ in 0..5 {
+        for (client, name, other) in [
+            (&emma, "Emma Martin", "Jean Dupont"),
+            (&jean, "Jean Dupont", "Emma Martin"),
+        ] {
+            let page = client.get(&home()).await.unwrap();
+            let text = unescape(&page.body);
+            assert!(text.contains(&format!("Bonjour {name} (15)")), "{text}");
+            assert!(
+                !text.contains(&format!("Bonjour {other}")),
+                "bloc d'un autre"
+            );
+            assert!(text.contains("Compteur : 15"));
+            // Every CSRF token of the page, the cached form's included, is the viewer's.
+            let csrf = page.csrf().unwrap();
+            let tokens: Vec<_> = csrf_fields
+                .captures_iter(&page.body)
+                .map(|c| c[1].to_string())
+                .collect();
+            assert!(tokens.len() >= 2, "le formulaire du bloc a son jeton");
+            assert!(tokens.iter().all(|t| *t == csrf), "{tokens:?}");
+        }
+    }
+    assert!(
+        hits(&server) >= before + 15,
+        "les vues sans écriture sont servies du cache ({} → {})",
+        before,
+        hits(&server)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rights_taken_away_and_a_disabled_plugin_hide_cached_blocks_at_once() {
+    let (server, admin) = with_echo_blocks().await;
+    let emma = server.signed_in("emma.martin").await.unwrap();
+    let jean = server.signed_in("jean.dupont").await.unwrap();
+    for _ in 0..2 {
+        assert!(unescape(&emma.get(&home()).await.unwrap().body).contains("Bonjour Emma Martin"));
+    }
+
+    // Pupils lose the plugin's role: the next view has no echo block for them.
+    let rights = format!("/admin/e/{PILAT}/plugins/echo/droits");
+    let page = admin
+        .post_form(
+            &rights,
+            &rights,
+            &[
+                ("tab", "populations"),
+                ("grant", "profil:enseignant|utilisateur"),
+                ("grant", "profil:parent|utilisateur"),
+                ("grant", "profil:personnel|utilisateur"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.status, 303, "{}", page.body);
+    let text = unescape(&emma.get(&home()).await.unwrap().body);
+    assert!(!text.contains("Bonjour Emma"), "droit retiré : bloc caché");
+    assert!(!text.contains("Compteur :"));
+    assert!(unescape(&jean.get(&home()).await.unwrap().body).contains("Bonjour Jean Dupont"));
+
+    // Rights on one of the plugin's objects move its version on: what was
+    // rendered with the old rights is not shown again.
+    let store = server.app.directory().store();
+    let version = usage::version(store, PILAT, "echo").unwrap();
+    let object = format!("/admin/e/{PILAT}/plugins/echo/droits/objet/objet-1");
+    let page = admin
+        .post_form(
+            &format!("{object}?onglet=utilisateurs"),
+            &object,
+            &[
+                ("tab", "utilisateurs"),
+                ("login", "jean.dupont"),
+                ("role", "gestionnaire"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert!(usage::version(store, PILAT, "echo").unwrap() > version);
+
+    // Disabled: gone for everyone on the next view.
+    let toggle = format!("/admin/e/{PILAT}/plugins/echo/toggle");
+    let page = admin.post_form("/admin/", &toggle, &[]).await.unwrap();
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert!(!unescape(&jean.get(&home()).await.unwrap().body).contains("Bonjour Jean"));
+}
