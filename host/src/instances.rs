@@ -160,10 +160,13 @@ pub fn render_fragment(
             "establishment": { "uai": uai, "url": format!("/e/{uai}/") },
         }),
     );
-    Ok(app.theme.render(
+    let html = app.theme.render(
         &format!("{plugin}/{}", fragment.template),
         minijinja::Value::from_serialize(&context),
-    )?)
+    )?;
+    // A plugin's template output is guarded where it is made (and cached
+    // guarded): the pages that include it need no pass of their own for it.
+    Ok(crate::html::guard(&html))
 }
 
 /// Tells a plugin instance (the establishment's, or the one in `rubrique`) about

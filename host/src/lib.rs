@@ -101,6 +101,8 @@ pub struct Config {
     /// Free bytes the data folder's disk must keep: below, writes are refused
     /// (507) and reads go on; they resume by themselves once space is back.
     pub storage_reserve: u64,
+    /// Memory for rendered home-page blocks (the fragment cache's budget).
+    pub fragment_cache_bytes: usize,
     /// Read the whole store at start, so that damage is found before anyone is served.
     pub verify_store_on_start: bool,
     /// Once asked to stop (SIGTERM, SIGINT), how long requests in flight may
@@ -160,6 +162,7 @@ impl Config {
             trusted_proxies: Vec::new(),
             metrics_allow: metrics::IpRange::loopback(),
             storage_reserve: OpenOptions::default().reserve,
+            fragment_cache_bytes: fragments::DEFAULT_BUDGET_BYTES,
             verify_store_on_start: true,
             shutdown_grace: Duration::from_secs(20),
             backup_dir: None,
@@ -254,7 +257,7 @@ pub async fn build(config: Config) -> Result<Arc<App>> {
         cas_tickets: web::cas::Tickets::default(),
         metrics: metrics::Metrics::default(),
         shutdown: shutdown::Shutdown::default(),
-        fragments: fragments::FragmentCache::new(fragments::DEFAULT_BUDGET_BYTES),
+        fragments: fragments::FragmentCache::new(config.fragment_cache_bytes),
         config,
     });
     if app.config.demo {

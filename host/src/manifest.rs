@@ -159,6 +159,10 @@ pub struct Manifest {
     /// Whether the plugin exports news for the "Actualités" block.
     #[serde(default)]
     pub news: bool,
+    /// Who reads the same news ([`Audience`]): when declared, the host keeps
+    /// the news it got per audience until the plugin's data changes.
+    #[serde(default)]
+    pub news_audience: Option<Audience>,
     /// Whether the host sends it a periodic `tick` event in every establishment where it is enabled.
     #[serde(default)]
     pub scheduled: bool,

@@ -203,6 +203,8 @@ pub struct Gauges<'a> {
     pub store_bytes: Option<u64>,
     /// Whether the store takes writes now (false: disk full or engine failed).
     pub store_writable: bool,
+    /// The fragment cache: blocks served from it, blocks rendered, bytes held.
+    pub fragments: (u64, u64, u64),
 }
 
 impl Metrics {
@@ -307,6 +309,28 @@ impl Metrics {
                 load(counter)
             );
         }
+        let (hits, misses, held) = gauges.fragments;
+        header(
+            &mut out,
+            "preau_fragment_cache_lookups_total",
+            "counter",
+            "Home-page blocks looked up in the fragment cache, by outcome (hit: no plugin ran).",
+        );
+        let _ = writeln!(
+            out,
+            "preau_fragment_cache_lookups_total{{outcome=\"hit\"}} {hits}"
+        );
+        let _ = writeln!(
+            out,
+            "preau_fragment_cache_lookups_total{{outcome=\"miss\"}} {misses}"
+        );
+        header(
+            &mut out,
+            "preau_fragment_cache_bytes",
+            "gauge",
+            "Bytes of rendered fragments the cache holds.",
+        );
+        let _ = writeln!(out, "preau_fragment_cache_bytes {held}");
         if let Some(bytes) = gauges.store_bytes {
             header(
                 &mut out,
@@ -538,6 +562,7 @@ mod tests {
             plugins: vec!["blog".into(), "forum".into()],
             store_bytes: Some(4096),
             store_writable: true,
+            fragments: (3, 1, 2048),
         });
         for line in [
             "preau_http_requests_total{class=\"plugin\",status=\"2xx\"} 1",
@@ -559,6 +584,7 @@ mod tests {
             "preau_sign_ins_total{outcome=\"success\"} 1",
             "preau_sign_ins_total{outcome=\"failure\"} 2",
             "preau_store_size_bytes 4096",
+            "preau_fragment_cache_lookups_total{outcome=\"hit\"} 3",
             "# TYPE preau_http_request_duration_seconds histogram",
         ] {
             assert!(

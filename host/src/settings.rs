@@ -63,6 +63,8 @@ pub struct Settings {
     pub metrics_allow: Option<Vec<IpRange>>,
     /// Free space (MiB) the data folder's disk keeps; writes are refused below.
     pub storage_reserve_mib: Option<u64>,
+    /// Memory (MiB) for rendered home-page blocks.
+    pub fragment_cache_mib: Option<u64>,
     /// Read the whole store at start.
     pub verify_store_on_start: Option<bool>,
     /// How long requests in flight may take to finish once asked to stop.
@@ -134,6 +136,7 @@ const KEYS: &[(&str, &str, Kind)] = &[
         "PREAU_STORAGE_RESERVE_MIB",
         Kind::Size,
     ),
+    ("fragment_cache_mib", "PREAU_FRAGMENT_CACHE_MIB", Kind::Size),
     (
         "verify_store_on_start",
         "PREAU_VERIFY_STORE_ON_START",
@@ -382,6 +385,7 @@ impl Settings {
             }
             ("metrics_allow", Parsed::Ranges(v)) => self.metrics_allow = Some(v),
             ("storage_reserve_mib", Parsed::Count(v)) => self.storage_reserve_mib = Some(v),
+            ("fragment_cache_mib", Parsed::Count(v)) => self.fragment_cache_mib = Some(v),
             ("verify_store_on_start", Parsed::Bool(v)) => self.verify_store_on_start = Some(v),
             ("shutdown_grace", Parsed::Duration(v)) => self.shutdown_grace = v,
             ("backup_dir", Parsed::Path(v)) => self.backup_dir = Some(v),
@@ -461,6 +465,7 @@ impl Settings {
                 .or(lower.max_login_failures_per_address),
             metrics_allow: self.metrics_allow.or(lower.metrics_allow),
             storage_reserve_mib: self.storage_reserve_mib.or(lower.storage_reserve_mib),
+            fragment_cache_mib: self.fragment_cache_mib.or(lower.fragment_cache_mib),
             verify_store_on_start: self.verify_store_on_start.or(lower.verify_store_on_start),
             shutdown_grace: self.shutdown_grace.or(lower.shutdown_grace),
             backup_dir: self.backup_dir.or(lower.backup_dir),
@@ -525,6 +530,10 @@ impl Settings {
         }
         if let Some(v) = s.storage_reserve_mib {
             config.storage_reserve = v.saturating_mul(1 << 20);
+        }
+        if let Some(v) = s.fragment_cache_mib {
+            config.fragment_cache_bytes =
+                usize::try_from(v.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
         }
         if let Some(v) = s.verify_store_on_start {
             config.verify_store_on_start = v;
@@ -726,6 +735,7 @@ mod tests {
             metrics_allow = ["192.0.2.0/24"]
             shutdown_grace = "45s"
             storage_reserve_mib = 0
+            fragment_cache_mib = 8
             verify_store_on_start = false
             backup_dir = "/s"
             public_url = "https://ent.exemple.fr"
@@ -752,6 +762,7 @@ mod tests {
             ("PREAU_RELOAD_INTERVAL", "250ms"),
             ("PREAU_MAX_LOGIN_FAILURES_PER_ADDRESS", "40"),
             ("PREAU_STORAGE_RESERVE_MIB", "0"),
+            ("PREAU_FRAGMENT_CACHE_MIB", "8"),
             ("PREAU_VERIFY_STORE_ON_START", "non"),
             ("PREAU_METRICS_ALLOW", "192.0.2.0/24"),
             ("PREAU_SHUTDOWN_GRACE", "45"),
@@ -778,6 +789,7 @@ mod tests {
         assert_eq!(serve.config.trusted_proxies.len(), 2);
         assert_eq!(serve.config.shutdown_grace, Duration::from_secs(45));
         assert_eq!(serve.config.storage_reserve, 0);
+        assert_eq!(serve.config.fragment_cache_bytes, 8 << 20);
         assert!(!serve.config.verify_store_on_start);
         assert_eq!(serve.config.backups_folder(), Path::new("/s"));
         assert!(serve.config.public_url_is_https() && serve.config.https());

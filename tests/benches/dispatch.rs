@@ -711,12 +711,21 @@ fn main() {
             assert_eq!(pupil.get("/healthz").await.unwrap().status, 200);
         })
         .await;
+        let fragment_counts = || {
+            let cache = server.app.fragments();
+            (
+                cache.hits.load(std::sync::atomic::Ordering::Relaxed),
+                cache.misses.load(std::sync::atomic::Ordering::Relaxed),
+            )
+        };
+        let (hits_before, misses_before) = fragment_counts();
         let cpu_before = process_cpu();
         let home_page = measure_async(3_000, || async {
             assert_eq!(pupil.get(&home).await.unwrap().status, 200);
         })
         .await;
         let home_cpu = (process_cpu() - cpu_before) / 3_000;
+        let (hits_after, misses_after) = fragment_counts();
         // The HTML guard (html/guard.rs) every HTML response passes, on the page the pupil gets.
         let home_html = pupil.get(&home).await.unwrap().body;
         let guard_cost = measure(3_000, || {
@@ -774,7 +783,9 @@ fn main() {
              | `/e/{PILAT}/` ({n_blocks} blocks) | {hm} | {hp} | {hr:.0} | {ht:.0} |\n\n\
              Ratio home page / static: {home_ratio:.1}× (median latency), {home_tput_ratio:.2} of the \
              static throughput with 8 clients. CPU time of the process (server and its in-process client) \
-             per home page: {home_cpu}.\n\n\
+             per home page: {home_cpu}. Fragment cache over the 3 000 sequential home pages: \
+             {frag_hits} blocks served from the cache, {frag_misses} rendered by their plugin \
+             (blocks whose manifest declares an audience; « Actualités » is rendered every time).\n\n\
              ## HTML guard on the home page\n\n\
              Every HTML response passes the guard (`host/src/html/guard.rs`, a streaming `lol_html` rewrite \
              that drops `meta refresh`, `base`, scripts, event attributes and off-site forms whatever a \
@@ -815,6 +826,8 @@ fn main() {
             home_ratio = home_page.median.as_secs_f64() / static_again.median.as_secs_f64(),
             home_tput_ratio = home_throughput / static_throughput,
             home_cpu = us(home_cpu),
+            frag_hits = hits_after - hits_before,
+            frag_misses = misses_after - misses_before,
             page_kib = home_html.len() as f64 / 1024.0,
             gm = us(guard_cost.median),
             gp = us(guard_cost.p99),

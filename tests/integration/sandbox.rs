@@ -205,4 +205,21 @@ async fn a_plugin_template_cannot_send_the_visitor_elsewhere() {
         page.body
     );
     assert!(page.body.contains(r##"action="#""##), "{}", page.body);
+
+    // The same markup in a home-page block, guarded when rendered, first and
+    // from the fragment cache.
+    for _ in 0..2 {
+        let home = pupil.get(&format!("/e/{PILAT}/")).await.unwrap();
+        assert!(home.body.contains("Bloc piège tendu"), "{}", home.body);
+        for gone in [
+            "http-equiv",
+            "<base",
+            "onmouseover",
+            "javascript:",
+            "evil.example",
+        ] {
+            assert!(!home.body.contains(gone), "{gone} :\n{}", home.body);
+        }
+        assert!(home.body.contains(r##"id="lien-bloc" href="#""##));
+    }
 }

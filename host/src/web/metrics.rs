@@ -71,6 +71,15 @@ pub async fn serve(
         plugins,
         store_bytes,
         store_writable: app.directory.store().health() == crate::store::Health::Healthy,
+        fragments: (
+            app.fragments
+                .hits
+                .load(std::sync::atomic::Ordering::Relaxed),
+            app.fragments
+                .misses
+                .load(std::sync::atomic::Ordering::Relaxed),
+            app.fragments.bytes(),
+        ),
     });
     (
         [

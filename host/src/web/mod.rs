@@ -416,8 +416,17 @@ async fn in_flight(State(app): State<Arc<App>>, request: Request, next: Next) ->
 
 /// Every HTML page passes [`crate::html::guard`]: whatever a template (a
 /// plugin's included) wrote, no `meta refresh`, `base`, event attribute or
-/// `javascript:` URL reaches a visitor.
+/// `javascript:` URL reaches a visitor. A page marked
+/// [`pages::PluginOutputGuarded`] (the home page: its plugin blocks were
+/// guarded when rendered, and cached so) is not passed again.
 async fn guard_html(response: Response) -> Response {
+    if response
+        .extensions()
+        .get::<pages::PluginOutputGuarded>()
+        .is_some()
+    {
+        return response;
+    }
     let is_html = response
         .headers()
         .get(header::CONTENT_TYPE)

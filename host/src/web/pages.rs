@@ -222,6 +222,12 @@ pub fn render_value(
     }
 }
 
+/// Marks a response whose only plugin output is fragments already guarded
+/// when rendered ([`crate::instances::render_fragment`]): the response-wide
+/// pass of the HTML guard skips it (the home page, the hot path).
+#[derive(Clone, Copy, Debug)]
+pub struct PluginOutputGuarded;
+
 /// A themed error page.
 pub fn error_page(
     app: &App,

@@ -76,13 +76,12 @@ pub async fn establishment_home(
         announcements => announcements,
         blocks => blocks,
     };
-    Ok(render_value(
-        &app,
-        &visitor,
-        "home.html",
-        StatusCode::OK,
-        context,
-    ))
+    let mut response = render_value(&app, &visitor, "home.html", StatusCode::OK, context);
+    // Its blocks were guarded when rendered; the rest is the host's theme.
+    response
+        .extensions_mut()
+        .insert(super::pages::PluginOutputGuarded);
+    Ok(response)
 }
 
 /// One block of the home page, or none when it has nothing for this visitor.

@@ -171,7 +171,7 @@ async fn rubrique_news(
         config: setting.config,
     };
     let ctx = instance.call(app, visitor.user.as_ref(), establishment, service);
-    match app.runtime.news(service, ctx, limit, before).await {
+    match cached_news(app, &plugin, ctx, limit, before).await {
         Ok(items) => Ok(items
             .into_iter()
             .map(|item| {
@@ -196,6 +196,71 @@ async fn rubrique_news(
             Ok(Vec::new())
         }
     }
+}
+
+/// One news item as the cache keeps it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CachedItem {
+    title: String,
+    summary: String,
+    url: String,
+    published: i64,
+    author: String,
+}
+
+/// The plugin's news for `ctx`: from the fragment cache when its manifest
+/// declares the news' audience and its data has not changed since.
+async fn cached_news(
+    app: &App,
+    plugin: &crate::runtime::LoadedPlugin,
+    ctx: crate::runtime::CallContext,
+    limit: u32,
+    before: Option<i64>,
+) -> Result<Vec<CachedItem>, crate::runtime::CallError> {
+    let id = &plugin.manifest.id;
+    // The news list is cached like a block named after its arguments.
+    let as_block = crate::manifest::Block {
+        id: format!("@actualites/{limit}/{before:?}"),
+        label: String::new(),
+        audience: plugin.manifest.news_audience,
+        max_age_seconds: None,
+    };
+    let cache = crate::fragments::key(plugin, &as_block, &ctx).and_then(|key| {
+        let store = app.directory.store();
+        let here = crate::store::usage::version(store, &ctx.uai, id).ok()?;
+        let region = crate::store::usage::version(store, "@region", id).ok()?;
+        Some((key, (here, region)))
+    });
+    if let Some((key, versions)) = cache
+        && let Some(Some(hit)) = app.fragments.get(key, versions)
+        && let Ok(items) = serde_json::from_str::<Vec<CachedItem>>(&hit.html)
+    {
+        return Ok(items);
+    }
+    let items: Vec<CachedItem> = app
+        .runtime
+        .news(id, ctx, limit, before)
+        .await?
+        .into_iter()
+        .map(|item| CachedItem {
+            title: item.title,
+            summary: item.summary,
+            url: item.url,
+            published: item.published,
+            author: item.author,
+        })
+        .collect();
+    if let Some((key, versions)) = cache
+        && let Ok(json) = serde_json::to_string(&items)
+    {
+        let cached = crate::fragments::Cached {
+            title: String::new(),
+            html: json,
+            more: None,
+        };
+        app.fragments.put(key, versions, None, Some(cached));
+    }
+    Ok(items)
 }
 
 /// GET /e/{uai}/actualites — every news item, "Afficher plus d'actualités" pages back.

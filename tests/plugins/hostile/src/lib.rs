@@ -26,7 +26,15 @@ impl Plugin for Hostile {
             .get("/ecrire", write_during_get)
     }
 
-    fn render_block(_: &str, _: &Params, _: &Invocation) -> Result<Option<Fragment>> {
+    fn render_block(name: &str, _: &Params, _: &Invocation) -> Result<Option<Fragment>> {
+        if name == "piege" {
+            return Fragment::new(
+                "piege-bloc.html",
+                "Bloc piégé",
+                &serde_json::json!({ "link": "javascript:vol()" }),
+            )
+            .map(Some);
+        }
         // Tries to write while the host renders it (read-only), then panics.
         let _ = preau_sdk::bindings::preau::plugin::store::put("bloc/ecrit", b"bloc");
         panic!("un bloc qui panique");
