@@ -492,14 +492,8 @@ async fn assert_full_then_recovered(
             "{mode} : {title} illisible"
         );
     }
-    assert_eq!(
-        client
-            .get(&format!("/e/{PILAT}/blog/"))
-            .await
-            .unwrap()
-            .status,
-        200
-    );
+    let list = client.get(&format!("/e/{PILAT}/blog/")).await.unwrap();
+    assert_eq!(list.status, 200, "{mode} : liste\n{}", list.body);
     let health = Client::new(&served.base).get("/healthz").await.unwrap();
     assert_eq!(health.status, 503, "{mode} : /healthz");
     assert!(health.body.contains("plein"), "{mode} : {}", health.body);

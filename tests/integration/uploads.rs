@@ -205,24 +205,23 @@ async fn a_file_over_the_quota_is_refused_by_name_and_racing_uploads_cannot_both
     let person_page = format!("/admin/e/{PILAT}/annuaire/u/{jean}");
 
     // The administrator gives Jean 3 Mo of his own.
-    let bad = admin
-        .post_form(
-            &person_page,
-            &format!("{person_page}/quota"),
-            &[("mib", "beaucoup")],
-        )
-        .await
-        .unwrap();
+    let set_quota = |mib: &'static str| {
+        let (admin, person_page) = (admin.clone(), person_page.clone());
+        async move {
+            admin
+                .post_form(
+                    &person_page,
+                    &format!("{person_page}/quota"),
+                    &[("mib", mib)],
+                )
+                .await
+                .unwrap()
+        }
+    };
+    let bad = set_quota("beaucoup").await;
     assert_eq!(bad.status, 422);
     assert!(unescape(&bad.body).contains("Indiquez un nombre entier de mégaoctets"));
-    let set = admin
-        .post_form(
-            &person_page,
-            &format!("{person_page}/quota"),
-            &[("mib", "3")],
-        )
-        .await
-        .unwrap();
+    let set = set_quota("3").await;
     assert_eq!(set.status, 303);
     let page = admin.get(&person_page).await.unwrap();
     assert!(
@@ -269,14 +268,7 @@ async fn a_file_over_the_quota_is_refused_by_name_and_racing_uploads_cannot_both
 
     // Back to the profile's quota (teachers: 1 Go); the profile quotas page
     // lists him and refuses a bad value without changing anything.
-    let cleared = admin
-        .post_form(
-            &person_page,
-            &format!("{person_page}/quota"),
-            &[("mib", "")],
-        )
-        .await
-        .unwrap();
+    let cleared = set_quota("").await;
     assert_eq!(cleared.status, 303);
     let space = format!("/admin/e/{PILAT}/espace");
     let listing = admin.get(&space).await.unwrap();

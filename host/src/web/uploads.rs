@@ -7,12 +7,16 @@
 //! streamed into the store chunk by chunk, charged to the signed-in person's
 //! quota in the establishment; a refusal (size, quota, full disk) removes what
 //! was stored of every file of the request and gives the typed text back.
+//! A person's uploads in an establishment are stored one at a time.
 //! After the plugin's call, the files it did not keep are deleted.
 //!
 //! Sending: only a kept file of the instance that answers, streamed, with its
 //! sniffed type, `nosniff` and a CSP that runs nothing; a type a browser could
 //! run (HTML, SVG…) was stored as `application/octet-stream` and is always an
 //! attachment.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use axum::body::{Body, Bytes};
 use axum::extract::Multipart;
@@ -70,6 +74,8 @@ pub async fn receive(
     };
     let mut csrf_checked = false;
     let mut text_bytes = 0;
+    // Held from the first file to the end of the form (see `person_lock`).
+    let mut one_at_a_time = None;
     // Any refusal: what was stored goes, the typed text comes back.
     let refuse = |received: &Received, status: StatusCode, message: &str| -> Response {
         discard(app, received.files.iter().map(|f| f.id.as_str()));
@@ -135,6 +141,9 @@ pub async fn receive(
                 "Connectez-vous pour envoyer un fichier.",
             ));
         };
+        if one_at_a_time.is_none() {
+            one_at_a_time = Some(person_lock(to.uai, &user.id).lock_owned().await);
+        }
         if received.files.len() >= MAX_FILES_PER_REQUEST {
             return Err(refuse(
                 &received,
@@ -202,6 +211,24 @@ pub async fn receive(
         return Err(csrf_rejected(app, visitor));
     }
     Ok(received)
+}
+
+/// One upload at a time per person and establishment. Each chunk is charged
+/// to the quota in its own transaction, so two uploads of one person racing
+/// for the last megabytes could each store half and both be refused; one
+/// after the other, the first that fits is stored whole and the next refused.
+fn person_lock(uai: &str, person: &str) -> Arc<tokio::sync::Mutex<()>> {
+    type Locks = Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>;
+    static LOCKS: OnceLock<Locks> = OnceLock::new();
+    let mut locks = LOCKS.get_or_init(Locks::default).lock().expect("verrou");
+    locks.retain(|_, lock| lock.strong_count() > 0);
+    let key = format!("{uai}/{person}");
+    if let Some(lock) = locks.get(&key).and_then(Weak::upgrade) {
+        return lock;
+    }
+    let lock = Arc::new(tokio::sync::Mutex::new(()));
+    locks.insert(key, Arc::downgrade(&lock));
+    lock
 }
 
 /// Deletes the files among `ids` that are still pending (not kept by the plugin).
