@@ -182,6 +182,8 @@ struct State {
 
 /// Least time between two attempts to reopen a failed engine.
 const RECOVERY_EVERY: Duration = Duration::from_millis(500);
+/// Free space a reopen needs before it is tried.
+const REOPEN_ROOM: u64 = 16 << 20;
 
 impl SledStore {
     /// Opens (or creates) the database in `dir`, with no free-space reserve
@@ -388,10 +390,13 @@ impl SledStore {
         let Some(dir) = self.dir.clone() else {
             return Err(self.degraded_error(&state.health));
         };
-        // sled writes a snapshot file when it opens: it needs some room.
+        // sled writes a snapshot and starts a log segment when it opens: it
+        // needs room. A reopen that fails leaves no engine at all (reads fail
+        // too), so it is tried only with a clear margin; until then the failed
+        // engine keeps answering reads.
         if self
             .free_space()
-            .is_some_and(|f| f < self.reserve.max(1 << 20))
+            .is_some_and(|f| f < self.reserve.max(REOPEN_ROOM))
         {
             return Err(self.degraded_error(&state.health));
         }
