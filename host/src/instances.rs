@@ -71,12 +71,21 @@ impl Granted {
         establishment: &Establishment,
         plugin: &str,
     ) -> CallContext {
+        let mut ctx = self.context(user, establishment);
+        ctx.approved_hosts = approved_hosts(app, &establishment.uai, plugin);
+        ctx
+    }
+
+    /// [`Granted::call`] without the approved outbound hosts (two settings
+    /// reads): enough to find a rendering in the fragment cache; a call made
+    /// with it reaches no outside host until [`approved_hosts`] fills them.
+    pub fn context(&self, user: Option<&User>, establishment: &Establishment) -> CallContext {
         let uai = &establishment.uai;
         CallContext {
             uai: uai.clone(),
             rubrique: self.rubrique.as_ref().map(|r| r.id.clone()),
             config: self.config.to_string(),
-            approved_hosts: approved_hosts(app, uai, plugin),
+            approved_hosts: Vec::new(),
             invocation: invocation(
                 wit_caller(user, uai),
                 self.roles.clone(),

@@ -169,6 +169,11 @@ impl PluginCalls {
         counters[outcome].fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Calls of every plugin, whatever their outcome.
+    pub fn total(&self) -> u64 {
+        self.snapshot().iter().flat_map(|(_, counts)| counts).sum()
+    }
+
     /// (plugin, counts per outcome), by plugin id.
     fn snapshot(&self) -> Vec<(String, [u64; OUTCOMES.len()])> {
         self.by_plugin

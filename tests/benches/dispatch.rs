@@ -719,6 +719,8 @@ fn main() {
             )
         };
         let (hits_before, misses_before) = fragment_counts();
+        let store = server.app.directory().store();
+        let reads_before = store.read_count().unwrap_or(0);
         let cpu_before = process_cpu();
         let home_page = measure_async(3_000, || async {
             assert_eq!(pupil.get(&home).await.unwrap().status, 200);
@@ -726,6 +728,7 @@ fn main() {
         .await;
         let home_cpu = (process_cpu() - cpu_before) / 3_000;
         let (hits_after, misses_after) = fragment_counts();
+        let home_reads = (store.read_count().unwrap_or(0) - reads_before) as f64 / 3_000.0;
         // Right after a write to one block's plugin: the echo counter (its two
         // blocks are rendered again, the others come from the cache).
         let csrf = pupil.get(&home).await.unwrap().csrf().unwrap();
@@ -798,7 +801,8 @@ fn main() {
              static throughput with 8 clients. CPU time of the process (server and its in-process client) \
              per home page: {home_cpu}. Fragment cache over the 3 000 sequential home pages: \
              {frag_hits} blocks served from the cache, {frag_misses} rendered by their plugin \
-             (blocks and news whose manifest declares an audience). Right after a write to one \
+             (blocks and news whose manifest declares an audience); store reads per home page: \
+             {home_reads:.1}. Right after a write to one \
              block's plugin (the `echo` test plugin's counter, 1 000 times: its 2 blocks rendered \
              again, the others from the cache): median {aw_m}, p99 {aw_p} — {aw_ratio:.2}× the \
              home page's median.\n\n\
@@ -847,6 +851,7 @@ fn main() {
             home_tput_ratio = home_throughput / static_throughput,
             home_cpu = us(home_cpu),
             frag_hits = hits_after - hits_before,
+            home_reads = home_reads,
             aw_m = us(after_write.median),
             aw_p = us(after_write.p99),
             aw_ratio = after_write.median.as_secs_f64() / home_page.median.as_secs_f64(),

@@ -240,7 +240,7 @@ pub struct Runtime {
     /// Whether the pooling allocator could be reserved.
     pub pooled: bool,
     /// Calls per plugin and outcome, for `/metrics`.
-    pub(crate) call_metrics: crate::metrics::PluginCalls,
+    pub call_metrics: crate::metrics::PluginCalls,
     /// Bytes each plugin namespace may use (the region's setting; a manifest may lower it).
     plugin_quota: std::sync::atomic::AtomicU64,
 }

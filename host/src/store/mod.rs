@@ -210,6 +210,11 @@ pub trait Store: Send + Sync + 'static {
     fn write_count(&self) -> Option<u64> {
         None
     }
+    /// How many reads (gets and scans) the store has served, when the engine
+    /// counts them: tests and benchmarks count a page's reads.
+    fn read_count(&self) -> Option<u64> {
+        None
+    }
     /// Whether writes work now. A degraded store tries to recover here too
     /// (at most once a second), so that `/healthz` comes back by itself.
     fn health(&self) -> Health {

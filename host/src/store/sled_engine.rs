@@ -168,6 +168,8 @@ pub struct SledStore {
     reserve: u64,
     /// The highest write count known to be on disk.
     durable_seq: AtomicU64,
+    /// Reads served (gets and scans), for tests and benchmarks of the hot paths.
+    reads: AtomicU64,
     /// Writes the identity file kept beside the store (the write count, whether
     /// the stop is clean), and the count it last recorded.
     identity_file: Mutex<Option<(IdentityFileWriter, u64)>>,
@@ -220,6 +222,7 @@ impl SledStore {
             }),
             reserve,
             durable_seq: AtomicU64::new(seq),
+            reads: AtomicU64::new(0),
             identity_file: Mutex::new(None),
         }
     }
@@ -286,6 +289,7 @@ impl SledStore {
 
     /// Runs a read on the open instance.
     fn read<T>(&self, f: impl FnOnce(&Opened) -> sled::Result<T>) -> Result<T> {
+        self.reads.fetch_add(1, Ordering::Relaxed);
         let guard = self.read_opened()?;
         let opened = guard.as_ref().expect("checked by read_opened");
         Ok(f(opened)?)
@@ -390,10 +394,8 @@ impl SledStore {
         let Some(dir) = self.dir.clone() else {
             return Err(self.degraded_error(&state.health));
         };
-        // sled writes a snapshot and starts a log segment when it opens: it
-        // needs room. A reopen that fails leaves no engine at all (reads fail
-        // too), so it is tried only with a clear margin; until then the failed
-        // engine keeps answering reads.
+        // Opening writes a snapshot and a log segment; a failed reopen leaves no
+        // engine (reads fail too): tried only with a margin, the failed one reads.
         if self
             .free_space()
             .is_some_and(|f| f < self.reserve.max(REOPEN_ROOM))
@@ -677,6 +679,10 @@ impl Store for SledStore {
 
     fn write_count(&self) -> Option<u64> {
         Some(self.durable_seq())
+    }
+
+    fn read_count(&self) -> Option<u64> {
+        Some(self.reads.load(Ordering::Relaxed))
     }
 
     fn health(&self) -> Health {

@@ -170,7 +170,7 @@ async fn plugin_block(
     else {
         return Ok(None);
     };
-    let ctx = granted.call(app, visitor.user.as_ref(), establishment, id);
+    let mut ctx = granted.context(visitor.user.as_ref(), establishment);
     // A block whose manifest declares its audience is rendered once per
     // audience until the plugin's data changes (crate::fragments).
     let cache = fragments::key(&plugin, block, &ctx).and_then(|key| {
@@ -196,6 +196,7 @@ async fn plugin_block(
         Some(_) => fragments::CSRF_PLACEHOLDER,
         None => visitor.csrf(),
     };
+    ctx.approved_hosts = crate::instances::approved_hosts(app, uai, id);
     let rendered = match app
         .runtime
         .render_block(id, ctx, block.id.clone(), Vec::new())

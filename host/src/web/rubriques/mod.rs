@@ -170,7 +170,7 @@ async fn rubrique_news(
         rubrique: Some(rubrique.clone()),
         config: setting.config,
     };
-    let ctx = instance.call(app, visitor.user.as_ref(), establishment, service);
+    let ctx = instance.context(visitor.user.as_ref(), establishment);
     match cached_news(app, &plugin, ctx, limit, before).await {
         Ok(items) => Ok(items
             .into_iter()
@@ -237,6 +237,8 @@ async fn cached_news(
     {
         return Ok(items);
     }
+    let mut ctx = ctx;
+    ctx.approved_hosts = crate::instances::approved_hosts(app, &ctx.uai, id);
     let items: Vec<CachedItem> = app
         .runtime
         .news(id, ctx, limit, before)
