@@ -169,3 +169,57 @@ async fn a_cached_home_page_runs_no_plugin_and_says_how_many_store_reads_it_make
     // it only goes down.
     assert!(reads <= 80, "{reads} lectures");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configuration_or_home_page_change_is_seen_on_the_next_view() {
+    let server = TestServer::start().await.unwrap();
+    let principal = server.signed_in("principal.pilat").await.unwrap();
+    let pupil = server.signed_in("emma.martin").await.unwrap();
+    // The number of article links in the blog's block.
+    let articles_in_block = |body: &str| {
+        let text = unescape(body);
+        let start = text.find("Derniers articles").expect("bloc du blog");
+        let block = &text[start..];
+        let end = block.find("</section>").unwrap_or(block.len());
+        block[..end]
+            .matches(&format!("href=\"/e/{PILAT}/blog/"))
+            .count()
+    };
+    let before = articles_in_block(&pupil.get(&home()).await.unwrap().body);
+    assert!(before >= 2, "{before} articles");
+    // Twice: the second view comes from the cache.
+    assert_eq!(
+        articles_in_block(&pupil.get(&home()).await.unwrap().body),
+        before
+    );
+
+    // The blog's configuration: one article in its block, on the next view.
+    let url = format!("/admin/e/{PILAT}/plugins/blog");
+    let saved = principal
+        .post_form(
+            &url,
+            &url,
+            &[
+                ("titre", "Notre blog"),
+                ("articles_par_page", "10"),
+                ("articles_dans_le_bloc", "1"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    assert!(articles_in_block(&pupil.get(&home()).await.unwrap().body) < before);
+
+    // The home page's blocks: the blog's removed, gone on the next view.
+    let home_admin = format!("/admin/e/{PILAT}/accueil");
+    let removed = principal
+        .post_form(
+            &home_admin,
+            &home_admin,
+            &[("action", "remove"), ("block", "blog/derniers-articles")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(removed.status, 303, "{}", removed.body);
+    assert!(!unescape(&pupil.get(&home()).await.unwrap().body).contains("Derniers articles"));
+}
