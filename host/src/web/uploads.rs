@@ -60,12 +60,30 @@ pub struct Destination<'a> {
     pub back: Option<String>,
 }
 
-/// Reads a multipart form, storing its files.
+/// Reads a multipart form, storing its files. After a refusal, the rest of
+/// the body is read and dropped before the answer goes: a server that answers
+/// before reading a body must close the connection, and a browser still
+/// sending its file would then show a network error instead of the page.
 pub async fn receive(
     app: &App,
     visitor: &Visitor,
     to: &Destination<'_>,
     mut multipart: Multipart,
+) -> Result<Received, Response> {
+    let outcome = receive_fields(app, visitor, to, &mut multipart).await;
+    if outcome.is_err() {
+        while let Ok(Some(mut field)) = multipart.next_field().await {
+            while let Ok(Some(_)) = field.chunk().await {}
+        }
+    }
+    outcome
+}
+
+async fn receive_fields(
+    app: &App,
+    visitor: &Visitor,
+    to: &Destination<'_>,
+    multipart: &mut Multipart,
 ) -> Result<Received, Response> {
     let uploads = Uploads::new(app.directory.shared_store());
     let mut received = Received {
