@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 
 use crate::manifest::{Audience, Block};
 use crate::runtime::{CallContext, LoadedPlugin};
+use crate::store::{Store, usage};
 
 /// Bytes of rendered fragments kept when the operator sets nothing.
 pub const DEFAULT_BUDGET_BYTES: usize = 64 << 20;
@@ -90,6 +91,22 @@ pub fn key(plugin: &LoadedPlugin, block: &Block, ctx: &CallContext) -> Option<u6
         }
     }
     Some(hasher.finish())
+}
+
+/// A block's key for a call and the versions of its plugin's two namespaces
+/// now (read before any rendering), when its manifest lets it be cached;
+/// None also when the versions cannot be read (then nothing is cached).
+pub fn key_at_versions(
+    store: &dyn Store,
+    plugin: &LoadedPlugin,
+    block: &Block,
+    ctx: &CallContext,
+) -> Option<(u64, (u64, u64))> {
+    let key = key(plugin, block, ctx)?;
+    let id = &plugin.manifest.id;
+    let here = usage::version(store, &ctx.uai, id).ok()?;
+    let region = usage::version(store, "@region", id).ok()?;
+    Some((key, (here, region)))
 }
 
 impl FragmentCache {

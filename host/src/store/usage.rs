@@ -37,12 +37,23 @@ pub fn version_key(owner: &str, plugin: &str) -> Vec<u8> {
     key
 }
 
+/// The value of a counter the store keeps ([`super::Quota`]: usage, versions),
+/// None when it is not one.
+pub fn counter_value(bytes: &[u8]) -> Option<u64> {
+    <[u8; 8]>::try_from(bytes).ok().map(u64::from_be_bytes)
+}
+
+/// The counter at `key` of `space`; 0 when absent.
+pub fn read_counter(store: &dyn Store, space: Space, key: &[u8]) -> Result<u64> {
+    Ok(store
+        .get(space, key)?
+        .and_then(|v| counter_value(&v))
+        .unwrap_or(0))
+}
+
 /// How many writes (establishment or `@region`, plugin)'s namespace has had.
 pub fn version(store: &dyn Store, owner: &str, plugin: &str) -> Result<u64> {
-    Ok(store
-        .get(Space::PluginData, &version_key(owner, plugin))?
-        .and_then(|v| <[u8; 8]>::try_from(v.as_slice()).ok())
-        .map_or(0, u64::from_be_bytes))
+    read_counter(store, Space::PluginData, &version_key(owner, plugin))
 }
 
 /// Bumps the version of (establishment, plugin) without a plugin write: the
@@ -87,13 +98,9 @@ pub fn counted(store: &dyn Store) -> Result<BTreeMap<(String, String), u64>> {
     let mut used = BTreeMap::new();
     for (key, value) in store.scan(Space::PluginData, COUNTER_PREFIX, None, usize::MAX, false)? {
         let name = String::from_utf8_lossy(&key[COUNTER_PREFIX.len()..]).into_owned();
-        if let (Some((owner, plugin)), Ok(bytes)) =
-            (name.split_once('/'), <[u8; 8]>::try_from(value.as_slice()))
+        if let (Some((owner, plugin)), Some(bytes)) = (name.split_once('/'), counter_value(&value))
         {
-            used.insert(
-                (owner.to_string(), plugin.to_string()),
-                u64::from_be_bytes(bytes),
-            );
+            used.insert((owner.to_string(), plugin.to_string()), bytes);
         }
     }
     Ok(used)

@@ -106,6 +106,16 @@ pub struct Uploads {
     store: Arc<dyn Store>,
 }
 
+/// The owner's usage counter of a stored file, without a limit: for writes
+/// that add nothing (keeping) or free space (removing), counted all the same.
+fn unbounded(meta: &FileMeta) -> Quota {
+    Quota {
+        counter: quota::counter_key(&meta.uai, &meta.owner),
+        limit: u64::MAX,
+        version: None,
+    }
+}
+
 fn meta_key(id: &str) -> Vec<u8> {
     format!("m/{id}").into_bytes()
 }
@@ -192,28 +202,19 @@ impl Uploads {
     pub fn keep(&self, meta: &FileMeta) -> Result<FileMeta> {
         let mut kept = meta.clone();
         kept.kept = true;
-        let quota = Quota {
-            counter: quota::counter_key(&meta.uai, &meta.owner),
-            // Keeping only rewrites a flag: it must never fail on the quota.
-            limit: u64::MAX,
-            version: None,
-        };
+        // Keeping only rewrites a flag: it must never fail on the quota.
         self.store.batch_within(
             Space::Uploads,
             &[],
             vec![Op::Put(meta_key(&meta.id), serde_json::to_vec(&kept)?)],
-            &quota,
+            &unbounded(meta),
         )?;
         Ok(kept)
     }
 
     /// Deletes a file, giving its bytes back to its owner's quota.
     pub fn remove(&self, meta: &FileMeta) -> Result<()> {
-        let quota = Quota {
-            counter: quota::counter_key(&meta.uai, &meta.owner),
-            limit: u64::MAX,
-            version: None,
-        };
+        let quota = unbounded(meta);
         // In slices of chunks: one transaction stays small, and the meta goes last,
         // so that an interrupted removal is finished by the next one.
         let chunks: Vec<u32> = (0..meta.chunks).collect();

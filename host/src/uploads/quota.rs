@@ -6,7 +6,7 @@
 use anyhow::Result;
 
 use crate::directory::{Directory, PROFILES, User};
-use crate::store::{Space, Store};
+use crate::store::{Space, Store, usage};
 
 /// Where the usage counters are, in [`Space::Uploads`].
 const COUNTER_PREFIX: &[u8] = b"\x00usage/";
@@ -19,8 +19,6 @@ pub const DEFAULT_MIB: &[(&str, u64)] = &[
     ("enseignant", 1024),
     ("personnel", 1024),
 ];
-/// Bounds of a quota the administrator types, in MiB.
-pub const RANGE_MIB: (u64, u64) = (1, 1 << 20);
 
 /// The usage counter of `person` in `uai`.
 pub fn counter_key(uai: &str, person: &str) -> Vec<u8> {
@@ -103,10 +101,7 @@ pub fn limit(directory: &Directory, uai: &str, user: &User) -> Result<u64> {
 
 /// The bytes `person` uses in `uai`.
 pub fn used(store: &dyn Store, uai: &str, person: &str) -> Result<u64> {
-    Ok(store
-        .get(Space::Uploads, &counter_key(uai, person))?
-        .and_then(|v| <[u8; 8]>::try_from(v.as_slice()).ok())
-        .map_or(0, u64::from_be_bytes))
+    usage::read_counter(store, Space::Uploads, &counter_key(uai, person))
 }
 
 /// Every person of `uai` who uses space, with their bytes, largest first.
@@ -117,7 +112,7 @@ pub fn usage_in(store: &dyn Store, uai: &str) -> Result<Vec<(String, u64)>> {
         .into_iter()
         .filter_map(|(key, value)| {
             let person = String::from_utf8_lossy(&key[prefix.len()..]).into_owned();
-            let bytes = u64::from_be_bytes(<[u8; 8]>::try_from(value.as_slice()).ok()?);
+            let bytes = usage::counter_value(&value)?;
             (bytes > 0).then_some((person, bytes))
         })
         .collect();

@@ -259,6 +259,40 @@ pub fn checked_form(app: &App, visitor: &Visitor, body: &Bytes) -> Result<Form, 
     Ok(form)
 }
 
+/// Bounds of a quota an administrator types, in MiB (a plugin namespace's,
+/// a profile's, a person's).
+pub const QUOTA_RANGE_MIB: (u64, u64) = (1, 1 << 20);
+
+/// A quota in MiB as typed: a whole number within [`QUOTA_RANGE_MIB`], or the
+/// French message that says what is expected.
+pub fn parse_quota_mib(typed: &str) -> Result<u64, String> {
+    let (low, high) = QUOTA_RANGE_MIB;
+    match typed.trim().parse::<u64>() {
+        Ok(mib) if (low..=high).contains(&mib) => Ok(mib),
+        _ => Err(format!(
+            "Indiquez un nombre entier de mégaoctets entre {low} et {high} (reçu : « {} »).",
+            typed.trim()
+        )),
+    }
+}
+
+/// The share of a quota used, as the usage tables show it: the percentage
+/// (at most 100; 100 for a zero quota) and the badge's level.
+pub fn quota_share(used: u64, limit: u64) -> (u64, &'static str) {
+    let percent = used
+        .saturating_mul(100)
+        .checked_div(limit)
+        .map_or(100, |p| p.min(100));
+    let level = if percent >= 90 {
+        "danger"
+    } else if percent >= 70 {
+        "warning"
+    } else {
+        "success"
+    };
+    (percent, level)
+}
+
 /// The errors of a form with one field in error (field → French message), as
 /// the templates show them.
 pub fn field_error(field: &str, message: impl Into<String>) -> serde_json::Map<String, Value> {

@@ -15,7 +15,6 @@ use crate::directory::Establishment;
 use crate::fragments;
 use crate::instances::{Access, instance_access, render_fragment};
 use crate::portal::{NEWS_BLOCK, Portal, SERVICES_BLOCK};
-use crate::store::usage;
 
 /// GET /
 pub async fn region(State(app): State<Arc<App>>, visitor: Visitor) -> WebResult {
@@ -173,12 +172,7 @@ async fn plugin_block(
     let mut ctx = granted.context(visitor.user.as_ref(), establishment);
     // A block whose manifest declares its audience is rendered once per
     // audience until the plugin's data changes (crate::fragments).
-    let cache = fragments::key(&plugin, block, &ctx).and_then(|key| {
-        let store = app.directory.store();
-        let here = usage::version(store, uai, id).ok()?;
-        let region = usage::version(store, "@region", id).ok()?;
-        Some((key, (here, region)))
-    });
+    let cache = fragments::key_at_versions(app.directory.store(), &plugin, block, &ctx);
     if let Some((key, versions)) = cache
         && let Some(hit) = app.fragments.get(key, versions)
     {

@@ -11,7 +11,9 @@ use axum::http::Uri;
 use axum::response::{IntoResponse, Redirect};
 use serde_json::{Map, Value, json};
 
-use super::extract::{CheckedForm, RegionAdministrator, field, query_value};
+use super::extract::{
+    CheckedForm, RegionAdministrator, field, parse_quota_mib, query_value, quota_share,
+};
 use super::pages::{WebResult, render_form};
 use super::visitor::Visitor;
 use crate::App;
@@ -20,8 +22,6 @@ use crate::store::usage;
 const PAGE: &str = "/admin/quotas";
 /// The region setting: MiB per plugin namespace.
 pub const QUOTA_SETTING: &str = "plugin-quota-mib";
-/// Bounds of the setting, in MiB.
-const QUOTA_RANGE: (u64, u64) = (1, 1 << 20);
 
 /// GET /admin/quotas
 pub async fn page(
@@ -41,25 +41,17 @@ pub async fn save(
     CheckedForm(form): CheckedForm,
 ) -> WebResult {
     let typed = field(&form, "mib");
-    match typed.trim().parse::<u64>() {
-        Ok(mib) if (QUOTA_RANGE.0..=QUOTA_RANGE.1).contains(&mib) => {
+    match parse_quota_mib(&typed) {
+        Ok(mib) => {
             app.directory.put_region_setting(QUOTA_SETTING, &mib)?;
             app.runtime.set_plugin_quota(mib << 20);
             app.directory
                 .audit(&user, "quota des services", &format!("{mib} Mo"))?;
             Ok(Redirect::to(&format!("{PAGE}?ok=quota")).into_response())
         }
-        _ => {
+        Err(message) => {
             let mut errors = Map::new();
-            errors.insert(
-                "mib".into(),
-                json!(format!(
-                    "Indiquez un nombre entier de mégaoctets entre {} et {} (reçu : « {} »).",
-                    QUOTA_RANGE.0,
-                    QUOTA_RANGE.1,
-                    typed.trim()
-                )),
-            );
+            errors.insert("mib".into(), json!(message));
             quotas_page(&app, &visitor, &typed, errors, None)
         }
     }
@@ -93,10 +85,7 @@ fn quotas_page(
     for ((owner, plugin), bytes) in &used {
         let loaded = plugins.iter().find(|p| &p.manifest.id == plugin);
         let limit = loaded.map_or(current_mib(app)? << 20, |p| app.runtime.quota_of(p));
-        let percent = bytes
-            .saturating_mul(100)
-            .checked_div(limit)
-            .map_or(100, |p| p.min(100));
+        let (percent, level) = quota_share(*bytes, limit);
         rows.push(json!({
             "owner": if owner == "@region" { "Région (données communes)".to_string() } else {
                 names.get(owner).map_or_else(|| owner.clone(), |n| format!("{n} ({owner})"))
@@ -105,7 +94,7 @@ fn quotas_page(
             "used": preau_text::bytes_fr(*bytes),
             "limit": preau_text::bytes_fr(limit),
             "percent": percent,
-            "level": if percent >= 90 { "danger" } else if percent >= 70 { "warning" } else { "success" },
+            "level": level,
         }));
     }
     Ok(render_form(

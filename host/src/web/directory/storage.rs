@@ -5,15 +5,13 @@
 
 use super::*;
 use crate::uploads::quota;
+use crate::web::extract::{parse_quota_mib, quota_share};
 
 /// A person's usage and quota in `uai`, as the templates show it.
 pub(super) fn storage_view(app: &App, uai: &str, user: &User) -> anyhow::Result<Value> {
     let used = quota::used(app.directory.store(), uai, &user.id)?;
     let limit = quota::limit(&app.directory, uai, user)?;
-    let percent = used
-        .saturating_mul(100)
-        .checked_div(limit)
-        .map_or(100, |p| p.min(100));
+    let (percent, level) = quota_share(used, limit);
     let profile = user
         .membership(uai)
         .map_or("personnel", |m| m.profile.as_str());
@@ -22,23 +20,11 @@ pub(super) fn storage_view(app: &App, uai: &str, user: &User) -> anyhow::Result<
         "limit": preau_text::bytes_fr(limit),
         "summary": quota::summary(used, limit),
         "percent": percent,
-        "level": if percent >= 90 { "danger" } else if percent >= 70 { "warning" } else { "success" },
+        "level": level,
         "own_mib": quota::person_mib(&app.directory, uai, &user.id)?,
         "profile_mib": quota::profile_mib(&app.directory, uai, profile)?,
         "profile": profile_label(profile),
     }))
-}
-
-/// A quota in MiB as typed: a whole number within [`quota::RANGE_MIB`].
-fn parse_mib(typed: &str) -> Result<u64, String> {
-    let (low, high) = quota::RANGE_MIB;
-    match typed.trim().parse::<u64>() {
-        Ok(mib) if (low..=high).contains(&mib) => Ok(mib),
-        _ => Err(format!(
-            "Indiquez un nombre entier de mégaoctets entre {low} et {high} (reçu : « {} »).",
-            typed.trim()
-        )),
-    }
 }
 
 /// GET /admin/e/{uai}/espace
@@ -68,7 +54,7 @@ pub async fn save_storage(
     for (code, _) in PROFILES {
         let name = format!("mib-{code}");
         let value = field(&form, &name);
-        match parse_mib(&value) {
+        match parse_quota_mib(&value) {
             Ok(mib) => parsed.push((*code, mib)),
             Err(message) => {
                 errors.insert(name.clone(), json!(message));
@@ -168,7 +154,7 @@ pub async fn save_person_quota(
     let mib = if typed.trim().is_empty() {
         None
     } else {
-        match parse_mib(&typed) {
+        match parse_quota_mib(&typed) {
             Ok(mib) => Some(mib),
             Err(message) => {
                 let errors = field_error("quota_mib", message);

@@ -225,12 +225,7 @@ async fn cached_news(
         audience: plugin.manifest.news_audience,
         max_age_seconds: None,
     };
-    let cache = crate::fragments::key(plugin, &as_block, &ctx).and_then(|key| {
-        let store = app.directory.store();
-        let here = crate::store::usage::version(store, &ctx.uai, id).ok()?;
-        let region = crate::store::usage::version(store, "@region", id).ok()?;
-        Some((key, (here, region)))
-    });
+    let cache = crate::fragments::key_at_versions(app.directory.store(), plugin, &as_block, &ctx);
     if let Some((key, versions)) = cache
         && let Some(Some(hit)) = app.fragments.get(key, versions)
         && let Ok(items) = serde_json::from_str::<Vec<CachedItem>>(&hit.html)
