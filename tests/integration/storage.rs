@@ -27,6 +27,11 @@ impl Drop for Served {
 }
 
 impl Served {
+    /// The server's log so far (for failure messages).
+    fn log(&self) -> String {
+        self.output.lock().unwrap().clone()
+    }
+
     /// Stops it with SIGTERM and waits for the exit.
     fn stop(mut self) -> std::process::ExitStatus {
         let _ = Command::new("kill")
@@ -493,7 +498,13 @@ async fn assert_full_then_recovered(
         );
     }
     let list = client.get(&format!("/e/{PILAT}/blog/")).await.unwrap();
-    assert_eq!(list.status, 200, "{mode} : liste\n{}", list.body);
+    assert_eq!(
+        list.status,
+        200,
+        "{mode} : liste\n{}\njournal du serveur :\n{}",
+        list.body,
+        served.log()
+    );
     let health = Client::new(&served.base).get("/healthz").await.unwrap();
     assert_eq!(health.status, 503, "{mode} : /healthz");
     assert!(health.body.contains("plein"), "{mode} : {}", health.body);
@@ -579,6 +590,24 @@ async fn full_disk_refuses_writes_keeps_reads_and_recovers_without_restart() {
     let data = disk.path.join("engine");
     let served = serving(&data, true, &[("PREAU_STORAGE_RESERVE_MIB", "0")]).await;
     let acknowledged = assert_full_then_recovered(&served, &disk.path, 0, "moteur").await;
+    // sled failed: its emergency room was given back to reopen it (reads of a
+    // failed instance that would split a node fail), and is kept again since.
+    let log = served.log();
+    assert!(
+        log.contains("espace de secours libéré pour rouvrir la base"),
+        "{log}"
+    );
+    assert!(
+        log.contains("base rouverte après l'échec du moteur"),
+        "{log}"
+    );
+    assert_eq!(
+        std::fs::metadata(data.join("preau-room.bin"))
+            .map(|m| m.len() >> 20)
+            .ok(),
+        Some(8),
+        "espace de secours refait après la reprise"
+    );
     assert!(
         served.stop().success(),
         "arrêt propre après un disque plein"

@@ -1,12 +1,11 @@
 //! The embedded sled engine behind [`Store`].
 //!
 //! sled marks itself failed after any I/O error (a full disk included) and then
-//! refuses every write until the process restarts; reads of what it holds keep
-//! working. So this wrapper:
+//! refuses every write until the process restarts. So this wrapper:
 //! - refuses a write before sled sees it when the free space of the data
 //!   folder's disk is below the reserve (sled never fails then);
-//! - when sled failed anyway, keeps serving reads from the failed instance and,
-//!   once space is back, drops it and opens the folder again (a few ms);
+//! - when sled failed anyway, reopens the folder, using an emergency room kept
+//!   on disk for it, so that reads go on ([`recovery`]);
 //! - counts writes (`seq` in the meta tree), so that [`super::identity`] can
 //!   tell a store that lost acknowledged writes;
 //! - holds a write gate, so that a snapshot sees one consistent state.
@@ -14,11 +13,14 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock, RwLockReadGuard};
-use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
 
-use super::{Entry, Health, Op, Quota, QuotaExceeded, Space, StorageFull, Store, prefix_end};
+mod recovery;
+
+use recovery::State;
+
+use super::{Entry, Health, Op, Quota, QuotaExceeded, Space, Store, prefix_end};
 
 /// The host's own tree: identity record, write counter, id floor.
 const META_TREE: &str = "preau-meta";
@@ -143,18 +145,6 @@ pub(super) fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "erreur interne du moteur".into())
 }
 
-/// Why a write failed, as far as the disk is concerned.
-fn is_disk_full(error: &sled::Error) -> bool {
-    match error {
-        sled::Error::Io(io) => {
-            io.kind() == std::io::ErrorKind::StorageFull
-                || matches!(io.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT))
-                || io.to_string().contains("No space left")
-        }
-        _ => false,
-    }
-}
-
 /// The embedded sled engine.
 pub struct SledStore {
     /// None for a temporary store.
@@ -174,18 +164,6 @@ pub struct SledStore {
     /// the stop is clean), and the count it last recorded.
     identity_file: Mutex<Option<(IdentityFileWriter, u64)>>,
 }
-
-struct State {
-    health: Health,
-    /// sled itself failed (not only refused by the reserve): it must be reopened.
-    engine_failed: bool,
-    last_recovery: Option<Instant>,
-}
-
-/// Least time between two attempts to reopen a failed engine.
-const RECOVERY_EVERY: Duration = Duration::from_millis(500);
-/// Free space a reopen needs before it is tried.
-const REOPEN_ROOM: u64 = 16 << 20;
 
 impl SledStore {
     /// Opens (or creates) the database in `dir`, with no free-space reserve
@@ -215,11 +193,7 @@ impl SledStore {
             dir,
             opened: RwLock::new(Some(opened)),
             gate: RwLock::new(()),
-            state: Mutex::new(State {
-                health: Health::Healthy,
-                engine_failed: false,
-                last_recovery: None,
-            }),
+            state: Mutex::new(State::new()),
             reserve,
             durable_seq: AtomicU64::new(seq),
             reads: AtomicU64::new(0),
@@ -287,12 +261,25 @@ impl SledStore {
         Ok(guard)
     }
 
-    /// Runs a read on the open instance.
-    fn read<T>(&self, f: impl FnOnce(&Opened) -> sled::Result<T>) -> Result<T> {
+    /// Runs a read on the open instance; once more on a reopened one when the
+    /// engine failed under it (see [`recovery`]).
+    fn read<T>(&self, f: impl Fn(&Opened) -> sled::Result<T>) -> Result<T> {
         self.reads.fetch_add(1, Ordering::Relaxed);
-        let guard = self.read_opened()?;
-        let opened = guard.as_ref().expect("checked by read_opened");
-        Ok(f(opened)?)
+        let once = || -> Result<sled::Result<T>> {
+            let guard = self.read_opened()?;
+            Ok(f(guard.as_ref().expect("checked by read_opened")))
+        };
+        match once()? {
+            Ok(value) => Ok(value),
+            Err(error) => {
+                let text = error.to_string();
+                if self.reopen_after_failed_read(error) {
+                    Ok(once()??)
+                } else {
+                    Err(anyhow!("lecture dans la base : {text}"))
+                }
+            }
+        }
     }
 
     /// Runs a write: refused below the reserve, counted, flushed before it returns.
@@ -319,117 +306,7 @@ impl SledStore {
         };
         // The instance's guard is released first: `failed` takes the state lock,
         // which a recovery holds while it waits for that instance.
-        result.map_err(|error| self.failed(error))
-    }
-
-    /// Records an engine failure and says what the caller should report.
-    fn failed(&self, error: sled::Error) -> anyhow::Error {
-        let full = is_disk_full(&error);
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if matches!(error, sled::Error::Io(_)) {
-            state.engine_failed = true;
-        }
-        if full {
-            if state.health == Health::Healthy {
-                tracing::error!("disque plein : les écritures sont refusées ({error})");
-            }
-            state.health = Health::Full;
-            anyhow::Error::new(StorageFull)
-        } else {
-            if let sled::Error::Io(_) = error {
-                tracing::error!("le moteur de stockage a échoué : {error}");
-                state.health = Health::Failed(error.to_string());
-            }
-            anyhow::Error::new(error).context("écriture dans la base")
-        }
-    }
-
-    /// Free bytes on the data folder's disk (None: unknown, or temporary store).
-    fn free_space(&self) -> Option<u64> {
-        self.dir
-            .as_deref()
-            .and_then(|dir| fs2::available_space(dir).ok())
-    }
-
-    /// Refuses a write when the disk is below the reserve; brings a failed
-    /// engine back when space allows.
-    fn ensure_writable(&self) -> Result<()> {
-        let below_reserve = self.reserve > 0 && self.free_space().is_some_and(|f| f < self.reserve);
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if below_reserve {
-            if state.health == Health::Healthy {
-                tracing::error!(
-                    "disque presque plein (moins de {} Mio libres) : les écritures sont refusées",
-                    self.reserve >> 20
-                );
-                state.health = Health::Full;
-            }
-            return Err(anyhow::Error::new(StorageFull));
-        }
-        if state.health == Health::Healthy {
-            return Ok(());
-        }
-        self.recover(&mut state)?;
-        Ok(())
-    }
-
-    /// Brings writes back (rate-limited): at once when only the reserve
-    /// refused them, by reopening a failed engine otherwise.
-    fn recover(&self, state: &mut State) -> Result<()> {
-        if !state.engine_failed {
-            if self.reserve > 0 && self.free_space().is_some_and(|f| f < self.reserve) {
-                return Err(self.degraded_error(&state.health));
-            }
-            tracing::info!("espace disque revenu : les écritures reprennent");
-            state.health = Health::Healthy;
-            return Ok(());
-        }
-        if state
-            .last_recovery
-            .is_some_and(|at| at.elapsed() < RECOVERY_EVERY)
-        {
-            return Err(self.degraded_error(&state.health));
-        }
-        state.last_recovery = Some(Instant::now());
-        let Some(dir) = self.dir.clone() else {
-            return Err(self.degraded_error(&state.health));
-        };
-        // Opening writes a snapshot and a log segment; a failed reopen leaves no
-        // engine (reads fail too): tried only with a margin, the failed one reads.
-        if self
-            .free_space()
-            .is_some_and(|f| f < self.reserve.max(REOPEN_ROOM))
-        {
-            return Err(self.degraded_error(&state.health));
-        }
-        // The failed instance must be dropped first (it holds the folder's lock);
-        // in-flight reads finish before the write lock is granted.
-        let mut slot = self.opened.write().unwrap_or_else(|e| e.into_inner());
-        drop(slot.take());
-        match Opened::open(sled::Config::new().path(&dir)) {
-            Ok(opened) => {
-                let seq = decode_u64(opened.meta.get(META_SEQ).ok().flatten().as_deref());
-                self.durable_seq
-                    .fetch_max(seq.unwrap_or(0), Ordering::SeqCst);
-                *slot = Some(opened);
-                tracing::info!("base rouverte : les écritures reprennent");
-                state.health = Health::Healthy;
-                state.engine_failed = false;
-                Ok(())
-            }
-            Err(error) => {
-                tracing::error!("réouverture de la base impossible : {error:#}");
-                Err(self.degraded_error(&state.health))
-            }
-        }
-    }
-
-    fn degraded_error(&self, health: &Health) -> anyhow::Error {
-        match health {
-            Health::Full => anyhow::Error::new(StorageFull),
-            Health::Failed(reason) => anyhow!("la base est en panne : {reason}"),
-            Health::Healthy => anyhow!("la base est momentanément indisponible"),
-        }
+        result.map_err(|error| self.failed_write(error))
     }
 
     /// Reads every space's tree while writes wait: one consistent state.
@@ -602,7 +479,9 @@ impl Store for SledStore {
         };
         let upper = upper.map_or(Unbounded, Excluded);
         self.read(|o| {
-            let range = o.tree(space).range::<Vec<u8>, _>((lower, upper));
+            let range = o
+                .tree(space)
+                .range::<Vec<u8>, _>((lower.clone(), upper.clone()));
             let pairs = |item: sled::Result<(sled::IVec, sled::IVec)>| {
                 item.map(|(k, v)| (k.to_vec(), v.to_vec()))
             };
@@ -686,16 +565,7 @@ impl Store for SledStore {
     }
 
     fn health(&self) -> Health {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if state.health == Health::Healthy
-            && self.reserve > 0
-            && self.free_space().is_some_and(|f| f < self.reserve)
-        {
-            state.health = Health::Full;
-        } else if state.health != Health::Healthy {
-            let _ = self.recover(&mut state);
-        }
-        state.health.clone()
+        self.current_health()
     }
 
     fn backup(&self, to: &Path) -> Result<super::SnapshotSummary> {
