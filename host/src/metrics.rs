@@ -210,6 +210,8 @@ pub struct Gauges<'a> {
     pub store_writable: bool,
     /// The fragment cache: blocks served from it, blocks rendered, bytes held.
     pub fragments: (u64, u64, u64),
+    /// Blocking tasks started for plugin calls.
+    pub plugin_blocking_tasks: u64,
 }
 
 impl Metrics {
@@ -336,6 +338,17 @@ impl Metrics {
             "Bytes of rendered fragments the cache holds.",
         );
         let _ = writeln!(out, "preau_fragment_cache_bytes {held}");
+        header(
+            &mut out,
+            "preau_plugin_blocking_tasks_total",
+            "counter",
+            "Blocking tasks started for plugin calls (a request's calls of one poll share one).",
+        );
+        let _ = writeln!(
+            out,
+            "preau_plugin_blocking_tasks_total {}",
+            gauges.plugin_blocking_tasks
+        );
         if let Some(bytes) = gauges.store_bytes {
             header(
                 &mut out,
@@ -568,6 +581,7 @@ mod tests {
             store_bytes: Some(4096),
             store_writable: true,
             fragments: (3, 1, 2048),
+            plugin_blocking_tasks: 5,
         });
         for line in [
             "preau_http_requests_total{class=\"plugin\",status=\"2xx\"} 1",

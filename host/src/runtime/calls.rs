@@ -140,9 +140,11 @@ impl Runtime {
                 .await
                 .map_err(|e| CallError::Host(e.to_string()))?
         } else {
-            tokio::task::spawn_blocking(move || run_in_store(&running, store, f))
-                .await
-                .map_err(|e| CallError::Host(e.to_string()))?
+            super::batch::run_blocking(&self.blocking_tasks, move || {
+                run_in_store(&running, store, f)
+            })
+            .await
+            .map_err(CallError::Host)?
         };
         let result = report(&plugin.manifest.id, &ctx.uai, result);
         self.call_metrics

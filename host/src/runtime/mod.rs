@@ -29,6 +29,7 @@ use crate::manifest::Manifest;
 use crate::outbound::{DEFAULT_BODY_BYTES, FetchError, HostPolicy, SharedOutbound};
 use crate::store::{Op, Quota, QuotaExceeded, Space, Store};
 
+pub mod batch;
 mod calls;
 mod engine;
 mod files;
@@ -241,6 +242,8 @@ pub struct Runtime {
     pub pooled: bool,
     /// Calls per plugin and outcome, for `/metrics`.
     pub call_metrics: crate::metrics::PluginCalls,
+    /// Blocking tasks started for plugin calls ([`batch`]).
+    pub blocking_tasks: std::sync::atomic::AtomicU64,
     /// Bytes each plugin namespace may use (the region's setting; a manifest may lower it).
     plugin_quota: std::sync::atomic::AtomicU64,
 }
@@ -287,6 +290,7 @@ impl Runtime {
             .context("fils de la voie de pénalité")?,
             pooled,
             call_metrics: Default::default(),
+            blocking_tasks: Default::default(),
             plugin_quota: std::sync::atomic::AtomicU64::new(DEFAULT_PLUGIN_QUOTA),
         });
         runtime.rescan();

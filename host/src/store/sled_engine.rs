@@ -16,6 +16,7 @@ use std::sync::{Mutex, RwLock, RwLockReadGuard};
 
 use anyhow::{Context, Result, anyhow};
 
+mod hot;
 mod recovery;
 
 use recovery::State;
@@ -158,8 +159,10 @@ pub struct SledStore {
     reserve: u64,
     /// The highest write count known to be on disk.
     durable_seq: AtomicU64,
-    /// Reads served (gets and scans), for tests and benchmarks of the hot paths.
+    /// Reads served by sled (gets and scans), for tests and benchmarks of the hot paths.
     reads: AtomicU64,
+    /// Settings, grants, establishments and version counters, once read.
+    hot: hot::HotKeys,
     /// Writes the identity file kept beside the store (the write count, whether
     /// the stop is clean), and the count it last recorded.
     identity_file: Mutex<Option<(IdentityFileWriter, u64)>>,
@@ -197,6 +200,7 @@ impl SledStore {
             reserve,
             durable_seq: AtomicU64::new(seq),
             reads: AtomicU64::new(0),
+            hot: hot::HotKeys::default(),
             identity_file: Mutex::new(None),
         }
     }
@@ -335,7 +339,7 @@ impl SledStore {
 
     /// Writes `entries` into tree `name` (restore; the store is new and private).
     pub(super) fn load_tree(&self, name: &str, entries: &[Entry]) -> Result<()> {
-        self.write(
+        let written = self.write(
             |opened| {
                 let tree = if name == META_TREE {
                     opened.meta.clone()
@@ -356,7 +360,9 @@ impl SledStore {
                 Ok(())
             },
             |_| true,
-        )
+        );
+        self.hot.clear();
+        written
     }
 
     /// Raises the write count to at least `seq` (a restored store goes on
@@ -433,14 +439,27 @@ impl SledStore {
 
 impl Store for SledStore {
     fn get(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        self.read(|o| Ok(o.tree(space).get(key)?.map(|v| v.to_vec())))
+        let from_sled = || self.read(|o| Ok(o.tree(space).get(key)?.map(|v| v.to_vec())));
+        if !hot::is_hot(space, key) {
+            return from_sled();
+        }
+        if let Some(value) = self.hot.get(space.index(), key) {
+            return Ok(value);
+        }
+        let generation = self.hot.generation();
+        let value = from_sled()?;
+        self.hot
+            .fill(generation, space.index(), key, value.as_deref());
+        Ok(value)
     }
 
     fn put(&self, space: Space, key: &[u8], value: &[u8]) -> Result<()> {
+        let _hot = self.hot.writing(space, hot::hot_key(space, key));
         self.write(|o| o.tree(space).insert(key, value).map(|_| ()), |_| true)
     }
 
     fn delete(&self, space: Space, key: &[u8]) -> Result<()> {
+        let _hot = self.hot.writing(space, hot::hot_key(space, key));
         self.write(|o| o.tree(space).remove(key).map(|_| ()), |_| true)
     }
 
@@ -494,6 +513,7 @@ impl Store for SledStore {
     }
 
     fn batch(&self, space: Space, ops: Vec<Op>) -> Result<()> {
+        let _hot = self.hot.writing(space, hot::hot_keys(space, &ops));
         let mut batch = sled::Batch::default();
         for op in ops {
             match op {
@@ -511,6 +531,7 @@ impl Store for SledStore {
         expected: Option<&[u8]>,
         new: Option<&[u8]>,
     ) -> Result<bool> {
+        let _hot = self.hot.writing(space, hot::hot_key(space, key));
         self.write(
             |o| Ok(o.tree(space).compare_and_swap(key, expected, new)?.is_ok()),
             |swapped| *swapped,
@@ -598,6 +619,11 @@ impl SledStore {
             Expectation,
             Quota(QuotaExceeded),
         }
+        let mut hot_keys = hot::hot_keys(space, &ops);
+        if let Some(version) = quota.and_then(|q| q.version.as_ref()) {
+            hot_keys.extend(hot::hot_key(space, version));
+        }
+        let _hot = self.hot.writing(space, hot_keys);
         self.write(
             |o| {
                 // sled retries the closure on conflict with a concurrent transaction, so two

@@ -80,6 +80,10 @@ pub async fn serve(
                 .load(std::sync::atomic::Ordering::Relaxed),
             app.fragments.bytes(),
         ),
+        plugin_blocking_tasks: app
+            .runtime
+            .blocking_tasks
+            .load(std::sync::atomic::Ordering::Relaxed),
     });
     (
         [

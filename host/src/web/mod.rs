@@ -384,6 +384,8 @@ pub fn router(app: Arc<App>) -> Router {
         .router
         .nest_service("/static", static_files)
         .fallback(not_found)
+        // A request's plugin calls share one blocking task per poll (runtime::batch).
+        .layer(axum::middleware::from_fn(gather_plugin_calls))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             auth::end_closed_sessions,
@@ -405,6 +407,13 @@ pub fn router(app: Arc<App>) -> Router {
         ))
         .layer(axum::middleware::from_fn_with_state(app.clone(), in_flight))
         .with_state(app)
+}
+
+async fn gather_plugin_calls(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    crate::runtime::batch::gathering(next.run(request)).await
 }
 
 /// Counts the request as in flight while it is answered (what a shutdown

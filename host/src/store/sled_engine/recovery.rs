@@ -270,6 +270,8 @@ impl SledStore {
                 self.durable_seq
                     .fetch_max(seq.unwrap_or(0), Ordering::SeqCst);
                 *slot = Some(opened);
+                // What the failed instance answered may hold writes it never flushed.
+                self.hot.clear();
                 tracing::info!("base rouverte après l'échec du moteur");
                 state.engine_failed = false;
                 Ok(())
