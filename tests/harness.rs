@@ -492,3 +492,45 @@ pub fn machine() -> String {
         .unwrap_or(0);
     format!("{cpu}, {cores} cœurs")
 }
+
+/// Replaces the section of `name` in a report (between `<!-- name -->` and
+/// `<!-- /name -->`), or appends it.
+pub fn write_bench_section(path: &Path, name: &str, section: &str) {
+    let (start, end) = (format!("<!-- {name} -->"), format!("<!-- /{name} -->"));
+    let current = std::fs::read_to_string(path).unwrap_or_default();
+    let block = format!("{start}\n{section}{end}\n");
+    let updated = match (current.find(&start), current.find(&end)) {
+        (Some(s), Some(e)) if e > s => {
+            let after = &current[e + end.len()..];
+            let after = after.strip_prefix('\n').unwrap_or(after);
+            format!("{}{block}{after}", &current[..s])
+        }
+        _ if current.is_empty() => block,
+        _ => format!("{}\n\n{block}", current.trim_end_matches('\n')),
+    };
+    std::fs::write(path, updated).unwrap();
+}
+
+/// The sections other benchmarks wrote in a report (`<!-- x-bench -->` …
+/// `<!-- /x-bench -->`), to keep when one bench rewrites the rest.
+pub fn bench_sections(report: &str) -> String {
+    let mut kept = String::new();
+    let mut rest = report;
+    while let Some(start) = rest.find("<!-- ") {
+        let name_end = rest[start..].find(" -->").map(|i| start + i);
+        let Some(name_end) = name_end else { break };
+        let name = &rest[start + 5..name_end];
+        let end_marker = format!("<!-- /{name} -->");
+        match rest[name_end..].find(&end_marker) {
+            Some(i) if name.ends_with("-bench") => {
+                let end = name_end + i + end_marker.len();
+                kept.push('\n');
+                kept.push_str(&rest[start..end]);
+                kept.push('\n');
+                rest = &rest[end..];
+            }
+            _ => rest = &rest[name_end..],
+        }
+    }
+    kept
+}

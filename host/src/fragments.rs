@@ -93,6 +93,26 @@ pub fn key(plugin: &LoadedPlugin, block: &Block, ctx: &CallContext) -> Option<u6
     Some(hasher.finish())
 }
 
+/// The longest an anonymous home page is kept (it may show time: news dates,
+/// access windows).
+pub const PAGE_MAX_AGE: Duration = Duration::from_secs(30);
+
+/// The key of an establishment's anonymous home page: the establishment, the
+/// path asked (it is in the page's links) and every loaded plugin's build (a
+/// reloaded plugin renders anew). Kept with the store's change generation
+/// ([`Store::change_generation`]) as its version.
+pub fn anonymous_page_key(plugins: &[std::sync::Arc<LoadedPlugin>], uai: &str, path: &str) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    "anonymous home page".hash(&mut hasher);
+    uai.hash(&mut hasher);
+    path.hash(&mut hasher);
+    for plugin in plugins {
+        plugin.manifest.id.hash(&mut hasher);
+        plugin.component_hash().hash(&mut hasher);
+    }
+    hasher.finish()
+}
+
 /// A block's key for a call and the versions of its plugin's two namespaces
 /// now (read before any rendering), when its manifest lets it be cached;
 /// None also when the versions cannot be read (then nothing is cached).

@@ -208,6 +208,8 @@ pub struct Gauges<'a> {
     pub store_bytes: Option<u64>,
     /// Whether the store takes writes now (false: disk full or engine failed).
     pub store_writable: bool,
+    /// Reads the store engine served (None: not counted).
+    pub store_reads: Option<u64>,
     /// The fragment cache: blocks served from it, blocks rendered, bytes held.
     pub fragments: (u64, u64, u64),
     /// Blocking tasks started for plugin calls.
@@ -369,6 +371,15 @@ impl Metrics {
             "preau_store_writable {}",
             u8::from(gauges.store_writable)
         );
+        if let Some(reads) = gauges.store_reads {
+            header(
+                &mut out,
+                "preau_store_reads_total",
+                "counter",
+                "Gets and scans the store engine served (hot settings read from memory are not counted).",
+            );
+            let _ = writeln!(out, "preau_store_reads_total {reads}");
+        }
         out
     }
 }
@@ -580,6 +591,7 @@ mod tests {
             plugins: vec!["blog".into(), "forum".into()],
             store_bytes: Some(4096),
             store_writable: true,
+            store_reads: Some(7),
             fragments: (3, 1, 2048),
             plugin_blocking_tasks: 5,
         });

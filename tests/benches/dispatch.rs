@@ -867,12 +867,8 @@ fn main() {
         report.push_str(&storm);
         report.push_str(&services);
         let path = repo_root().join("BENCHMARKS.md");
-        // Keep the directory benchmark's section, which its own bench writes.
-        let previous = std::fs::read_to_string(&path).unwrap_or_default();
-        let kept = match (previous.find("<!-- directory-bench -->"), previous.find("<!-- /directory-bench -->")) {
-            (Some(start), Some(end)) => format!("\n{}\n", &previous[start..end + "<!-- /directory-bench -->".len()]),
-            _ => String::new(),
-        };
+        // Keep the sections the other benches write (directory, pages).
+        let kept = preau_tests::bench_sections(&std::fs::read_to_string(&path).unwrap_or_default());
         std::fs::write(&path, format!("{report}{kept}")).unwrap();
         println!("{report}\nécrit dans {}", path.display());
     });

@@ -244,3 +244,80 @@ async fn a_configuration_or_home_page_change_is_seen_on_the_next_view() {
     assert_eq!(removed.status, 303, "{}", removed.body);
     assert!(!unescape(&pupil.get(&home()).await.unwrap().body).contains("Derniers articles"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_anonymous_home_page_is_kept_whole_until_something_changes() {
+    let server = TestServer::start().await.unwrap();
+    let calls = || server.app.runtime().call_metrics.total();
+    let store = server.app.directory().store();
+    let first = server.client();
+    let page = first.get(&home()).await.unwrap();
+    assert_eq!(page.status, 200);
+    let titles = |body: &str| {
+        let text = unescape(body);
+        text.matches("<h2").count()
+    };
+    let blocks = titles(&page.body);
+    assert!(blocks >= 1, "{}", page.body);
+
+    // Another visitor: the same page from the cache, no plugin run, no store
+    // read, and their own token in every form.
+    let (before, reads) = (calls(), store.read_count().unwrap());
+    let second = server.client();
+    let again = second.get(&home()).await.unwrap();
+    assert_eq!(again.status, 200);
+    assert_eq!(calls(), before, "page anonyme en cache : aucun plugin");
+    assert_eq!(store.read_count().unwrap() - reads, 0, "aucune lecture");
+    assert_eq!(titles(&again.body), blocks);
+    assert!(!again.body.contains(preau_host::fragments::CSRF_PLACEHOLDER));
+    let tokens = |page: &preau_tests::Page| {
+        regex::Regex::new(r#"name="csrf" value="([^"]+)""#)
+            .unwrap()
+            .captures_iter(&page.body)
+            .map(|c| c[1].to_string())
+            .collect::<Vec<_>>()
+    };
+    for token in tokens(&again) {
+        assert_eq!(
+            Some(token),
+            second.cookie("preau_csrf"),
+            "le jeton du visiteur"
+        );
+    }
+
+    // The principal publishes in a public rubrique: the next anonymous view
+    // shows it in the news (a plugin namespace of the rubrique changed).
+    let principal = server.signed_in("principal.pilat").await.unwrap();
+    let new_article = format!("/e/{PILAT}/r/actualites/blog/new");
+    let csrf = principal.get(&new_article).await.unwrap().csrf().unwrap();
+    let title = "Portes ouvertes samedi";
+    let published = principal
+        .post_raw(
+            &new_article,
+            &[
+                ("title", title),
+                ("body", "<p>De 9 h à 12 h.</p>"),
+                ("publish", "on"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(published.status, 303, "{}", published.body);
+    assert!(unescape(&second.get(&home()).await.unwrap().body).contains(title));
+
+    // The home page's blocks changed (a setting): seen on the next view.
+    let home_admin = format!("/admin/e/{PILAT}/accueil");
+    let removed = principal
+        .post_form(
+            &home_admin,
+            &home_admin,
+            &[("action", "remove"), ("block", "mes-services")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(removed.status, 303, "{}", removed.body);
+    let after = first.get(&home()).await.unwrap();
+    assert!(!unescape(&after.body).contains(">Mes services</h2>"));
+    assert_eq!(titles(&after.body), blocks - 1);
+}

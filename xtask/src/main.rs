@@ -176,6 +176,8 @@ fn main() -> Result<()> {
                 "dispatch",
                 "--bench",
                 "directory",
+                "--bench",
+                "pages",
             ]);
             command.args(&args[1..]);
             run(command)

@@ -215,6 +215,18 @@ pub trait Store: Send + Sync + 'static {
     fn read_count(&self) -> Option<u64> {
         None
     }
+    /// A number that changes whenever an establishment, a setting, a grant or
+    /// a plugin namespace's version is written (None: the engine does not
+    /// track it). What is rendered only from those (an anonymous home page)
+    /// can be kept while it stays the same.
+    fn change_generation(&self) -> Option<u64> {
+        None
+    }
+    /// Whether [`Store::health`] may have to bring the store back (and then
+    /// block: reopen an engine); a healthy store answers at once.
+    fn degraded(&self) -> bool {
+        false
+    }
     /// Whether writes work now. A degraded store tries to recover here too
     /// (at most once a second), so that `/healthz` comes back by itself.
     fn health(&self) -> Health {

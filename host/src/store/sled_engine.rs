@@ -585,6 +585,14 @@ impl Store for SledStore {
         Some(self.reads.load(Ordering::Relaxed))
     }
 
+    fn change_generation(&self) -> Option<u64> {
+        Some(self.hot.generation())
+    }
+
+    fn degraded(&self) -> bool {
+        self.is_degraded()
+    }
+
     fn health(&self) -> Health {
         self.current_health()
     }

@@ -71,6 +71,7 @@ pub async fn serve(
         plugins,
         store_bytes,
         store_writable: app.directory.store().health() == crate::store::Health::Healthy,
+        store_reads: app.directory.store().read_count(),
         fragments: (
             app.fragments
                 .hits

@@ -206,22 +206,6 @@ pub fn html_response(app: &App, visitor: &Visitor, status: StatusCode, html: Str
     )
 }
 
-pub fn render_value(
-    app: &App,
-    visitor: &Visitor,
-    template: &str,
-    status: StatusCode,
-    context: minijinja::Value,
-) -> Response {
-    match app.theme.render(template, context) {
-        Ok(html) => html_response(app, visitor, status, html),
-        Err(e) => {
-            tracing::error!("gabarit {template} : {e:#}");
-            internal_error_response()
-        }
-    }
-}
-
 /// Marks a response whose only plugin output is fragments already guarded
 /// when rendered ([`crate::instances::render_fragment`]): the response-wide
 /// pass of the HTML guard skips it (the home page, the hot path).

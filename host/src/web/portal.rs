@@ -1,6 +1,7 @@
 //! The region's portal, establishments' home pages and their theme stylesheet.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -8,7 +9,7 @@ use axum::response::Redirect;
 use serde_json::json;
 
 use super::extract::find_establishment;
-use super::pages::{WebResult, portal_context, render, render_value};
+use super::pages::{WebResult, html_response, portal_context, render};
 use super::visitor::Visitor;
 use crate::App;
 use crate::directory::Establishment;
@@ -44,21 +45,50 @@ pub async fn establishment_slash(Path(uai): Path<String>) -> Redirect {
 }
 
 /// GET /e/{uai}/ — the home page: the blocks the establishment's administrator
-/// chose, in order, each showing what the visitor may see.
+/// chose, in order, each showing what the visitor may see. The anonymous page
+/// is kept whole per establishment until a setting, grant or plugin namespace
+/// changes (the store's change generation), at most [`fragments::PAGE_MAX_AGE`].
 pub async fn establishment_home(
     State(app): State<Arc<App>>,
     visitor: Visitor,
     Path(uai): Path<String>,
 ) -> WebResult {
     let establishment = find_establishment(&app, &visitor, &uai)?;
+    let page_cache = match visitor.user {
+        None => app.directory.store().change_generation().map(|generation| {
+            let key = fragments::anonymous_page_key(&app.runtime.plugins(), &uai, &visitor.path);
+            (key, (generation, 0))
+        }),
+        Some(_) => None,
+    };
+    if let Some((key, version)) = page_cache
+        && let Some(Some(page)) = app.fragments.get(key, version)
+    {
+        let html = page
+            .html
+            .replace(fragments::CSRF_PLACEHOLDER, visitor.csrf());
+        return Ok(guarded(html_response(&app, &visitor, StatusCode::OK, html)));
+    }
+    // A page kept for every anonymous visitor carries a placeholder token.
+    let rendering_for = match page_cache {
+        Some(_) => visitor.with_csrf_placeholder(fragments::CSRF_PLACEHOLDER),
+        None => visitor.clone(),
+    };
     let portal = Portal::load(&app.directory, &uai)?;
-    // Blocks render concurrently: each plugin block is a call on a blocking thread.
+    // Blocks render concurrently; their plugin calls share one blocking task
+    // (runtime::batch).
     let chosen = super::rubriques::home_blocks(&app, &uai, &portal)?;
-    let rendered = futures_util::future::join_all(
-        chosen
-            .iter()
-            .map(|block| home_block(&app, &visitor, &establishment, &portal, block)),
-    )
+    let failed = AtomicBool::new(false);
+    let rendered = futures_util::future::join_all(chosen.iter().map(|block| {
+        home_block(
+            &app,
+            &rendering_for,
+            &establishment,
+            &portal,
+            block,
+            &failed,
+        )
+    }))
     .await;
     let mut blocks = Vec::new();
     for block in rendered {
@@ -66,7 +96,7 @@ pub async fn establishment_home(
     }
     // The layout appends the establishment's name.
     let title = "Accueil";
-    let portal_view = portal_context(&app, &visitor, Some(&establishment), title);
+    let portal_view = portal_context(&app, &rendering_for, Some(&establishment), title);
     // Targeted announcements (communication ciblée) will fill this slot above the
     // blocks; the messaging issue provides them.
     let announcements: Vec<serde_json::Value> = Vec::new();
@@ -75,12 +105,48 @@ pub async fn establishment_home(
         announcements => announcements,
         blocks => blocks,
     };
-    let mut response = render_value(&app, &visitor, "home.html", StatusCode::OK, context);
-    // Its blocks were guarded when rendered; the rest is the host's theme.
+    let html = app
+        .theme
+        .render("home.html", context)
+        .map_err(|e| anyhow::anyhow!("gabarit home.html : {e:#}"))?;
+    if let Some((key, version)) = page_cache
+        && !failed.load(Ordering::Relaxed)
+    {
+        let max_age = page_max_age(&app, &chosen);
+        let page = fragments::Cached {
+            title: title.into(),
+            html: html.clone(),
+            more: None,
+        };
+        app.fragments.put(key, version, Some(max_age), Some(page));
+    }
+    let html = match page_cache {
+        Some(_) => html.replace(fragments::CSRF_PLACEHOLDER, visitor.csrf()),
+        None => html,
+    };
+    Ok(guarded(html_response(&app, &visitor, StatusCode::OK, html)))
+}
+
+/// Its blocks were guarded when rendered; the rest is the host's theme.
+fn guarded(mut response: axum::response::Response) -> axum::response::Response {
     response
         .extensions_mut()
         .insert(super::pages::PluginOutputGuarded);
-    Ok(response)
+    response
+}
+
+/// How long a page of `blocks` may be kept: the shortest of their declared
+/// ages and [`fragments::PAGE_MAX_AGE`].
+fn page_max_age(app: &App, blocks: &[String]) -> std::time::Duration {
+    blocks
+        .iter()
+        .filter_map(|block| {
+            let (plugin, id) = block.split_once('/')?;
+            let plugin = app.runtime.plugin(plugin)?;
+            let block = plugin.manifest.blocks.iter().find(|b| b.id == id)?;
+            max_age(block)
+        })
+        .fold(fragments::PAGE_MAX_AGE, std::cmp::min)
 }
 
 /// One block of the home page, or none when it has nothing for this visitor.
@@ -90,6 +156,7 @@ async fn home_block(
     establishment: &Establishment,
     portal: &Portal,
     block: &str,
+    failed: &AtomicBool,
 ) -> anyhow::Result<Option<minijinja::Value>> {
     let uai = &establishment.uai;
     if block == NEWS_BLOCK {
@@ -112,7 +179,7 @@ async fn home_block(
     }
     match block.split_once('/') {
         Some((plugin_id, block_id)) => {
-            plugin_block(app, visitor, establishment, plugin_id, block_id).await
+            plugin_block(app, visitor, establishment, plugin_id, block_id, failed).await
         }
         None => Ok(None),
     }
@@ -157,6 +224,7 @@ async fn plugin_block(
     establishment: &Establishment,
     id: &str,
     block_id: &str,
+    failed: &AtomicBool,
 ) -> anyhow::Result<Option<minijinja::Value>> {
     let uai = &establishment.uai;
     let Some(plugin) = app.runtime.plugin(id) else {
@@ -233,6 +301,7 @@ async fn plugin_block(
             (fragment.title, html, more_url)
         }
         Err(e) => {
+            failed.store(true, Ordering::Relaxed);
             tracing::error!(plugin = %id, "bloc {} : {e:#}", block.id);
             (block.label.clone(), String::new(), None)
         }

@@ -161,9 +161,15 @@ pub(super) fn refused_form_page(
 /// GET /healthz: 200 `ok`, or 503 with what is degraded (reads still served).
 pub async fn healthz(State(app): State<Arc<App>>) -> Response {
     let store = app.directory.shared_store();
-    let health = tokio::task::spawn_blocking(move || store.health())
-        .await
-        .unwrap_or_else(|e| Health::Failed(e.to_string()));
+    // A healthy store answers at once (a free-space check); one that must be
+    // brought back may reopen its engine: off the async workers.
+    let health = if store.degraded() {
+        tokio::task::spawn_blocking(move || store.health())
+            .await
+            .unwrap_or_else(|e| Health::Failed(e.to_string()))
+    } else {
+        store.health()
+    };
     match health {
         Health::Healthy => "ok".into_response(),
         Health::Full => (

@@ -78,6 +78,18 @@ impl Visitor {
         }
     }
 
+    /// The same anonymous visitor with `placeholder` as CSRF token: what a page
+    /// kept for every anonymous visitor is rendered for (each gets theirs put in).
+    pub fn with_csrf_placeholder(&self, placeholder: &str) -> Visitor {
+        Visitor {
+            user: None,
+            session: None,
+            anon_csrf: placeholder.into(),
+            new_anon_csrf: false,
+            path: self.path.clone(),
+        }
+    }
+
     /// Whether a submitted form's `csrf` field is valid for this visitor.
     /// Signed in: the session's token. Anonymous: the double-submit cookie,
     /// which a cross-site page can neither read nor send (SameSite=Strict).

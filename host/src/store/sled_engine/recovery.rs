@@ -291,6 +291,11 @@ impl SledStore {
         }
     }
 
+    /// Whether writes are refused now (recovery pending).
+    pub(super) fn is_degraded(&self) -> bool {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).health != Health::Healthy
+    }
+
     /// The health /healthz reports (a degraded store tries to recover first).
     pub(super) fn current_health(&self) -> Health {
         let below_reserve = self.below_reserve();
