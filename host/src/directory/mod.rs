@@ -91,7 +91,10 @@ impl Directory {
     }
 
     /// A setting stored under `key` (portal layout, approvals…).
-    pub fn setting<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
+    pub fn setting<T: serde::de::DeserializeOwned + Clone + Send + Sync + 'static>(
+        &self,
+        key: &str,
+    ) -> Result<Option<T>> {
         self.store.get_json(Space::Settings, key)
     }
 
@@ -101,7 +104,10 @@ impl Directory {
     }
 
     /// A region-wide setting.
-    pub fn region_setting<T: serde::de::DeserializeOwned>(&self, name: &str) -> Result<Option<T>> {
+    pub fn region_setting<T: serde::de::DeserializeOwned + Clone + Send + Sync + 'static>(
+        &self,
+        name: &str,
+    ) -> Result<Option<T>> {
         self.store
             .get_json(Space::Settings, &format!("region/{name}"))
     }

@@ -24,6 +24,10 @@ pub mod usage;
 
 pub use identity::{Identity, OpenOptions, Opening, Refusal, open_data_dir};
 pub use sled_engine::SledStore;
+
+/// A value decoded from the store, shared by the readers that decode the same
+/// key into the same type ([`Store::get_decoded`]).
+pub type Decoded = std::sync::Arc<dyn std::any::Any + Send + Sync>;
 pub use snapshot::Summary as SnapshotSummary;
 
 /// A write refused because the disk holding the data folder is (nearly) full.
@@ -222,6 +226,21 @@ pub trait Store: Send + Sync + 'static {
     fn change_generation(&self) -> Option<u64> {
         None
     }
+    /// The value of `key` decoded by `decode` into the type `type_id` names;
+    /// an engine that keeps hot keys in memory keeps it decoded, shared by
+    /// every reader, until the key is written ([`StoreExt::get_json`]).
+    fn get_decoded(
+        &self,
+        space: Space,
+        key: &[u8],
+        type_id: std::any::TypeId,
+        decode: &dyn Fn(&[u8]) -> Result<Decoded>,
+    ) -> Result<Option<Decoded>> {
+        let _ = type_id;
+        self.get(space, key)?
+            .map(|bytes| decode(&bytes))
+            .transpose()
+    }
     /// Whether [`Store::health`] may have to bring the store back (and then
     /// block: reopen an engine); a healthy store answers at once.
     fn degraded(&self) -> bool {
@@ -245,14 +264,25 @@ pub trait Store: Send + Sync + 'static {
 
 /// Typed helpers over any [`Store`]: JSON values.
 pub trait StoreExt: Store {
-    /// Reads and decodes a JSON value.
-    fn get_json<T: DeserializeOwned>(&self, space: Space, key: &str) -> Result<Option<T>> {
-        match self.get(space, key.as_bytes())? {
-            Some(bytes) => Ok(Some(
-                serde_json::from_slice(&bytes).with_context(|| format!("décodage de {key}"))?,
-            )),
-            None => Ok(None),
-        }
+    /// Reads and decodes a JSON value (settings, grants, establishments are
+    /// decoded once and kept until written: see [`Store::get_decoded`]).
+    fn get_json<T>(&self, space: Space, key: &str) -> Result<Option<T>>
+    where
+        T: DeserializeOwned + Clone + Send + Sync + 'static,
+    {
+        let decode = |bytes: &[u8]| -> Result<Decoded> {
+            let value: T =
+                serde_json::from_slice(bytes).with_context(|| format!("décodage de {key}"))?;
+            Ok(std::sync::Arc::new(value))
+        };
+        let decoded =
+            self.get_decoded(space, key.as_bytes(), std::any::TypeId::of::<T>(), &decode)?;
+        Ok(decoded.map(|shared| {
+            shared
+                .downcast_ref::<T>()
+                .expect("décodé dans le type demandé")
+                .clone()
+        }))
     }
 
     /// Encodes and writes a JSON value.

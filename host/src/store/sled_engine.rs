@@ -449,8 +449,39 @@ impl Store for SledStore {
         let generation = self.hot.generation();
         let value = from_sled()?;
         self.hot
-            .fill(generation, space.index(), key, value.as_deref());
+            .fill(generation, space.index(), key, value.as_deref(), None);
         Ok(value)
+    }
+
+    fn get_decoded(
+        &self,
+        space: Space,
+        key: &[u8],
+        type_id: std::any::TypeId,
+        decode: &dyn Fn(&[u8]) -> Result<super::Decoded>,
+    ) -> Result<Option<super::Decoded>> {
+        if !hot::is_hot(space, key) {
+            return self.get(space, key)?.map(|b| decode(&b)).transpose();
+        }
+        let tree = space.index();
+        match self.hot.get_decoded(tree, key, type_id) {
+            hot::Found::Absent => Ok(None),
+            hot::Found::Decoded(decoded) => Ok(Some(decoded)),
+            hot::Found::Bytes(bytes, generation) => {
+                let decoded = decode(&bytes)?;
+                self.hot
+                    .attach(generation, tree, key, (type_id, decoded.clone()));
+                Ok(Some(decoded))
+            }
+            hot::Found::Unknown => {
+                let generation = self.hot.generation();
+                let value = self.read(|o| Ok(o.tree(space).get(key)?.map(|v| v.to_vec())))?;
+                let decoded = value.as_deref().map(decode).transpose()?;
+                let kept = decoded.clone().map(|d| (type_id, d));
+                self.hot.fill(generation, tree, key, value.as_deref(), kept);
+                Ok(decoded)
+            }
+        }
     }
 
     fn put(&self, space: Space, key: &[u8], value: &[u8]) -> Result<()> {

@@ -9,10 +9,11 @@
 //! them): what is kept was read between writes, so reads through the cache
 //! are as linearizable as sled's own.
 
+use std::any::TypeId;
 use std::collections::HashMap;
 use std::sync::RwLock;
 
-use crate::store::{Op, Space};
+use crate::store::{Decoded, Op, Space};
 
 /// The most bytes (keys and values) kept; past it, everything is dropped.
 const BUDGET_BYTES: usize = 32 << 20;
@@ -53,9 +54,35 @@ struct Inner {
     generation: u64,
     /// Writes of hot keys in flight.
     writing: usize,
-    /// Per space (by tree index), the value of each key read (None: absent).
-    entries: HashMap<usize, HashMap<Vec<u8>, Option<Vec<u8>>>>,
+    /// Per space (by tree index), the value of each key read.
+    entries: HashMap<usize, HashMap<Vec<u8>, Kept>>,
     bytes: usize,
+}
+
+/// What is kept of a key: its bytes (None: absent) and what they were decoded into.
+struct Kept {
+    value: Option<Vec<u8>>,
+    decoded: Vec<(TypeId, Decoded)>,
+}
+
+impl Kept {
+    /// Bytes counted against the budget (a decoded value counts as its bytes again).
+    fn size(&self, key: &[u8]) -> usize {
+        let value = self.value.as_ref().map_or(0, Vec::len);
+        key.len() + value * (1 + self.decoded.len())
+    }
+}
+
+/// What [`HotKeys::get_decoded`] found.
+pub(super) enum Found {
+    /// The key is absent.
+    Absent,
+    /// Decoded into the type asked.
+    Decoded(Decoded),
+    /// Kept as bytes only, at this generation (see [`HotKeys::attach`]).
+    Bytes(Vec<u8>, u64),
+    /// Not kept.
+    Unknown,
 }
 
 impl Inner {
@@ -65,8 +92,8 @@ impl Inner {
             return;
         };
         for key in keys {
-            if let Some(value) = entries.remove(key) {
-                self.bytes -= key.len() + value.map_or(0, |v| v.len());
+            if let Some(kept) = entries.remove(key) {
+                self.bytes -= kept.size(key);
             }
         }
     }
@@ -96,7 +123,47 @@ impl HotKeys {
     /// The value kept for `key` (Some(None): known absent), if any.
     pub(super) fn get(&self, tree: usize, key: &[u8]) -> Option<Option<Vec<u8>>> {
         let inner = self.inner.read().unwrap_or_else(|e| e.into_inner());
-        inner.entries.get(&tree)?.get(key).cloned()
+        inner
+            .entries
+            .get(&tree)?
+            .get(key)
+            .map(|kept| kept.value.clone())
+    }
+
+    /// The value kept for `key` decoded as `type_id`, or its bytes.
+    pub(super) fn get_decoded(&self, tree: usize, key: &[u8], type_id: TypeId) -> Found {
+        let inner = self.inner.read().unwrap_or_else(|e| e.into_inner());
+        let Some(kept) = inner.entries.get(&tree).and_then(|e| e.get(key)) else {
+            return Found::Unknown;
+        };
+        let Some(bytes) = &kept.value else {
+            return Found::Absent;
+        };
+        match kept.decoded.iter().find(|(t, _)| *t == type_id) {
+            Some((_, decoded)) => Found::Decoded(decoded.clone()),
+            None => Found::Bytes(bytes.clone(), inner.generation),
+        }
+    }
+
+    /// Keeps `decoded` beside the bytes of `key` it was decoded from, unless a
+    /// hot key was written since `generation`.
+    pub(super) fn attach(
+        &self,
+        generation: u64,
+        tree: usize,
+        key: &[u8],
+        decoded: (TypeId, Decoded),
+    ) {
+        let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        if inner.generation != generation || inner.writing > 0 {
+            return;
+        }
+        let Inner { entries, bytes, .. } = &mut *inner;
+        if let Some(kept) = entries.get_mut(&tree).and_then(|e| e.get_mut(key)) {
+            *bytes -= kept.size(key);
+            kept.decoded.push(decoded);
+            *bytes += kept.size(key);
+        }
     }
 
     /// The generation to give [`HotKeys::fill`], taken before reading sled.
@@ -107,25 +174,34 @@ impl HotKeys {
             .generation
     }
 
-    /// Keeps what sled answered, unless a hot key was written since `generation`.
-    pub(super) fn fill(&self, generation: u64, tree: usize, key: &[u8], value: Option<&[u8]>) {
+    /// Keeps what sled answered (and what it was decoded into, if it was),
+    /// unless a hot key was written since `generation`.
+    pub(super) fn fill(
+        &self,
+        generation: u64,
+        tree: usize,
+        key: &[u8],
+        value: Option<&[u8]>,
+        decoded: Option<(TypeId, Decoded)>,
+    ) {
         let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
         if inner.generation != generation || inner.writing > 0 {
             return;
         }
-        let size = key.len() + value.map_or(0, <[u8]>::len);
+        let kept = Kept {
+            value: value.map(<[u8]>::to_vec),
+            decoded: decoded.into_iter().collect(),
+        };
+        let size = kept.size(key);
         if inner.bytes + size > BUDGET_BYTES {
             inner.entries.clear();
             inner.bytes = 0;
         }
-        let previous = inner
-            .entries
-            .entry(tree)
-            .or_default()
-            .insert(key.to_vec(), value.map(<[u8]>::to_vec));
-        if previous.is_none() {
-            inner.bytes += size;
+        let Inner { entries, bytes, .. } = &mut *inner;
+        if let Some(previous) = entries.entry(tree).or_default().insert(key.to_vec(), kept) {
+            *bytes -= previous.size(key);
         }
+        *bytes += size;
     }
 
     /// Marks a write of `keys` of `tree` in flight until the guard drops
@@ -236,6 +312,24 @@ mod tests {
         }
         store.delete(Space::Settings, b"portal/X").unwrap();
         assert_eq!(store.get(Space::Settings, b"portal/X").unwrap(), None);
+        // Decoded values follow the writes too (kept decoded once read).
+        use crate::store::StoreExt;
+        for n in 0..50u64 {
+            store
+                .put_json(Space::Settings, "windows/X", &vec![n, n + 1])
+                .unwrap();
+            for _ in 0..2 {
+                let read: Option<Vec<u64>> = store.get_json(Space::Settings, "windows/X").unwrap();
+                assert_eq!(read, Some(vec![n, n + 1]));
+                // Another type decoded from the same bytes is its own value.
+                let raw: Option<serde_json::Value> =
+                    store.get_json(Space::Settings, "windows/X").unwrap();
+                assert_eq!(raw, Some(serde_json::json!([n, n + 1])));
+            }
+        }
+        store.delete(Space::Settings, b"windows/X").unwrap();
+        let gone: Option<Vec<u64>> = store.get_json(Space::Settings, "windows/X").unwrap();
+        assert_eq!(gone, None);
         done.store(true, std::sync::atomic::Ordering::Relaxed);
         reader.join().unwrap();
     }
