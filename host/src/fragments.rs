@@ -85,8 +85,21 @@ pub fn key(plugin: &LoadedPlugin, block: &Block, ctx: &CallContext) -> Option<u6
             roles.hash(&mut hasher);
         }
         Audience::Personal => {
-            // Everything the plugin is told of the person.
-            format!("{:?}", invocation.caller).hash(&mut hasher);
+            // Everything the plugin is told of the person (destructured: a
+            // field added to the contract must be added here).
+            if let Some(crate::runtime::WitCaller {
+                id,
+                login,
+                display_name,
+                profiles,
+                groups,
+                functions,
+                region_admin,
+            }) = &invocation.caller
+            {
+                (id, login, display_name, profiles).hash(&mut hasher);
+                (groups, functions, region_admin).hash(&mut hasher);
+            }
             invocation.roles.hash(&mut hasher);
         }
     }

@@ -2,6 +2,8 @@
 //! menu and the home page's block (the region's connectors, the
 //! establishment's own and its plugins, filtered by who may see them).
 
+use std::sync::Arc;
+
 use serde_json::{Value, json};
 
 use super::visitor::Visitor;
@@ -87,23 +89,37 @@ pub fn by_category(uai: &str, visible: &[Service]) -> Vec<Value> {
         .collect()
 }
 
+/// The visitor's services in `uai` by category, computed once per request
+/// (the layout's menu and the home page's block share them).
+fn categories(app: &App, visitor: &Visitor, uai: &str) -> anyhow::Result<Arc<Vec<Value>>> {
+    if let Some((at, categories)) = visitor.services.get()
+        && at == uai
+    {
+        return Ok(categories.clone());
+    }
+    let visible = visible_services(app, visitor.user.as_ref(), uai, &enabled_plugins(app, uai))?;
+    let categories = Arc::new(by_category(uai, &visible));
+    let _ = visitor.services.set((uai.to_string(), categories.clone()));
+    Ok(categories)
+}
+
 /// The "Mes services" home-page block: the visitor's services by category; none
 /// when they have none.
 pub fn home_block(app: &App, visitor: &Visitor, uai: &str) -> anyhow::Result<Option<Value>> {
-    let visible = visible_services(app, visitor.user.as_ref(), uai, &enabled_plugins(app, uai))?;
-    Ok((!visible.is_empty()).then(|| json!({ "categories": by_category(uai, &visible) })))
+    let categories = categories(app, visitor, uai)?;
+    Ok((!categories.is_empty()).then(|| json!({ "categories": *categories })))
 }
 
 /// The "Mes services" menu of the establishment layout (`portal.services`).
-pub fn menu(app: &App, visitor: &Visitor, uai: &str, plugins: &[(String, String)]) -> Value {
-    let visible = visible_services(app, visitor.user.as_ref(), uai, plugins).unwrap_or_else(|e| {
+pub fn menu(app: &App, visitor: &Visitor, uai: &str) -> Value {
+    let categories = categories(app, visitor, uai).unwrap_or_else(|e| {
         tracing::error!("services de {uai} : {e:#}");
-        Vec::new()
+        Arc::default()
     });
     let url = format!("/e/{uai}/services");
     json!({
         "active": visitor.path.starts_with(&url),
         "url": url,
-        "categories": by_category(uai, &visible),
+        "categories": *categories,
     })
 }

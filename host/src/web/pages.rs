@@ -90,7 +90,7 @@ pub fn portal_context(
                 url,
             });
         }
-        services_menu = catalogue::menu(app, visitor, &e.uai, &enabled);
+        services_menu = catalogue::menu(app, visitor, &e.uai);
     }
     let user = visitor.user.as_ref().map(|u| {
         json!({
