@@ -135,12 +135,21 @@ fn load_generator(plan: &str) {
     let addr = plan["addr"].as_str().unwrap().to_string();
     let seconds = plan["seconds"].as_f64().unwrap();
     let connections = plan["connections"].as_u64().unwrap() as usize;
-    let steps: Vec<Step> = plan["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(Step::from_json)
-        .collect();
+    // Every connection runs `steps`, or connection i the i-th list of `per_connection`.
+    let lists: Vec<Vec<Step>> = match plan["per_connection"].as_array() {
+        Some(lists) => lists
+            .iter()
+            .map(|l| l.as_array().unwrap().iter().map(Step::from_json).collect())
+            .collect(),
+        None => vec![
+            plan["steps"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(Step::from_json)
+                .collect(),
+        ],
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -148,8 +157,8 @@ fn load_generator(plan: &str) {
     let latencies = runtime.block_on(async {
         let deadline = Instant::now() + Duration::from_secs_f64(seconds);
         let mut tasks = Vec::new();
-        for _ in 0..connections {
-            let (addr, steps) = (addr.clone(), steps.clone());
+        for i in 0..connections {
+            let (addr, steps) = (addr.clone(), lists[i % lists.len()].clone());
             tasks.push(tokio::spawn(async move {
                 let stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
                 stream.set_nodelay(true).unwrap();
@@ -288,20 +297,36 @@ impl Bench {
         Bench { server, base, addr }
     }
 
-    /// Runs the load generator on CPU 1 with `steps` per iteration.
-    fn run(&self, steps: &[Step], time: Duration) -> Run {
+    /// A load generator on CPU 1: `connections` connections, each running
+    /// its list of `lists` (connection i the i-th, in turn) for `time`.
+    fn load_generator(&self, lists: &[Vec<Step>], connections: usize, time: Duration) -> Command {
         let plan = serde_json::json!({
             "addr": self.addr,
             "seconds": time.as_secs_f64(),
-            "connections": CONNECTIONS,
-            "steps": steps.iter().map(Step::to_json).collect::<Vec<_>>(),
+            "connections": connections,
+            "per_connection": lists
+                .iter()
+                .map(|l| l.iter().map(Step::to_json).collect::<Vec<_>>())
+                .collect::<Vec<_>>(),
         });
-        let (ticks, switches) = server_usage(self.server.id());
-        let started = Instant::now();
-        let output = Command::new("taskset")
+        let mut command = Command::new("taskset");
+        command
             .args(["-c", "1"])
             .arg(std::env::current_exe().unwrap())
-            .env(LOADGEN_ENV, plan.to_string())
+            .env(LOADGEN_ENV, plan.to_string());
+        command
+    }
+
+    /// Runs the load generator with `steps` per iteration on every connection.
+    fn run(&self, steps: &[Step], time: Duration) -> Run {
+        self.run_with(steps, CONNECTIONS, time)
+    }
+
+    fn run_with(&self, steps: &[Step], connections: usize, time: Duration) -> Run {
+        let (ticks, switches) = server_usage(self.server.id());
+        let started = Instant::now();
+        let output = self
+            .load_generator(&[steps.to_vec()], connections, time)
             .output()
             .unwrap();
         let elapsed = started.elapsed();
@@ -333,6 +358,89 @@ fn median(mut runs: Vec<Run>) -> Run {
         cpu_per_request: cpu[cpu.len() / 2],
         ..mid
     }
+}
+
+/// Accounts that sign in over and over during the storm, one per connection.
+const STORM_ACCOUNTS: [&str; 8] = [
+    "jean.dupont",
+    "paul.martin",
+    "lea.garnier",
+    "tom.martin",
+    "marie.lefebvre",
+    "karim.haddad",
+    "sophie.giraud",
+    "nathalie.perrin",
+];
+
+/// The pupil home's latency from 2 connections, alone and while 8 others sign
+/// in over and over (GET /login, POST /login: argon2id on the low-priority
+/// pool), 3 rounds each, interleaved.
+fn sign_in_storm(bench: &Bench, home: &str, pupil: &str) -> String {
+    // The anonymous double-submit token: the same value in the cookie and the form.
+    let token = "0123456789abcdef0123456789abcdef";
+    let storm: Vec<Vec<Step>> = STORM_ACCOUNTS
+        .iter()
+        .map(|login| {
+            let cookie = format!("preau_csrf={token}");
+            vec![
+                Step::get("/login", &cookie),
+                Step {
+                    method: "POST",
+                    path: "/login".into(),
+                    cookie,
+                    body: preau_tests::url_encode(&[
+                        ("login", login),
+                        ("password", DEMO_PASSWORD),
+                        ("csrf", token),
+                    ]),
+                    status: 303,
+                },
+            ]
+        })
+        .collect();
+    let viewer = [Step::get(home, pupil)];
+    let (mut idle, mut stormed, mut sign_ins) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        idle.push(bench.run_with(&viewer, 2, ROUND));
+        let started = Instant::now();
+        let stormer = bench
+            .load_generator(&storm, STORM_ACCOUNTS.len(), ROUND + Duration::from_secs(1))
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(500));
+        stormed.push(bench.run_with(&viewer, 2, ROUND));
+        let output = stormer.wait_with_output().unwrap();
+        assert!(output.status.success(), "tempête de connexions");
+        let result: serde_json::Value = serde_json::from_slice(output.stdout.trim_ascii()).unwrap();
+        sign_ins.push(result["iterations"].as_f64().unwrap() / started.elapsed().as_secs_f64());
+    }
+    let p99 = |runs: &[Run]| {
+        let mut v: Vec<Duration> = runs.iter().map(|r| r.p99).collect();
+        v.sort();
+        v[v.len() / 2]
+    };
+    let p50 = |runs: &[Run]| {
+        let mut v: Vec<Duration> = runs.iter().map(|r| r.p50).collect();
+        v.sort();
+        v[v.len() / 2]
+    };
+    sign_ins.sort_by(f64::total_cmp);
+    let (idle_p99, storm_p99) = (p99(&idle), p99(&stormed));
+    format!(
+        "**Sign-in storm.** The pupil home page from 2 connections, alone, then while {n} other \
+         connections sign in over and over (GET `/login`, POST `/login`: argon2id on the password pool, \
+         `nice 19`), {ROUNDS} rounds of {secs} s interleaved, medians: p50 {ip50} idle, {sp50} during; \
+         **p99 {ip99} idle, {sp99} during: {ratio:.2}×** (target ≤ 1.5×), with {rate:.1} sign-ins/s.\n\n",
+        n = STORM_ACCOUNTS.len(),
+        secs = ROUND.as_secs(),
+        ip50 = us(p50(&idle)),
+        sp50 = us(p50(&stormed)),
+        ip99 = us(idle_p99),
+        sp99 = us(storm_p99),
+        ratio = storm_p99.as_secs_f64() / idle_p99.as_secs_f64(),
+        rate = sign_ins[sign_ins.len() / 2],
+    )
 }
 
 fn us(d: Duration) -> String {
@@ -488,6 +596,8 @@ fn main() {
         ratio = after_write / cached,
         cached = cached * 1e6,
     );
+    let storm = sign_in_storm(&bench, &home, &pupil);
+    let section = format!("{section}{storm}");
     let path = repo_root().join("BENCHMARKS.md");
     write_bench_section(&path, "pages-bench", &section);
     println!("{section}\nécrit dans {}", path.display());
