@@ -23,6 +23,18 @@ pub fn repo_root() -> PathBuf {
 pub const DEMO_PASSWORD: &str = "preau-demo";
 /// UAI of the Collège du Pilat (blog enabled in the demo).
 pub const PILAT: &str = "0420003A";
+
+/// Demo accounts the benchmarks' sign-in storms use, one per connection.
+pub const STORM_ACCOUNTS: [&str; 8] = [
+    "jean.dupont",
+    "paul.martin",
+    "lea.garnier",
+    "tom.martin",
+    "marie.lefebvre",
+    "karim.haddad",
+    "sophie.giraud",
+    "nathalie.perrin",
+];
 /// UAI of the second demo establishment (blog disabled).
 pub const FOREZ: &str = "0420013L";
 

@@ -464,18 +464,6 @@ async fn services(server: &TestServer) -> String {
     )
 }
 
-/// Demo accounts that sign in during the storm (all with the demo password).
-const STORM_ACCOUNTS: [&str; 8] = [
-    "jean.dupont",
-    "paul.martin",
-    "lea.garnier",
-    "tom.martin",
-    "marie.lefebvre",
-    "karim.haddad",
-    "sophie.giraud",
-    "nathalie.perrin",
-];
-
 /// Section 5: concurrent clients signing in over and over (GET /login for the
 /// CSRF token, POST /login), and the home page's latency meanwhile.
 async fn login_storm(server: &TestServer, pupil: &Client, home: &str, blocks: usize) -> String {
@@ -486,7 +474,7 @@ async fn login_storm(server: &TestServer, pupil: &Client, home: &str, blocks: us
     let idle = measure_for(window, call_home).await;
     let stop = Arc::new(AtomicBool::new(false));
     let mut stormers = Vec::new();
-    for login in STORM_ACCOUNTS {
+    for login in preau_tests::STORM_ACCOUNTS {
         let client = server.client();
         let stop = stop.clone();
         stormers.push(tokio::spawn(async move {
@@ -530,7 +518,7 @@ async fn login_storm(server: &TestServer, pupil: &Client, home: &str, blocks: us
          p99 during the storm / idle: **{ratio:.2}×**. The password pool is half the cores (one \
          thread here) at the lowest scheduling priority (`nice` 19), so the pages keep the CPU they \
          need; before the lower priority, the same storm gave 2.9× and 4.2×.\n",
-        clients = STORM_ACCOUNTS.len(),
+        clients = preau_tests::STORM_ACCOUNTS.len(),
         storm = storm_time.as_secs_f64(),
         secs = window.as_secs(),
         rate = count as f64 / storm_time.as_secs_f64(),

@@ -360,25 +360,13 @@ fn median(mut runs: Vec<Run>) -> Run {
     }
 }
 
-/// Accounts that sign in over and over during the storm, one per connection.
-const STORM_ACCOUNTS: [&str; 8] = [
-    "jean.dupont",
-    "paul.martin",
-    "lea.garnier",
-    "tom.martin",
-    "marie.lefebvre",
-    "karim.haddad",
-    "sophie.giraud",
-    "nathalie.perrin",
-];
-
 /// The pupil home's latency from 2 connections, alone and while 8 others sign
 /// in over and over (GET /login, POST /login: argon2id on the low-priority
 /// pool), 3 rounds each, interleaved.
 fn sign_in_storm(bench: &Bench, home: &str, pupil: &str) -> String {
     // The anonymous double-submit token: the same value in the cookie and the form.
     let token = "0123456789abcdef0123456789abcdef";
-    let storm: Vec<Vec<Step>> = STORM_ACCOUNTS
+    let storm: Vec<Vec<Step>> = preau_tests::STORM_ACCOUNTS
         .iter()
         .map(|login| {
             let cookie = format!("preau_csrf={token}");
@@ -404,7 +392,11 @@ fn sign_in_storm(bench: &Bench, home: &str, pupil: &str) -> String {
         idle.push(bench.run_with(&viewer, 2, ROUND));
         let started = Instant::now();
         let stormer = bench
-            .load_generator(&storm, STORM_ACCOUNTS.len(), ROUND + Duration::from_secs(1))
+            .load_generator(
+                &storm,
+                preau_tests::STORM_ACCOUNTS.len(),
+                ROUND + Duration::from_secs(1),
+            )
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
@@ -432,7 +424,7 @@ fn sign_in_storm(bench: &Bench, home: &str, pupil: &str) -> String {
          connections sign in over and over (GET `/login`, POST `/login`: argon2id on the password pool, \
          `nice 19`), {ROUNDS} rounds of {secs} s interleaved, medians: p50 {ip50} idle, {sp50} during; \
          **p99 {ip99} idle, {sp99} during: {ratio:.2}×** (target ≤ 1.5×), with {rate:.1} sign-ins/s.\n\n",
-        n = STORM_ACCOUNTS.len(),
+        n = preau_tests::STORM_ACCOUNTS.len(),
         secs = ROUND.as_secs(),
         ip50 = us(p50(&idle)),
         sp50 = us(p50(&stormed)),
