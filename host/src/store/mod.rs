@@ -23,7 +23,7 @@ pub mod snapshot;
 pub mod usage;
 
 pub use identity::{Identity, OpenOptions, Opening, Refusal, open_data_dir};
-pub use sled_engine::SledStore;
+pub use sled_engine::{CACHE_CAPACITY as SLED_CACHE_CAPACITY, SledStore};
 pub use snapshot::Summary as SnapshotSummary;
 
 /// A write refused because the disk holding the data folder is (nearly) full.
