@@ -13,13 +13,14 @@
 //! it lowercases, removes accents and turns every run of other characters into
 //! one space.)
 //!
-//! Index format 2 ([`INDEX_FORMAT`]) keeps the values nearly empty: a last-name
-//! entry's value is empty; a first-name entry's value is empty when the folded
-//! first name is the text's first word, else the first name's length in bytes
-//! (ASCII digits: `jean pierre le gall` → `11`). The person shown in a result
-//! comes from the user record (`Space::Users`, key = id), read only for the
-//! page's results and, when the query filters by profile, group or function,
-//! for the candidates whose name matched. Format 1 held a JSON
+//! Index format 2 ([`INDEX_FORMAT`]): a last-name entry's value is the
+//! person's summary in a compact binary form ([`IndexedPerson::encode`]), so a
+//! results page needs no other read for them; a first-name entry's value is
+//! empty when the folded first name is the text's first word, else the first
+//! name's length in bytes (ASCII digits: `jean pierre le gall` → `11`). A
+//! first-name match's person is read from its last-name entry in the same
+//! scope (its key is the match's sort key), only when it reaches the page or
+//! when the query filters by profile, group or function. Format 1 held a JSON
 //! [`IndexedPerson`] in every entry (a value starting with `{`); the keys are
 //! the same, and both values are read, so a store written by format 1 answers
 //! the same results until [`super::reindex`] rewrites its values at start.
@@ -120,6 +121,47 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
+/// First byte of [`IndexedPerson::encode`] (never `{`, which starts format 1's JSON).
+const SUMMARY: u8 = 2;
+
+/// A length: one byte below 255, else 255 and four bytes (little-endian).
+fn put_len(out: &mut Vec<u8>, n: usize) {
+    match u8::try_from(n) {
+        Ok(small) if small < u8::MAX => out.push(small),
+        _ => {
+            out.push(u8::MAX);
+            out.extend_from_slice(&u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes());
+        }
+    }
+}
+
+fn put_str(out: &mut Vec<u8>, text: &str) {
+    // Longer than 4 GiB cannot be: a record that size is refused well before.
+    put_len(out, text.len());
+    out.extend_from_slice(text.as_bytes());
+}
+
+fn get_len(input: &mut &[u8]) -> Option<usize> {
+    let (&first, rest) = input.split_first()?;
+    *input = rest;
+    if first < u8::MAX {
+        return Some(usize::from(first));
+    }
+    let (bytes, rest) = input.split_first_chunk::<4>()?;
+    *input = rest;
+    usize::try_from(u32::from_le_bytes(*bytes)).ok()
+}
+
+fn get_str(input: &mut &[u8]) -> Option<String> {
+    let n = get_len(input)?;
+    if input.len() < n {
+        return None;
+    }
+    let (text, rest) = input.split_at(n);
+    *input = rest;
+    String::from_utf8(text.to_vec()).ok()
+}
+
 impl IndexedPerson {
     /// The summary of `user`.
     pub fn of(user: &User) -> Self {
@@ -175,6 +217,60 @@ impl IndexedPerson {
                 parts.next().unwrap_or(""),
             );
             kind == "f" && uai.is_none_or(|uai| u == uai) && value.contains(&wanted)
+        })
+    }
+
+    /// The compact form format 2 keeps in last-name entries: [`SUMMARY`], flags
+    /// (1: blocked, 2: never signed in), then id, last name, first name, login,
+    /// the profiles (a count, then UAI and code of each) and the tags (a count,
+    /// then each), every string and count as [`put_len`] then its bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = vec![
+            SUMMARY,
+            u8::from(self.blocked) | (u8::from(self.never_signed_in) << 1),
+        ];
+        for text in [&self.id, &self.last_name, &self.first_name, &self.login] {
+            put_str(&mut out, text);
+        }
+        put_len(&mut out, self.profiles.len());
+        for (uai, profile) in &self.profiles {
+            put_str(&mut out, uai);
+            put_str(&mut out, profile);
+        }
+        put_len(&mut out, self.tags.len());
+        for tag in &self.tags {
+            put_str(&mut out, tag);
+        }
+        out
+    }
+
+    /// Reads [`Self::encode`]'s form (None: not that form, or damaged).
+    pub fn decode(bytes: &[u8]) -> Option<Self> {
+        let (&marker, rest) = bytes.split_first()?;
+        let (&flags, mut input) = rest.split_first()?;
+        if marker != SUMMARY {
+            return None;
+        }
+        let input = &mut input;
+        let id = get_str(input)?;
+        let last_name = get_str(input)?;
+        let first_name = get_str(input)?;
+        let login = get_str(input)?;
+        let profiles = (0..get_len(input)?)
+            .map(|_| Some((get_str(input)?, get_str(input)?)))
+            .collect::<Option<Vec<_>>>()?;
+        let tags = (0..get_len(input)?)
+            .map(|_| get_str(input))
+            .collect::<Option<Vec<_>>>()?;
+        input.is_empty().then_some(IndexedPerson {
+            id,
+            last_name,
+            first_name,
+            login,
+            profiles,
+            blocked: flags & 1 != 0,
+            never_signed_in: flags & 2 != 0,
+            tags,
         })
     }
 
@@ -244,6 +340,7 @@ fn index_entries(user: &User) -> Vec<(Vec<u8>, Vec<u8>)> {
     let first = key_text(&user.first_name);
     let by_last = format!("{last} {first}");
     let by_first = format!("{first} {last}");
+    let summary = IndexedPerson::of(user).encode();
     // Empty when the first name is the first word of `by_first`.
     let first_value = if first.contains(' ') {
         first.len().to_string().into_bytes()
@@ -254,7 +351,7 @@ fn index_entries(user: &User) -> Vec<(Vec<u8>, Vec<u8>)> {
         .into_iter()
         .flat_map(|scope| {
             [
-                (index_key(scope, 'n', &by_last, &user.id), Vec::new()),
+                (index_key(scope, 'n', &by_last, &user.id), summary.clone()),
                 (
                     index_key(scope, 'p', &by_first, &user.id),
                     first_value.clone(),
@@ -301,7 +398,7 @@ pub fn everyone_in(store: &dyn Store, uai: &str) -> Result<Vec<IndexedPerson>> {
         usize::MAX,
         false,
     )? {
-        let person = match legacy(&value)? {
+        let person = match summary(&value)? {
             Some(person) => Some(person),
             None => split_entry(&key, prefix.len())
                 .map(|(_, id)| person_of(store, id))
@@ -401,14 +498,30 @@ fn split_entry(key: &[u8], base: usize) -> Option<(&str, &str)> {
     rest.rsplit_once(SEP as char)
 }
 
-/// The person of a format-1 value (JSON); None for a format-2 value.
-fn legacy(value: &[u8]) -> Result<Option<IndexedPerson>> {
-    if value.first() != Some(&b'{') {
-        return Ok(None);
+/// The person an entry's value holds: a format-2 last-name entry's
+/// [`IndexedPerson::encode`], or any format-1 entry's JSON; None for a format-2
+/// first-name entry.
+fn summary(value: &[u8]) -> Result<Option<IndexedPerson>> {
+    match value.first() {
+        Some(b'{') => serde_json::from_slice(value)
+            .map(Some)
+            .context("entrée d'index illisible"),
+        Some(&SUMMARY) => IndexedPerson::decode(value)
+            .map(Some)
+            .context("entrée d'index illisible"),
+        _ => Ok(None),
     }
-    serde_json::from_slice(value)
-        .map(Some)
-        .context("entrée d'index illisible")
+}
+
+/// The person of a first-name candidate: from the last-name entry of the same
+/// scope (`n_key`, next to the page's other results), else from the record.
+fn resolve(store: &dyn Store, id: &str, n_key: &[u8]) -> Result<Option<IndexedPerson>> {
+    if let Some(value) = store.get(Space::DirectoryIndex, n_key)?
+        && let Some(person) = summary(&value)?
+    {
+        return Ok(Some(person));
+    }
+    person_of(store, id)
 }
 
 /// The length of the folded first name at the start of a first-name entry's
@@ -435,8 +548,10 @@ fn first_name_entry(
     text: &str,
     id: &str,
     value: &[u8],
-    legacy: Option<&IndexedPerson>,
+    person: Option<&IndexedPerson>,
 ) -> (Vec<u8>, String) {
+    // Format 1: the first name comes from the JSON summary.
+    let legacy = person.filter(|_| value.first() == Some(&b'{'));
     let Some(person) = legacy else {
         let split = first_name_len(text, value);
         let (first, last) = (&text[..split], text.get(split + 1..).unwrap_or(""));
@@ -452,10 +567,12 @@ fn first_name_entry(
 }
 
 /// A candidate read and kept, not yet released: its id, and its person when
-/// already read (a format-1 value, or a filter that needed it).
+/// already read (a last-name entry, a format-1 value, or a filter that needed
+/// it); else the key of its last-name entry, read if it reaches the page.
 struct Candidate {
     id: String,
     person: Option<IndexedPerson>,
+    n_key: Vec<u8>,
 }
 
 enum Kind {
@@ -617,28 +734,34 @@ impl Source {
         if !reader.filter.text(text) {
             return Ok(false);
         }
-        let mut person = legacy(value)?;
+        let mut person = summary(value)?;
+        let (sort, own) = match &self.kind {
+            Kind::LastName => (key[self.base..].to_vec(), None),
+            Kind::FirstName { .. } | Kind::Collected => {
+                let (sort, own) = first_name_entry(text, id, value, person.as_ref());
+                (sort, Some(own))
+            }
+        };
+        if let (Kind::FirstName { first, .. }, Some(own)) = (&self.kind, &own)
+            && own != first
+            && reader.blocks.contains(own)
+        {
+            return Ok(true); // released by that name's own block
+        }
+        // `<scope>␟n␟` then the sort key: the person's last-name entry.
+        let mut n_key = self.prefix[..self.base - 2].to_vec();
+        n_key.extend_from_slice(b"n\x1f");
+        n_key.extend_from_slice(&sort);
         if reader.filter.needs_person() {
             if person.is_none() {
-                person = person_of(reader.store, id)?;
+                person = resolve(reader.store, id, &n_key)?;
             }
             if !person.as_ref().is_some_and(|p| reader.filter.person(p)) {
                 return Ok(true);
             }
         }
-        let sort = match &self.kind {
-            Kind::LastName => key[self.base..].to_vec(),
-            Kind::FirstName { first, .. } => {
-                let (sort, own) = first_name_entry(text, id, value, person.as_ref());
-                if own != *first && reader.blocks.contains(&own) {
-                    return Ok(true); // released by that name's own block
-                }
-                sort
-            }
-            Kind::Collected => first_name_entry(text, id, value, person.as_ref()).0,
-        };
         let id = id.to_string();
-        self.pending.insert(sort, Candidate { id, person });
+        self.pending.insert(sort, Candidate { id, person, n_key });
         Ok(true)
     }
 }
@@ -687,7 +810,7 @@ fn first_name_sources(
             after = Some(key);
             continue;
         };
-        let first = match legacy(&value)? {
+        let first = match summary(&value)? {
             Some(person) => {
                 let first = key_text(&person.first_name);
                 if text.starts_with(&first) && text[first.len()..].starts_with(' ') {
@@ -805,7 +928,7 @@ fn search_with(
         match candidate.person {
             Some(person) => people.push(person),
             // A record removed since its entry was read is left out.
-            None => people.extend(person_of(store, &candidate.id)?),
+            None => people.extend(resolve(store, &candidate.id, &candidate.n_key)?),
         }
     }
     Ok(Page { people, has_next })
@@ -835,6 +958,33 @@ mod tests {
         ] {
             assert_eq!(key_text(name), key, "{name}");
         }
+    }
+
+    #[test]
+    fn summaries_round_trip_and_refuse_damage() {
+        let long = "x".repeat(300);
+        let person = IndexedPerson {
+            id: "u42".into(),
+            last_name: "Œuvray-Le Gall".into(),
+            first_name: long.clone(),
+            login: "".into(),
+            profiles: vec![("0420003A".into(), "parent".into()); 2],
+            blocked: true,
+            never_signed_in: false,
+            tags: (0..260).map(|i| format!("0420003A|g|{i}")).collect(),
+        };
+        let bytes = person.encode();
+        assert_eq!(IndexedPerson::decode(&bytes), Some(person.clone()));
+        assert_eq!(summary(&bytes).unwrap(), Some(person));
+        for cut in 0..bytes.len() {
+            assert_eq!(IndexedPerson::decode(&bytes[..cut]), None, "{cut}");
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert_eq!(IndexedPerson::decode(&longer), None);
+        // First-name values are not summaries.
+        assert_eq!(summary(b"").unwrap(), None);
+        assert_eq!(summary(b"11").unwrap(), None);
     }
 
     const PILAT: &str = "0420003A";

@@ -66,10 +66,11 @@ impl Space {
     }
 }
 
-/// sled's page cache. Its default, 1 GiB, let a bulk load of a region's
-/// directory (1 000 000 people) reach 6 GB of resident memory, since sled's
-/// accounting of what it caches falls far below what the cached pages take.
-pub const CACHE_CAPACITY: u64 = 256 << 20;
+/// sled's page cache: its default, 1 GiB. A smaller one was tried for the
+/// directory's bulk load (256 MiB, BENCHMARKS.md): the load's peak resident
+/// memory doubled (10.6 GB) and it took longer, sled paging out and back in
+/// the nodes each batch touches.
+pub const CACHE_CAPACITY: u64 = 1 << 30;
 
 /// The engine's settings for a folder, the same at every opening (a reopen
 /// after a failure included).
