@@ -719,9 +719,9 @@ fn main() {
          tail), profiles ≈ 75 % pupils, 20 % parents, 4 % teachers, 1 % staff, 5 % of parents and \
          teachers in a second establishment. Real sled database in a temporary folder (removed at the end).\n\n\
          **Load**: {users} user records and {entries} index entries (each person: last-name and \
-         first-name entries in each establishment and region-wide; index format 2: a key and an empty \
-         value, or the first name's length when it has several words; a results page reads its people's \
-         records) written with `batch`, \
+         first-name entries in each establishment and region-wide; index format 2: a last-name entry holds \
+         the person's compact binary summary, a first-name entry only the first name's length when it \
+         has several words) written with `batch`, \
          {per_batch} users per batch (one batch of records, one of index entries, each flushed), \
          generation on a second thread: **{load:.0} s** ({rate:.0} people/s).\n\n\
          **Queries**: page 1 of {per_page}, one thread. Single-word queries are 2–4 \

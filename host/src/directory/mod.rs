@@ -27,6 +27,7 @@ pub mod passwords;
 pub mod reindex;
 pub mod search;
 pub mod sessions;
+pub mod summary;
 pub mod users;
 
 pub use access::{AccessWindow, Closed};
