@@ -105,8 +105,18 @@ mod tests {
             first_name: firsts[i % 5].into(),
             last_name: lasts[(i / 5) % 5].into(),
             memberships: vec![Membership {
-                uai: if i % 2 == 0 { "0420003A" } else { "0420013L" }.into(),
-                profile: if i % 3 == 0 { "parent" } else { "eleve" }.into(),
+                uai: if i.is_multiple_of(2) {
+                    "0420003A"
+                } else {
+                    "0420013L"
+                }
+                .into(),
+                profile: if i.is_multiple_of(3) {
+                    "parent"
+                } else {
+                    "eleve"
+                }
+                .into(),
                 groups: vec![format!("g{}", i % 4)],
                 ..Default::default()
             }],
