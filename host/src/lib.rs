@@ -235,6 +235,11 @@ pub async fn build(config: Config) -> Result<Arc<App>> {
         config.wasm_dir.clone(),
         config.cache_dir.clone(),
     )?;
+    // A search index written by an older version is rewritten at the current format, once
+    // (search reads both meanwhile, so a failure here only leaves the space unreclaimed).
+    if let Err(e) = directory::reindex::ensure_index_format(store.as_ref()) {
+        tracing::warn!("index de l'annuaire non réécrit : {e:#}");
+    }
     // Plugin namespaces' usage, counted once for a store from before quotas.
     store::usage::ensure_counted(store.as_ref()).context("comptage de l'espace des services")?;
     if let Some(mib) = directory.region_setting::<u64>(web::QUOTA_SETTING)? {

@@ -2,7 +2,7 @@
 //!
 //! Checked: every user record decodes; the search index holds exactly the
 //! entries [`super::search::index_ops`] derives from the records, with the
-//! same summaries; every login points at a user who has that login, and every
+//! same values (or the summaries format 1 wrote, until the start rewrites them); every login points at a user who has that login, and every
 //! user's login is there; every group-member entry names an existing user
 //! and group.
 
@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::Result;
 
-use super::search::index_ops;
+use super::search::{index_ops, legacy_index_value};
 use super::{Group, User};
 use crate::store::{Op, Space, Store, StoreExt};
 
@@ -84,7 +84,8 @@ pub fn check(store: &dyn Store) -> Result<Report> {
     report.index_entries = index.len();
     report.group_members = members.len();
 
-    let mut expected: BTreeMap<Vec<u8>, (Vec<u8>, String)> = BTreeMap::new();
+    // Key → (value, format-1 value, user id).
+    let mut expected: BTreeMap<Vec<u8>, (Vec<u8>, Vec<u8>, String)> = BTreeMap::new();
     for (key, user) in &users {
         if *key != user.id {
             report.problem(format!(
@@ -92,19 +93,20 @@ pub fn check(store: &dyn Store) -> Result<Report> {
                 user.id
             ));
         }
+        let legacy = legacy_index_value(user);
         for op in index_ops(user) {
             if let Op::Put(k, v) = op {
-                expected.insert(k, (v, user.id.clone()));
+                expected.insert(k, (v, legacy.clone(), user.id.clone()));
             }
         }
     }
-    for (key, (value, id)) in &expected {
+    for (key, (value, legacy, id)) in &expected {
         match index.get(key) {
             None => report.problem(format!(
                 "index de recherche : entrée manquante pour {id} ({})",
                 printable(key)
             )),
-            Some(found) if found != value => report.problem(format!(
+            Some(found) if found != value && found != legacy => report.problem(format!(
                 "index de recherche : résumé périmé pour {id} ({})",
                 printable(key)
             )),

@@ -24,8 +24,10 @@ pub mod identifiers;
 pub mod naming;
 pub mod password_policy;
 pub mod passwords;
+pub mod reindex;
 pub mod search;
 pub mod sessions;
+pub mod summary;
 pub mod users;
 
 pub use access::{AccessWindow, Closed};

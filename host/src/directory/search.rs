@@ -11,8 +11,19 @@
 //!
 //! (`␟` is the unit separator `\x1f`; `key` is [`preau_text::fold::search_key`]:
 //! it lowercases, removes accents and turns every run of other characters into
-//! one space.) The value is a compact
-//! JSON [`IndexedPerson`], so a results page needs no other read.
+//! one space.)
+//!
+//! Index format 2 ([`INDEX_FORMAT`]): a last-name entry's value is the
+//! person's summary in a compact binary form ([`IndexedPerson::encode`]), so a
+//! results page needs no other read for them; a first-name entry's value is
+//! empty when the folded first name is the text's first word, else the first
+//! name's length in bytes (ASCII digits: `jean pierre le gall` → `11`). A
+//! first-name match's person is read from its last-name entry in the same
+//! scope (its key is the match's sort key), only when it reaches the page or
+//! when the query filters by profile, group or function. Format 1 held a JSON
+//! [`IndexedPerson`] in every entry (a value starting with `{`); the keys are
+//! the same, and both values are read, so a store written by format 1 answers
+//! the same results until the start rewrites its values (`directory/reindex.rs`).
 //!
 //! # Search
 //!
@@ -51,9 +62,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use anyhow::{Context, Result};
-use serde::{Deserialize, Serialize};
 
 use super::User;
+pub use super::summary::IndexedPerson;
+use super::summary::of_value as summary;
 use crate::store::{Entry, Op, Space, Store};
 
 /// The scope of the whole region.
@@ -73,105 +85,8 @@ const REGION_COLLECT_CAP: usize = 32;
 
 const SEP: u8 = 0x1f;
 
-/// What an index entry holds: enough to show a person in a results list.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IndexedPerson {
-    /// User id.
-    #[serde(rename = "i")]
-    pub id: String,
-    /// Last name, as written.
-    #[serde(rename = "n")]
-    pub last_name: String,
-    /// First name, as written.
-    #[serde(rename = "p")]
-    pub first_name: String,
-    /// Login.
-    #[serde(rename = "l")]
-    pub login: String,
-    /// (UAI, profile code) of each membership.
-    #[serde(rename = "r", default)]
-    pub profiles: Vec<(String, String)>,
-    /// Blocked account.
-    #[serde(rename = "b", default, skip_serializing_if = "is_false")]
-    pub blocked: bool,
-    /// Never signed in.
-    #[serde(rename = "v", default, skip_serializing_if = "is_false")]
-    pub never_signed_in: bool,
-    /// Per membership: `<uai>|g|<group id>`, `<uai>|f|<folded function or discipline>`,
-    /// for the group, class, level and function filters.
-    #[serde(rename = "t", default, skip_serializing_if = "Vec::is_empty")]
-    pub tags: Vec<String>,
-}
-
-fn is_false(b: &bool) -> bool {
-    !*b
-}
-
-impl IndexedPerson {
-    /// The summary of `user`.
-    pub fn of(user: &User) -> Self {
-        IndexedPerson {
-            id: user.id.clone(),
-            last_name: user.last_name.clone(),
-            first_name: user.first_name.clone(),
-            login: user.login.clone(),
-            profiles: user
-                .memberships
-                .iter()
-                .map(|m| (m.uai.clone(), m.profile.clone()))
-                .collect(),
-            blocked: user.blocked,
-            never_signed_in: user.last_login.is_none(),
-            tags: user
-                .memberships
-                .iter()
-                .flat_map(|m| {
-                    let groups = m.groups.iter().map(move |g| format!("{}|g|{g}", m.uai));
-                    let functions = m
-                        .functions
-                        .iter()
-                        .chain(&m.disciplines)
-                        .map(move |f| format!("{}|f|{}", m.uai, key_text(f)));
-                    groups.chain(functions)
-                })
-                .collect(),
-        }
-    }
-
-    /// Whether the person is in one of `groups` (in `uai`, or anywhere if None).
-    pub fn in_any_group(&self, uai: Option<&str>, groups: &[String]) -> bool {
-        self.tags.iter().any(|t| {
-            let mut parts = t.splitn(3, '|');
-            let (u, kind, value) = (
-                parts.next().unwrap_or(""),
-                parts.next().unwrap_or(""),
-                parts.next().unwrap_or(""),
-            );
-            kind == "g" && uai.is_none_or(|uai| u == uai) && groups.iter().any(|g| g == value)
-        })
-    }
-
-    /// Whether one of the person's functions or disciplines contains `text` (folded).
-    pub fn has_function(&self, uai: Option<&str>, text: &str) -> bool {
-        let wanted = key_text(text);
-        self.tags.iter().any(|t| {
-            let mut parts = t.splitn(3, '|');
-            let (u, kind, value) = (
-                parts.next().unwrap_or(""),
-                parts.next().unwrap_or(""),
-                parts.next().unwrap_or(""),
-            );
-            kind == "f" && uai.is_none_or(|uai| u == uai) && value.contains(&wanted)
-        })
-    }
-
-    /// Whether the person holds `profile` in `uai` (anywhere if None).
-    pub fn has_profile(&self, uai: Option<&str>, profile: &str) -> bool {
-        self.profiles
-            .iter()
-            .any(|(u, p)| p == profile && uai.is_none_or(|uai| u == uai))
-    }
-}
+/// The format of the index's values written by [`index_ops`] (see the module documentation).
+pub const INDEX_FORMAT: u64 = 2;
 
 /// A search.
 #[derive(Clone, Debug, Default)]
@@ -225,32 +140,51 @@ fn index_key(scope: &str, kind: char, text: &str, id: &str) -> Vec<u8> {
     format!("{scope}\x1f{kind}\x1f{text}\x1f{id}").into_bytes()
 }
 
-/// The keys of a user's entries.
-fn index_keys(user: &User) -> Vec<Vec<u8>> {
+/// A user's entries: (key, format-2 value).
+fn index_entries(user: &User) -> Vec<(Vec<u8>, Vec<u8>)> {
     let last = key_text(&user.last_name);
     let first = key_text(&user.first_name);
     let by_last = format!("{last} {first}");
     let by_first = format!("{first} {last}");
+    let summary = IndexedPerson::of(user).encode();
+    // Empty when the first name is the first word of `by_first`.
+    let first_value = if first.contains(' ') {
+        first.len().to_string().into_bytes()
+    } else {
+        Vec::new()
+    };
     scopes(user)
         .into_iter()
         .flat_map(|scope| {
             [
-                index_key(scope, 'n', &by_last, &user.id),
-                index_key(scope, 'p', &by_first, &user.id),
+                (index_key(scope, 'n', &by_last, &user.id), summary.clone()),
+                (
+                    index_key(scope, 'p', &by_first, &user.id),
+                    first_value.clone(),
+                ),
             ]
         })
         .collect()
 }
 
+/// The keys of a user's entries.
+fn index_keys(user: &User) -> Vec<Vec<u8>> {
+    index_entries(user).into_iter().map(|(k, _)| k).collect()
+}
+
 /// The index entries of `user` (puts). Write them in the same batch as the
 /// user record; when a user changes, [`unindex_ops`] of the old record first.
 pub fn index_ops(user: &User) -> Vec<Op> {
-    let value =
-        serde_json::to_vec(&IndexedPerson::of(user)).expect("un résumé se sérialise toujours");
-    index_keys(user)
+    index_entries(user)
         .into_iter()
-        .map(|key| Op::Put(key, value.clone()))
+        .map(|(key, value)| Op::Put(key, value))
         .collect()
+}
+
+/// The value format 1 wrote in each of `user`'s entries (the same keys): a JSON
+/// [`IndexedPerson`]. Still read; `preau store check` accepts it.
+pub fn legacy_index_value(user: &User) -> Vec<u8> {
+    serde_json::to_vec(&IndexedPerson::of(user)).expect("un résumé se sérialise toujours")
 }
 
 /// Deletes of the entries [`index_ops`] wrote for this version of `user`.
@@ -262,17 +196,33 @@ pub fn unindex_ops(user: &User) -> Vec<Op> {
 /// of the whole region's users).
 pub fn everyone_in(store: &dyn Store, uai: &str) -> Result<Vec<IndexedPerson>> {
     let prefix = format!("{uai}\x1fn\x1f");
-    store
-        .scan(
-            Space::DirectoryIndex,
-            prefix.as_bytes(),
-            None,
-            usize::MAX,
-            false,
-        )?
-        .into_iter()
-        .map(|(_, value)| Ok(serde_json::from_slice(&value)?))
-        .collect()
+    let mut people = Vec::new();
+    for (key, value) in store.scan(
+        Space::DirectoryIndex,
+        prefix.as_bytes(),
+        None,
+        usize::MAX,
+        false,
+    )? {
+        let person = match summary(&value)? {
+            Some(person) => Some(person),
+            None => split_entry(&key, prefix.len())
+                .map(|(_, id)| person_of(store, id))
+                .transpose()?
+                .flatten(),
+        };
+        people.extend(person);
+    }
+    Ok(people)
+}
+
+/// The summary of user `id` from their record (None: no such record).
+fn person_of(store: &dyn Store, id: &str) -> Result<Option<IndexedPerson>> {
+    let Some(record) = store.get(Space::Users, id.as_bytes())? else {
+        return Ok(None);
+    };
+    let user: User = serde_json::from_slice(&record).context("fiche illisible")?;
+    Ok(Some(IndexedPerson::of(&user)))
 }
 
 /// Searches the index. See the module documentation for the order and bounds.
@@ -297,6 +247,11 @@ impl Filter<'_> {
         self.words
             .iter()
             .all(|w| text.split(' ').any(|t| t.starts_with(w)))
+    }
+
+    /// Whether a candidate's person must be read to decide.
+    fn needs_person(&self) -> bool {
+        self.profile.is_some() || self.groups.is_some() || self.function.is_some()
     }
 
     fn person(&self, person: &IndexedPerson) -> bool {
@@ -349,8 +304,29 @@ fn split_entry(key: &[u8], base: usize) -> Option<(&str, &str)> {
     rest.rsplit_once(SEP as char)
 }
 
-fn decode(value: &[u8]) -> Result<IndexedPerson> {
-    serde_json::from_slice(value).context("entrée d'index illisible")
+/// The person of a first-name candidate: from the last-name entry of the same
+/// scope (`n_key`, next to the page's other results), else from the record.
+fn resolve(store: &dyn Store, id: &str, n_key: &[u8]) -> Result<Option<IndexedPerson>> {
+    if let Some(value) = store.get(Space::DirectoryIndex, n_key)?
+        && let Some(person) = summary(&value)?
+    {
+        return Ok(Some(person));
+    }
+    person_of(store, id)
+}
+
+/// The length of the folded first name at the start of a first-name entry's
+/// `text`, from its format-2 value (empty: the first word).
+fn first_name_len(text: &str, value: &[u8]) -> usize {
+    let word = text.find(' ').unwrap_or(text.len());
+    if value.is_empty() {
+        return word;
+    }
+    std::str::from_utf8(value)
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&n| n == text.len() || text.as_bytes().get(n) == Some(&b' '))
+        .unwrap_or(word)
 }
 
 /// Sort key of the results: the last-name index's key text, then the id.
@@ -359,7 +335,19 @@ fn sort_key(last: &str, first: &str, id: &str) -> Vec<u8> {
 }
 
 /// A first-name entry's sort key, and its normalised first name.
-fn first_name_entry(text: &str, id: &str, person: &IndexedPerson) -> (Vec<u8>, String) {
+fn first_name_entry(
+    text: &str,
+    id: &str,
+    value: &[u8],
+    person: Option<&IndexedPerson>,
+) -> (Vec<u8>, String) {
+    // Format 1: the first name comes from the JSON summary.
+    let legacy = person.filter(|_| value.first() == Some(&b'{'));
+    let Some(person) = legacy else {
+        let split = first_name_len(text, value);
+        let (first, last) = (&text[..split], text.get(split + 1..).unwrap_or(""));
+        return (sort_key(last, first, id), first.to_string());
+    };
     let first = key_text(&person.first_name);
     let last = match text.strip_prefix(first.as_str()) {
         Some(rest) if rest.starts_with(' ') => rest[1..].to_string(),
@@ -367,6 +355,15 @@ fn first_name_entry(text: &str, id: &str, person: &IndexedPerson) -> (Vec<u8>, S
         _ => key_text(&person.last_name),
     };
     (sort_key(&last, &first, id), first)
+}
+
+/// A candidate read and kept, not yet released: its id, and its person when
+/// already read (a last-name entry, a format-1 value, or a filter that needed
+/// it); else the key of its last-name entry, read if it reaches the page.
+struct Candidate {
+    id: String,
+    person: Option<IndexedPerson>,
+    n_key: Vec<u8>,
 }
 
 enum Kind {
@@ -396,8 +393,8 @@ struct Source {
     after: Option<Vec<u8>>,
     done: bool,
     chunk: usize,
-    /// Sort key → person; read, filtered, not yet released.
-    pending: BTreeMap<Vec<u8>, IndexedPerson>,
+    /// Sort key → candidate; read, filtered, not yet released.
+    pending: BTreeMap<Vec<u8>, Candidate>,
     /// Every candidate not read yet sorts at or after this.
     low: Vec<u8>,
 }
@@ -528,22 +525,34 @@ impl Source {
         if !reader.filter.text(text) {
             return Ok(false);
         }
-        let person = decode(value)?;
-        if !reader.filter.person(&person) {
-            return Ok(true);
-        }
-        let sort = match &self.kind {
-            Kind::LastName => key[self.base..].to_vec(),
-            Kind::FirstName { first, .. } => {
-                let (sort, own) = first_name_entry(text, id, &person);
-                if own != *first && reader.blocks.contains(&own) {
-                    return Ok(true); // released by that name's own block
-                }
-                sort
+        let mut person = summary(value)?;
+        let (sort, own) = match &self.kind {
+            Kind::LastName => (key[self.base..].to_vec(), None),
+            Kind::FirstName { .. } | Kind::Collected => {
+                let (sort, own) = first_name_entry(text, id, value, person.as_ref());
+                (sort, Some(own))
             }
-            Kind::Collected => first_name_entry(text, id, &person).0,
         };
-        self.pending.insert(sort, person);
+        if let (Kind::FirstName { first, .. }, Some(own)) = (&self.kind, &own)
+            && own != first
+            && reader.blocks.contains(own)
+        {
+            return Ok(true); // released by that name's own block
+        }
+        // `<scope>␟n␟` then the sort key: the person's last-name entry.
+        let mut n_key = self.prefix[..self.base - 2].to_vec();
+        n_key.extend_from_slice(b"n\x1f");
+        n_key.extend_from_slice(&sort);
+        if reader.filter.needs_person() {
+            if person.is_none() {
+                person = resolve(reader.store, id, &n_key)?;
+            }
+            if !person.as_ref().is_some_and(|p| reader.filter.person(p)) {
+                return Ok(true);
+            }
+        }
+        let id = id.to_string();
+        self.pending.insert(sort, Candidate { id, person, n_key });
         Ok(true)
     }
 }
@@ -592,11 +601,17 @@ fn first_name_sources(
             after = Some(key);
             continue;
         };
-        let person = decode(&value)?;
-        let mut first = key_text(&person.first_name);
-        if !(text.starts_with(&first) && text[first.len()..].starts_with(' ')) {
-            first = text.split(' ').next().unwrap_or("").to_string();
-        }
+        let first = match summary(&value)? {
+            Some(person) => {
+                let first = key_text(&person.first_name);
+                if text.starts_with(&first) && text[first.len()..].starts_with(' ') {
+                    first
+                } else {
+                    text.split(' ').next().unwrap_or("").to_string()
+                }
+            }
+            None => text[..first_name_len(text, &value)].to_string(),
+        };
         let mut block = format!("{base}{first} ").into_bytes();
         let source_prefix = block.clone();
         block.push(0xff);
@@ -683,10 +698,10 @@ fn search_with(
         };
         let source = &mut sources[i];
         if source.ready() {
-            if let Some((_, person)) = source.pending.pop_first()
-                && seen.insert(person.id.clone())
+            if let Some((_, candidate)) = source.pending.pop_first()
+                && seen.insert(candidate.id.clone())
             {
-                found.push(person);
+                found.push(candidate);
             }
         } else {
             source.advance(&mut reader)?;
@@ -699,7 +714,14 @@ fn search_with(
         }
     }
     let has_next = found.len() > page.saturating_mul(per_page);
-    let people = found.into_iter().skip(skip).take(per_page).collect();
+    let mut people = Vec::new();
+    for candidate in found.into_iter().skip(skip).take(per_page) {
+        match candidate.person {
+            Some(person) => people.push(person),
+            // A record removed since its entry was read is left out.
+            None => people.extend(resolve(store, &candidate.id, &candidate.n_key)?),
+        }
+    }
     Ok(Page { people, has_next })
 }
 
@@ -776,9 +798,21 @@ mod tests {
         }
     }
 
+    /// Each user's record and index entries, as `Directory::save_user` writes them.
     fn load(store: &SledStore, users: &[User]) {
-        let ops = users.iter().flat_map(index_ops).collect();
-        store.batch(Space::DirectoryIndex, ops).unwrap();
+        let ops = users
+            .iter()
+            .flat_map(|u| [index_ops(u), vec![record(u)]])
+            .flatten()
+            .collect();
+        store.batch(Space::Users, ops).unwrap();
+    }
+
+    fn record(user: &User) -> Op {
+        Op::Put(
+            user.id.clone().into_bytes(),
+            serde_json::to_vec(user).unwrap(),
+        )
     }
 
     fn query(text: &str, scope: Option<&str>) -> Query {
@@ -956,7 +990,8 @@ mod tests {
         );
         let mut ops = unindex_ops(&before);
         ops.extend(index_ops(&after));
-        db.store.batch(Space::DirectoryIndex, ops).unwrap();
+        ops.push(record(&after));
+        db.store.batch(Space::Users, ops).unwrap();
         assert_eq!(find(&db.store, "dup", Some(PILAT)), ["u8", "u3"]);
         assert_eq!(find(&db.store, "roux", Some(PILAT)), ["u2"]);
         assert_eq!(find(&db.store, "roux", Some(FOREZ)), ["u2"]);
@@ -964,9 +999,9 @@ mod tests {
         let page = search(&db.store, &query("roux", None)).unwrap();
         assert_eq!(page.people[0].last_name, "Roux");
         // Removing the person leaves nothing behind.
-        db.store
-            .batch(Space::DirectoryIndex, unindex_ops(&after))
-            .unwrap();
+        let mut ops = unindex_ops(&after);
+        ops.push(Op::Delete(b"u2".to_vec()));
+        db.store.batch(Space::Users, ops).unwrap();
         assert!(find(&db.store, "roux", None).is_empty());
         assert!(find(&db.store, "jean", Some(FOREZ)).is_empty());
     }

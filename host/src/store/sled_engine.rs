@@ -67,6 +67,18 @@ impl Space {
     }
 }
 
+/// sled's page cache: its default, 1 GiB. A smaller one was tried for the
+/// directory's bulk load (256 MiB, BENCHMARKS.md): the load's peak resident
+/// memory doubled (10.6 GB) and it took longer, sled paging out and back in
+/// the nodes each batch touches.
+pub const CACHE_CAPACITY: u64 = 1 << 30;
+
+/// The engine's settings for a folder, the same at every opening (a reopen
+/// after a failure included).
+fn config() -> sled::Config {
+    sled::Config::new().cache_capacity(CACHE_CAPACITY)
+}
+
 /// The names of every tree (the spaces' and the meta tree).
 fn tree_names() -> impl Iterator<Item = &'static str> {
     TREES.iter().copied().chain([META_TREE])
@@ -178,15 +190,15 @@ impl SledStore {
     /// Opens (or creates) the database in `dir`; writes are refused while the
     /// disk has less than `reserve` bytes free.
     pub fn open_with_reserve(dir: &Path, reserve: u64) -> Result<Self> {
-        let opened = Opened::open(sled::Config::new().path(dir))
+        let opened = Opened::open(config().path(dir))
             .with_context(|| format!("ouverture de la base {}", dir.display()))?;
         Ok(Self::from_opened(Some(dir.to_path_buf()), opened, reserve))
     }
 
     /// A database that lives only as long as the value (checks, tools).
     pub fn temporary() -> Result<Self> {
-        let opened = Opened::open(sled::Config::new().temporary(true))
-            .context("ouverture d'une base temporaire")?;
+        let opened =
+            Opened::open(config().temporary(true)).context("ouverture d'une base temporaire")?;
         Ok(Self::from_opened(None, opened, 0))
     }
 
