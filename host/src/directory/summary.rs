@@ -120,12 +120,7 @@ impl IndexedPerson {
     /// Whether the person is in one of `groups` (in `uai`, or anywhere if None).
     pub fn in_any_group(&self, uai: Option<&str>, groups: &[String]) -> bool {
         self.tags.iter().any(|t| {
-            let mut parts = t.splitn(3, '|');
-            let (u, kind, value) = (
-                parts.next().unwrap_or(""),
-                parts.next().unwrap_or(""),
-                parts.next().unwrap_or(""),
-            );
+            let (u, kind, value) = tag_parts(t);
             kind == "g" && uai.is_none_or(|uai| u == uai) && groups.iter().any(|g| g == value)
         })
     }
@@ -134,12 +129,7 @@ impl IndexedPerson {
     pub fn has_function(&self, uai: Option<&str>, text: &str) -> bool {
         let wanted = key_text(text);
         self.tags.iter().any(|t| {
-            let mut parts = t.splitn(3, '|');
-            let (u, kind, value) = (
-                parts.next().unwrap_or(""),
-                parts.next().unwrap_or(""),
-                parts.next().unwrap_or(""),
-            );
+            let (u, kind, value) = tag_parts(t);
             kind == "f" && uai.is_none_or(|uai| u == uai) && value.contains(&wanted)
         })
     }
@@ -219,6 +209,16 @@ pub fn of_value(value: &[u8]) -> Result<Option<IndexedPerson>> {
             .context("entrée d'index illisible"),
         _ => Ok(None),
     }
+}
+
+/// A tag's establishment, kind (`g` group, `f` function or discipline) and value.
+fn tag_parts(tag: &str) -> (&str, &str, &str) {
+    let mut parts = tag.splitn(3, '|');
+    (
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+    )
 }
 
 #[cfg(test)]
