@@ -277,6 +277,11 @@ impl SledStore {
         Ok(guard)
     }
 
+    /// The value of `key` as sled has it (no hot keys).
+    fn sled_get(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.read(|o| Ok(o.tree(space).get(key)?.map(|v| v.to_vec())))
+    }
+
     /// Runs a read on the open instance; once more on a reopened one when the
     /// engine failed under it (see [`recovery`]).
     fn read<T>(&self, f: impl Fn(&Opened) -> sled::Result<T>) -> Result<T> {
@@ -451,15 +456,14 @@ impl SledStore {
 
 impl Store for SledStore {
     fn get(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        let from_sled = || self.read(|o| Ok(o.tree(space).get(key)?.map(|v| v.to_vec())));
         if !hot::is_hot(space, key) {
-            return from_sled();
+            return self.sled_get(space, key);
         }
         if let Some(value) = self.hot.get(space.index(), key) {
             return Ok(value);
         }
         let generation = self.hot.generation();
-        let value = from_sled()?;
+        let value = self.sled_get(space, key)?;
         self.hot
             .fill(generation, space.index(), key, value.as_deref(), None);
         Ok(value)
@@ -487,7 +491,7 @@ impl Store for SledStore {
             }
             hot::Found::Unknown => {
                 let generation = self.hot.generation();
-                let value = self.read(|o| Ok(o.tree(space).get(key)?.map(|v| v.to_vec())))?;
+                let value = self.sled_get(space, key)?;
                 let decoded = value.as_deref().map(decode).transpose()?;
                 let kept = decoded.clone().map(|d| (type_id, d));
                 self.hot.fill(generation, tree, key, value.as_deref(), kept);

@@ -13,17 +13,17 @@ use std::any::TypeId;
 use std::collections::HashMap;
 use std::sync::RwLock;
 
+use crate::store::usage::VERSION_PREFIX;
 use crate::store::{Decoded, Op, Space};
 
 /// The most bytes (keys and values) kept; past it, everything is dropped.
 const BUDGET_BYTES: usize = 32 << 20;
-/// The plugin-data keys kept: the namespaces' version counters.
-const VERSION_PREFIX: &[u8] = b"\0version/";
 
 /// Whether `key` of `space` is kept in memory.
 pub(super) fn is_hot(space: Space, key: &[u8]) -> bool {
     match space {
         Space::Establishments | Space::Settings | Space::Grants => true,
+        // The plugin-data keys kept: the namespaces' version counters.
         Space::PluginData => key.starts_with(VERSION_PREFIX),
         _ => false,
     }
