@@ -9,7 +9,28 @@
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
-type Job = Box<dyn FnOnce() + Send + 'static>;
+/// Work for another thread.
+pub type Job = Box<dyn FnOnce() + Send + 'static>;
+
+/// `f` as a job whose outcome arrives on the receiver: its value, or its
+/// panic, caught (a panic stays with its own job).
+pub fn caught<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> (Job, tokio::sync::oneshot::Receiver<std::thread::Result<T>>) {
+    let (done, outcome) = tokio::sync::oneshot::channel();
+    let job: Job = Box::new(move || {
+        let _ = done.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)));
+    });
+    (job, outcome)
+}
+
+/// The text a caught panic carries, if any.
+pub fn panic_text(panic: &(dyn std::any::Any + Send)) -> Option<String> {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+}
 
 /// Threads at the lowest scheduling priority, fed through a queue.
 #[derive(Clone)]
@@ -50,11 +71,7 @@ impl LowPriorityPool {
         &self,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> anyhow::Result<T> {
-        let (done, result) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move || {
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-            let _ = done.send(outcome);
-        });
+        let (job, result) = caught(f);
         self.jobs
             .send(job)
             .map_err(|_| anyhow::anyhow!("file de tâches fermée"))?;

@@ -17,8 +17,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// A call waiting for its batch's blocking task.
-type Job = Box<dyn FnOnce() + Send>;
+use crate::background::{Job, caught, panic_text};
 
 #[derive(Default)]
 pub struct Batch {
@@ -47,14 +46,11 @@ pub(super) async fn run_blocking<T: Send + 'static>(
             .await
             .map_err(|e| e.to_string());
     };
-    let (sender, receiver) = tokio::sync::oneshot::channel();
+    // A panic stays with its own call: the batch's others still run.
+    let (job, receiver) = caught(job);
     let leader = {
         let mut jobs = batch.jobs.lock().unwrap_or_else(|e| e.into_inner());
-        jobs.push(Box::new(move || {
-            // A panic stays with its own call: the batch's others still run.
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
-            let _ = sender.send(outcome);
-        }));
+        jobs.push(job);
         jobs.len() == 1
     };
     if leader {
@@ -71,11 +67,9 @@ pub(super) async fn run_blocking<T: Send + 'static>(
     }
     match receiver.await {
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(panic)) => Err(panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "panique pendant l'appel".into())),
+        Ok(Err(panic)) => {
+            Err(panic_text(panic.as_ref()).unwrap_or_else(|| "panique pendant l'appel".into()))
+        }
         Err(_) => Err("appel abandonné".into()),
     }
 }

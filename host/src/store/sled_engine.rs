@@ -151,10 +151,7 @@ fn decode_u64(bytes: Option<&[u8]>) -> Option<u64> {
 
 /// The text of a caught panic.
 pub(super) fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
+    crate::background::panic_text(panic.as_ref())
         .unwrap_or_else(|| "erreur interne du moteur".into())
 }
 
