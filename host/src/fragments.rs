@@ -5,12 +5,15 @@
 //! establishment, parameters, configuration) and by its audience as the
 //! manifest declares it (`public`: the instance; `roles`: the viewer's roles
 //! there; `personal`: the viewer, with their profiles, groups and functions).
-//! It holds the versions of the plugin's two namespaces (the establishment's
-//! and the region's) read *before* it was rendered; a lookup reads them again
-//! (two store reads) and an entry whose versions differ is not used. Every
-//! plugin write bumps its namespace's version in the same transaction
+//! It holds the versions read *before* it was rendered of the instance's
+//! namespace (the establishment's, or the rubrique's own), of the rights the
+//! host keeps on the plugin's objects there, and of the plugin's region
+//! namespace; a lookup reads them again (three hot keys, in memory) and an
+//! entry whose versions differ is not used. Every plugin write bumps its
+//! namespace's version in the same transaction
 //! ([`crate::store::Quota::version`]), so an acknowledged write is never
-//! followed by the fragment from before it. Blocks whose content also depends
+//! followed by the fragment from before it, and a write in one rubrique leaves
+//! the others' fragments cached. Blocks whose content also depends
 //! on time declare `max_age_seconds`.
 //!
 //! Fragments are rendered with a placeholder for the visitor's CSRF token,
@@ -126,7 +129,7 @@ pub fn anonymous_page_key(plugins: &[std::sync::Arc<LoadedPlugin>], uai: &str, p
     hasher.finish()
 }
 
-/// A block's key for a call and the versions of its plugin's two namespaces
+/// A block's key for a call and the versions it depends on
 /// now (read before any rendering), when its manifest lets it be cached;
 /// None also when the versions cannot be read (then nothing is cached).
 pub fn key_at_versions(
@@ -137,7 +140,9 @@ pub fn key_at_versions(
 ) -> Option<(u64, (u64, u64))> {
     let key = key(plugin, block, ctx)?;
     let id = &plugin.manifest.id;
-    let here = usage::version(store, &ctx.uai, id).ok()?;
+    // Both counters only grow, so their sum moves whenever either does.
+    let here = usage::version(store, &ctx.version_owner(), id).ok()?
+        + usage::rights_version(store, &ctx.uai, id).ok()?;
     let region = usage::version(store, "@region", id).ok()?;
     Some((key, (here, region)))
 }

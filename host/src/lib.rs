@@ -194,6 +194,8 @@ pub struct App {
     shutdown: shutdown::Shutdown,
     /// Rendered home-page blocks, per audience, until their plugin's data changes.
     fragments: fragments::FragmentCache,
+    /// Each person's navigation per establishment, until the configuration changes.
+    chrome: web::catalogue::ChromeCache,
 }
 
 /// Opens the database, loads the plugins and theme, seeds what is needed.
@@ -263,6 +265,7 @@ pub async fn build(config: Config) -> Result<Arc<App>> {
         metrics: metrics::Metrics::default(),
         shutdown: shutdown::Shutdown::default(),
         fragments: fragments::FragmentCache::new(config.fragment_cache_bytes),
+        chrome: Default::default(),
         config,
     });
     if app.config.demo {

@@ -10,6 +10,11 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use preau_host::cli::{self, Command, ServeArgs};
 
+/// Pages allocate many small, short-lived values; glibc's allocator spent a
+/// quarter of a page's CPU on them (BENCHMARKS.md, pages).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = match cli::parse(std::env::args_os()) {
         Ok(cli) => cli,

@@ -66,7 +66,7 @@ impl Instance<'_> {
     /// What the plugin rendered for people (cached blocks) may depend on these
     /// rights: its version moves on, once the rights are written.
     fn rights_changed(&self, directory: &Directory) -> Result<()> {
-        crate::store::usage::bump_version(directory.store(), self.uai, &self.manifest.id)
+        crate::store::usage::bump_rights_version(directory.store(), self.uai, &self.manifest.id)
     }
 
     /// Drops the grants of `scope`: the object follows its parent's again.

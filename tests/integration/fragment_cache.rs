@@ -96,9 +96,17 @@ async fn rights_taken_away_and_a_disabled_plugin_hide_cached_blocks_at_once() {
     let (server, admin) = with_echo_blocks().await;
     let emma = server.signed_in("emma.martin").await.unwrap();
     let jean = server.signed_in("jean.dupont").await.unwrap();
+    // Links to the plugin: in the navigation (for those with a role) and in
+    // « Mes services » (placed for every profile).
+    let echo_link = format!("href=\"/e/{PILAT}/echo/\"");
+    let echo_links = |text: &str| text.matches(&echo_link).count();
+    let mut links = 0;
     for _ in 0..2 {
-        assert!(unescape(&emma.get(&home()).await.unwrap().body).contains("Bonjour Emma Martin"));
+        let text = unescape(&emma.get(&home()).await.unwrap().body);
+        assert!(text.contains("Bonjour Emma Martin"));
+        links = echo_links(&text);
     }
+    assert!(links >= 1, "lien vers le service");
 
     // Pupils lose the plugin's role: the next view has no echo block for them.
     let rights = format!("/admin/e/{PILAT}/plugins/echo/droits");
@@ -119,12 +127,16 @@ async fn rights_taken_away_and_a_disabled_plugin_hide_cached_blocks_at_once() {
     let text = unescape(&emma.get(&home()).await.unwrap().body);
     assert!(!text.contains("Bonjour Emma"), "droit retiré : bloc caché");
     assert!(!text.contains("Compteur :"));
-    assert!(unescape(&jean.get(&home()).await.unwrap().body).contains("Bonjour Jean Dupont"));
+    // The navigation, kept per person until the configuration changes, too.
+    assert_eq!(echo_links(&text), links - 1, "droit retiré : lien caché");
+    let text = unescape(&jean.get(&home()).await.unwrap().body);
+    assert!(text.contains("Bonjour Jean Dupont"));
+    assert_eq!(echo_links(&text), links);
 
     // Rights on one of the plugin's objects move its version on: what was
     // rendered with the old rights is not shown again.
     let store = server.app.directory().store();
-    let version = usage::version(store, PILAT, "echo").unwrap();
+    let version = usage::rights_version(store, PILAT, "echo").unwrap();
     let object = format!("/admin/e/{PILAT}/plugins/echo/droits/objet/objet-1");
     let page = admin
         .post_form(
@@ -139,13 +151,75 @@ async fn rights_taken_away_and_a_disabled_plugin_hide_cached_blocks_at_once() {
         .await
         .unwrap();
     assert_eq!(page.status, 303, "{}", page.body);
-    assert!(usage::version(store, PILAT, "echo").unwrap() > version);
+    assert!(usage::rights_version(store, PILAT, "echo").unwrap() > version);
 
     // Disabled: gone for everyone on the next view.
     let toggle = format!("/admin/e/{PILAT}/plugins/echo/toggle");
     let page = admin.post_form("/admin/", &toggle, &[]).await.unwrap();
     assert_eq!(page.status, 303, "{}", page.body);
-    assert!(!unescape(&jean.get(&home()).await.unwrap().body).contains("Bonjour Jean"));
+    let text = unescape(&jean.get(&home()).await.unwrap().body);
+    assert!(!text.contains("Bonjour Jean"));
+    assert_eq!(echo_links(&text), 0, "service désactivé : liens cachés");
+}
+
+/// Publishes an article in the blog mounted at `blog` (`/e/…/blog` or a
+/// rubrique's), as `author`.
+async fn publish(author: &Client, blog: &str, title: &str) {
+    let new_article = format!("{blog}/new");
+    let csrf = author.get(&new_article).await.unwrap().csrf().unwrap();
+    let published = author
+        .post_raw(
+            &new_article,
+            &[
+                ("title", title),
+                ("body", "<p>Texte.</p>"),
+                ("publish", "on"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(published.status, 303, "{}", published.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_re_renders_only_what_shows_its_namespace() {
+    let server = TestServer::start().await.unwrap();
+    let principal = server.signed_in("principal.pilat").await.unwrap();
+    let pupil = server.signed_in("emma.martin").await.unwrap();
+    let calls = || server.app.runtime().call_metrics.total();
+    pupil.get(&home()).await.unwrap();
+    let before = calls();
+    pupil.get(&home()).await.unwrap();
+    assert_eq!(calls(), before, "page en cache");
+
+    // A rubrique's blog has its own namespace: only its news are asked again,
+    // not the other rubriques' nor the establishment's blog block.
+    publish(
+        &principal,
+        &format!("/e/{PILAT}/r/actualites/blog"),
+        "Cross du collège",
+    )
+    .await;
+    let before = calls();
+    let page = unescape(&pupil.get(&home()).await.unwrap().body);
+    assert!(
+        page.contains("Cross du collège"),
+        "l'article de la rubrique"
+    );
+    assert_eq!(calls() - before, 1, "seules les actualités de la rubrique");
+
+    // The establishment's blog: its block only, no rubrique's news.
+    publish(
+        &principal,
+        &format!("/e/{PILAT}/blog"),
+        "Menu de la cantine",
+    )
+    .await;
+    let before = calls();
+    let page = unescape(&pupil.get(&home()).await.unwrap().body);
+    assert!(page.contains("Menu de la cantine"), "l'article du blog");
+    assert_eq!(calls() - before, 1, "seul le bloc du blog");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

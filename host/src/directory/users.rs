@@ -16,7 +16,7 @@ fn group_member_keys(user: &User) -> Vec<Vec<u8>> {
 }
 
 /// A person's place in an establishment.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Hash, Serialize, Deserialize)]
 pub struct Membership {
     /// Establishment UAI.
     pub uai: String,

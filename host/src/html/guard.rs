@@ -57,28 +57,35 @@ pub fn guard(html: &str) -> String {
 }
 
 fn check_attributes(el: &mut Element) {
-    let tag = el.tag_name();
-    let names: Vec<(String, String)> = el
-        .attributes()
-        .iter()
-        .map(|a| (a.name(), a.value()))
-        .collect();
-    for (name, value) in names {
+    // Most elements have nothing to change: only the names are read for
+    // them (a page has hundreds of elements).
+    let mut removed = Vec::new();
+    let mut neutralised = Vec::new();
+    let mut tag = None;
+    for attribute in el.attributes() {
+        let name = attribute.name();
         if name.starts_with("on") {
-            el.remove_attribute(&name);
+            removed.push(name);
         } else if name == "srcset" {
-            if value
-                .split(',')
-                .any(|c| !allowed_url(&tag, "src", c.trim()))
-            {
-                el.remove_attribute(&name);
+            let value = attribute.value();
+            let tag = tag.get_or_insert_with(|| el.tag_name());
+            if value.split(',').any(|c| !allowed_url(tag, "src", c.trim())) {
+                removed.push(name);
             }
         } else if URL_ATTRIBUTES.contains(&name.as_str()) {
+            let value = attribute.value();
+            let tag = tag.get_or_insert_with(|| el.tag_name());
             let leaves = (name == "action" || name == "formaction") && leaves_site(&value);
-            if leaves || !allowed_url(&tag, &name, &value) {
-                let _ = el.set_attribute(&name, "#");
+            if leaves || !allowed_url(tag, &name, &value) {
+                neutralised.push(name);
             }
         }
+    }
+    for name in removed {
+        el.remove_attribute(&name);
+    }
+    for name in neutralised {
+        let _ = el.set_attribute(&name, "#");
     }
 }
 
@@ -127,6 +134,10 @@ fn decoded(value: &str) -> String {
 /// references decoded, whitespace and control characters, which browsers
 /// skip, removed).
 fn scheme(value: &str) -> Option<String> {
+    // A scheme ends with a colon, written as is or as a character reference.
+    if !value.contains([':', '&']) {
+        return None;
+    }
     let cleaned: String = decoded(value)
         .chars()
         .filter(|c| !c.is_whitespace() && !c.is_control())

@@ -56,7 +56,7 @@ impl Runtime {
                 counter: crate::store::usage::counter_key(&ctx.uai, &plugin.manifest.id),
                 limit: self.quota_of(plugin),
                 version: Some(crate::store::usage::version_key(
-                    &ctx.uai,
+                    &ctx.version_owner(),
                     &plugin.manifest.id,
                 )),
             },

@@ -105,6 +105,8 @@ impl Runtime {
             .write()
             .expect("verrou")
             .insert(id.clone(), Arc::new(plugin));
+        self.plugins_generation
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
         Ok(id)
     }
 

@@ -186,6 +186,16 @@ impl CallContext {
         }
     }
 
+    /// Whose data version this instance's writes bump: the establishment, or
+    /// `<uai>#<rubrique>` for a rubrique's instance
+    /// ([`crate::store::usage::version_key`]).
+    pub fn version_owner(&self) -> String {
+        match &self.rubrique {
+            Some(rubrique) => format!("{}#{rubrique}", self.uai),
+            None => self.uai.clone(),
+        }
+    }
+
     /// A call outside any establishment (`routes()`): no namespace, nobody.
     fn bare() -> CallContext {
         CallContext {
@@ -227,6 +237,8 @@ pub struct Runtime {
     engine: Engine,
     linker: Linker<CallState>,
     plugins: RwLock<BTreeMap<String, Arc<LoadedPlugin>>>,
+    /// Moves each time a plugin is (re)loaded.
+    plugins_generation: std::sync::atomic::AtomicU64,
     store: Arc<dyn Store>,
     sanitizer: SharedSanitizer,
     outbound: SharedOutbound,
@@ -276,6 +288,7 @@ impl Runtime {
             engine,
             linker,
             plugins: RwLock::new(BTreeMap::new()),
+            plugins_generation: Default::default(),
             store,
             sanitizer,
             outbound,
@@ -318,6 +331,13 @@ impl Runtime {
     /// The current sanitizer.
     pub fn sanitizer(&self) -> Arc<Sanitizer> {
         self.sanitizer.read().expect("verrou").clone()
+    }
+
+    /// A number that moves each time a plugin is loaded or reloaded: what
+    /// is computed from the set of plugins is kept while it stays the same.
+    pub fn plugins_generation(&self) -> u64 {
+        self.plugins_generation
+            .load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Every loaded plugin, by id.

@@ -226,6 +226,12 @@ pub trait Store: Send + Sync + 'static {
     fn change_generation(&self) -> Option<u64> {
         None
     }
+    /// The same for establishments, settings and grants only: what is
+    /// computed from configuration alone (a person's navigation) is kept
+    /// while it stays the same, whatever plugins write.
+    fn config_generation(&self) -> Option<u64> {
+        None
+    }
     /// The value of `key` decoded by `decode` into the type `type_id` names;
     /// an engine that keeps hot keys in memory keeps it decoded, shared by
     /// every reader, until the key is written ([`StoreExt::get_json`]).

@@ -633,6 +633,10 @@ impl Store for SledStore {
         Some(self.hot.generation())
     }
 
+    fn config_generation(&self) -> Option<u64> {
+        Some(self.hot.config_generation())
+    }
+
     fn degraded(&self) -> bool {
         self.is_degraded()
     }

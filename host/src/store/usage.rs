@@ -30,11 +30,21 @@ pub fn counter_key(owner: &str, plugin: &str) -> Vec<u8> {
 /// [`super::Quota::version`]).
 pub const VERSION_PREFIX: &[u8] = b"\x00version/";
 
-/// The version counter of (establishment or `@region`, plugin).
+/// The version counter of a namespace's plugin data: `owner` is an
+/// establishment, `<uai>#<rubrique>` (a rubrique's instance: its own version,
+/// so a write there leaves the establishment's other renderings cached) or
+/// `@region`.
 pub fn version_key(owner: &str, plugin: &str) -> Vec<u8> {
     let mut key = VERSION_PREFIX.to_vec();
     key.extend_from_slice(format!("{owner}/{plugin}").as_bytes());
     key
+}
+
+/// The version the host bumps when it changes what every instance of
+/// `plugin` in `uai` may render (rights on its objects); read beside each
+/// namespace's own.
+pub fn rights_version_key(uai: &str, plugin: &str) -> Vec<u8> {
+    version_key(&format!("{uai}!rights"), plugin)
 }
 
 /// The value of a counter the store keeps ([`super::Quota`]: usage, versions),
@@ -51,18 +61,25 @@ pub fn read_counter(store: &dyn Store, space: Space, key: &[u8]) -> Result<u64> 
         .unwrap_or(0))
 }
 
-/// How many writes (establishment or `@region`, plugin)'s namespace has had.
+/// How many writes `owner`'s namespace of `plugin` has had (see [`version_key`]).
 pub fn version(store: &dyn Store, owner: &str, plugin: &str) -> Result<u64> {
     read_counter(store, Space::PluginData, &version_key(owner, plugin))
 }
 
-/// Bumps the version of (establishment, plugin) without a plugin write: the
-/// host changed something its renderings depend on (rights on its objects).
-pub fn bump_version(store: &dyn Store, owner: &str, plugin: &str) -> Result<()> {
+/// How many times the host changed the rights `plugin`'s renderings in `uai`
+/// depend on (see [`rights_version_key`]).
+pub fn rights_version(store: &dyn Store, uai: &str, plugin: &str) -> Result<u64> {
+    read_counter(store, Space::PluginData, &rights_version_key(uai, plugin))
+}
+
+/// Bumps the rights version of (establishment, plugin) without a plugin
+/// write: the host changed something every instance's renderings depend on
+/// (rights on its objects).
+pub fn bump_rights_version(store: &dyn Store, uai: &str, plugin: &str) -> Result<()> {
     let quota = super::Quota {
-        counter: counter_key(owner, plugin),
+        counter: counter_key(uai, plugin),
         limit: u64::MAX,
-        version: Some(version_key(owner, plugin)),
+        version: Some(rights_version_key(uai, plugin)),
     };
     store.batch_within(Space::PluginData, &[], Vec::new(), &quota)?;
     Ok(())

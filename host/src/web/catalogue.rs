@@ -1,8 +1,13 @@
-//! The services catalogue as one person sees it: the layout's « Mes services »
-//! menu and the home page's block (the region's connectors, the
-//! establishment's own and its plugins, filtered by who may see them).
+//! What an establishment shows one person: the services catalogue as they see
+//! it (the region's connectors, the establishment's own and its plugins,
+//! filtered by who may see them) and their navigation, kept per person until
+//! the configuration changes ([`ChromeCache`]): the layout's menus and the
+//! home page's « Mes services » block.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
@@ -89,37 +94,209 @@ pub fn by_category(uai: &str, visible: &[Service]) -> Vec<Value> {
         .collect()
 }
 
-/// The visitor's services in `uai` by category, computed once per request
-/// (the layout's menu and the home page's block share them).
-fn categories(app: &App, visitor: &Visitor, uai: &str) -> anyhow::Result<Arc<Vec<Value>>> {
-    if let Some((at, categories)) = visitor.services.get()
-        && at == uai
-    {
-        return Ok(categories.clone());
+/// What an establishment's layout shows one person, computed from
+/// configuration alone (plugin settings, grants, the portal, the services
+/// catalogues) and their account: kept by [`ChromeCache`].
+pub struct Chrome {
+    /// The establishment's navigation, in order.
+    pub nav: Vec<NavLink>,
+    /// « Mes services » by category, as the layout's menu takes them.
+    pub categories: minijinja::Value,
+    /// Whether there is any service to show.
+    pub has_services: bool,
+    /// The home page's « Mes services » block, rendered on first use.
+    services_block: OnceLock<String>,
+    /// The layout's « Mes services » menu, rendered on first use.
+    menu: OnceLock<minijinja::Value>,
+}
+
+/// One link of an establishment's navigation.
+pub struct NavLink {
+    pub label: String,
+    pub url: String,
+    /// Another path prefix under which the link is the current section.
+    pub also: Option<String>,
+}
+
+impl NavLink {
+    /// Whether `path` is in this link's section.
+    pub fn is_current(&self, path: &str) -> bool {
+        path.starts_with(&self.url) || self.also.as_ref().is_some_and(|p| path.starts_with(p))
     }
-    let visible = visible_services(app, visitor.user.as_ref(), uai, &enabled_plugins(app, uai))?;
-    let categories = Arc::new(by_category(uai, &visible));
-    let _ = visitor.services.set((uai.to_string(), categories.clone()));
-    Ok(categories)
 }
 
-/// The "Mes services" home-page block: the visitor's services by category; none
-/// when they have none.
-pub fn home_block(app: &App, visitor: &Visitor, uai: &str) -> anyhow::Result<Option<Value>> {
-    let categories = categories(app, visitor, uai)?;
-    Ok((!categories.is_empty()).then(|| json!({ "categories": *categories })))
+impl Chrome {
+    fn compute(app: &App, user: Option<&User>, uai: &str) -> anyhow::Result<Chrome> {
+        let mut nav = Vec::new();
+        let enabled = enabled_plugins(app, uai);
+        for plugin in app.runtime.plugins() {
+            if !enabled.iter().any(|(id, _)| *id == plugin.manifest.id) {
+                continue;
+            }
+            if app.directory.roles(user, uai, &plugin.manifest)?.is_empty() {
+                continue;
+            }
+            nav.push(NavLink {
+                label: plugin.manifest.name.clone(),
+                url: format!("/e/{uai}/{}/", plugin.manifest.id),
+                also: None,
+            });
+        }
+        // Rubriques, when the establishment has some.
+        if crate::portal::Portal::load(&app.directory, uai)?
+            .rubriques
+            .iter()
+            .any(|r| r.visible)
+        {
+            nav.insert(
+                0,
+                NavLink {
+                    label: "Rubriques".into(),
+                    url: format!("/e/{uai}/rubriques/"),
+                    also: Some(format!("/e/{uai}/r/")),
+                },
+            );
+        }
+        // The directory's own page for teachers.
+        if user
+            .and_then(|u| u.membership(uai))
+            .is_some_and(|m| m.profile == "enseignant")
+        {
+            nav.push(NavLink {
+                label: "Mes élèves".into(),
+                url: format!("/e/{uai}/mes-eleves"),
+                also: None,
+            });
+        }
+        let visible = visible_services(app, user, uai, &enabled)?;
+        let categories = by_category(uai, &visible);
+        Ok(Chrome {
+            nav,
+            has_services: !categories.is_empty(),
+            categories: minijinja::Value::from_serialize(&categories),
+            services_block: OnceLock::new(),
+            menu: OnceLock::new(),
+        })
+    }
+
+    /// The layout's « Mes services » menu (`portal.services.panel`), as HTML.
+    pub fn menu(&self, app: &App) -> minijinja::Value {
+        self.menu
+            .get_or_init(|| {
+                let context = minijinja::context! { categories => self.categories.clone() };
+                let html = app
+                    .theme
+                    .render("services_menu.html", context)
+                    .unwrap_or_else(|e| {
+                        tracing::error!("gabarit services_menu.html : {e:#}");
+                        String::new()
+                    });
+                minijinja::Value::from_safe_string(html)
+            })
+            .clone()
+    }
+
+    /// The HTML of the home page's « Mes services » block (None: no service).
+    pub fn services_block(&self, app: &App) -> anyhow::Result<Option<String>> {
+        if !self.has_services {
+            return Ok(None);
+        }
+        if let Some(html) = self.services_block.get() {
+            return Ok(Some(html.clone()));
+        }
+        let html = app.theme.render(
+            "services_block.html",
+            minijinja::context! { categories => self.categories.clone() },
+        )?;
+        let _ = self.services_block.set(html.clone());
+        Ok(Some(html))
+    }
 }
 
-/// The "Mes services" menu of the establishment layout (`portal.services`).
-pub fn menu(app: &App, visitor: &Visitor, uai: &str) -> Value {
-    let categories = categories(app, visitor, uai).unwrap_or_else(|e| {
-        tracing::error!("services de {uai} : {e:#}");
-        Arc::default()
-    });
-    let url = format!("/e/{uai}/services");
-    json!({
-        "active": visitor.path.starts_with(&url),
-        "url": url,
-        "categories": *categories,
-    })
+/// How long a person's [`Chrome`] is kept at most: access windows open and
+/// close with time, not with a write.
+const CHROME_MAX_AGE: Duration = Duration::from_secs(30);
+
+/// How many are kept at most; past it, all are dropped.
+const CHROME_MAX_ENTRIES: usize = 20_000;
+
+/// Each person's [`Chrome`] per establishment, kept while the store's
+/// configuration generation and the plugin set stay what they were when it
+/// was computed (so a change of rights, settings, portal or catalogue shows
+/// on the next page), and at most [`CHROME_MAX_AGE`].
+#[derive(Default)]
+pub struct ChromeCache {
+    entries: Mutex<HashMap<u64, KeptChrome>>,
+}
+
+struct KeptChrome {
+    version: (u64, u64),
+    expires: Instant,
+    chrome: Arc<Chrome>,
+}
+
+impl ChromeCache {
+    /// `user`'s chrome in `uai`.
+    pub fn get(&self, app: &App, user: Option<&User>, uai: &str) -> anyhow::Result<Arc<Chrome>> {
+        let Some(config) = app.directory.store().config_generation() else {
+            return Ok(Arc::new(Chrome::compute(app, user, uai)?));
+        };
+        // Read before computing: a change meanwhile leaves an entry no one matches.
+        let version = (config, app.runtime.plugins_generation());
+        let key = audience_key(user, uai);
+        let now = Instant::now();
+        if let Some(kept) = self.entries.lock().expect("verrou").get(&key)
+            && kept.version == version
+            && now < kept.expires
+        {
+            return Ok(kept.chrome.clone());
+        }
+        let chrome = Arc::new(Chrome::compute(app, user, uai)?);
+        let mut entries = self.entries.lock().expect("verrou");
+        if entries.len() >= CHROME_MAX_ENTRIES {
+            entries.clear();
+        }
+        entries.insert(
+            key,
+            KeptChrome {
+                version,
+                expires: now + CHROME_MAX_AGE,
+                chrome: chrome.clone(),
+            },
+        );
+        Ok(chrome)
+    }
+}
+
+/// Everything of a person that their navigation and services depend on.
+fn audience_key(user: Option<&User>, uai: &str) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    uai.hash(&mut hasher);
+    if let Some(User {
+        id,
+        region_admin,
+        memberships,
+        blocked,
+        ..
+    }) = user
+    {
+        (id, region_admin, memberships, blocked).hash(&mut hasher);
+    }
+    hasher.finish()
+}
+
+/// The visitor's chrome in `uai`; on a failure (logged), an empty one.
+pub fn chrome_or_empty(app: &App, visitor: &Visitor, uai: &str) -> Arc<Chrome> {
+    app.chrome
+        .get(app, visitor.user.as_ref(), uai)
+        .unwrap_or_else(|e| {
+            tracing::error!("navigation de {uai} : {e:#}");
+            Arc::new(Chrome {
+                nav: Vec::new(),
+                categories: minijinja::Value::from(Vec::<minijinja::Value>::new()),
+                has_services: false,
+                services_block: OnceLock::new(),
+                menu: OnceLock::new(),
+            })
+        })
 }

@@ -24,7 +24,7 @@ mod appearance;
 pub mod auth;
 mod backups;
 pub mod cas;
-mod catalogue;
+pub mod catalogue;
 mod directory;
 mod embeds;
 mod extract;

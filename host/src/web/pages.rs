@@ -4,7 +4,6 @@
 
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::catalogue;
@@ -12,120 +11,79 @@ use super::visitor::Visitor;
 use crate::App;
 use crate::directory::Establishment;
 
-#[derive(Serialize)]
-struct NavItem {
-    label: String,
-    url: String,
-    active: bool,
-}
-
 /// The `portal` object every template receives.
 pub fn portal_context(
     app: &App,
     visitor: &Visitor,
     establishment: Option<&Establishment>,
     title: &str,
-) -> Value {
+) -> minijinja::Value {
     let region_name = app
         .directory
         .region_setting::<String>("name")
         .ok()
         .flatten()
         .unwrap_or_else(|| "Préau".to_string());
-    let mut nav = Vec::new();
-    let mut services_menu = Value::Null;
-    if let Some(e) = establishment {
-        let mut enabled = Vec::new();
-        for plugin in app.runtime.plugins() {
-            let setting = app
-                .directory
-                .plugin_setting(&e.uai, &plugin.manifest.id)
-                .unwrap_or_default();
-            if !setting.enabled {
-                continue;
-            }
-            enabled.push((plugin.manifest.id.clone(), plugin.manifest.name.clone()));
-            let roles = app
-                .directory
-                .roles(visitor.user.as_ref(), &e.uai, &plugin.manifest)
-                .unwrap_or_default();
-            if roles.is_empty() {
-                continue;
-            }
-            let url = format!("/e/{}/{}/", e.uai, plugin.manifest.id);
-            nav.push(NavItem {
-                active: visitor.path.starts_with(&url),
-                label: plugin.manifest.name.clone(),
-                url,
-            });
+    let path = visitor.path.as_str();
+    let (nav, services) = match establishment {
+        Some(e) => {
+            let chrome = catalogue::chrome_or_empty(app, visitor, &e.uai);
+            let nav: Vec<minijinja::Value> = chrome
+                .nav
+                .iter()
+                .map(|link| {
+                    minijinja::context! {
+                        label => link.label,
+                        url => link.url,
+                        active => link.is_current(path),
+                    }
+                })
+                .collect();
+            let url = format!("/e/{}/services", e.uai);
+            let services = minijinja::context! {
+                active => path.starts_with(&url),
+                url => url,
+                categories => chrome.categories.clone(),
+                panel => chrome.menu(app),
+            };
+            (nav, Some(services))
         }
-        // Rubriques, when the establishment has some.
-        let has_rubriques = crate::portal::Portal::load(&app.directory, &e.uai)
-            .map(|p| p.rubriques.iter().any(|r| r.visible))
-            .unwrap_or(false);
-        if has_rubriques {
-            let url = format!("/e/{}/rubriques/", e.uai);
-            let active = visitor.path.starts_with(&url)
-                || visitor.path.starts_with(&format!("/e/{}/r/", e.uai));
-            nav.insert(
-                0,
-                NavItem {
-                    active,
-                    label: "Rubriques".into(),
-                    url,
-                },
-            );
-        }
-        // The directory's own page for teachers.
-        let teaches_here = visitor
-            .user
-            .as_ref()
-            .and_then(|u| u.membership(&e.uai))
-            .is_some_and(|m| m.profile == "enseignant");
-        if teaches_here {
-            let url = format!("/e/{}/mes-eleves", e.uai);
-            nav.push(NavItem {
-                active: visitor.path.starts_with(&url),
-                label: "Mes élèves".into(),
-                url,
-            });
-        }
-        services_menu = catalogue::menu(app, visitor, &e.uai);
-    }
+        None => (Vec::new(), None),
+    };
     let user = visitor.user.as_ref().map(|u| {
-        json!({
-            "login": u.login,
-            "display_name": u.display_name(),
-            "unread_notifications": crate::notifications::unread(&app.directory, &u.id),
-            "is_region_admin": u.region_admin,
-            "is_establishment_admin": u.memberships.iter().any(|m| m.admin),
-        })
+        minijinja::context! {
+            login => u.login,
+            display_name => u.display_name(),
+            unread_notifications => crate::notifications::unread(&app.directory, &u.id),
+            is_region_admin => u.region_admin,
+            is_establishment_admin => u.memberships.iter().any(|m| m.admin),
+        }
     });
     let is_admin = visitor
         .user
         .as_ref()
         .is_some_and(|u| u.region_admin || u.memberships.iter().any(|m| m.admin));
-    json!({
-        "region_name": region_name,
-        "title": title,
-        "establishment": establishment.map(|e| json!({
-            "uai": e.uai,
-            "name": e.name,
-            "city": e.city,
-            "kind": e.kind,
-            "url": format!("/e/{}/", e.uai),
-            "banner_url": e.theme.banner_url,
-            "time_zone": e.time_zone,
-        })),
-        "theme_css_url": establishment.map(|e| format!("/e/{}/theme.css", e.uai)),
-        "nav": nav,
-        "services": services_menu,
-        "user": user,
-        "admin_url": is_admin.then_some("/admin/"),
-        "csrf": visitor.csrf(),
-        "login_url": visitor.login_url(),
-        "current_path": visitor.path,
-    })
+    minijinja::context! {
+        region_name => region_name,
+        title => title,
+        establishment => establishment.map(|e| minijinja::context! {
+            uai => e.uai,
+            name => e.name,
+            city => e.city,
+            kind => e.kind,
+            url => format!("/e/{}/", e.uai),
+            banner_url => e.theme.banner_url,
+            time_zone => e.time_zone,
+        }),
+        theme_css_url => establishment.map(|e| format!("/e/{}/theme.css", e.uai)),
+        nav => nav,
+        services => services,
+        user => user,
+        admin_url => is_admin.then_some("/admin/"),
+        csrf => visitor.csrf(),
+        login_url => visitor.login_url(),
+        current_path => path,
+    }
 }
 
 /// Renders `template` in the theme with `context` + `portal`.
@@ -180,17 +138,15 @@ pub fn render_html(
     title: &str,
     context: Value,
 ) -> anyhow::Result<String> {
-    let mut context = match context {
-        Value::Object(map) => map,
-        _ => serde_json::Map::new(),
+    let portal = portal_context(app, visitor, establishment, title);
+    let context = match context {
+        Value::Object(_) => minijinja::context! {
+            portal => portal,
+            ..minijinja::Value::from_serialize(&context)
+        },
+        _ => minijinja::context! { portal => portal },
     };
-    context.insert(
-        "portal".into(),
-        portal_context(app, visitor, establishment, title),
-    );
-    Ok(app
-        .theme
-        .render(template, minijinja::Value::from_serialize(&context))?)
+    Ok(app.theme.render(template, context)?)
 }
 
 /// A rendered page, not cached, with the visitor's cookies.

@@ -101,7 +101,7 @@ pub async fn establishment_home(
     // blocks; the messaging issue provides them.
     let announcements: Vec<serde_json::Value> = Vec::new();
     let context = minijinja::context! {
-        portal => minijinja::Value::from_serialize(&portal_view),
+        portal => portal_view,
         announcements => announcements,
         blocks => blocks,
     };
@@ -163,13 +163,10 @@ async fn home_block(
         return news_block(app, visitor, establishment, portal).await;
     }
     if block == SERVICES_BLOCK {
-        let Some(services) = super::catalogue::home_block(app, visitor, uai)? else {
+        let chrome = app.chrome.get(app, visitor.user.as_ref(), uai)?;
+        let Some(html) = chrome.services_block(app)? else {
             return Ok(None);
         };
-        let html = app.theme.render(
-            "services_block.html",
-            minijinja::Value::from_serialize(&services),
-        )?;
         return Ok(Some(minijinja::context! {
             title => "Mes services",
             html => minijinja::Value::from_safe_string(html),
@@ -205,16 +202,46 @@ async fn news_block(
         None,
     )
     .await?;
-    let html = app.theme.render(
-        "news_block.html",
-        minijinja::Value::from_serialize(json!({ "news": news })),
-    )?;
+    let html = news_block_html(app, establishment, &news)?;
     Ok(Some(minijinja::context! {
         title => "Actualités",
         html => minijinja::Value::from_safe_string(html),
         more_url => format!("/e/{}/actualites", establishment.uai),
         more_label => "Afficher plus d'actualités",
     }))
+}
+
+/// The « Actualités » block's HTML for `news`: rendered once per list of
+/// news (and time zone), then kept in the fragment cache.
+fn news_block_html(
+    app: &App,
+    establishment: &Establishment,
+    news: &[super::rubriques::NewsEntry],
+) -> anyhow::Result<String> {
+    let key = {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        ("news block", &establishment.time_zone, news).hash(&mut hasher);
+        hasher.finish()
+    };
+    if let Some(Some(kept)) = app.fragments.get(key, (0, 0)) {
+        return Ok(kept.html);
+    }
+    let html = app.theme.render(
+        "news_block.html",
+        minijinja::context! {
+            news => minijinja::Value::from_serialize(news),
+            // Dates in the establishment's time zone.
+            establishment => minijinja::context! { time_zone => establishment.time_zone },
+        },
+    )?;
+    let kept = fragments::Cached {
+        title: String::new(),
+        html: html.clone(),
+        more: None,
+    };
+    app.fragments.put(key, (0, 0), None, Some(kept));
+    Ok(html)
 }
 
 /// A plugin's block, if the plugin is enabled here and shows something to the visitor.

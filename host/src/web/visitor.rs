@@ -30,9 +30,6 @@ pub struct Visitor {
     new_anon_csrf: bool,
     /// Path of the request (for `next=` links and navigation).
     pub path: String,
-    /// What one request computes once for all its parts: the services the
-    /// visitor sees in an establishment (menu and home block), by category.
-    pub(super) services: std::sync::OnceLock<(String, std::sync::Arc<Vec<serde_json::Value>>)>,
 }
 
 /// The value of cookie `name`.
@@ -69,7 +66,6 @@ impl Visitor {
             session,
             new_anon_csrf: existing.is_none(),
             anon_csrf: existing.unwrap_or_else(random_token),
-            services: Default::default(),
             path: path.to_string(),
         }
     }
@@ -90,7 +86,6 @@ impl Visitor {
             session: None,
             anon_csrf: placeholder.into(),
             new_anon_csrf: false,
-            services: Default::default(),
             path: self.path.clone(),
         }
     }

@@ -52,6 +52,9 @@ pub(super) fn hot_keys(space: Space, ops: &[Op]) -> Vec<Vec<u8>> {
 struct Inner {
     /// Bumped when a write of a hot key begins and when it ends.
     generation: u64,
+    /// The same, for writes of configuration (every hot key but the plugin
+    /// namespaces' version counters).
+    config_generation: u64,
     /// Writes of hot keys in flight.
     writing: usize,
     /// Per space (by tree index), the value of each key read.
@@ -88,6 +91,9 @@ pub(super) enum Found {
 impl Inner {
     fn forget(&mut self, tree: usize, keys: &[Vec<u8>]) {
         self.generation += 1;
+        if tree != Space::PluginData.index() {
+            self.config_generation += 1;
+        }
         let Some(entries) = self.entries.get_mut(&tree) else {
             return;
         };
@@ -174,6 +180,15 @@ impl HotKeys {
             .generation
     }
 
+    /// A number that moves when a write of configuration (establishments,
+    /// settings, grants) begins and when it ends.
+    pub(super) fn config_generation(&self) -> u64 {
+        self.inner
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .config_generation
+    }
+
     /// Keeps what sled answered (and what it was decoded into, if it was),
     /// unless a hot key was written since `generation`.
     pub(super) fn fill(
@@ -225,6 +240,7 @@ impl HotKeys {
     pub(super) fn clear(&self) {
         let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
         inner.generation += 1;
+        inner.config_generation += 1;
         inner.entries.clear();
         inner.bytes = 0;
     }

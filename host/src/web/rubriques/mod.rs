@@ -45,7 +45,7 @@ fn error_map(errors: &[(&str, String)]) -> Value {
 // ---------------------------------------------------------------- news
 
 /// One piece of news with where it comes from.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, Hash, serde::Serialize)]
 pub struct NewsEntry {
     pub title: String,
     pub summary: String,
