@@ -213,7 +213,11 @@ fn refresh(feed: &mut Feed, at: i64) {
     let outcome = match outbound::get(&feed.url, &headers) {
         Ok(response) if response.status == 304 => Ok(()),
         Ok(response) if (200..300).contains(&response.status) => {
-            match feed::parse(&response.body, response.header("content-type")) {
+            match feed::parse(
+                &response.body,
+                response.header("content-type"),
+                Some(&feed.url),
+            ) {
                 Ok(parsed) => {
                     let fresh = to_items(parsed.entries);
                     let stored = std::mem::take(&mut feed.items);
