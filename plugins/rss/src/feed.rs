@@ -879,3 +879,6 @@ mod tests {
         assert_eq!(merge(once.clone(), feed, 50), once);
     }
 }
+
+#[cfg(test)]
+mod edge_cases;

@@ -73,10 +73,11 @@ fn parse_document(text: &str, base: Option<&Url>) -> Result<ParsedFeed, FeedErro
         return Err(FeedError::Empty);
     }
     let mut prepared = prepare(text, &scan);
-    let parser = feed_parser(base);
     let mut dropped = 0;
     loop {
-        match parser.parse(prepared.as_bytes()) {
+        // A fresh parser each time: feed-rs 3.0 keeps the Media RSS state of
+        // an entry that failed and then panics on the next one.
+        match feed_parser(base).parse(prepared.as_bytes()) {
             Ok(feed) => return Ok(convert(feed, base, scan.skipped + dropped)),
             Err(error) => {
                 let without = (dropped < MAX_DROPPED)
