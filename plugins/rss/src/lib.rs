@@ -5,7 +5,9 @@
 //! conditional requests, deduplicate entries, keep plain-text summaries, and record
 //! each feed's state for the administrators.
 
-mod feed;
+/// The feed parser, public for its benchmark (`benches/feeds.rs`) and the
+/// fuzz target (`fuzz/fuzz_targets/feed.rs`).
+pub mod feed;
 
 use preau_sdk::outbound::{self, FetchError};
 use preau_sdk::prelude::*;

@@ -114,7 +114,7 @@ fn is_readable_type(mime: &str) -> bool {
 
 /// The first page link (no `rel`, or `rel="alternate"`; not a comments link)
 /// that is safe to click, resolved against the feed's address when feed-rs
-/// left it relative (JSON Feed).
+/// left it relative (JSON Feed, XML without `xml:base`).
 fn page_link(links: &[Link], base: Option<&Url>) -> Option<String> {
     links
         .iter()
