@@ -151,8 +151,10 @@ fn state_text(feed: &Feed, at: i64) -> (bool, String) {
             let mut state = format!("À jour (vérifié il y a {})", duration_fr(at - checked));
             match feed.skipped {
                 0 => {}
-                1 => state.push_str(" ; 1 élément illisible ignoré"),
-                n => state.push_str(&format!(" ; {n} éléments illisibles ignorés")),
+                1 => state.push_str(" ; 1 élément illisible, ignoré ou lu comme du texte brut"),
+                n => state.push_str(&format!(
+                    " ; {n} éléments illisibles, ignorés ou lus comme du texte brut"
+                )),
             }
             (true, state)
         }
@@ -792,7 +794,7 @@ mod tests {
         feed.skipped = 2;
         assert_eq!(
             state_text(&feed, 1000 + 120).1,
-            "À jour (vérifié il y a 2 min) ; 2 éléments illisibles ignorés"
+            "À jour (vérifié il y a 2 min) ; 2 éléments illisibles, ignorés ou lus comme du texte brut"
         );
         assert_eq!(duration_fr(3 * 86_400), "3 j");
     }

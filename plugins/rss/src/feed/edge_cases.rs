@@ -319,3 +319,20 @@ fn unsupported_formats_are_named() {
             .starts_with("format non reconnu : OPML")
     );
 }
+
+#[test]
+fn a_second_xml_declaration_is_an_error_not_a_panic() {
+    // Found by the fuzz target: feed-rs 3.0 panics when a declaration
+    // inside the document names another encoding.
+    let xml = "<?xml version=\"1.0\"?>\n<rss version=\"2.0\"><channel><item><title>a</title>\n  <?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n</item></channel></rss>";
+    assert_eq!(
+        parse(xml.as_bytes(), None, None).unwrap_err().to_string(),
+        "XML invalide ligne 3 : déclaration XML ailleurs qu'au début du document"
+    );
+    // A declaration longer than usual is still replaced as a whole.
+    let long = format!(
+        "<?xml version=\"1.0\"{} encoding=\"windows-1252\"?><rss version=\"2.0\"><channel><item><title>caf\u{e9}</title></item></channel></rss>",
+        " ".repeat(600)
+    );
+    assert_eq!(ok(long.as_bytes()).entries[0].title, "café");
+}

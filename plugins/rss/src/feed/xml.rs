@@ -425,6 +425,14 @@ pub(super) fn scan_xml(text: &str) -> Result<Scan, FeedError> {
                     push_edit(&mut scan.edits, start, end, refs.collect());
                 }
             }
+            // The declaration is replaced (see `prepare`) whatever its length. A
+            // second one is not XML, and feed-rs 3.0 (quick-xml 0.42) panics when
+            // it names another encoding.
+            Event::Decl(_) if start == 0 => scan.declaration = Some(end),
+            Event::Decl(_) => {
+                let detail = "déclaration XML ailleurs qu'au début du document".to_owned();
+                return Err(invalid(start, detail));
+            }
             Event::Eof => {
                 return match open.last() {
                     None => Err(FeedError::Unrecognised),
