@@ -171,6 +171,102 @@ async fn broken_huge_slow_and_unapproved_feeds_are_refused_with_the_reason() {
     assert_eq!(page.status, 403);
 }
 
+/// Issue 23: the feeds that once came back « à jour » with nothing, or were
+/// refused whole for one odd element, show their items; the ones that cannot
+/// be read say why, in French.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn older_formats_relative_links_and_odd_types_show_their_items_or_say_why() {
+    let feeds = FeedServer::start().await.unwrap();
+    let server = TestServer::start().await.unwrap();
+    set_up(&server, PILAT).await;
+    let principal = server.signed_in("principal.pilat").await.unwrap();
+    remove_establishment_feeds(&principal).await;
+    for file in [
+        "atom03.xml",
+        "rss090.xml",
+        "rss20-userland.xml",
+        "rss20-prefixed.xml",
+        "rss10-no-link.xml",
+        "relative-links.xml",
+        "atom-xml-base.xml",
+        "odd-types.xml",
+        "entities.xml",
+        "windows-1251-underscore.xml",
+    ] {
+        let page = add_feed(
+            &principal,
+            &feeds.url(&format!("/feeds/{file}")),
+            "etablissement",
+        )
+        .await;
+        assert_eq!(page.status, 303, "{file} : {}", page.body);
+    }
+    let pupil = server.signed_in("emma.martin").await.unwrap();
+    let list = pupil.get("/e/0420003A/rss/").await.unwrap();
+    assert_eq!(list.status, 200);
+    let body = unescape(&list.body);
+    for title in [
+        "Prix des Incorruptibles : les votes sont ouverts",
+        "Menus de la cantine de décembre",
+        "Cross départemental : 24 qualifiés",
+        "Audition de Noël des élèves de 5e CHAM",
+        "Permanence du CVL jeudi à la pause méridienne",
+        "Classe découverte en Vercors",
+        "Carnaval : les costumes",
+        "Calendrier des vacances 2026-2027",
+        "Produit scalaire ⟨u, v⟩ – fiche d’exercices",
+        "Олимпиада по русскому языку",
+    ] {
+        assert!(body.contains(title), "{title} absent");
+    }
+    // Relative links resolved against the feed's address, xml:base and guid.
+    for link in [
+        feeds.url("/relative/uri"),
+        feeds.url("/spectacle-2026"),
+        "https://tilleuls.example.org/cp/jardin.html".to_owned(),
+        "https://maternelle.example.org/autres/carnaval".to_owned(),
+        "https://ent-lycee.example.org/cvl/elections".to_owned(),
+    ] {
+        assert!(body.contains(&format!("href=\"{link}\"")), "{link} absent");
+    }
+    assert!(!body.contains("JVBERi0"), "the binary content is not shown");
+    // The administrator sees what was left out, and the readers do not.
+    let manage = unescape(&principal.get(MANAGE).await.unwrap().body);
+    assert!(
+        manage.contains("1 élément illisible, ignoré ou lu comme du texte brut"),
+        "{manage}"
+    );
+    assert!(
+        manage.contains("5 éléments illisibles, ignorés"),
+        "{manage}"
+    );
+    assert!(!unescape(&pupil.get(MANAGE).await.unwrap().body).contains("illisible"));
+    // Nothing to show, or nothing readable: refused with the reason.
+    for (file, reason) in [
+        (
+            "empty-channel.xml",
+            "flux vide : il ne contient aucun article",
+        ),
+        ("rss093-empty.xml", "flux vide"),
+        ("koi8-t.xml", "encodage inconnu : koi8-t"),
+        ("cp850.xml", "encodage inconnu : cp850"),
+        ("cdf.xml", "format non reconnu : CDF"),
+    ] {
+        let page = add_feed(
+            &principal,
+            &feeds.url(&format!("/feeds/{file}")),
+            "etablissement",
+        )
+        .await;
+        assert_eq!(page.status, 422, "{file}");
+        let page = unescape(&page.body);
+        assert!(
+            page.contains(&format!("Ce flux ne peut pas être lu : {reason}")),
+            "{file}: {reason} absent"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scheduled_refresh_uses_conditional_get_dedupes_and_reports_errors() {
     let feeds = FeedServer::start().await.unwrap();

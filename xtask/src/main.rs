@@ -180,6 +180,10 @@ fn main() -> Result<()> {
                 "pages",
             ]);
             command.args(&args[1..]);
+            run(command)?;
+            // The feed parser's own section (plugins/rss/benches/feeds.rs).
+            let mut command = cargo();
+            command.args(["bench", "-p", "rss", "--bench", "feeds"]);
             run(command)
         }
         Some("crash-loop") => {

@@ -12,6 +12,7 @@
 //! feed-rs = "3"
 //! quick-xml = "0.42"
 //! encoding_rs = "0.8"
+//! url = "2"         # already feed-rs's, for relative links
 //! serde.workspace = true
 //! ```
 //!
@@ -24,7 +25,20 @@
 //!   bytes are not UTF-8 is not rejected: showing the news beats an error, so
 //!   it is read as windows-1252 when it holds no valid multi-byte sequence at
 //!   all (a whole file written by a latin-1 tool), else as lossy UTF-8 (the
-//!   few bad bytes become U+FFFD).
+//!   few bad bytes become U+FFFD). A label that names an encoding the
+//!   decoder lacks (DOS and Mac code pages, KOI8-T, VISCII…) is reported as
+//!   « encodage inconnu » unless the bytes are plain ASCII: never guessed.
+//! - **Normalising** (`feed/xml.rs`), where feed-rs alone would return no
+//!   item: Atom 0.3, RSS 0.90 and RSS 2.0's old namespaces (prefixed or not)
+//!   are mapped to the namespaces feed-rs reads; Atom 0.3's `issued` and
+//!   `modified` become `published` and `updated`; an RSS item without a
+//!   link takes its permalink `guid` or its `rdf:about`; undeclared HTML
+//!   entities (`&lang;`) become character references.
+//! - **One odd element never costs the feed**: an unusable content `type` is
+//!   read as plain text or the element left out, and so is any element
+//!   feed-rs still refuses; [`ParsedFeed::skipped`] counts them.
+//! - **Links** are resolved against the feed's address and `xml:base`, then
+//!   only absolute http(s) ones are kept.
 //! - **Errors** carry the line number, found by running quick-xml's reader
 //!   over the document before feed-rs (which reports no position).
 //! - **Bounds.** At most [`MAX_FEED_BYTES`] in, [`MAX_ENTRIES`] entries out,
@@ -35,18 +49,22 @@
 use std::collections::HashSet;
 use std::fmt;
 
-use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
-use feed_rs::model::{FeedType, Link, Text};
 use feed_rs::parser::{ParseErrorKind, ParseFeedError};
-use quick_xml::errors::{Error as XmlError, IllFormedError, SyntaxError};
-use quick_xml::events::{BytesStart, Event};
 use serde::{Deserialize, Serialize};
+use url::Url;
 
+mod convert;
+mod decode;
+mod entities;
 mod json;
 mod text;
+mod xml;
 
+use convert::*;
+use decode::*;
 use json::*;
 use text::*;
+use xml::*;
 
 /// Largest feed accepted, in bytes; larger ones are refused before parsing.
 pub const MAX_FEED_BYTES: usize = 2 * 1024 * 1024;
@@ -92,6 +110,11 @@ pub struct ParsedFeed {
     pub site_link: Option<String>,
     /// At most [`MAX_ENTRIES`] entries with distinct keys.
     pub entries: Vec<Entry>,
+    /// Elements left out or read as plain text because they could not be
+    /// read as they were (an unknown content type, base64): the feed's
+    /// other elements are kept.
+    #[serde(default)]
+    pub skipped: usize,
 }
 
 /// The syntax a [`FeedError::Invalid`] was found in.
@@ -125,6 +148,13 @@ pub enum FeedError {
     },
     /// Neither RSS, nor Atom, nor JSON Feed (an HTML page, an image…).
     Unrecognised,
+    /// A format that is known but not read, named (`CDF`, `OPML…`).
+    UnsupportedFormat(&'static str),
+    /// A well-formed feed without a single item.
+    Empty,
+    /// A charset label (HTTP or XML declaration) no decoder here knows, for
+    /// a document that is not plain ASCII: reported rather than guessed.
+    UnknownEncoding(String),
 }
 
 impl fmt::Display for FeedError {
@@ -153,6 +183,17 @@ impl fmt::Display for FeedError {
             FeedError::Unrecognised => {
                 f.write_str("format non reconnu (ni RSS, ni Atom, ni JSON Feed)")
             }
+            FeedError::UnsupportedFormat(name) => {
+                write!(
+                    f,
+                    "format non reconnu : {name} (ni RSS, ni Atom, ni JSON Feed)"
+                )
+            }
+            FeedError::Empty => f.write_str("flux vide : il ne contient aucun article"),
+            FeedError::UnknownEncoding(label) => write!(
+                f,
+                "encodage inconnu : {label} (enregistrez le flux en UTF-8 ou en ISO-8859-1)"
+            ),
         }
     }
 }
@@ -174,22 +215,36 @@ fn french_size(bytes: usize) -> String {
     }
 }
 
-/// Parses a feed. `content_type` is the HTTP header, read for its charset.
-pub fn parse(bytes: &[u8], content_type: Option<&str>) -> Result<ParsedFeed, FeedError> {
+/// Parses a feed. `content_type` is the HTTP header, read for its charset;
+/// `url` is the feed's address, against which relative links are resolved
+/// (with `xml:base`). A feed without any item is [`FeedError::Empty`].
+pub fn parse(
+    bytes: &[u8],
+    content_type: Option<&str>,
+    url: Option<&str>,
+) -> Result<ParsedFeed, FeedError> {
     if bytes.len() > MAX_FEED_BYTES {
         return Err(FeedError::TooLarge {
             bytes: bytes.len(),
             max: MAX_FEED_BYTES,
         });
     }
-    let text = decode(bytes, content_type);
+    let text = decode(bytes, content_type)?;
+    let base = url
+        .and_then(|u| Url::parse(u.trim()).ok())
+        .filter(|u| matches!(u.scheme(), "http" | "https"));
     // The format is sniffed, not taken from the Content-Type: servers often
     // send feeds as text/html or application/octet-stream.
-    match text.trim_start().chars().next() {
-        Some('{') => parse_json(&text),
-        Some('<') => parse_xml(&text),
+    let feed = match text.trim_start().chars().next() {
+        Some('{') => parse_json(&text, base.as_ref()),
+        Some('<') => parse_xml(&text, base.as_ref()),
         _ => Err(FeedError::Unrecognised),
+    }?;
+    if feed.entries.is_empty() {
+        // Items were there but none had anything to show.
+        return Err(FeedError::Empty);
     }
+    Ok(feed)
 }
 
 /// Merges freshly fetched entries into the stored ones: one entry per key
@@ -213,545 +268,6 @@ pub fn merge(stored: Vec<Entry>, fresh: Vec<Entry>, keep: usize) -> Vec<Entry> {
     all
 }
 
-// ---------------------------------------------------------------------------
-// Decoding
-
-/// Decodes to UTF-8 following the rules in the module doc, drops the BOM and
-/// the C0 control characters that XML and JSON forbid anyway (NUL bytes would
-/// otherwise make the whole feed fail), keeping tabs and line breaks so that
-/// line numbers stay right.
-fn decode(bytes: &[u8], content_type: Option<&str>) -> String {
-    let text = match Encoding::for_bom(bytes) {
-        Some((encoding, bom_len)) => encoding
-            .decode_without_bom_handling(&bytes[bom_len..])
-            .0
-            .into_owned(),
-        None => decode_without_bom(bytes, content_type),
-    };
-    text.chars()
-        .filter(|&c| c >= ' ' || matches!(c, '\t' | '\n' | '\r'))
-        .collect()
-}
-
-fn decode_without_bom(bytes: &[u8], content_type: Option<&str>) -> String {
-    if let Ok(text) = std::str::from_utf8(bytes)
-        && !bytes.is_ascii()
-    {
-        return text.to_owned();
-    }
-    let label = content_type
-        .and_then(charset_param)
-        .and_then(usable_encoding)
-        .or_else(|| declared_encoding(bytes).and_then(usable_encoding))
-        .unwrap_or(UTF_8);
-    if label != UTF_8 {
-        return label.decode_without_bom_handling(bytes).0.into_owned();
-    }
-    if let Ok(text) = std::str::from_utf8(bytes) {
-        return text.to_owned();
-    }
-    // Declared UTF-8 but is not ("wrong encoding").
-    let has_multibyte = bytes.utf8_chunks().any(|chunk| !chunk.valid().is_ascii());
-    if has_multibyte {
-        String::from_utf8_lossy(bytes).into_owned()
-    } else {
-        WINDOWS_1252
-            .decode_without_bom_handling(bytes)
-            .0
-            .into_owned()
-    }
-}
-
-/// Resolves a charset label, ignoring the ones that cannot be right here:
-/// UTF-16 without a BOM (the label was read as ASCII) and encoding_rs's
-/// "replacement" encoding (which would turn the whole feed into U+FFFD).
-fn usable_encoding(label: &str) -> Option<&'static Encoding> {
-    let encoding = Encoding::for_label(label.trim().as_bytes())?;
-    let unusable = encoding == encoding_rs::UTF_16LE
-        || encoding == encoding_rs::UTF_16BE
-        || encoding == encoding_rs::REPLACEMENT;
-    (!unusable).then_some(encoding)
-}
-
-/// The `charset` parameter of a Content-Type header.
-fn charset_param(content_type: &str) -> Option<&str> {
-    content_type.split(';').skip(1).find_map(|param| {
-        let (name, value) = param.split_once('=')?;
-        name.trim()
-            .eq_ignore_ascii_case("charset")
-            .then(|| value.trim().trim_matches(['"', '\'']))
-    })
-}
-
-/// The `encoding` pseudo-attribute of the XML declaration, read as ASCII.
-fn declared_encoding(bytes: &[u8]) -> Option<&str> {
-    let decl = xml_declaration(bytes.trim_ascii_start())?;
-    let decl = std::str::from_utf8(decl).ok()?;
-    let after = &decl[decl.find("encoding")? + "encoding".len()..];
-    let after = after.trim_start().strip_prefix('=')?.trim_start();
-    let quote = after.chars().next().filter(|c| matches!(c, '"' | '\''))?;
-    let value = &after[1..];
-    Some(&value[..value.find(quote)?])
-}
-
-/// The XML declaration (`<?xml … ?>`) at the very start of `bytes`, if any.
-fn xml_declaration(bytes: &[u8]) -> Option<&[u8]> {
-    let rest = bytes.strip_prefix(b"<?xml")?;
-    if !rest.first()?.is_ascii_whitespace() {
-        return None; // `<?xml-stylesheet …?>` and the like
-    }
-    let end = bytes.windows(2).take(512).position(|w| w == b"?>")?;
-    Some(&bytes[..end + 2])
-}
-
-// ---------------------------------------------------------------------------
-// XML
-
-fn parse_xml(text: &str) -> Result<ParsedFeed, FeedError> {
-    // Blank lines before the declaration are illegal but seen; dropping them
-    // puts the declaration first, and errors count them back.
-    let trimmed = text.trim_start_matches(|c: char| c.is_ascii_whitespace());
-    let skipped_lines = text[..text.len() - trimmed.len()].matches('\n').count();
-    let parsed = scan_xml(trimmed).and_then(|scan| {
-        let prepared = prepare(trimmed, &scan);
-        feed_parser()
-            .parse(prepared.as_bytes())
-            .map_err(|e| feed_rs_error(e, &prepared))
-    });
-    match parsed {
-        Ok(feed) => Ok(convert(feed)),
-        Err(FeedError::Invalid {
-            syntax,
-            line,
-            detail,
-        }) => Err(FeedError::Invalid {
-            syntax,
-            line: line.map(|l| l + skipped_lines),
-            detail,
-        }),
-        Err(e) => Err(e),
-    }
-}
-
-/// What the quick-xml pass learnt about a well-formed document.
-struct Scan {
-    /// Length of the XML declaration that starts the text, if any: it is
-    /// replaced, since the text is UTF-8 now.
-    declaration: Option<usize>,
-    /// An `<rss>` root whose version feed-rs does not know, rewritten to 2.0
-    /// (a superset of 0.9x).
-    rss_root: Option<RootRewrite>,
-    /// Where to cut to keep [`MAX_ENTRIES`], and the end tags that then close
-    /// the document.
-    cut: Option<(usize, String)>,
-}
-
-/// The byte range of the root start tag and its new text, without the
-/// closing `>` or `/>`.
-struct RootRewrite {
-    start: usize,
-    end: usize,
-    tag: String,
-    empty: bool,
-}
-
-/// Runs quick-xml over the document: it checks well-formedness and nesting
-/// with a line number (feed-rs reports no position), recognises the root and
-/// finds where to cut a feed with too many entries, so that feed-rs never
-/// builds 100 000 entries in the component's memory.
-fn scan_xml(text: &str) -> Result<Scan, FeedError> {
-    let mut reader = quick_xml::Reader::from_str(text);
-    let mut scan = Scan {
-        declaration: xml_declaration(text.as_bytes()).map(<[u8]>::len),
-        rss_root: None,
-        cut: None,
-    };
-    let mut open: Vec<String> = Vec::new();
-    let mut entries = 0usize;
-    let mut root_seen = false;
-    let invalid = |pos: u64, detail: String| FeedError::Invalid {
-        syntax: Syntax::Xml,
-        line: Some(line_at(text, pos)),
-        detail,
-    };
-    loop {
-        let start = reader.buffer_position();
-        let event = match reader.read_event() {
-            Ok(event) => event,
-            Err(e) => return Err(invalid(reader.error_position(), xml_error_fr(&e))),
-        };
-        match event {
-            Event::Start(ref tag) | Event::Empty(ref tag) => {
-                let is_empty = matches!(event, Event::Empty(_));
-                if !root_seen {
-                    root_seen = true;
-                    scan.rss_root = check_root(tag, start, reader.buffer_position(), is_empty)?;
-                }
-                let local = tag.local_name();
-                let depth = open.len() + 1;
-                if matches!(local.as_ref(), "item" | "entry") && (2..=3).contains(&depth) {
-                    entries += 1;
-                    if entries > MAX_ENTRIES {
-                        let closing = open.iter().rev().map(|n| format!("</{n}>")).collect();
-                        scan.cut = Some((start as usize, closing));
-                        return Ok(scan);
-                    }
-                }
-                if !is_empty {
-                    if depth > MAX_DEPTH {
-                        let detail =
-                            format!("imbrication trop profonde (plus de {MAX_DEPTH} niveaux)");
-                        return Err(invalid(start, detail));
-                    }
-                    open.push(tag.name().as_ref().to_owned());
-                }
-                if is_empty && open.is_empty() {
-                    return Ok(scan); // `<rss/>`: an empty feed
-                }
-            }
-            Event::End(_) => {
-                open.pop();
-                if open.is_empty() {
-                    // Whatever follows the root is ignored, as feed-rs does.
-                    return Ok(scan);
-                }
-            }
-            // feed-rs fails on a bad character reference; say where it is.
-            Event::GeneralRef(ref reference) if reference.resolve_char_ref().is_err() => {
-                let name: &str = reference.as_ref();
-                return Err(invalid(
-                    start,
-                    format!("référence de caractère invalide « &{name}; »"),
-                ));
-            }
-            Event::Eof => {
-                return match open.last() {
-                    None => Err(FeedError::Unrecognised),
-                    Some(name) => Err(invalid(
-                        text.len() as u64,
-                        format!("fin du document inattendue, la balise <{name}> n'est pas fermée"),
-                    )),
-                };
-            }
-            _ => {}
-        }
-    }
-}
-
-/// Checks that the root element is a feed's, before anything else can fail:
-/// an HTML page is "not a feed", not "invalid XML". Returns the rewrite an
-/// `<rss>` root needs when feed-rs would not know its version.
-fn check_root(
-    tag: &BytesStart<'_>,
-    start: u64,
-    end: u64,
-    is_empty: bool,
-) -> Result<Option<RootRewrite>, FeedError> {
-    match tag.local_name().as_ref() {
-        "feed" | "entry" | "RDF" => Ok(None),
-        "rss" => {
-            let version = tag
-                .attributes()
-                .flatten()
-                .find(|a| a.key.as_ref() == "version")
-                .map(|a| a.value.into_owned());
-            if matches!(version.as_deref(), Some("2.0" | "0.91" | "0.92" | "")) {
-                return Ok(None);
-            }
-            let mut rewritten = String::from("<");
-            rewritten.push_str(tag.name().as_ref());
-            for attribute in tag.attributes().flatten() {
-                if attribute.key.as_ref() == "version" {
-                    continue;
-                }
-                let value = &attribute.value;
-                let quote = if value.contains('"') { '\'' } else { '"' };
-                let key: &str = attribute.key.as_ref();
-                rewritten.push_str(&format!(" {key}={quote}{value}{quote}"));
-            }
-            rewritten.push_str(" version=\"2.0\"");
-            Ok(Some(RootRewrite {
-                start: start as usize,
-                end: end as usize,
-                tag: rewritten,
-                empty: is_empty,
-            }))
-        }
-        _ => Err(FeedError::Unrecognised),
-    }
-}
-
-/// Applies the scan: an encoding-free declaration (the text is UTF-8 now;
-/// left as it was, quick-xml inside feed-rs would decode it a second time),
-/// the `<rss>` rewrite and the cut, keeping every line break in place.
-fn prepare(text: &str, scan: &Scan) -> String {
-    let end = scan.cut.as_ref().map_or(text.len(), |(at, _)| *at);
-    let mut out = String::with_capacity(end + 64);
-    let mut from = 0;
-    if let Some(len) = scan.declaration {
-        out.push_str("<?xml version=\"1.0\"?>");
-        out.extend(text[..len].matches('\n'));
-        from = len;
-    }
-    if let Some(root) = &scan.rss_root {
-        // The original tag's line breaks are kept so that lines do not move.
-        out.push_str(&text[from..root.start]);
-        out.push_str(&root.tag);
-        out.extend(text[root.start..root.end].matches('\n'));
-        out.push_str(if root.empty { "/>" } else { ">" });
-        from = root.end;
-    }
-    out.push_str(&text[from..end]);
-    if let Some((_, closing)) = &scan.cut {
-        out.push_str(closing);
-    }
-    out
-}
-
-/// 1-based line of a byte offset.
-fn line_at(text: &str, pos: u64) -> usize {
-    let end = usize::try_from(pos).unwrap_or(usize::MAX).min(text.len());
-    text.as_bytes()[..end]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
-}
-
-/// quick-xml's errors, in French.
-fn xml_error_fr(error: &XmlError) -> String {
-    match error {
-        XmlError::Syntax(e) => match e {
-            SyntaxError::InvalidBangMarkup => "balise « <! » mal formée".into(),
-            SyntaxError::UnclosedPI => "instruction de traitement non fermée".into(),
-            SyntaxError::UnclosedXmlDecl => "déclaration XML non fermée".into(),
-            SyntaxError::UnclosedComment => "commentaire non fermé".into(),
-            SyntaxError::UnclosedDoctype => "DOCTYPE non fermé".into(),
-            SyntaxError::UnclosedCData => "section CDATA non fermée".into(),
-            SyntaxError::UnclosedTag => "balise non fermée (« > » manquant)".into(),
-            SyntaxError::UnclosedSingleQuotedAttributeValue
-            | SyntaxError::UnclosedDoubleQuotedAttributeValue => {
-                "valeur d'attribut non fermée (guillemet manquant)".into()
-            }
-        },
-        XmlError::IllFormed(e) => match e {
-            IllFormedError::MissingDeclVersion(_) => "déclaration XML sans version".into(),
-            IllFormedError::UnknownVersion => "version XML inconnue".into(),
-            IllFormedError::MissingDoctypeName => "DOCTYPE sans nom".into(),
-            IllFormedError::MissingEndTag(name) => format!("la balise <{name}> n'est pas fermée"),
-            IllFormedError::UnmatchedEndTag(name) => {
-                format!("balise fermante inattendue </{name}>")
-            }
-            IllFormedError::MismatchedEndTag { expected, found } => {
-                format!("balise fermante inattendue </{found}> (attendue : </{expected}>)")
-            }
-            IllFormedError::DoubleHyphenInComment => "« -- » dans un commentaire".into(),
-            IllFormedError::UnclosedReference => {
-                "référence d'entité non terminée (« ; » manquant)".into()
-            }
-        },
-        XmlError::InvalidAttr(_) => "attribut mal formé".into(),
-        XmlError::Encoding(_) => "encodage invalide".into(),
-        XmlError::Escape(_) => "référence de caractère ou d'entité invalide".into(),
-        XmlError::Namespace(_) => "espace de noms invalide".into(),
-        XmlError::Io(_) => "lecture impossible".into(),
-    }
-}
-
-/// feed-rs, set for stable keys: no generated ids (the default ones are
-/// random when an entry has no link), no sanitizing (the host does it).
-fn feed_parser() -> feed_rs::parser::Parser {
-    feed_rs::parser::Builder::new()
-        .sanitize_content(false)
-        .id_generator(|_, _, _| String::new())
-        .build()
-}
-
-/// feed-rs's errors, in French, with a line when it gives a position.
-fn feed_rs_error(error: ParseFeedError, text: &str) -> FeedError {
-    let xml = |position: Option<u64>, detail: String| FeedError::Invalid {
-        syntax: Syntax::Xml,
-        line: position.map(|p| line_at(text, p)),
-        detail,
-    };
-    match error {
-        ParseFeedError::ParseError(kind) => match kind {
-            ParseErrorKind::NoFeedRoot => FeedError::Unrecognised,
-            ParseErrorKind::UnknownMimeType { position, mime } => xml(
-                Some(position),
-                format!("type de contenu inconnu « {mime} »"),
-            ),
-            ParseErrorKind::MissingContent {
-                position,
-                reference,
-            } => xml(
-                Some(position),
-                format!("contenu obligatoire vide ou absent ({reference})"),
-            ),
-            ParseErrorKind::UnknownEnumVariant {
-                position,
-                reference,
-            }
-            | ParseErrorKind::IllegalState {
-                position,
-                reference,
-            } => xml(Some(position), format!("valeur inattendue « {reference} »")),
-        },
-        ParseFeedError::XmlReader(e) => xml(None, format!("lecture impossible ({e})")),
-        ParseFeedError::IoError(e) => xml(None, format!("lecture impossible ({e})")),
-        ParseFeedError::JsonSerde(e) => json_error(&e.to_string(), e.line(), e.is_data()),
-        ParseFeedError::JsonUnsupportedVersion(version) => FeedError::Invalid {
-            syntax: Syntax::Json,
-            line: None,
-            detail: format!("version non prise en charge « {version} »"),
-        },
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Model conversion
-
-fn convert(feed: feed_rs::model::Feed) -> ParsedFeed {
-    // RSS says nothing of markup in titles and descriptions and feeds put
-    // HTML in both; Atom and JSON Feed say which is which.
-    let rss = matches!(
-        feed.feed_type,
-        FeedType::RSS0 | FeedType::RSS1 | FeedType::RSS2
-    );
-    let mut seen = HashSet::new();
-    let entries = feed
-        .entries
-        .into_iter()
-        .filter_map(|entry| convert_entry(entry, rss))
-        // A feed repeating a guid would otherwise show one item twice.
-        .filter(|entry| seen.insert(entry.key.clone()))
-        .take(MAX_ENTRIES)
-        .collect();
-    ParsedFeed {
-        title: feed.title.map(|t| plain_title(&t, rss)).unwrap_or_default(),
-        site_link: page_link(&feed.links),
-        entries,
-    }
-}
-
-fn convert_entry(entry: feed_rs::model::Entry, rss: bool) -> Option<Entry> {
-    let title = entry
-        .title
-        .as_ref()
-        .map(|t| plain_title(t, rss))
-        .unwrap_or_default();
-    let link = page_link(&entry.links);
-    let summary = entry
-        .summary
-        .as_ref()
-        .filter(|t| !t.content.trim().is_empty())
-        .map(|t| as_html(&t.content, rss || is_html_type(t.content_type.as_str())));
-    let content = || {
-        let content = entry.content.as_ref()?;
-        let body = content.body.as_deref().filter(|b| !b.trim().is_empty())?;
-        Some(as_html(
-            body,
-            rss || is_html_type(content.content_type.as_str()),
-        ))
-    };
-    let summary_html = truncate_bytes(
-        summary.or_else(content).unwrap_or_default(),
-        MAX_SUMMARY_BYTES,
-    );
-    if title.is_empty() && link.is_none() && summary_html.is_empty() {
-        return None; // nothing to show
-    }
-    let published = entry.published.or(entry.updated).map(|d| d.timestamp());
-    let id = entry.id.trim();
-    let basis = if !id.is_empty() {
-        format!("id:{id}")
-    } else if let Some(href) = entry
-        .links
-        .first()
-        .map(|l| l.href.trim())
-        .filter(|h| !h.is_empty())
-    {
-        format!("link:{href}")
-    } else {
-        format!("title:{title}|{}", published.unwrap_or(0))
-    };
-    let author = entry
-        .authors
-        .iter()
-        .filter_map(|p| p.name.as_deref())
-        .map(|name| truncate_chars(collapse_whitespace(name), MAX_AUTHOR_CHARS))
-        .find(|name| !name.is_empty());
-    Some(Entry {
-        key: format!("{:016x}", fnv1a64(basis.as_bytes())),
-        title,
-        link,
-        summary_html,
-        published,
-        author,
-    })
-}
-
-fn is_html_type(mime: &str) -> bool {
-    mime.contains("html")
-}
-
-/// The first page link (no `rel`, or `rel="alternate"`) that is safe to click.
-fn page_link(links: &[Link]) -> Option<String> {
-    links
-        .iter()
-        .filter(|l| matches!(l.rel.as_deref(), None | Some("alternate")))
-        .find_map(|l| safe_link(&l.href))
-}
-
-/// Keeps only absolute http(s) URLs: `javascript:`, `data:`, `vbscript:`,
-/// relative paths and anything with characters no real URL has unencoded.
-fn safe_link(raw: &str) -> Option<String> {
-    let raw = raw.trim();
-    let rest = if raw.get(..7)?.eq_ignore_ascii_case("http://") {
-        &raw[7..]
-    } else if raw.get(..8)?.eq_ignore_ascii_case("https://") {
-        &raw[8..]
-    } else {
-        return None;
-    };
-    let host_start = rest.chars().next()?;
-    let bad = |c: char| c.is_control() || matches!(c, '"' | '<' | '>' | '`' | '\\');
-    if raw.len() > MAX_LINK_BYTES || matches!(host_start, '/' | '?' | '#') || rest.contains(bad) {
-        return None;
-    }
-    let scheme = if raw.as_bytes()[4] == b':' {
-        "http://"
-    } else {
-        "https://"
-    };
-    Some(format!("{scheme}{}", rest.replace(' ', "%20")))
-}
-
-/// A title as plain text: markup stripped when it may be HTML.
-fn plain_title(text: &Text, rss: bool) -> String {
-    let content = if rss || is_html_type(text.content_type.as_str()) {
-        html_to_text(&text.content)
-    } else {
-        text.content.clone()
-    };
-    truncate_chars(collapse_whitespace(&content), MAX_TITLE_CHARS)
-}
-
-fn as_html(text: &str, is_html: bool) -> String {
-    if is_html {
-        text.to_owned()
-    } else {
-        preau_sdk::text::escape(text)
-    }
-}
-
-/// 64-bit FNV-1a: small, stable across versions and platforms, no crate.
-fn fnv1a64(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
-        (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -769,7 +285,7 @@ mod tests {
     const HTML: &[u8] = include_bytes!("../../../tests/fixtures/feeds/not-a-feed.html");
 
     fn ok(bytes: &[u8]) -> ParsedFeed {
-        parse(bytes, None).unwrap_or_else(|e| panic!("{e}"))
+        parse(bytes, None, None).unwrap_or_else(|e| panic!("{e}"))
     }
     fn titles(feed: &ParsedFeed) -> Vec<&str> {
         feed.entries.iter().map(|e| e.title.as_str()).collect()
@@ -926,7 +442,7 @@ mod tests {
 
     #[test]
     fn broken_xml_gives_the_line() {
-        let error = parse(BROKEN, None).unwrap_err();
+        let error = parse(BROKEN, None, None).unwrap_err();
         assert_eq!(
             error,
             FeedError::Invalid {
@@ -958,7 +474,12 @@ mod tests {
             &LATIN1[first_line_end..],
         ]
         .concat();
-        let feed = parse(&undeclared, Some("application/rss+xml; charset=ISO-8859-1")).unwrap();
+        let feed = parse(
+            &undeclared,
+            Some("application/rss+xml; charset=ISO-8859-1"),
+            None,
+        )
+        .unwrap();
         assert_eq!(titles(&feed)[1], "Ça bouge au foyer des élèves");
     }
 
@@ -988,7 +509,7 @@ mod tests {
             "Brevet 2026 : le calendrier des épreuves est publié"
         );
         // Valid UTF-8 wins over a wrong latin-1 label.
-        let feed = parse(RSS20, Some("text/xml; charset=iso-8859-1")).unwrap();
+        let feed = parse(RSS20, Some("text/xml; charset=iso-8859-1"), None).unwrap();
         assert_eq!(feed.title, "Académie d'Exemple – Actualités");
     }
 
@@ -1058,17 +579,20 @@ mod tests {
     #[test]
     fn html_page_is_not_a_feed() {
         assert_eq!(
-            parse(HTML, Some("text/html; charset=utf-8")),
+            parse(HTML, Some("text/html; charset=utf-8"), None),
             Err(FeedError::Unrecognised)
         );
-        assert_eq!(parse(b"", None), Err(FeedError::Unrecognised));
-        assert_eq!(parse(b"GIF89a\0\0", None), Err(FeedError::Unrecognised));
+        assert_eq!(parse(b"", None, None), Err(FeedError::Unrecognised));
         assert_eq!(
-            parse(br#"{"hello": "world"}"#, None),
+            parse(b"GIF89a\0\0", None, None),
             Err(FeedError::Unrecognised)
         );
         assert_eq!(
-            parse(b"<svg xmlns='http://www.w3.org/2000/svg'/>", None),
+            parse(br#"{"hello": "world"}"#, None, None),
+            Err(FeedError::Unrecognised)
+        );
+        assert_eq!(
+            parse(b"<svg xmlns='http://www.w3.org/2000/svg'/>", None, None),
             Err(FeedError::Unrecognised)
         );
         assert_eq!(
@@ -1084,13 +608,14 @@ mod tests {
             "\"title\" \"Journée",
             1,
         );
-        let error = parse(broken.as_bytes(), None).unwrap_err();
+        let error = parse(broken.as_bytes(), None, None).unwrap_err();
         assert_eq!(
             error.to_string(),
             "JSON Feed invalide ligne 12 : erreur de syntaxe"
         );
         let error = parse(
             br#"{"version": "https://jsonfeed.org/version/1.1", "title": "x", "items": 3}"#,
+            None,
             None,
         )
         .unwrap_err();
@@ -1101,6 +626,7 @@ mod tests {
         let error = parse(
             br#"{"version": "https://jsonfeed.org/version/1.1", "items": []}"#,
             None,
+            None,
         )
         .unwrap_err();
         assert_eq!(
@@ -1109,6 +635,7 @@ mod tests {
         );
         let error = parse(
             br#"{"version": "https://jsonfeed.org/version/9", "title": "x", "items": []}"#,
+            None,
             None,
         )
         .unwrap_err();
@@ -1123,7 +650,7 @@ mod tests {
             "[".repeat(100_000),
             "]".repeat(100_000)
         );
-        assert!(parse(deep.as_bytes(), None).is_err());
+        assert!(parse(deep.as_bytes(), None, None).is_err());
     }
 
     #[test]
@@ -1172,7 +699,7 @@ mod tests {
     #[test]
     fn too_large_is_refused_before_parsing() {
         let huge = vec![b' '; 5_452_595];
-        let error = parse(&huge, None).unwrap_err();
+        let error = parse(&huge, None, None).unwrap_err();
         assert_eq!(
             error,
             FeedError::TooLarge {
@@ -1203,7 +730,11 @@ mod tests {
             "<rss version=\"2.0\"><channel>{}</channel></rss>",
             "<item/>".repeat(100_000)
         );
-        assert!(ok(xml.as_bytes()).entries.is_empty());
+        assert_eq!(
+            parse(xml.as_bytes(), None, None),
+            Err(FeedError::Empty),
+            "items with nothing to show"
+        );
         let xml = format!(
             "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>A</title>{}</feed>",
             "<entry><id>x</id><title>t</title></entry>".repeat(1_000)
@@ -1235,7 +766,7 @@ mod tests {
             "<a>".repeat(200_000),
             "</a>".repeat(200_000)
         );
-        let error = parse(xml.as_bytes(), None).unwrap_err();
+        let error = parse(xml.as_bytes(), None, None).unwrap_err();
         assert!(
             error
                 .to_string()
@@ -1254,7 +785,7 @@ mod tests {
         let feed = ok(b"<rss><channel><title>Sans version</title><item><title>a</title></item></channel></rss>");
         assert_eq!(feed.title, "Sans version");
         let xml = "<?xml version=\"1.0\"?>\n<rss\n  version='0.94' xmlns:dc=\"http://purl.org/dc/elements/1.1/\">\n<channel>\n<item><title>a</title></itm>\n</channel></rss>";
-        let error = parse(xml.as_bytes(), None).unwrap_err();
+        let error = parse(xml.as_bytes(), None, None).unwrap_err();
         assert_eq!(
             error.to_string(),
             "XML invalide ligne 5 : balise fermante inattendue </itm> (attendue : </item>)"
@@ -1269,7 +800,7 @@ mod tests {
         // Truncated downloads and bad character references give a line.
         let mut late = b"\n\n".to_vec();
         late.extend_from_slice(BROKEN);
-        let error = parse(&late, None).unwrap_err();
+        let error = parse(&late, None, None).unwrap_err();
         assert!(
             error.to_string().starts_with("XML invalide ligne 14 :"),
             "{error}"
@@ -1277,13 +808,14 @@ mod tests {
         let mut late = b"\r\n  ".to_vec();
         late.extend_from_slice(LATIN1);
         assert_eq!(titles(&ok(&late))[1], "Ça bouge au foyer des élèves");
-        let error = parse(&RSS20[..600], None).unwrap_err();
+        let error = parse(&RSS20[..600], None, None).unwrap_err();
         assert!(
             error.to_string().starts_with("XML invalide ligne "),
             "{error}"
         );
         let error = parse(
             b"<rss version=\"2.0\">\n<channel><title>&#xZZ;</title></channel></rss>",
+            None,
             None,
         )
         .unwrap_err();
@@ -1347,3 +879,6 @@ mod tests {
         assert_eq!(merge(once.clone(), feed, 50), once);
     }
 }
+
+#[cfg(test)]
+mod edge_cases;

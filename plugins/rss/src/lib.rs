@@ -1,11 +1,13 @@
-//! Flux RSS: aggregates RSS 0.9x/1.0/2.0, Atom and JSON Feed from three sources —
+//! Flux RSS: aggregates RSS 0.9x/1.0/2.0, Atom 0.3/1.0 and JSON Feed from three sources —
 //! the region's project feeds (region store, managed by region administrators),
 //! the establishment's feeds (managers) and each user's personal feeds. The host
 //! fetches them for us (approved sites only, timeouts, size caps); we send
 //! conditional requests, deduplicate entries, keep plain-text summaries, and record
 //! each feed's state for the administrators.
 
-mod feed;
+/// The feed parser, public for its benchmark (`benches/feeds.rs`) and the
+/// fuzz target (`fuzz/fuzz_targets/feed.rs`).
+pub mod feed;
 
 use preau_sdk::outbound::{self, FetchError};
 use preau_sdk::prelude::*;
@@ -103,6 +105,10 @@ struct Feed {
     /// The last failure was the network (no answer), not the content.
     #[serde(default)]
     unreachable: bool,
+    /// Elements of the last read left out or read as plain text (an unknown
+    /// content type…): the rest of the feed was kept.
+    #[serde(default)]
+    skipped: usize,
     items: Vec<Item>,
 }
 
@@ -141,10 +147,17 @@ fn state_text(feed: &Feed, at: i64) -> (bool, String) {
             format!("{error} (depuis {})", duration_fr(at - since)),
         ),
         (Some(error), None, _) => (false, error.clone()),
-        (None, _, Some(checked)) => (
-            true,
-            format!("À jour (vérifié il y a {})", duration_fr(at - checked)),
-        ),
+        (None, _, Some(checked)) => {
+            let mut state = format!("À jour (vérifié il y a {})", duration_fr(at - checked));
+            match feed.skipped {
+                0 => {}
+                1 => state.push_str(" ; 1 élément illisible, ignoré ou lu comme du texte brut"),
+                n => state.push_str(&format!(
+                    " ; {n} éléments illisibles, ignorés ou lus comme du texte brut"
+                )),
+            }
+            (true, state)
+        }
         (None, _, None) => (true, "Pas encore lu".into()),
     }
 }
@@ -213,8 +226,13 @@ fn refresh(feed: &mut Feed, at: i64) {
     let outcome = match outbound::get(&feed.url, &headers) {
         Ok(response) if response.status == 304 => Ok(()),
         Ok(response) if (200..300).contains(&response.status) => {
-            match feed::parse(&response.body, response.header("content-type")) {
+            match feed::parse(
+                &response.body,
+                response.header("content-type"),
+                Some(&feed.url),
+            ) {
                 Ok(parsed) => {
+                    feed.skipped = parsed.skipped;
                     let fresh = to_items(parsed.entries);
                     let stored = std::mem::take(&mut feed.items);
                     feed.items = merge_items(stored, fresh, KEEP_ENTRIES);
@@ -379,6 +397,7 @@ fn seed_demo() -> Result<()> {
             error: None,
             failing_since: None,
             unreachable: false,
+            skipped: 0,
             items: Vec::new(),
         })?;
     }
@@ -632,6 +651,7 @@ fn add_feed(request: &Request, _: &Params) -> Result<Response> {
         error: None,
         failing_since: None,
         unreachable: false,
+        skipped: 0,
         items: Vec::new(),
     };
     // Read it now: the person sees at once whether the address works.
@@ -756,6 +776,7 @@ mod tests {
             error: Some("XML invalide ligne 12".into()),
             failing_since: Some(1000),
             unreachable: false,
+            skipped: 0,
             items: vec![],
         };
         let (ok, text) = state_text(&feed, 1000 + 3 * 3600 + 5);
@@ -770,6 +791,11 @@ mod tests {
         feed.error = None;
         feed.failing_since = None;
         assert!(state_text(&feed, 1000 + 120).1.starts_with("À jour"));
+        feed.skipped = 2;
+        assert_eq!(
+            state_text(&feed, 1000 + 120).1,
+            "À jour (vérifié il y a 2 min) ; 2 éléments illisibles, ignorés ou lus comme du texte brut"
+        );
         assert_eq!(duration_fr(3 * 86_400), "3 j");
     }
 }

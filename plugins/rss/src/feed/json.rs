@@ -3,16 +3,16 @@
 
 use super::*;
 
-pub(super) fn parse_json(text: &str) -> Result<ParsedFeed, FeedError> {
+pub(super) fn parse_json(text: &str, base: Option<&Url>) -> Result<ParsedFeed, FeedError> {
     // Any JSON is not a JSON Feed: without the version URL it is "not a feed".
     if !text.contains("jsonfeed.org/version") {
         return Err(FeedError::Unrecognised);
     }
     let pruned = prune_json(text);
-    let feed = feed_parser()
+    let feed = feed_parser(base)
         .parse(pruned.as_bytes())
         .map_err(|e| feed_rs_error(e, &pruned))?;
-    Ok(convert(feed))
+    Ok(convert(feed, base, 0))
 }
 
 /// Most elements kept of a JSON array other than `items` (tags,

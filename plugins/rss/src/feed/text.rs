@@ -49,7 +49,7 @@ pub(super) fn find_ascii_case_insensitive(haystack: &str, needle: &str) -> Optio
         .position(|w| w.eq_ignore_ascii_case(needle))
 }
 
-/// Decodes `&#233;`, `&#xE9;` and the named entities French feeds use;
+/// Decodes `&#233;`, `&#xE9;` and every HTML named reference;
 /// unknown or broken ones stay as they are.
 pub(super) fn decode_entities(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -57,13 +57,16 @@ pub(super) fn decode_entities(text: &str) -> String {
     while let Some(amp) = rest.find('&') {
         out.push_str(&rest[..amp]);
         let after = &rest[amp + 1..];
+        // Bytes, not a `str` window: a cut inside a multi-byte character
+        // would hide the reference.
         let decoded = after
-            .get(..after.len().min(12))
-            .and_then(|window| window.find(';'))
+            .bytes()
+            .take(super::entities::LONGEST_NAME + 2)
+            .position(|b| b == b';')
             .and_then(|semi| Some((entity(&after[..semi])?, semi)));
         match decoded {
-            Some((c, semi)) => {
-                out.push(c);
+            Some((text, semi)) => {
+                out.push_str(&text);
                 rest = &after[semi + 1..];
             }
             None => {
@@ -76,89 +79,19 @@ pub(super) fn decode_entities(text: &str) -> String {
     out
 }
 
-pub(super) fn entity(name: &str) -> Option<char> {
+/// A character reference (`#233`, `#xE9`) or a named one, without `&` and `;`.
+pub(super) fn entity(name: &str) -> Option<std::borrow::Cow<'static, str>> {
     if let Some(number) = name.strip_prefix('#') {
         let code = match number.strip_prefix(['x', 'X']) {
             Some(hex) => u32::from_str_radix(hex, 16).ok()?,
             None => number.parse().ok()?,
         };
         // Controls (NUL included) would come back through the back door.
-        return char::from_u32(code).filter(|c| !c.is_control() || *c == '\t' || *c == '\n');
+        return char::from_u32(code)
+            .filter(|c| !c.is_control() || *c == '\t' || *c == '\n')
+            .map(|c| c.to_string().into());
     }
-    const NAMED: &[(&str, char)] = &[
-        ("amp", '&'),
-        ("lt", '<'),
-        ("gt", '>'),
-        ("quot", '"'),
-        ("apos", '\''),
-        ("nbsp", '\u{a0}'),
-        ("laquo", '«'),
-        ("raquo", '»'),
-        ("hellip", '…'),
-        ("ndash", '–'),
-        ("mdash", '—'),
-        ("lsquo", '‘'),
-        ("rsquo", '’'),
-        ("sbquo", '‚'),
-        ("ldquo", '“'),
-        ("rdquo", '”'),
-        ("bdquo", '„'),
-        ("euro", '€'),
-        ("copy", '©'),
-        ("reg", '®'),
-        ("trade", '™'),
-        ("deg", '°'),
-        ("middot", '·'),
-        ("bull", '•'),
-        ("times", '×'),
-        ("divide", '÷'),
-        ("agrave", 'à'),
-        ("aacute", 'á'),
-        ("acirc", 'â'),
-        ("auml", 'ä'),
-        ("Agrave", 'À'),
-        ("Aacute", 'Á'),
-        ("Acirc", 'Â'),
-        ("Auml", 'Ä'),
-        ("ccedil", 'ç'),
-        ("Ccedil", 'Ç'),
-        ("egrave", 'è'),
-        ("eacute", 'é'),
-        ("ecirc", 'ê'),
-        ("euml", 'ë'),
-        ("Egrave", 'È'),
-        ("Eacute", 'É'),
-        ("Ecirc", 'Ê'),
-        ("Euml", 'Ë'),
-        ("igrave", 'ì'),
-        ("iacute", 'í'),
-        ("icirc", 'î'),
-        ("iuml", 'ï'),
-        ("Icirc", 'Î'),
-        ("Iuml", 'Ï'),
-        ("ograve", 'ò'),
-        ("oacute", 'ó'),
-        ("ocirc", 'ô'),
-        ("ouml", 'ö'),
-        ("Ocirc", 'Ô'),
-        ("Ouml", 'Ö'),
-        ("ugrave", 'ù'),
-        ("uacute", 'ú'),
-        ("ucirc", 'û'),
-        ("uuml", 'ü'),
-        ("Ugrave", 'Ù'),
-        ("Ucirc", 'Û'),
-        ("Uuml", 'Ü'),
-        ("yuml", 'ÿ'),
-        ("Yuml", 'Ÿ'),
-        ("oelig", 'œ'),
-        ("OElig", 'Œ'),
-        ("aelig", 'æ'),
-        ("AElig", 'Æ'),
-        ("ntilde", 'ñ'),
-        ("szlig", 'ß'),
-    ];
-    NAMED.iter().find(|(n, _)| *n == name).map(|(_, c)| *c)
+    super::entities::named(name).map(Into::into)
 }
 
 pub(super) fn collapse_whitespace(text: &str) -> String {
