@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use preau_host::directory::search::{self, Query};
-use preau_host::directory::{Membership, User, valid_uai};
+use preau_host::directory::{Membership, User, record, valid_uai};
 use preau_host::store::{Op, SLED_CACHE_CAPACITY, SledStore, Space, Store};
 use preau_tests::repo_root;
 
@@ -346,7 +346,7 @@ fn load(store: &SledStore, region: &Region, count: usize, rng: &mut Rng) -> Load
                 index.extend(search::index_ops(&user));
                 users.push(Op::Put(
                     user.id.clone().into_bytes(),
-                    serde_json::to_vec(&user).unwrap(),
+                    record::encode(&user),
                 ));
             }
             index_entries += index.len();

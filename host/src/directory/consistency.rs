@@ -61,7 +61,7 @@ pub fn check(store: &dyn Store) -> Result<Report> {
     let mut members: Vec<(String, String)> = Vec::new();
     for (key, value) in all {
         if key.starts_with(b"u") {
-            match serde_json::from_slice::<User>(&value) {
+            match super::record::decode(&value) {
                 Ok(user) => {
                     users.insert(String::from_utf8_lossy(&key).into_owned(), user);
                 }

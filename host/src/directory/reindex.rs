@@ -52,7 +52,7 @@ pub fn ensure_index_format(store: &dyn Store) -> Result<Reindex> {
         after = Some(last.clone());
         let mut ops = Vec::new();
         for (key, value) in &records {
-            match serde_json::from_slice::<User>(value) {
+            match super::record::decode(value) {
                 Ok(user) => {
                     ops.extend(index_ops(&user));
                     people += 1;

@@ -79,6 +79,18 @@ fn config() -> sled::Config {
     sled::Config::new().cache_capacity(CACHE_CAPACITY)
 }
 
+/// Frees what sled replaced while applying a batch of `ops` writes. sled
+/// applies a batch under one epoch guard, so every node it copies on write is
+/// only deferred; crossbeam frees at most 8 bags of 64 deferred items per
+/// collection, and a thread collects once per 128 pins: a bulk load of large
+/// batches left gigabytes of garbage behind (BENCHMARKS.md, directory). Each
+/// flush of a fresh guard advances the epoch if it can and frees 8 more bags.
+fn collect_garbage(ops: usize) {
+    for _ in 0..ops / 16 + 4 {
+        sled::pin().flush();
+    }
+}
+
 /// The names of every tree (the spaces' and the meta tree).
 fn tree_names() -> impl Iterator<Item = &'static str> {
     TREES.iter().copied().chain([META_TREE])
@@ -558,6 +570,7 @@ impl Store for SledStore {
 
     fn batch(&self, space: Space, ops: Vec<Op>) -> Result<()> {
         let _hot = self.hot.writing(space, hot::hot_keys(space, &ops));
+        let count = ops.len();
         let mut batch = sled::Batch::default();
         for op in ops {
             match op {
@@ -565,7 +578,9 @@ impl Store for SledStore {
                 Op::Delete(k) => batch.remove(k),
             }
         }
-        self.write(|o| o.tree(space).apply_batch(batch), |_| true)
+        let written = self.write(|o| o.tree(space).apply_batch(batch), |_| true);
+        collect_garbage(count);
+        written
     }
 
     fn compare_and_swap(
