@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 use preau_host::directory::search::{self, Query};
 use preau_host::directory::{Membership, User, record, valid_uai};
-use preau_host::store::{Op, SLED_CACHE_CAPACITY, SledStore, Space, Store};
+use preau_host::store::{
+    Op, SLED_BULK_LOAD_CACHE_CAPACITY, SLED_CACHE_CAPACITY, SledStore, Space, Store,
+};
 use preau_tests::repo_root;
 
 const ESTABLISHMENTS: usize = 1_000;
@@ -620,7 +622,7 @@ fn main() {
     }
     let data = tempfile::tempdir().expect("dossier temporaire");
     let db_dir = data.path().join("db");
-    let store = SledStore::open(&db_dir).expect("base");
+    let store = SledStore::open_for_bulk_load(&db_dir).expect("base");
     let mut rng = Rng(SEED);
     let region = Region::new(&mut rng);
 
@@ -702,7 +704,7 @@ fn main() {
          French last names and {nf} first names (accents, compound names; a few very common, a long \
          tail), profiles ≈ 75 % pupils, 20 % parents, 4 % teachers, 1 % staff, 5 % of parents and \
          teachers in a second establishment. Real sled database in a temporary folder (removed at the end).\n\n\
-         **Load**: {users} user records and {entries} index entries (each person: last-name and \
+         **Load**: {users} user records (compact binary form) and {entries} index entries (each person: last-name and \
          first-name entries in each establishment and region-wide; index format 2: a last-name entry holds \
          the person's compact binary summary, a first-name entry only the first name's length when it \
          has several words) written with `batch`, \
@@ -728,8 +730,8 @@ fn main() {
          stepped through one distinct name per seek, up to the budget of {budget} index entries per query.\n\n\
          **Disk** (sled folder): {disk_loaded} after loading ({alloc_loaded} allocated), {disk_after} after the queries \
          ({alloc_after} allocated). **Peak RSS** (VmHWM): {rss_loaded} in the importing process \
-         (sled holds what it has just written; its page cache capacity is set to {cache}); {rss_queries} \
-         in the process that served the queries (4 bytes per person are kept there to draw them).\n\n",
+         (the store opened for a bulk load: sled's page cache at {bulk_cache}); {rss_queries} \
+         in the process that served the queries (opened to serve: page cache at {cache}; 4 bytes per person are kept there to draw them).\n\n",
         people = thousands(count),
         machine = preau_tests::machine(),
         estab = thousands(ESTABLISHMENTS),
@@ -751,6 +753,7 @@ fn main() {
         before = BEFORE,
         why = WHY,
         cache = mib(SLED_CACHE_CAPACITY),
+        bulk_cache = mib(SLED_BULK_LOAD_CACHE_CAPACITY),
         disk_loaded = mib(disk_loaded),
         alloc_loaded = mib(allocated_loaded),
         disk_after = mib(disk_after),

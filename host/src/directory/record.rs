@@ -243,4 +243,73 @@ mod tests {
         assert!(decode(b"").is_err());
         assert!(decode(b"\x07").is_err());
     }
+
+    /// A folder written before the compact form (JSON records) still serves its
+    /// people, their search and `preau store check`; a person saved again is
+    /// stored compact, beside the others still in JSON.
+    #[test]
+    fn a_store_of_json_records_keeps_working() {
+        use std::sync::Arc;
+
+        use crate::directory::search::{Query, index_ops, search};
+        use crate::directory::{Directory, consistency};
+        use crate::store::{Op, SledStore, Space, Store};
+
+        let store = Arc::new(SledStore::temporary().unwrap());
+        let people: Vec<User> = (0..30)
+            .map(|i| User {
+                id: format!("u{i}"),
+                login: format!("lea.martin{i}"),
+                first_name: "Léa".into(),
+                last_name: if i % 2 == 0 { "Martin" } else { "Le Gall" }.into(),
+                memberships: vec![Membership {
+                    uai: "0420003A".into(),
+                    profile: "eleve".into(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            })
+            .collect();
+        // What earlier versions wrote: the same index entries, a JSON record, the login.
+        for user in &people {
+            let mut ops = index_ops(user);
+            ops.push(Op::Put(
+                user.id.clone().into_bytes(),
+                serde_json::to_vec(user).unwrap(),
+            ));
+            store.batch(Space::Users, ops).unwrap();
+            store
+                .put(Space::Logins, user.login.as_bytes(), user.id.as_bytes())
+                .unwrap();
+        }
+        let directory = Directory::new(store.clone());
+        let found = |text: &str| -> Vec<String> {
+            let q = Query {
+                text: text.into(),
+                scope: Some("0420003A".into()),
+                per_page: 50,
+                ..Default::default()
+            };
+            let page = search(store.as_ref(), &q).unwrap();
+            page.people.into_iter().map(|p| p.id).collect()
+        };
+        assert_eq!(directory.users().unwrap().len(), 30);
+        let lea = directory.user_by_login("LEA.MARTIN4").unwrap().unwrap();
+        assert!(same(&lea, &people[4]));
+        assert_eq!(found("lea").len(), 30);
+        assert_eq!(found("lea gal").len(), 15);
+        assert!(consistency::check(store.as_ref()).unwrap().is_consistent());
+
+        // Saved again: compact, still found, still consistent.
+        let mut renamed = lea.clone();
+        renamed.last_name = "Zola".into();
+        directory.save_user(Some(&lea), &renamed).unwrap();
+        let stored = store.get(Space::Users, b"u4").unwrap().unwrap();
+        assert_eq!(stored.first(), Some(&RECORD));
+        assert!(same(&directory.user("u4").unwrap().unwrap(), &renamed));
+        assert_eq!(found("zol"), ["u4"]);
+        assert_eq!(found("lea").len(), 30);
+        let report = consistency::check(store.as_ref()).unwrap();
+        assert!(report.is_consistent(), "{:?}", report.problems);
+    }
 }
