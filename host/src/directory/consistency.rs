@@ -1,6 +1,6 @@
 //! `preau store check`: the directory's indexes agree with its records.
 //!
-//! Checked: every user record decodes; the search index holds exactly the
+//! Checked: every user record decodes (compact, or JSON as earlier versions wrote); the search index holds exactly the
 //! entries [`super::search::index_ops`] derives from the records, with the
 //! same values (or the summaries format 1 wrote, until the start rewrites them); every login points at a user who has that login, and every
 //! user's login is there; every group-member entry names an existing user

@@ -72,9 +72,9 @@ impl Space {
 pub const CACHE_CAPACITY: u64 = 1 << 30;
 
 /// sled's page cache while a whole store is written at once ([`SledStore::open_for_bulk_load`]):
-/// its in-memory nodes take about three times what it counts, and a bulk load
-/// needs no page twice. 1 000 000 people loaded with it peak at about 1.2 GB
-/// resident instead of 1.9 GB, in the same time (BENCHMARKS.md, directory).
+/// a bulk load reads no page twice, and its peak resident memory follows the
+/// cache about one for one (1 000 000 people in the directory bench: 1.9 GB
+/// with 1 GiB, 1.5 GB with 384 MiB, 1.2 GB with 256 MiB, in the same time).
 pub const BULK_LOAD_CACHE_CAPACITY: u64 = 256 << 20;
 
 /// The engine's settings for a folder, the same at every opening of a store
@@ -89,7 +89,8 @@ fn config(cache_capacity: u64) -> sled::Config {
 /// only deferred; crossbeam frees at most 8 bags of 64 deferred items per
 /// collection, and a thread collects once per 128 pins: a bulk load of large
 /// batches left gigabytes of garbage behind (BENCHMARKS.md, directory). Each
-/// flush of a fresh guard advances the epoch if it can and frees 8 more bags.
+/// flush of a fresh guard (`sled::pin`: public, undocumented, sled is pinned at
+/// 0.34.7) advances the epoch if it can and frees 8 more bags.
 pub(super) fn collect_garbage(ops: usize) {
     for _ in 0..ops / 16 + 4 {
         sled::pin().flush();
