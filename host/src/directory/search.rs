@@ -61,7 +61,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use super::User;
 pub use super::summary::IndexedPerson;

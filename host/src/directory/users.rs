@@ -4,7 +4,7 @@ use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
 
 use super::{Directory, naming, record, search};
-use crate::store::{Op, Space, StoreExt};
+use crate::store::{Op, Space};
 
 /// Keys listing a user as member of each of their groups (`g␟<group>␟<user>`).
 fn group_member_keys(user: &User) -> Vec<Vec<u8>> {

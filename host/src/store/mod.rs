@@ -24,8 +24,8 @@ pub mod usage;
 
 pub use identity::{Identity, OpenOptions, Opening, Refusal, open_data_dir};
 pub use sled_engine::{
-    BULK_LOAD_CACHE_CAPACITY as SLED_BULK_LOAD_CACHE_CAPACITY, CACHE_CAPACITY as SLED_CACHE_CAPACITY,
-    SledStore,
+    BULK_LOAD_CACHE_CAPACITY as SLED_BULK_LOAD_CACHE_CAPACITY,
+    CACHE_CAPACITY as SLED_CACHE_CAPACITY, SledStore,
 };
 
 /// A value decoded from the store, shared by the readers that decode the same
