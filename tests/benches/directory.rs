@@ -616,7 +616,7 @@ const WHY: &str = "What changed, and why the other targets are not met. **Peak R
     four times its live data. Its `compression` feature is not enabled: it is persisted per folder and brings \
     zstd's C library. **Load time**: about 5 million sled inserts (a record and four index entries per person), \
     applied one by one; sled serialises batches behind one write lock, so a second writer cannot help (and \
-    the time varies with what else the machine runs: see the load average above; 114 s to 189 s over this \
+    the time varies with what else the machine runs: see the load average above; 107 s to 189 s over this \
     round's runs). **Two-word queries** still step through one distinct name per seek (any word of a \
     compound name may match the other word, so a block cannot be entered at that word); meeting 5 ms needs a key \
     for the inner words of compound names (or an index of both words), a format 3 of the index not done here.";
