@@ -612,7 +612,7 @@ const WHY: &str = "What changed, and why the other targets are not met. **Peak R
     instead of 530 of JSON; JSON records are still read), so keys and values now come to about 480 MB for a million \
     people (a 200-byte record, two 110-byte last-name entries, two 30-byte first-name entries), but sled 0.34.7 \
     logs every insert as a fragment, rewrites a leaf (16 entries) every 10 fragments and cleans a segment only \
-    once half of it is dead (compile-time constants): after a bulk load in random order the folder holds about \
+    once half of it is dead (compile-time constants): after a bulk load in random order the folder holds more than \
     four times its live data. Its `compression` feature is not enabled: it is persisted per folder and brings \
     zstd's C library. **Load time**: about 5 million sled inserts (a record and four index entries per person), \
     applied one by one; sled serialises batches behind one write lock, so a second writer cannot help (and \
