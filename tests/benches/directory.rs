@@ -10,8 +10,10 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use preau_host::directory::search::{self, Query};
-use preau_host::directory::{Membership, User, valid_uai};
-use preau_host::store::{Op, SLED_CACHE_CAPACITY, SledStore, Space, Store};
+use preau_host::directory::{Membership, User, record, valid_uai};
+use preau_host::store::{
+    Op, SLED_BULK_LOAD_CACHE_CAPACITY, SLED_CACHE_CAPACITY, SledStore, Space, Store,
+};
 use preau_tests::repo_root;
 
 const ESTABLISHMENTS: usize = 1_000;
@@ -344,10 +346,7 @@ fn load(store: &SledStore, region: &Region, count: usize, rng: &mut Rng) -> Load
                 let (user, person) = region.person(rng, n);
                 people.push(person);
                 index.extend(search::index_ops(&user));
-                users.push(Op::Put(
-                    user.id.clone().into_bytes(),
-                    serde_json::to_vec(&user).unwrap(),
-                ));
+                users.push(Op::Put(user.id.clone().into_bytes(), record::encode(&user)));
             }
             index_entries += index.len();
             sender.send((sorted(users), sorted(index))).unwrap();
@@ -481,6 +480,14 @@ fn disk_use(dir: &Path) -> (u64, u64) {
     total
 }
 
+/// The machine's 1-minute load average (other work slows the load down).
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
+}
+
 /// Peak resident memory of this process (VmHWM), in bytes.
 fn peak_rss() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -594,16 +601,34 @@ fn serve(db_dir: &Path, count: usize) {
 
 const SEED: u64 = 0x5eed_9e37_79b9_7f4a;
 
-/// Why the footprint targets are not met (issue 16), as far as measured.
-const WHY: &str = "Why the footprint targets are not met: the user records (JSON, about 530 bytes each here) now outweigh the index, and sled 0.34.7 keeps up to about twice the live data on disk (a segment is cleaned only once half of it is dead: a compile-time constant). Its `compression` feature is not enabled: it is persisted per folder (a folder opened with the other setting is refused), and it would bring zstd's C library, not in the lock file today. The load's peak RSS is sled's in-memory nodes and their copy-on-write garbage (leaves split at 16 entries; each batch's 40 000 index entries touch leaves all over the key space) while its cache counts serialised sizes: a 256 MiB cache made it worse (10.6 GB, 133 s), so the default stays. Two-word queries still step through one distinct name per seek (any word of the name may match), each seek a new sled range.";
+/// Why the footprint targets are not all met (issue 16), as far as measured.
+const WHY: &str = "What changed, and why the other targets are not met. **Peak RSS**: a sled batch runs under one \
+    epoch guard, so every node it copies on write is only deferred, and crossbeam frees 8 bags of 64 deferred \
+    items per collection, once per 128 pins: the load left gigabytes of garbage behind. The store now drains it \
+    after each batch (`sled_engine::collect_garbage`: 7.1 GB → 1.9 GB with the 1 GiB cache), and a bulk load \
+    opens the store with a 256 MiB page cache (`SledStore::open_for_bulk_load`; the peak follows the cache about \
+    one for one: 1.5 GB with 384 MiB, 1.2 GB with 256 MiB, in the same time), while a serving store keeps 1 GiB. \
+    **Disk**: user records are stored in a compact binary form (`directory/record.rs`, about 200 bytes here \
+    instead of 530 of JSON; JSON records are still read), so keys and values now come to about 480 MB for a million \
+    people (a 200-byte record, two 110-byte last-name entries, two 30-byte first-name entries), but sled 0.34.7 \
+    logs every insert as a fragment, rewrites a leaf (16 entries) every 10 fragments and cleans a segment only \
+    once half of it is dead (compile-time constants): after a bulk load in random order the folder holds more than \
+    four times its live data. Its `compression` feature (zstd's C library, persisted per folder) was tried on \
+    this round's code: 1141 MiB on disk, but a 267 s load, single-word p99 4.93 ms and two-word p99 51.57 ms: \
+    not enabled. **Load time**: about 5 million sled inserts (a record and four index entries per person), \
+    applied one by one; sled serialises batches behind one write lock, so a second writer cannot help (and \
+    the time varies with what else the machine runs: see the load average above; 107 s to 189 s over this \
+    round's runs). **Two-word queries** still step through one distinct name per seek (any word of a \
+    compound name may match the other word, so a block cannot be entered at that word); meeting 5 ms needs a key \
+    for the inner words of compound names (or an index of both words), a format 3 of the index not done here.";
 
-/// The same bench before index format 2 and the smaller sled cache (commit 0d78530, this
-/// machine, 7 Dec 2026), for comparison.
-const BEFORE: &str = "Before (index format 1: a JSON summary of the person in each of its entries; \
-    sled's default 1 GiB cache; commit 0d78530, same command, same machine): disk 3614 MiB after \
-    loading, peak RSS 4879 MiB during the load, load 109 s; single word p50 0.10 ms, p95 0.34 ms, \
-    p99 0.64 ms; two words p50 0.33 ms, p95 8.35 ms, p99 25.15 ms (an earlier run: 3583 MiB, \
-    6089 MiB, 91 s, single-word p99 0.44 ms, two-word p99 14.46 ms).";
+/// The same bench before this round (commit cb96a3d: index format 2, JSON user records, 1 GiB
+/// cache for the load), for comparison.
+const BEFORE: &str = "Before (commit cb96a3d: index format 2, JSON user records, no garbage drain, 1 GiB page \
+    cache during the load; same command, same machine): disk 2425 MiB after loading (2442 MiB after the \
+    queries), peak RSS 7109 MiB during the load, load 108 s; single word p50 0.16 ms, p95 0.43 ms, p99 0.60 ms; \
+    two words p50 0.26 ms, p95 6.44 ms, p99 22.05 ms. Index format 1 (commit 0d78530): disk 3614 MiB, peak RSS \
+    4879 MiB, load 109 s, two-word p99 25.15 ms.";
 
 fn main() {
     // `cargo bench` passes --bench; anything else (like `cargo test --benches`) only checks it builds.
@@ -620,7 +645,7 @@ fn main() {
     }
     let data = tempfile::tempdir().expect("dossier temporaire");
     let db_dir = data.path().join("db");
-    let store = SledStore::open(&db_dir).expect("base");
+    let store = SledStore::open_for_bulk_load(&db_dir).expect("base");
     let mut rng = Rng(SEED);
     let region = Region::new(&mut rng);
 
@@ -628,6 +653,7 @@ fn main() {
     let loaded = load(&store, &region, count, &mut rng);
     let (disk_loaded, allocated_loaded) = disk_use(&db_dir);
     let rss_loaded = peak_rss();
+    let busy = load_average();
     eprintln!("chargé en {:.0} s", loaded.elapsed.as_secs_f64());
 
     let (queries, _, _) = all_queries(&region, &loaded.people);
@@ -702,12 +728,13 @@ fn main() {
          French last names and {nf} first names (accents, compound names; a few very common, a long \
          tail), profiles ≈ 75 % pupils, 20 % parents, 4 % teachers, 1 % staff, 5 % of parents and \
          teachers in a second establishment. Real sled database in a temporary folder (removed at the end).\n\n\
-         **Load**: {users} user records and {entries} index entries (each person: last-name and \
+         **Load**: {users} user records (compact binary form) and {entries} index entries (each person: last-name and \
          first-name entries in each establishment and region-wide; index format 2: a last-name entry holds \
          the person's compact binary summary, a first-name entry only the first name's length when it \
          has several words) written with `batch`, \
          {per_batch} users per batch (one batch of records, one of index entries, each flushed), \
-         generation on a second thread: **{load:.0} s** ({rate:.0} people/s).\n\n\
+         generation on a second thread: **{load:.0} s** ({rate:.0} people/s; the machine's 1-minute load average \
+         when it ended: {busy}).\n\n\
          **Queries**: page 1 of {per_page}, one thread. Single-word queries are 2–4 \
          letter prefixes of a random person's last or first name, typed as written, without accents, \
          in lowercase or in capitals (e.g. {examples}), half within that person's establishment, half \
@@ -728,8 +755,8 @@ fn main() {
          stepped through one distinct name per seek, up to the budget of {budget} index entries per query.\n\n\
          **Disk** (sled folder): {disk_loaded} after loading ({alloc_loaded} allocated), {disk_after} after the queries \
          ({alloc_after} allocated). **Peak RSS** (VmHWM): {rss_loaded} in the importing process \
-         (sled holds what it has just written; its page cache capacity is set to {cache}); {rss_queries} \
-         in the process that served the queries (4 bytes per person are kept there to draw them).\n\n",
+         (the store opened for a bulk load: sled's page cache at {bulk_cache}); {rss_queries} \
+         in the process that served the queries (opened to serve: page cache at {cache}; 4 bytes per person are kept there to draw them).\n\n",
         people = thousands(count),
         machine = preau_tests::machine(),
         estab = thousands(ESTABLISHMENTS),
@@ -740,6 +767,7 @@ fn main() {
         per_batch = thousands(USERS_PER_BATCH),
         load = loaded.elapsed.as_secs_f64(),
         rate = count as f64 / loaded.elapsed.as_secs_f64(),
+        busy = busy,
         per_page = PER_PAGE,
         examples = examples.join(", "),
         r_all = row("single word, all", QUERIES, &all),
@@ -751,6 +779,7 @@ fn main() {
         before = BEFORE,
         why = WHY,
         cache = mib(SLED_CACHE_CAPACITY),
+        bulk_cache = mib(SLED_BULK_LOAD_CACHE_CAPACITY),
         disk_loaded = mib(disk_loaded),
         alloc_loaded = mib(allocated_loaded),
         disk_after = mib(disk_after),

@@ -1,6 +1,6 @@
 //! `preau store check`: the directory's indexes agree with its records.
 //!
-//! Checked: every user record decodes; the search index holds exactly the
+//! Checked: every user record decodes (compact, or JSON as earlier versions wrote); the search index holds exactly the
 //! entries [`super::search::index_ops`] derives from the records, with the
 //! same values (or the summaries format 1 wrote, until the start rewrites them); every login points at a user who has that login, and every
 //! user's login is there; every group-member entry names an existing user
@@ -61,7 +61,7 @@ pub fn check(store: &dyn Store) -> Result<Report> {
     let mut members: Vec<(String, String)> = Vec::new();
     for (key, value) in all {
         if key.starts_with(b"u") {
-            match serde_json::from_slice::<User>(&value) {
+            match super::record::decode(&value) {
                 Ok(user) => {
                     users.insert(String::from_utf8_lossy(&key).into_owned(), user);
                 }

@@ -24,6 +24,7 @@ pub mod identifiers;
 pub mod naming;
 pub mod password_policy;
 pub mod passwords;
+pub mod record;
 pub mod reindex;
 pub mod search;
 pub mod sessions;

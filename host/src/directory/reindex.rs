@@ -14,7 +14,6 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
-use super::User;
 use super::search::{INDEX_FORMAT, index_ops};
 use crate::store::{Space, Store, StoreExt};
 
@@ -52,7 +51,7 @@ pub fn ensure_index_format(store: &dyn Store) -> Result<Reindex> {
         after = Some(last.clone());
         let mut ops = Vec::new();
         for (key, value) in &records {
-            match serde_json::from_slice::<User>(value) {
+            match super::record::decode(value) {
                 Ok(user) => {
                     ops.extend(index_ops(&user));
                     people += 1;
@@ -92,8 +91,8 @@ pub fn ensure_index_format(store: &dyn Store) -> Result<Reindex> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::directory::Membership;
     use crate::directory::search::{Query, legacy_index_value, search, unindex_ops};
+    use crate::directory::{Membership, User};
     use crate::store::{Op, SledStore};
 
     fn user(i: usize) -> User {

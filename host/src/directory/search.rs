@@ -61,7 +61,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use super::User;
 pub use super::summary::IndexedPerson;
@@ -221,8 +221,7 @@ fn person_of(store: &dyn Store, id: &str) -> Result<Option<IndexedPerson>> {
     let Some(record) = store.get(Space::Users, id.as_bytes())? else {
         return Ok(None);
     };
-    let user: User = serde_json::from_slice(&record).context("fiche illisible")?;
-    Ok(Some(IndexedPerson::of(&user)))
+    Ok(Some(IndexedPerson::of(&super::record::decode(&record)?)))
 }
 
 /// Searches the index. See the module documentation for the order and bounds.
@@ -811,7 +810,7 @@ mod tests {
     fn record(user: &User) -> Op {
         Op::Put(
             user.id.clone().into_bytes(),
-            serde_json::to_vec(user).unwrap(),
+            crate::directory::record::encode(user),
         )
     }
 

@@ -49,7 +49,7 @@ fn is_false(b: &bool) -> bool {
 const SUMMARY: u8 = 2;
 
 /// A length: one byte below 255, else 255 and four bytes (little-endian).
-fn put_len(out: &mut Vec<u8>, n: usize) {
+pub(super) fn put_len(out: &mut Vec<u8>, n: usize) {
     match u8::try_from(n) {
         Ok(small) if small < u8::MAX => out.push(small),
         _ => {
@@ -59,13 +59,13 @@ fn put_len(out: &mut Vec<u8>, n: usize) {
     }
 }
 
-fn put_str(out: &mut Vec<u8>, text: &str) {
+pub(super) fn put_str(out: &mut Vec<u8>, text: &str) {
     // Longer than 4 GiB cannot be: a record that size is refused well before.
     put_len(out, text.len());
     out.extend_from_slice(text.as_bytes());
 }
 
-fn get_len(input: &mut &[u8]) -> Option<usize> {
+pub(super) fn get_len(input: &mut &[u8]) -> Option<usize> {
     let (&first, rest) = input.split_first()?;
     *input = rest;
     if first < u8::MAX {
@@ -76,7 +76,7 @@ fn get_len(input: &mut &[u8]) -> Option<usize> {
     usize::try_from(u32::from_le_bytes(*bytes)).ok()
 }
 
-fn get_str(input: &mut &[u8]) -> Option<String> {
+pub(super) fn get_str(input: &mut &[u8]) -> Option<String> {
     let n = get_len(input)?;
     if input.len() < n {
         return None;

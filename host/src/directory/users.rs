@@ -3,8 +3,8 @@
 use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
 
-use super::{Directory, naming, search};
-use crate::store::{Op, Space, StoreExt};
+use super::{Directory, naming, record, search};
+use crate::store::{Op, Space};
 
 /// Keys listing a user as member of each of their groups (`g␟<group>␟<user>`).
 fn group_member_keys(user: &User) -> Vec<Vec<u8>> {
@@ -104,17 +104,19 @@ impl User {
 impl Directory {
     /// A user by id.
     pub fn user(&self, id: &str) -> Result<Option<User>> {
-        self.store.get_json(Space::Users, id)
+        self.store
+            .get(Space::Users, id.as_bytes())?
+            .map(|bytes| record::decode(&bytes))
+            .transpose()
     }
 
     /// Every user (for small directories: the demo, administration lists).
     pub fn users(&self) -> Result<Vec<User>> {
-        Ok(self
-            .store
-            .scan_json::<User>(Space::Users, "u")?
-            .into_iter()
-            .map(|(_, u)| u)
-            .collect())
+        self.store
+            .scan(Space::Users, b"u", None, usize::MAX, false)?
+            .iter()
+            .map(|(_, bytes)| record::decode(bytes))
+            .collect()
     }
 
     /// A user by login (case-insensitive).
@@ -186,10 +188,7 @@ impl Directory {
                 .into_iter()
                 .map(|k| Op::Put(k, Vec::new())),
         );
-        ops.push(Op::Put(
-            user.id.as_bytes().to_vec(),
-            serde_json::to_vec(user)?,
-        ));
+        ops.push(Op::Put(user.id.as_bytes().to_vec(), record::encode(user)));
         self.store.batch(Space::Users, ops)
     }
 

@@ -23,7 +23,10 @@ pub mod snapshot;
 pub mod usage;
 
 pub use identity::{Identity, OpenOptions, Opening, Refusal, open_data_dir};
-pub use sled_engine::{CACHE_CAPACITY as SLED_CACHE_CAPACITY, SledStore};
+pub use sled_engine::{
+    BULK_LOAD_CACHE_CAPACITY as SLED_BULK_LOAD_CACHE_CAPACITY,
+    CACHE_CAPACITY as SLED_CACHE_CAPACITY, SledStore,
+};
 
 /// A value decoded from the store, shared by the readers that decode the same
 /// key into the same type ([`Store::get_decoded`]).

@@ -67,16 +67,34 @@ impl Space {
     }
 }
 
-/// sled's page cache: its default, 1 GiB. A smaller one was tried for the
-/// directory's bulk load (256 MiB, BENCHMARKS.md): the load's peak resident
-/// memory doubled (10.6 GB) and it took longer, sled paging out and back in
-/// the nodes each batch touches.
+/// sled's page cache while serving: its default, 1 GiB (queries after a
+/// restart read the index's hot pages from it).
 pub const CACHE_CAPACITY: u64 = 1 << 30;
 
-/// The engine's settings for a folder, the same at every opening (a reopen
-/// after a failure included).
-fn config() -> sled::Config {
-    sled::Config::new().cache_capacity(CACHE_CAPACITY)
+/// sled's page cache while a whole store is written at once ([`SledStore::open_for_bulk_load`]):
+/// a bulk load reads no page twice, and its peak resident memory follows the
+/// cache about one for one (1 000 000 people in the directory bench: 1.9 GB
+/// with 1 GiB, 1.5 GB with 384 MiB, 1.2 GB with 256 MiB, in the same time).
+pub const BULK_LOAD_CACHE_CAPACITY: u64 = 256 << 20;
+
+/// The engine's settings for a folder, the same at every opening of a store
+/// (a reopen after a failure included): only the page cache's size differs
+/// between serving and a bulk load.
+fn config(cache_capacity: u64) -> sled::Config {
+    sled::Config::new().cache_capacity(cache_capacity)
+}
+
+/// Frees what sled replaced while applying a batch of `ops` writes. sled
+/// applies a batch under one epoch guard, so every node it copies on write is
+/// only deferred; crossbeam frees at most 8 bags of 64 deferred items per
+/// collection, and a thread collects once per 128 pins: a bulk load of large
+/// batches left gigabytes of garbage behind (BENCHMARKS.md, directory). Each
+/// flush of a fresh guard (`sled::pin`: public, undocumented, sled is pinned at
+/// 0.34.7) advances the epoch if it can and frees 8 more bags.
+pub(super) fn collect_garbage(ops: usize) {
+    for _ in 0..ops / 16 + 4 {
+        sled::pin().flush();
+    }
 }
 
 /// The names of every tree (the spaces' and the meta tree).
@@ -166,6 +184,8 @@ pub struct SledStore {
     state: Mutex<State>,
     /// Free bytes the disk must keep; writes are refused below.
     reserve: u64,
+    /// sled's page cache, in bytes: the same at a reopen.
+    cache_capacity: u64,
     /// The highest write count known to be on disk.
     durable_seq: AtomicU64,
     /// Reads served by sled (gets and scans), for tests and benchmarks of the hot paths.
@@ -187,19 +207,40 @@ impl SledStore {
     /// Opens (or creates) the database in `dir`; writes are refused while the
     /// disk has less than `reserve` bytes free.
     pub fn open_with_reserve(dir: &Path, reserve: u64) -> Result<Self> {
-        let opened = Opened::open(config().path(dir))
+        Self::open_with(dir, reserve, CACHE_CAPACITY)
+    }
+
+    /// Opens (or creates) the database in `dir` to write a whole store at once
+    /// (a restore, the directory bench): a smaller page cache
+    /// ([`BULK_LOAD_CACHE_CAPACITY`]), no reserve.
+    pub fn open_for_bulk_load(dir: &Path) -> Result<Self> {
+        Self::open_with(dir, 0, BULK_LOAD_CACHE_CAPACITY)
+    }
+
+    fn open_with(dir: &Path, reserve: u64, cache_capacity: u64) -> Result<Self> {
+        let opened = Opened::open(config(cache_capacity).path(dir))
             .with_context(|| format!("ouverture de la base {}", dir.display()))?;
-        Ok(Self::from_opened(Some(dir.to_path_buf()), opened, reserve))
+        Ok(Self::from_opened(
+            Some(dir.to_path_buf()),
+            opened,
+            reserve,
+            cache_capacity,
+        ))
     }
 
     /// A database that lives only as long as the value (checks, tools).
     pub fn temporary() -> Result<Self> {
-        let opened =
-            Opened::open(config().temporary(true)).context("ouverture d'une base temporaire")?;
-        Ok(Self::from_opened(None, opened, 0))
+        let opened = Opened::open(config(CACHE_CAPACITY).temporary(true))
+            .context("ouverture d'une base temporaire")?;
+        Ok(Self::from_opened(None, opened, 0, CACHE_CAPACITY))
     }
 
-    fn from_opened(dir: Option<PathBuf>, opened: Opened, reserve: u64) -> Self {
+    fn from_opened(
+        dir: Option<PathBuf>,
+        opened: Opened,
+        reserve: u64,
+        cache_capacity: u64,
+    ) -> Self {
         let seq = decode_u64(opened.meta.get(META_SEQ).ok().flatten().as_deref()).unwrap_or(0);
         SledStore {
             dir,
@@ -207,6 +248,7 @@ impl SledStore {
             gate: RwLock::new(()),
             state: Mutex::new(State::new()),
             reserve,
+            cache_capacity,
             durable_seq: AtomicU64::new(seq),
             reads: AtomicU64::new(0),
             hot: hot::HotKeys::default(),
@@ -370,6 +412,7 @@ impl SledStore {
                         batch.insert(k.as_slice(), v.as_slice());
                     }
                     tree.apply_batch(batch)?;
+                    collect_garbage(chunk.len());
                 }
                 Ok(())
             },
@@ -558,6 +601,7 @@ impl Store for SledStore {
 
     fn batch(&self, space: Space, ops: Vec<Op>) -> Result<()> {
         let _hot = self.hot.writing(space, hot::hot_keys(space, &ops));
+        let count = ops.len();
         let mut batch = sled::Batch::default();
         for op in ops {
             match op {
@@ -565,7 +609,9 @@ impl Store for SledStore {
                 Op::Delete(k) => batch.remove(k),
             }
         }
-        self.write(|o| o.tree(space).apply_batch(batch), |_| true)
+        let written = self.write(|o| o.tree(space).apply_batch(batch), |_| true);
+        collect_garbage(count);
+        written
     }
 
     fn compare_and_swap(

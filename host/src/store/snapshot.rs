@@ -334,7 +334,7 @@ pub fn restore(from: &Path, dir: &Path) -> Result<Summary> {
     let created_dir = !dir.exists();
     let loaded = (|| -> Result<()> {
         std::fs::create_dir_all(dir)?;
-        let store = SledStore::open(dir)?;
+        let store = SledStore::open_for_bulk_load(dir)?;
         for (name, entries) in &snapshot.trees {
             store.load_tree(name, entries)?;
         }

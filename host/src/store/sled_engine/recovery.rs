@@ -264,7 +264,7 @@ impl SledStore {
         // that come meanwhile wait for the new instance.
         let mut slot = self.opened.write().unwrap_or_else(|e| e.into_inner());
         drop(slot.take());
-        match Opened::open(super::config().path(&dir)) {
+        match Opened::open(super::config(self.cache_capacity).path(&dir)) {
             Ok(opened) => {
                 let seq = decode_u64(opened.meta.get(META_SEQ).ok().flatten().as_deref());
                 self.durable_seq
