@@ -9,6 +9,7 @@
 //! `cargo xtask build-plugins`), or `cargo xtask bench`. Writes its section of
 //! BENCHMARKS.md between the `<!-- pages-bench -->` markers.
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -194,8 +195,9 @@ fn load_generator(plan: &str) {
     );
 }
 
-/// CPU ticks (user + system, 10 ms each) and context switches of every thread of `pid`.
-fn server_usage(pid: u32) -> (u64, u64) {
+/// CPU ticks (user + system, 10 ms each) and context switches of each thread
+/// of `pid`, by thread id.
+fn server_usage(pid: u32) -> (u64, HashMap<String, u64>) {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
     let fields: Vec<&str> = stat
         .rsplit_once(')')
@@ -204,25 +206,33 @@ fn server_usage(pid: u32) -> (u64, u64) {
         .split_whitespace()
         .collect();
     let ticks = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-    let mut switches = 0;
+    let mut switches = HashMap::new();
     for task in std::fs::read_dir(format!("/proc/{pid}/task"))
         .unwrap()
         .flatten()
     {
         let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
-        for line in status.lines() {
-            if line.starts_with("voluntary_ctxt_switches")
-                || line.starts_with("nonvoluntary_ctxt_switches")
-            {
-                switches += line
-                    .split_whitespace()
-                    .last()
-                    .and_then(|v| v.parse::<u64>().ok())
-                    .unwrap_or(0);
-            }
-        }
+        let count: u64 = status
+            .lines()
+            .filter(|l| {
+                l.starts_with("voluntary_ctxt_switches")
+                    || l.starts_with("nonvoluntary_ctxt_switches")
+            })
+            .filter_map(|l| l.split_whitespace().last()?.parse::<u64>().ok())
+            .sum();
+        switches.insert(task.file_name().to_string_lossy().into_owned(), count);
     }
     (ticks, switches)
+}
+
+/// Context switches between two [`server_usage`] readings: threads that ended
+/// meanwhile (the blocking pool lets idle threads go) are left out, new ones
+/// count from zero.
+fn switches_between(before: &HashMap<String, u64>, after: &HashMap<String, u64>) -> u64 {
+    after
+        .iter()
+        .map(|(tid, n)| n.saturating_sub(before.get(tid).copied().unwrap_or(0)))
+        .sum()
 }
 
 /// A counter of `/metrics`, summed over its labels.
@@ -342,7 +352,8 @@ impl Bench {
         Run {
             per_second: iterations as f64 / time.as_secs_f64().min(elapsed.as_secs_f64()),
             cpu_per_request: Duration::from_millis((ticks_after - ticks) * 10) / requests as u32,
-            switches_per_request: (switches_after - switches) as f64 / requests as f64,
+            switches_per_request: switches_between(&switches, &switches_after) as f64
+                / requests as f64,
             p50: Duration::from_micros(result["p50"].as_u64().unwrap()),
             p99: Duration::from_micros(result["p99"].as_u64().unwrap()),
         }

@@ -237,7 +237,15 @@ async fn sigterm_lets_requests_in_flight_finish() {
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     };
-    assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+    // Refused once the listener is closed; reset when the connection was
+    // still in its backlog as it closed (a loaded machine).
+    assert!(
+        matches!(
+            refused.kind(),
+            std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::ConnectionReset
+        ),
+        "{refused:?}"
+    );
 
     // Every request got its answer.
     let mut sessions = Vec::new();
