@@ -100,6 +100,25 @@ impl Granted {
     }
 }
 
+impl Granted {
+    /// Whether the person may open the service at all: they hold one of its
+    /// roles here. The plugin's entry page refuses whoever does not, and
+    /// every link to it (navigation, « Mes services », its home blocks) is
+    /// shown only to whoever does: one question, so they cannot disagree.
+    pub fn opens(&self) -> bool {
+        !self.roles.is_empty()
+    }
+}
+
+/// Whether `user` may open `plugin` in `uai` (the establishment's instance):
+/// enabled here, and [`Granted::opens`].
+pub fn opens(app: &App, user: Option<&User>, uai: &str, plugin: &LoadedPlugin) -> Result<bool> {
+    Ok(match instance_access(app, user, uai, None, plugin)? {
+        Access::Granted(granted) => granted.opens(),
+        Access::NotFound | Access::Forbidden => false,
+    })
+}
+
 /// What someone gets of a plugin instance (the establishment's, or a rubrique's).
 pub enum Access {
     Granted(Box<Granted>),

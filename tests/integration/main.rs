@@ -18,6 +18,7 @@ mod fragment_cache;
 mod hostile_input;
 mod https;
 mod isolation;
+mod links;
 mod operator;
 mod plugin_kit;
 mod portal;

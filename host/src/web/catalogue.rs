@@ -30,6 +30,22 @@ pub fn enabled_plugins(app: &App, uai: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The plugins `user` may open in `uai` ([`crate::instances::opens`]), as
+/// (id, name): the only ones their navigation and « Mes services » link to.
+pub fn usable_plugins(
+    app: &App,
+    user: Option<&User>,
+    uai: &str,
+) -> anyhow::Result<Vec<(String, String)>> {
+    let mut usable = Vec::new();
+    for plugin in app.runtime.plugins() {
+        if crate::instances::opens(app, user, uai, &plugin)? {
+            usable.push((plugin.manifest.id.clone(), plugin.manifest.name.clone()));
+        }
+    }
+    Ok(usable)
+}
+
 /// Whether `user` is currently shut out of `uai` (block, access window):
 /// they then see what visitors see.
 pub fn shut_out(app: &App, user: Option<&User>, uai: &str) -> anyhow::Result<bool> {
@@ -41,18 +57,15 @@ pub fn shut_out(app: &App, user: Option<&User>, uai: &str) -> anyhow::Result<boo
     }
 }
 
-/// The services of `uai` that `user` may see and open, in catalogue order.
-pub fn visible_services(
-    app: &App,
-    user: Option<&User>,
-    uai: &str,
-    plugins: &[(String, String)],
-) -> anyhow::Result<Vec<Service>> {
+/// The services of `uai` that `user` may see and open, in catalogue order:
+/// among plugins, only those they may open.
+pub fn visible_services(app: &App, user: Option<&User>, uai: &str) -> anyhow::Result<Vec<Service>> {
     let region = services::region_catalogue(&app.directory)?;
     let local = services::establishment_catalogue(&app.directory, uai)?;
     let closed = shut_out(app, user, uai)?;
     let viewer = Viewer::of(user, uai, closed);
-    Ok(services::resolve(&region, &local, plugins)
+    let plugins = usable_plugins(app, user, uai)?;
+    Ok(services::resolve(&region, &local, &plugins)
         .into_iter()
         .filter(|s| s.visible_to(&viewer))
         .collect())
@@ -127,21 +140,14 @@ impl NavLink {
 
 impl Chrome {
     fn compute(app: &App, user: Option<&User>, uai: &str) -> anyhow::Result<Chrome> {
-        let mut nav = Vec::new();
-        let enabled = enabled_plugins(app, uai);
-        for plugin in app.runtime.plugins() {
-            if !enabled.iter().any(|(id, _)| *id == plugin.manifest.id) {
-                continue;
-            }
-            if app.directory.roles(user, uai, &plugin.manifest)?.is_empty() {
-                continue;
-            }
-            nav.push(NavLink {
-                label: plugin.manifest.name.clone(),
-                url: format!("/e/{uai}/{}/", plugin.manifest.id),
+        let mut nav: Vec<NavLink> = usable_plugins(app, user, uai)?
+            .into_iter()
+            .map(|(id, name)| NavLink {
+                label: name,
+                url: format!("/e/{uai}/{id}/"),
                 also: None,
-            });
-        }
+            })
+            .collect();
         // Rubriques, when the establishment has some.
         if crate::portal::Portal::load(&app.directory, uai)?
             .rubriques
@@ -168,7 +174,7 @@ impl Chrome {
                 also: None,
             });
         }
-        let visible = visible_services(app, user, uai, &enabled)?;
+        let visible = visible_services(app, user, uai)?;
         let categories = by_category(uai, &visible);
         Ok(Chrome {
             nav,

@@ -222,9 +222,15 @@ fn prepare(
         Ok(Access::Forbidden) => return Err(forbidden(app, visitor, Some(establishment))),
         Err(e) => return Err(AppError::from(e).into_response()),
     };
+    let service_path = format!("/{}", path.rest.as_deref().unwrap_or(""));
+    // The service's entry page, refused by the host itself to whoever the
+    // links to it are hidden from (instances::Granted::opens).
+    if service_path == "/" && !granted.opens() {
+        return Err(forbidden(app, visitor, Some(establishment)));
+    }
     let request = PluginRequest {
         method,
-        path: format!("/{}", path.rest.as_deref().unwrap_or("")),
+        path: service_path,
         query: parse_query(uri.query()),
         // The CSRF field is the host's business, not the plugin's.
         form: form.into_iter().filter(|(k, _)| k != "csrf").collect(),

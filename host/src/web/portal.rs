@@ -264,6 +264,11 @@ async fn plugin_block(
     else {
         return Ok(None);
     };
+    // No block of a service the visitor may not open (its cached fragment
+    // included: a `public` one is kept for everyone who may).
+    if !granted.opens() {
+        return Ok(None);
+    }
     let mut ctx = granted.context(visitor.user.as_ref(), establishment);
     // A block whose manifest declares its audience is rendered once per
     // audience until the plugin's data changes (crate::fragments).

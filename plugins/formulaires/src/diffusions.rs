@@ -188,7 +188,8 @@ pub(crate) fn dashboard(request: &Request, _: &Params) -> Result<Response> {
                 "responses": answer_count(*id),
                 "url": request.url(&format!("/diffusions/{id}")),
                 "csv_url": request.url(&format!("/diffusions/{id}/export")),
-                "answer_url": request.url(&format!("/d/{id}")),
+                // Only to whoever may answer it (the author may not be in its audience).
+                "answer_url": in_audience(d, invocation).then(|| request.url(&format!("/d/{id}"))),
             })
         })
         .collect();

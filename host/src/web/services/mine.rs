@@ -11,12 +11,7 @@ pub async fn my_services(
     Path(uai): Path<String>,
 ) -> WebResult {
     let establishment = find_establishment(&app, &visitor, &uai)?;
-    let visible = visible_services(
-        &app,
-        visitor.user.as_ref(),
-        &uai,
-        &enabled_plugins(&app, &uai),
-    )?;
+    let visible = visible_services(&app, visitor.user.as_ref(), &uai)?;
     Ok(render(
         &app,
         &visitor,
