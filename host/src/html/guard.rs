@@ -16,8 +16,11 @@
 //!
 //! It is a streaming rewrite (lol_html): one pass, no tree.
 
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
 use lol_html::html_content::Element;
-use lol_html::{RewriteStrSettings, element, rewrite_str};
+use lol_html::{ElementContentHandlers, RewriteStrSettings, Selector, rewrite_str};
 
 /// Attributes that hold a URL.
 const URL_ATTRIBUTES: [&str; 8] = [
@@ -37,16 +40,27 @@ const REMOVED: &str = "meta[http-equiv], base, script, object, embed, applet, fr
 /// Rewrites `html`; on a rewriting error (never expected: lol_html accepts
 /// any input), an empty page rather than the unchecked one.
 pub fn guard(html: &str) -> String {
+    // Parsed once: a page's guard is on the hot path, and its fragments' too.
+    static REMOVED_ELEMENTS: LazyLock<Selector> =
+        LazyLock::new(|| REMOVED.parse().expect("sélecteur valide"));
+    static EVERY_ELEMENT: LazyLock<Selector> =
+        LazyLock::new(|| "*".parse().expect("sélecteur valide"));
     let settings = RewriteStrSettings {
         element_content_handlers: vec![
-            element!(REMOVED, |el| {
-                el.remove();
-                Ok(())
-            }),
-            element!("*", |el| {
-                check_attributes(el);
-                Ok(())
-            }),
+            (
+                Cow::Borrowed(&*REMOVED_ELEMENTS),
+                ElementContentHandlers::default().element(|el: &mut Element<'_, '_>| {
+                    el.remove();
+                    Ok(())
+                }),
+            ),
+            (
+                Cow::Borrowed(&*EVERY_ELEMENT),
+                ElementContentHandlers::default().element(|el: &mut Element<'_, '_>| {
+                    check_attributes(el);
+                    Ok(())
+                }),
+            ),
         ],
         ..RewriteStrSettings::new()
     };

@@ -188,8 +188,11 @@ pub(crate) fn dashboard(request: &Request, _: &Params) -> Result<Response> {
                 "responses": answer_count(*id),
                 "url": request.url(&format!("/diffusions/{id}")),
                 "csv_url": request.url(&format!("/diffusions/{id}/export")),
-                // Only to whoever may answer it (the author may not be in its audience).
-                "answer_url": in_audience(d, invocation).then(|| request.url(&format!("/d/{id}"))),
+                // Its address, to paste in an article or a message (the form then
+                // shows inside it); a link only for whoever may answer it (the
+                // author may not be in its audience).
+                "share_url": request.url(&format!("/d/{id}")),
+                "may_answer": in_audience(d, invocation),
             })
         })
         .collect();
