@@ -68,7 +68,7 @@ impl Plugin for Blog {
         )?;
         let posts: Vec<PostView> = posts
             .iter()
-            .map(|(id, post)| PostView::new(*id, post, invocation))
+            .map(|(id, post)| PostView::listed(*id, post, invocation))
             .collect();
         Fragment::new(
             "block.html",
@@ -229,19 +229,10 @@ struct AttachmentView {
 }
 
 impl PostView {
+    /// An article as its own page shows it: with its body and attached files.
     fn new(id: Id, post: &Post, invocation: &Invocation) -> Self {
         PostView {
-            id: id.to_string(),
-            url: invocation.url(&format!("/{id}")),
-            title: post.title.clone(),
-            excerpt: post.excerpt.clone(),
             body: post.body.clone(),
-            author_name: post.author_name.clone(),
-            created_at: post.created_at,
-            updated_at: post.updated_at,
-            published_at: post.published_at,
-            status: post.status.code(),
-            status_label: post.status.label(),
             attachments: post
                 .attachments
                 .iter()
@@ -252,6 +243,26 @@ impl PostView {
                     url: invocation.url(&format!("/{id}/pj/{}", a.id)),
                 })
                 .collect(),
+            ..PostView::listed(id, post, invocation)
+        }
+    }
+
+    /// An article in a list (the home block, the list page): lists show
+    /// neither its body nor its files, so they do not cross to the host.
+    fn listed(id: Id, post: &Post, invocation: &Invocation) -> Self {
+        PostView {
+            id: id.to_string(),
+            url: invocation.url(&format!("/{id}")),
+            title: post.title.clone(),
+            excerpt: post.excerpt.clone(),
+            body: String::new(),
+            author_name: post.author_name.clone(),
+            created_at: post.created_at,
+            updated_at: post.updated_at,
+            published_at: post.published_at,
+            status: post.status.code(),
+            status_label: post.status.label(),
+            attachments: Vec::new(),
         }
     }
 }
@@ -285,7 +296,7 @@ fn list(request: &Request, _: &Params) -> Result<Response> {
     let mut posts = Vec::new();
     for id in ids.iter().skip(skipped).take(per_page as usize) {
         if let Some(post) = table.get(*id)? {
-            posts.push(PostView::new(*id, &post, invocation));
+            posts.push(PostView::listed(*id, &post, invocation));
         }
     }
     let access = access(request);
@@ -301,7 +312,7 @@ fn list(request: &Request, _: &Params) -> Result<Response> {
         )? {
             let listed_as_pending = access.can_moderate && post.status == Status::Pending;
             if post.status != Status::Published && !listed_as_pending {
-                own.push(PostView::new(id, &post, invocation));
+                own.push(PostView::listed(id, &post, invocation));
             }
         }
     }
@@ -309,7 +320,7 @@ fn list(request: &Request, _: &Params) -> Result<Response> {
         table
             .scan_index(Status::Pending.index_key(), None, 100, Order::OldestFirst)?
             .iter()
-            .map(|(id, post)| PostView::new(*id, post, invocation))
+            .map(|(id, post)| PostView::listed(*id, post, invocation))
             .collect()
     } else {
         Vec::new()
