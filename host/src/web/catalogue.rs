@@ -116,7 +116,7 @@ pub struct Chrome {
     /// « Mes services » by category, as the layout's menu takes them.
     pub categories: minijinja::Value,
     /// Whether there is any service to show.
-    pub has_services: bool,
+    has_services: bool,
     /// The home page's « Mes services » block, rendered on first use.
     services_block: OnceLock<String>,
     /// The layout's « Mes services » menu, rendered on first use.
