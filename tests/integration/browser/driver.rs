@@ -328,6 +328,16 @@ impl Browser {
         Ok(serde_json::from_value(found)?)
     }
 
+    /// Saves what the window shows (the first screen) to
+    /// `target/e2e-screenshots/<name>.png`.
+    pub async fn screenshot_screen(&self, name: &str) -> Result<PathBuf> {
+        let dir = repo_root().join("target/e2e-screenshots");
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, self.client.screenshot().await?)?;
+        Ok(path)
+    }
+
     /// Saves a full-page screenshot to `target/e2e-screenshots/<name>.png`.
     pub async fn screenshot(&self, name: &str) -> Result<PathBuf> {
         let dir = repo_root().join("target/e2e-screenshots");

@@ -175,7 +175,6 @@ async fn on_a_phone_pages_fit_the_width_start_on_the_first_screen_and_the_menu_w
         return;
     };
     let space = " ";
-    let mut measured = Vec::new();
     for who in PROFILES {
         let name = who.unwrap_or("anonyme");
         browser.resize(PHONE.0, PHONE.1).await.unwrap();
@@ -201,6 +200,9 @@ async fn on_a_phone_pages_fit_the_width_start_on_the_first_screen_and_the_menu_w
                 .unwrap();
             let [scroll_width, width, height, main_top, h1_bottom, header]: [i64; 6] =
                 serde_json::from_value(metrics).unwrap();
+            eprintln!(
+                "{name} {page} : en-tête {header} px, contenu à {main_top} px, titre fini à {h1_bottom} px, largeur {scroll_width} px"
+            );
             assert_eq!(width, i64::from(PHONE.0), "fenêtre de téléphone");
             assert!(
                 scroll_width <= width,
@@ -210,7 +212,6 @@ async fn on_a_phone_pages_fit_the_width_start_on_the_first_screen_and_the_menu_w
                 main_top < height / 2 && h1_bottom < height,
                 "{name} {path} : le contenu commence à {main_top} px, son titre finit à {h1_bottom} px (écran : {height})"
             );
-            measured.push(format!("{name} {page} : en-tête {header} px"));
             browser
                 .screenshot(&format!("telephone-{name}-{page}"))
                 .await
@@ -254,12 +255,12 @@ async fn on_a_phone_pages_fit_the_width_start_on_the_first_screen_and_the_menu_w
         }
         sign_out(&browser, who).await;
     }
-    eprintln!("{}", measured.join("\n"));
     browser.quit().await;
 }
 
-/// The README's pictures: the Collège du Pilat's home page, signed in, on a
-/// desktop and on a phone (`target/e2e-screenshots/readme-*.png`).
+/// The README's pictures: the first screen of the Collège du Pilat's home
+/// page, signed in as a pupil, on a desktop and on a phone
+/// (`target/e2e-screenshots/readme-*.png`, copied to `docs/captures/`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn screenshots_of_the_home_page_on_a_desktop_and_a_phone() {
     let Some((_server, browser)) = start().await else {
@@ -272,7 +273,7 @@ async fn screenshots_of_the_home_page_on_a_desktop_and_a_phone() {
     ] {
         browser.resize(width, height).await.unwrap();
         browser.goto(&home()).await.unwrap();
-        let shot = browser.screenshot(name).await.unwrap();
+        let shot = browser.screenshot_screen(name).await.unwrap();
         assert!(std::fs::read(shot).unwrap().starts_with(b"\x89PNG"));
     }
     browser.quit().await;
