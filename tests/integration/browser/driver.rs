@@ -283,9 +283,22 @@ impl Browser {
         }
     }
 
-    /// Resizes the window (the viewport, in headless Chromium).
+    /// Resizes the window so that the page's viewport is `width`×`height`
+    /// (the window's own frame, about 140 px high in headless Chromium, added).
     pub async fn resize(&self, width: u32, height: u32) -> Result<()> {
         self.client.set_window_size(width, height).await?;
+        let inner = self
+            .js("return [window.innerWidth, window.innerHeight];")
+            .await?;
+        let [inner_width, inner_height]: [u32; 2] = serde_json::from_value(inner)?;
+        if (inner_width, inner_height) != (width, height) {
+            self.client
+                .set_window_size(
+                    width + width.saturating_sub(inner_width),
+                    height + height.saturating_sub(inner_height),
+                )
+                .await?;
+        }
         Ok(())
     }
 

@@ -203,7 +203,11 @@ async fn on_a_phone_pages_fit_the_width_start_on_the_first_screen_and_the_menu_w
             eprintln!(
                 "{name} {page} : en-tête {header} px, contenu à {main_top} px, titre fini à {h1_bottom} px, largeur {scroll_width} px"
             );
-            assert_eq!(width, i64::from(PHONE.0), "fenêtre de téléphone");
+            assert_eq!(
+                (width, height),
+                (i64::from(PHONE.0), i64::from(PHONE.1)),
+                "fenêtre de téléphone"
+            );
             assert!(
                 scroll_width <= width,
                 "{name} {path} : la page défile de côté ({scroll_width} px pour {width})"
