@@ -184,7 +184,13 @@ async fn on_a_phone_pages_fit_the_width_start_on_the_first_screen_and_the_menu_w
         pages.retain(|(page, _)| {
             matches!(
                 *page,
-                "accueil" | "blog" | "calendrier" | "administration" | "region"
+                "accueil"
+                    | "blog"
+                    | "formulaires"
+                    | "calendrier"
+                    | "administration"
+                    | "annuaire"
+                    | "region"
             )
         });
         for (page, path) in &pages {
@@ -220,6 +226,20 @@ async fn on_a_phone_pages_fit_the_width_start_on_the_first_screen_and_the_menu_w
                 .screenshot(&format!("telephone-{name}-{page}"))
                 .await
                 .unwrap();
+            // The directory's search form: folded behind « Filtres », unfolded by keyboard.
+            if *page == "annuaire" {
+                assert!(!shown(&browser, "form.search-form").await, "{name} {path}");
+                browser.tab_to("#filtres-bascule", 40).await.unwrap();
+                browser.press(space).await.unwrap();
+                assert!(
+                    shown(&browser, "form.search-form").await,
+                    "{name} {path} : « Filtres » déplié au clavier"
+                );
+                browser
+                    .screenshot(&format!("telephone-{name}-annuaire-filtres"))
+                    .await
+                    .unwrap();
+            }
             // The menu: reached with Tab, opened and closed with Space.
             if who.is_some() {
                 browser.goto(path).await.unwrap();
