@@ -243,7 +243,15 @@ async fn on_a_phone_pages_fit_the_width_start_on_the_first_screen_and_the_menu_w
             // The menu: reached with Tab, opened and closed with Space.
             if who.is_some() {
                 browser.goto(path).await.unwrap();
-                assert!(!shown(&browser, ".site-nav-list, .topbar-user").await || who.is_none());
+                let state = browser
+                    .js("const m = document.getElementById('menu-bascule'); return [location.pathname, !!m && m.checked];")
+                    .await
+                    .unwrap();
+                assert!(
+                    !shown(&browser, "#menu-compte").await
+                        && !shown(&browser, ".site-nav-list").await,
+                    "{name} {path} : menu replié à l'arrivée ({state})"
+                );
                 browser.tab_to("#menu-bascule", 6).await.unwrap();
                 browser.press(space).await.unwrap();
                 assert!(
