@@ -3,6 +3,7 @@
 //! `PREAU_SKIP_BROWSER=1`. Screenshots go to `target/e2e-screenshots/`.
 
 mod driver;
+mod phone;
 
 use std::time::Instant;
 

@@ -296,7 +296,10 @@ async fn models_are_built_imported_diffused_answered_and_synthesised() {
     // Dashboard.
     let dashboard = unescape(&teacher.get(&url("/diffusions")).await.unwrap().body);
     assert!(dashboard.contains("Diffusé le") && dashboard.contains("Page directe"));
-    assert!(dashboard.contains("<td>2</td>"), "{dashboard}");
+    assert!(
+        dashboard.contains("<td data-label=\"Réponses\">2</td>"),
+        "{dashboard}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -648,7 +651,10 @@ async fn a_diffusion_pasted_in_a_blog_article_is_answered_inside_it() {
     );
     // Showing it records nothing (no GET changes state, a block included).
     let dashboard = unescape(&teacher.get(&url("/diffusions")).await.unwrap().body);
-    assert!(!dashboard.contains("<td>Blog</td>"), "{dashboard}");
+    assert!(
+        !dashboard.contains("<td data-label=\"Service\">Blog</td>"),
+        "{dashboard}"
+    );
     // Answering through the embedded form: back to the article afterwards; the
     // form carries the proof that the host showed it there (`lieu`), and the
     // answer's POST records the place.
@@ -690,7 +696,10 @@ async fn a_diffusion_pasted_in_a_blog_article_is_answered_inside_it() {
     assert!(!posted.body.contains("evil.example"));
     // The dashboard says where the diffusion was shown.
     let dashboard = unescape(&teacher.get(&url("/diffusions")).await.unwrap().body);
-    assert!(dashboard.contains("<td>Blog</td>"), "{dashboard}");
+    assert!(
+        dashboard.contains("<td data-label=\"Service\">Blog</td>"),
+        "{dashboard}"
+    );
     let shown = unescape(&teacher.get(&results).await.unwrap().body);
     assert!(
         shown.contains(&format!("Blog : <a href=\"{article}\"")),
@@ -908,7 +917,10 @@ async fn a_diffusion_pasted_in_a_forum_message_is_answered_inside_it() {
     assert_eq!(posted.status, 200, "{}", posted.body);
     assert!(unescape(&posted.body).contains(&format!("href=\"{subject}\"")));
     let dashboard = unescape(&teacher.get(&url("/diffusions")).await.unwrap().body);
-    assert!(dashboard.contains("<td>Forum</td>"), "{dashboard}");
+    assert!(
+        dashboard.contains("<td data-label=\"Service\">Forum</td>"),
+        "{dashboard}"
+    );
 }
 
 /// Plants, before the host starts, a diffusion with an answer given in January 2020

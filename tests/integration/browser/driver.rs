@@ -283,6 +283,74 @@ impl Browser {
         }
     }
 
+    /// Resizes the window so that the page's viewport is `width`×`height`
+    /// (the window's own frame, about 140 px high in headless Chromium, added).
+    pub async fn resize(&self, width: u32, height: u32) -> Result<()> {
+        self.client.set_window_size(width, height).await?;
+        let inner = self
+            .js("return [window.innerWidth, window.innerHeight];")
+            .await?;
+        let [inner_width, inner_height]: [u32; 2] = serde_json::from_value(inner)?;
+        if (inner_width, inner_height) != (width, height) {
+            self.client
+                .set_window_size(
+                    width + width.saturating_sub(inner_width),
+                    height + height.saturating_sub(inner_height),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Presses Tab until the focused element matches `selector` (at most
+    /// `max` times): the keyboard's way to a control, no click, no script focus.
+    pub async fn tab_to(&self, selector: &str, max: usize) -> Result<()> {
+        let tab: char = Key::Tab.into();
+        for _ in 0..max {
+            self.press(&tab.to_string()).await?;
+            let here = self
+                .client
+                .execute(
+                    "return document.activeElement && document.activeElement.matches(arguments[0]);",
+                    vec![json!(selector)],
+                )
+                .await?;
+            if here == Value::Bool(true) {
+                return Ok(());
+            }
+        }
+        bail!("{selector} : pas atteint en {max} appuis sur Tab")
+    }
+
+    /// Runs axe-core on the current page against WCAG 2.0/2.1 A and AA; one
+    /// line per violation (rule, help, the first offending elements).
+    pub async fn axe(&self) -> Result<Vec<String>> {
+        let loaded = self.js("return typeof window.axe;").await?;
+        if loaded != "object" {
+            // Injected through WebDriver, which the page's CSP does not apply to.
+            self.js(axe_source()?).await?;
+        }
+        let found = self
+            .js(
+                "return axe.run(document, {runOnly: {type: 'tag', \
+                   values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}, resultTypes: ['violations']}) \
+                 .then(r => r.violations.map(v => v.id + ' (' + v.impact + ') : ' + v.help + ' — ' \
+                   + v.nodes.slice(0, 4).map(n => n.target.join(' ') + ' ' + (n.failureSummary || '').replace(/\\s+/g, ' ')).join(' | ')));",
+            )
+            .await?;
+        Ok(serde_json::from_value(found)?)
+    }
+
+    /// Saves what the window shows (the first screen) to
+    /// `target/e2e-screenshots/<name>.png`.
+    pub async fn screenshot_screen(&self, name: &str) -> Result<PathBuf> {
+        let dir = repo_root().join("target/e2e-screenshots");
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, self.client.screenshot().await?)?;
+        Ok(path)
+    }
+
     /// Saves a full-page screenshot to `target/e2e-screenshots/<name>.png`.
     pub async fn screenshot(&self, name: &str) -> Result<PathBuf> {
         let dir = repo_root().join("target/e2e-screenshots");
@@ -367,4 +435,21 @@ async fn connect(port: u16, chromium: &Path, profile: &Path) -> Result<Client> {
         .connect(&url)
         .await
         .context("session WebDriver")
+}
+
+/// axe-core's script, installed by `.ci/run` (`npm ci` in `tests/browser-tools`).
+fn axe_source() -> Result<&'static str> {
+    static SOURCE: std::sync::OnceLock<Result<String, String>> = std::sync::OnceLock::new();
+    let path = repo_root().join("tests/browser-tools/node_modules/axe-core/axe.min.js");
+    SOURCE
+        .get_or_init(|| {
+            std::fs::read_to_string(&path).map_err(|e| {
+                format!(
+                    "{} illisible ({e}) : `npm ci --prefix tests/browser-tools` l'installe",
+                    path.display()
+                )
+            })
+        })
+        .as_deref()
+        .map_err(|e| anyhow::anyhow!("{e}"))
 }
