@@ -37,6 +37,7 @@ mod quotas;
 mod rubriques;
 pub mod server;
 mod services;
+pub mod shown_once;
 mod storage_full;
 mod uploads;
 mod visitor;

@@ -31,6 +31,7 @@ use crate::web::extract::{
 };
 use crate::web::pages::{AppError, internal_error_response};
 use crate::web::pages::{WebResult, error_page, forbidden, render};
+use crate::web::shown_once::{self, ShownSecret};
 use crate::web::visitor::Visitor;
 use preau_text::TimeZone;
 

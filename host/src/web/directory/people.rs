@@ -297,14 +297,25 @@ pub async fn create_user(
     app.directory.save_user(None, &user)?;
     app.directory
         .audit_in(&t.user, &uai, "création d'un utilisateur", &login)?;
-    Ok(user_page(
-        &app,
-        &t,
-        &user,
-        Some(&password),
-        None,
-        StatusCode::CREATED,
-    )?)
+    Ok(show_password_once(&app, &t, &user, password, true))
+}
+
+/// Post/redirect/get: the password waits for the person's page, shown once there.
+fn show_password_once(
+    app: &App,
+    t: &Target,
+    user: &User,
+    password: String,
+    initial: bool,
+) -> Response {
+    let page = format!("/admin/e/{}/annuaire/u/{}", t.establishment.uai, user.id);
+    let secret = ShownSecret {
+        login: user.login.clone(),
+        password,
+        initial,
+    };
+    shown_once::keep_for(app, &t.visitor, &page, secret);
+    Redirect::to(&page).into_response()
 }
 
 // ---------------------------------------------------------------- edit
@@ -333,7 +344,7 @@ pub(super) fn user_page(
     app: &App,
     t: &Target,
     user: &User,
-    new_password: Option<&str>,
+    new_password: Option<&ShownSecret>,
     errors: Option<serde_json::Map<String, Value>>,
     status: StatusCode,
 ) -> anyhow::Result<Response> {
@@ -388,7 +399,7 @@ pub(super) fn user_page(
             "profiles": profiles_view(),
             "establishments": establishments.iter().map(|e| json!({ "uai": e.uai, "name": e.name })).collect::<Vec<_>>(),
             "can_attach_elsewhere": t.user.region_admin,
-            "new_password": new_password,
+            "new_password": new_password.map(|s| json!({ "password": s.password, "initial": s.initial })),
             "errors": errors.unwrap_or_default(),
             "update_url": base.clone(),
             "password_url": format!("{base}/mot-de-passe"),
@@ -411,7 +422,17 @@ pub async fn user_form(
     Path((_, id)): Path<(String, String)>,
 ) -> WebResult {
     let user = member(&app, &t, &id)?;
-    Ok(user_page(&app, &t, &user, None, None, StatusCode::OK)?)
+    match shown_once::take_for(&app, &t.visitor) {
+        Some(secret) => Ok(shown_once::not_stored(user_page(
+            &app,
+            &t,
+            &user,
+            Some(&secret),
+            None,
+            StatusCode::OK,
+        )?)),
+        None => Ok(user_page(&app, &t, &user, None, None, StatusCode::OK)?),
+    }
 }
 
 /// POST /admin/e/{uai}/annuaire/u/{id} — identity, contact, login, Pronote id, groups and functions here.
@@ -504,14 +525,7 @@ pub async fn regenerate_password(
     app.directory.save_user(Some(&old), &user)?;
     app.directory
         .audit_in(&t.user, &uai, "régénération du mot de passe", &user.login)?;
-    Ok(user_page(
-        &app,
-        &t,
-        &user,
-        Some(&password),
-        None,
-        StatusCode::OK,
-    )?)
+    Ok(show_password_once(&app, &t, &user, password, false))
 }
 
 /// POST …/u/{id}/sessions — « Fermer toutes ses sessions »: signs the person
