@@ -25,6 +25,7 @@ pub mod auth;
 mod backups;
 pub mod cas;
 pub mod catalogue;
+mod confirm;
 mod directory;
 mod embeds;
 mod extract;
@@ -154,7 +155,7 @@ fn routes() -> Routes {
         )
         .add(
             "/admin/e/{uai}/annuaire/u/{id}/rattachements/{other}/supprimer",
-            on_post(directory::detach),
+            on_get(directory::confirm_detach).post(directory::detach),
         )
         .add(
             "/admin/e/{uai}/annuaire/u/{id}/enfants",
@@ -234,7 +235,7 @@ fn routes() -> Routes {
         )
         .add(
             "/admin/e/{uai}/rubriques/{rubrique}/supprimer",
-            on_post(rubriques::admin_delete),
+            on_get(rubriques::admin_confirm_delete).post(rubriques::admin_delete),
         )
         .add(
             "/admin/e/{uai}/rubriques/{rubrique}/droits/{plugin}",

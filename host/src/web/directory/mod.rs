@@ -36,6 +36,7 @@ use crate::web::visitor::Visitor;
 use preau_text::TimeZone;
 
 mod account;
+mod attachments;
 mod audit;
 mod delegations;
 mod groups;
@@ -47,6 +48,7 @@ mod storage;
 mod windows;
 
 pub use account::*;
+pub use attachments::*;
 pub use audit::*;
 pub use delegations::*;
 pub use groups::*;

@@ -631,44 +631,6 @@ pub async fn attach(
     Ok(Redirect::to(&format!("/admin/e/{uai}/annuaire/u/{id}")).into_response())
 }
 
-/// POST …/u/{id}/rattachements/{other}/supprimer — detach from an establishment (never the last one).
-pub async fn detach(
-    State(app): State<Arc<App>>,
-    EstablishmentAdmin(t): EstablishmentAdmin,
-    Path((uai, id, other)): Path<(String, String, String)>,
-    CheckedForm(_): CheckedForm,
-) -> WebResult {
-    let old = member(&app, &t, &id)?;
-    if !t.user.administers(&other) {
-        return Ok(forbidden(&app, &t.visitor, Some(&t.establishment)));
-    }
-    if old.memberships.len() <= 1 {
-        let errors = field_error(
-            "attach_uai",
-            "Une personne reste rattachée à au moins un établissement.",
-        );
-        return Ok(user_page(
-            &app,
-            &t,
-            &old,
-            None,
-            Some(errors),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )?);
-    }
-    let mut user = old.clone();
-    user.memberships.retain(|m| m.uai != other);
-    app.directory.save_user(Some(&old), &user)?;
-    app.directory
-        .audit_in(&t.user, &other, "détachement", &user.login)?;
-    let back = if other == uai {
-        format!("/admin/e/{uai}/annuaire")
-    } else {
-        format!("/admin/e/{uai}/annuaire/u/{id}")
-    };
-    Ok(Redirect::to(&back).into_response())
-}
-
 /// POST …/u/{id}/enfants — link a parent to a child of this establishment (`child` = login), or unlink (`remove`).
 pub async fn link_child(
     State(app): State<Arc<App>>,
