@@ -16,6 +16,7 @@ mod durability;
 mod formulaires;
 mod forum;
 mod fragment_cache;
+mod groups;
 mod hostile_input;
 mod https;
 mod isolation;

@@ -254,6 +254,11 @@ fn routes() -> Routes {
             on_get(rubriques::admin_home).post(rubriques::admin_home_save),
         )
         .add("/e/{uai}/mes-eleves", on_get(directory::my_pupils))
+        .add("/e/{uai}/mes-groupes", on_get(directory::my_groups))
+        .add(
+            "/e/{uai}/mes-groupes/{id}",
+            on_get(directory::my_group).post(directory::update_my_group),
+        )
         .add(
             "/e/{uai}/mes-eleves/{id}/mot-de-passe",
             on_post(directory::reset_pupil_password),
