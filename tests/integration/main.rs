@@ -34,3 +34,4 @@ mod shutdown;
 mod slow_clients;
 mod storage;
 mod uploads;
+mod user_creation;

@@ -21,8 +21,8 @@ use crate::directory::Establishment;
 use crate::directory::identifiers::{self, IdentifierRow};
 use crate::directory::search::{self, Query};
 use crate::directory::{
-    AccessWindow, GROUP_KINDS, Grants, Group, Membership, PROFILES, User, naming, now,
-    password_policy,
+    AccessWindow, GROUP_KINDS, Grants, Group, Membership, PROFILES, User, naming, nomenclatures,
+    now, password_policy,
 };
 use crate::instances::{Access, instance_access};
 use crate::web::extract::{
