@@ -193,10 +193,8 @@ pub(super) fn apply_membership(
             .find(|m| m.uai == uai)
             .expect("membre vérifié");
         match action.as_str() {
-            "add" | "add_many" => {
-                if !membership.groups.contains(&group.id) {
-                    membership.groups.push(group.id.clone());
-                }
+            "add" | "add_many" if !membership.groups.contains(&group.id) => {
+                membership.groups.push(group.id.clone())
             }
             "remove" | "remove_many" => {
                 membership.groups.retain(|g| *g != group.id);
