@@ -660,7 +660,36 @@ fn toggle_post_hidden(request: &Request, params: &Params) -> Result<Response> {
     let (id, mut post) = moderated_post(request, params)?;
     post.hidden = !post.hidden;
     Table::<Post>::new().put(id, &post)?;
+    // The subject's count and last activity (the lists, the home block) follow
+    // what readers see: a hidden reply is no longer counted, nor its author last.
+    let subjects = Table::<Subject>::new();
+    if let Some(mut subject) = subjects.get(post.subject)? {
+        recount_visible(post.subject, &mut subject)?;
+        subjects.put(post.subject, &subject)?;
+    }
     Ok(Response::redirect(&format!("/s/{}#m{id}", post.subject)))
+}
+
+/// Sets `subject`'s message count and last activity from its published, visible messages.
+fn recount_visible(id: Id, subject: &mut Subject) -> Result<()> {
+    let visible: Vec<Post> = Table::<Post>::new()
+        .scan_index(&model::subject_index(id), None, 5000, Order::OldestFirst)?
+        .into_iter()
+        .map(|(_, p)| p)
+        .filter(|p| !p.hidden && !p.pending)
+        .collect();
+    subject.posts = visible.len() as u32;
+    match visible.iter().max_by_key(|p| p.created_at) {
+        Some(last) => {
+            subject.last_post_at = last.created_at;
+            subject.last_author = last.author_name.clone();
+        }
+        None => {
+            subject.last_post_at = subject.created_at;
+            subject.last_author = subject.author_name.clone();
+        }
+    }
+    Ok(())
 }
 
 /// Publishes a pending message (and its subject when it was the first one).
