@@ -127,3 +127,31 @@ async fn detaching_a_person_is_confirmed_with_what_they_lose_there() {
     let page = region.get(&detach_pilat).await.unwrap();
     assert_eq!((page.status, page.location()), (303, person.as_str()));
 }
+
+/// One administration layout (issue 17): the administrator of one establishment
+/// sees its header on `/admin/` as on the pages below, with a breadcrumb; the
+/// region's administrator, who has several, the region's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_administration_home_has_the_header_of_its_pages() {
+    let server = TestServer::start().await.unwrap();
+    let principal = server.signed_in("principal.pilat").await.unwrap();
+    let home = unescape(&principal.get("/admin/").await.unwrap().body);
+    let below = unescape(
+        &principal
+            .get(&format!("/admin/e/{PILAT}/annuaire"))
+            .await
+            .unwrap()
+            .body,
+    );
+    let site_title = |body: &str| {
+        let start = body.find("class=\"site-title\"").expect("en-tête");
+        body[start..start + body[start..].find("</p>").unwrap()].to_string()
+    };
+    assert_eq!(site_title(&home), site_title(&below));
+    assert!(site_title(&home).contains("Collège du Pilat"));
+    assert!(home.contains("<title>Administration — Collège du Pilat</title>"));
+    assert!(home.contains("aria-label=\"Fil d'Ariane\""));
+    let region = server.signed_in("admin").await.unwrap();
+    let home = unescape(&region.get("/admin/").await.unwrap().body);
+    assert!(!home.contains("<title>Administration — Collège du Pilat</title>"));
+}
