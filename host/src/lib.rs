@@ -188,6 +188,8 @@ pub struct App {
     sign_in_throttle: web::auth::SignInThrottle,
     /// Outstanding CAS service tickets (in memory).
     cas_tickets: web::cas::Tickets,
+    /// Passwords waiting for the page that shows them once (post/redirect/get).
+    shown_once: web::shown_once::ShownOnce,
     /// Counters behind `/metrics`.
     metrics: metrics::Metrics,
     /// The stop flag that the server, the scheduler and hot reload check.
@@ -262,6 +264,7 @@ pub async fn build(config: Config) -> Result<Arc<App>> {
         login_failures: web::auth::FailureLimiter::default(),
         sign_in_throttle: web::auth::SignInThrottle::new(config.max_login_failures_per_address),
         cas_tickets: web::cas::Tickets::default(),
+        shown_once: Default::default(),
         metrics: metrics::Metrics::default(),
         shutdown: shutdown::Shutdown::default(),
         fragments: fragments::FragmentCache::new(config.fragment_cache_bytes),

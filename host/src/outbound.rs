@@ -344,9 +344,58 @@ fn classify(error: ureq::Error) -> FetchError {
         ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
             FetchError::NotAllowed(e.to_string())
         }
-        ureq::Error::HostNotFound => FetchError::Failed("hôte introuvable (DNS)".into()),
-        other => FetchError::Failed(other.to_string()),
+        ureq::Error::HostNotFound => FetchError::Failed(NAME_NOT_FOUND.into()),
+        other => {
+            // The system's message (English, technical) goes to the log; people
+            // read a French sentence (it ends up on the service's pages).
+            tracing::info!("requête sortante échouée : {other}");
+            FetchError::Failed(french_reason(&other).into())
+        }
     }
+}
+
+const NAME_NOT_FOUND: &str =
+    "hôte introuvable : le nom du site n'existe pas ou le serveur de noms ne répond pas";
+
+/// A French sentence for a failed request, from the error's kind (or its text,
+/// where the resolver or TLS give no kind).
+fn french_reason(error: &ureq::Error) -> &'static str {
+    use std::io::ErrorKind;
+    let text = error.to_string().to_lowercase();
+    let name_lookup = [
+        "failed to lookup address",
+        "name or service not known",
+        "temporary failure in name resolution",
+        "nodename nor servname",
+        "no such host",
+    ];
+    if name_lookup.iter().any(|m| text.contains(m)) {
+        return NAME_NOT_FOUND;
+    }
+    if let ureq::Error::Io(e) = error {
+        return match e.kind() {
+            ErrorKind::ConnectionRefused => "connexion refusée par le serveur",
+            ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe => {
+                "connexion interrompue par le serveur"
+            }
+            ErrorKind::UnexpectedEof => "réponse interrompue avant la fin",
+            ErrorKind::AddrNotAvailable
+            | ErrorKind::NetworkUnreachable
+            | ErrorKind::HostUnreachable
+            | ErrorKind::NetworkDown => "serveur inaccessible depuis le réseau de l'ENT",
+            _ => "erreur réseau",
+        };
+    }
+    if text.contains("tls") || text.contains("certificate") || text.contains("certificat") {
+        return "échec de la connexion sécurisée (certificat ou TLS)";
+    }
+    if text.contains("redirect") {
+        return "trop de redirections";
+    }
+    if text.contains("http") || text.contains("protocol") || text.contains("header") {
+        return "réponse invalide du serveur";
+    }
+    "échec de la requête"
 }
 
 /// Shared by every call state.
@@ -355,6 +404,20 @@ pub type SharedOutbound = Arc<Outbound>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn system_errors_become_french_sentences() {
+        let lookup = ureq::Error::Io(std::io::Error::other(
+            "failed to lookup address information: Name or service not known",
+        ));
+        assert_eq!(french_reason(&lookup), NAME_NOT_FOUND);
+        let refused = ureq::Error::Io(std::io::ErrorKind::ConnectionRefused.into());
+        assert_eq!(french_reason(&refused), "connexion refusée par le serveur");
+        let FetchError::Failed(message) = classify(lookup) else {
+            panic!("échec attendu");
+        };
+        assert!(!message.contains("lookup") && message.starts_with("hôte introuvable"));
+    }
 
     fn policy(manifest: &[&str], approved: &[&str]) -> HostPolicy {
         HostPolicy {

@@ -45,8 +45,8 @@ async fn creating_a_user_generates_the_login_and_warns_about_homonyms() {
         &person("Émilie", "Durand-Léger", "personnel"),
     )
     .await;
-    assert_eq!(page.status, 201, "{}", page.body);
-    assert!(page.body.contains("emilie.durandleger"));
+    // Post/redirect/get: the answer is a redirect to the person's page, without the password.
+    assert_eq!(page.status, 303, "{}", page.body);
     let created = server
         .app
         .directory()
@@ -57,7 +57,22 @@ async fn creating_a_user_generates_the_login_and_warns_about_homonyms() {
         .pending_secret
         .clone()
         .expect("initial password kept for the identifiers file");
-    assert!(page.body.contains(&secret), "initial password shown once");
+    let person_page = admin_url(&format!("/annuaire/u/{}", created.id));
+    assert_eq!(page.location(), person_page);
+    assert!(!page.location().contains(&secret) && !page.body.contains(&secret));
+    let shown = principal.get(&person_page).await.unwrap();
+    assert_eq!(shown.status, 200);
+    assert!(shown.body.contains("emilie.durandleger"));
+    assert!(shown.body.contains("Mot de passe initial"));
+    assert!(shown.body.contains(&secret), "initial password shown once");
+    assert_eq!(shown.header("cache-control"), Some("no-store"));
+    let reloaded = principal.get(&person_page).await.unwrap();
+    assert_eq!(reloaded.status, 200);
+    assert!(
+        !reloaded.body.contains(&secret),
+        "a reload shows it no more"
+    );
+    assert!(!reloaded.body.contains("Mot de passe initial"));
     assert_eq!(created.memberships[0].uai, PILAT);
 
     // Same names again: the homonym is shown and nothing is created yet.
@@ -76,7 +91,7 @@ async fn creating_a_user_generates_the_login_and_warns_about_homonyms() {
     let mut confirmed = person("Emilie", "DURAND-LEGER", "personnel");
     confirmed.push(("confirm_homonyms", "oui".into()));
     let page = post(&principal, &new, &new, &confirmed).await;
-    assert_eq!(page.status, 201);
+    assert_eq!(page.status, 303);
     assert!(
         server
             .app
@@ -608,7 +623,7 @@ async fn identifiers_files_list_accounts_safely() {
     let new = admin_url("/annuaire/nouveau");
     let mut fields = person("Zoé", "=Cmd", "eleve");
     fields.push(("groups", "g-4a".into()));
-    assert_eq!(post(&principal, &new, &new, &fields).await.status, 201);
+    assert_eq!(post(&principal, &new, &new, &fields).await.status, 303);
     let zoe = server
         .app
         .directory()
@@ -780,7 +795,8 @@ async fn logins_and_passwords_are_managed_and_every_action_is_audited() {
         .post_form(&url, &format!("{url}/mot-de-passe"), &[])
         .await
         .unwrap();
-    assert_eq!(page.status, 200);
+    assert_eq!(page.status, 303);
+    assert_eq!(page.location(), url);
     let secret = server
         .app
         .directory()
@@ -789,7 +805,10 @@ async fn logins_and_passwords_are_managed_and_every_action_is_audited() {
         .unwrap()
         .pending_secret
         .unwrap();
-    assert!(page.body.contains(&secret));
+    assert!(!page.body.contains(&secret));
+    let shown = principal.get(&url).await.unwrap();
+    assert!(shown.body.contains("Nouveau mot de passe") && shown.body.contains(&secret));
+    assert!(!principal.get(&url).await.unwrap().body.contains(&secret));
     assert_eq!(
         server
             .client()
@@ -966,7 +985,8 @@ async fn teachers_reset_their_own_pupils_passwords_only_when_delegated() {
         .post_form(&mine, &reset(&emma.id), &[])
         .await
         .unwrap();
-    assert_eq!(page.status, 200);
+    assert_eq!(page.status, 303);
+    assert_eq!(page.location(), mine);
     let secret = server
         .app
         .directory()
@@ -975,7 +995,20 @@ async fn teachers_reset_their_own_pupils_passwords_only_when_delegated() {
         .unwrap()
         .pending_secret
         .unwrap();
-    assert!(page.body.contains(&secret));
+    // Shown once on the list, to the session that asked only, then gone.
+    let other_session = server.signed_in("jean.dupont").await.unwrap();
+    assert!(
+        !other_session
+            .get(&mine)
+            .await
+            .unwrap()
+            .body
+            .contains(&secret)
+    );
+    let shown = teacher.get(&mine).await.unwrap();
+    assert!(shown.body.contains(&secret));
+    assert_eq!(shown.header("cache-control"), Some("no-store"));
+    assert!(!teacher.get(&mine).await.unwrap().body.contains(&secret));
     // Never someone else's pupil.
     assert_eq!(
         teacher
@@ -1106,7 +1139,7 @@ async fn a_new_password_ends_the_other_sessions_of_the_account() {
         .post_form(&user_url, &format!("{user_url}/mot-de-passe"), &[])
         .await
         .unwrap();
-    assert_eq!(page.status, 200);
+    assert_eq!(page.status, 303);
     assert!(!is_signed_in(&first).await && !is_signed_in(&third).await);
     assert!(is_signed_in(&principal).await);
 

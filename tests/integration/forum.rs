@@ -209,6 +209,15 @@ async fn moderators_lock_hide_move_and_validate_premoderated_messages() {
         .unwrap();
     assert_eq!(page.status, 403);
 
+    // The replies counted in the lists (and the home block, from the same view).
+    let replies_shown = |listing: &str| {
+        let after = &listing[listing.find("Le foyer").expect("sujet listé")..];
+        let meta = &after[..after.find("réponse").expect("compte des réponses")];
+        meta.rsplit(' ').nth(1).unwrap_or_default().to_string()
+    };
+    let listing = pupil.get(&category).await.unwrap().body;
+    assert_eq!(replies_shown(&listing), "1");
+
     // Hide the moderator's message: pupils no longer see it.
     let thread = admin.get(&subject).await.unwrap();
     let hide = links(&thread.body, &format!("{FORUM}/m/"))
@@ -232,6 +241,20 @@ async fn moderators_lock_hide_move_and_validate_premoderated_messages() {
             .body
             .contains("de 12 h à 13 h")
     );
+    // Nor is it counted any more (issue 17: the home block still counted it).
+    let listing = pupil.get(&category).await.unwrap().body;
+    assert_eq!(
+        replies_shown(&listing),
+        "0",
+        "a hidden reply is not counted"
+    );
+    // Shown again: counted again.
+    admin.post_form(&subject, &hide, &[]).await.unwrap();
+    assert_eq!(
+        replies_shown(&pupil.get(&category).await.unwrap().body),
+        "1"
+    );
+    admin.post_form(&subject, &hide, &[]).await.unwrap();
 
     // Move the subject to « Entraide ».
     let entraide = category_url(&admin, FORUM, "Entraide").await;

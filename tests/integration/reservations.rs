@@ -1069,3 +1069,58 @@ async fn a_reservation_refused_during_its_modification_stays_refused() {
     }
     assert!(revived.is_empty(), "refusées puis recréées : {revived:?}");
 }
+
+/// Deleting a resource takes its reservations with it: a confirmation page (a GET
+/// that changes nothing) counts them and names their authors first (issue 17).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_resource_is_confirmed_with_its_reservations_counted() {
+    let server = TestServer::start().await.unwrap();
+    let manager = server.signed_in("principal.pilat").await.unwrap();
+    let teacher = server.signed_in("jean.dupont").await.unwrap();
+    let (domain, resource) = demo_ids(&manager).await;
+    let page = reserve_slot(&teacher, &resource, "2097-03-05", "10:00", "11:00").await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let confirm = format!("{resource}/supprimer");
+    let settings = manager
+        .get(&format!("{resource}/parametres"))
+        .await
+        .unwrap();
+    assert!(unescape(&settings.body).contains(&format!("href=\"{confirm}\"")));
+
+    assert_eq!(teacher.get(&confirm).await.unwrap().status, 403);
+    let writes = server.app.directory().store().write_count().unwrap();
+    let page = manager.get(&confirm).await.unwrap();
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        server.app.directory().store().write_count().unwrap(),
+        writes
+    );
+    let body = unescape(&page.body);
+    assert!(
+        body.contains("Supprimer la ressource « Salle Multi 1 » ?"),
+        "{body}"
+    );
+    assert!(
+        body.contains("1 réservation à venir, sans prévenir son auteur."),
+        "{body}"
+    );
+    assert!(
+        body.contains("Réservations à venir de : Jean Dupont."),
+        "{body}"
+    );
+    assert!(body.contains(&format!("action=\"{confirm}\"")) && body.contains("name=\"csrf\""));
+    assert_eq!(
+        teacher.get(&resource).await.unwrap().status,
+        200,
+        "nothing deleted yet"
+    );
+
+    // A domain that still has resources has nothing to confirm: its settings say why.
+    let page = manager.get(&format!("{domain}/supprimer")).await.unwrap();
+    assert_eq!(page.status, 303);
+    assert!(page.location().ends_with("/parametres"));
+
+    let page = manager.post_form(&confirm, &confirm, &[]).await.unwrap();
+    assert_eq!(page.status, 303);
+    assert_eq!(manager.get(&resource).await.unwrap().status, 404);
+}

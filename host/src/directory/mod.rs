@@ -22,6 +22,7 @@ pub mod grants;
 pub mod groups;
 pub mod identifiers;
 pub mod naming;
+pub mod nomenclatures;
 pub mod password_policy;
 pub mod passwords;
 pub mod record;

@@ -423,6 +423,29 @@ mod tests {
             check(r#"<ul><li>Devoir : <a href="https://youtu.be/dQw4w9WgXcQ">vidéo</a></li></ul>"#),
             format!("<ul><li>Devoir : {yt}</li></ul>")
         );
+        // A URL alone on its line, outside any paragraph or after a <br> (issue 17).
+        assert_eq!(
+            check("Regardez :\nhttps://www.youtube.com/watch?v=dQw4w9WgXcQ\nBonne séance"),
+            format!("Regardez :\n{yt}\nBonne séance")
+        );
+        assert_eq!(check("https://youtu.be/dQw4w9WgXcQ"), yt);
+        assert_eq!(
+            check("<p>Regardez :<br>https://youtu.be/dQw4w9WgXcQ</p>"),
+            format!("<p>Regardez :<br></p>{yt}")
+        );
+        assert_eq!(
+            check("<div>https://youtu.be/dQw4w9WgXcQ</div>"),
+            format!("<div>{yt}</div>")
+        );
+        // Not alone on its line, or in code: text.
+        assert_eq!(
+            check("Voir https://youtu.be/dQw4w9WgXcQ\ndemain"),
+            "Voir https://youtu.be/dQw4w9WgXcQ\ndemain"
+        );
+        assert_eq!(
+            check("<pre>https://youtu.be/dQw4w9WgXcQ</pre>"),
+            "<pre>https://youtu.be/dQw4w9WgXcQ</pre>"
+        );
         // A URL among other text, or linked text that is not a provider, stays as it is.
         assert_eq!(
             check("<p>Voir https://youtu.be/dQw4w9WgXcQ demain</p>"),

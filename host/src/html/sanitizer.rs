@@ -244,10 +244,62 @@ impl Sanitizer {
                     }
                     _ => out.push_str(raw),
                 },
-                Tok::Text(t) => out.push_str(t),
+                Tok::Text(t) => self.push_text(&toks, i, t, &mut out, &mut stack),
             }
             i += 1;
         }
         out
+    }
+
+    /// Pushes the text token `toks[i]`; a recognised URL alone on its line (a
+    /// line of the text bounded by line breaks, `<br>` or block tags, not only
+    /// a whole paragraph) becomes its embed, as the editor's help promises.
+    fn push_text(&self, toks: &[Tok], i: usize, text: &str, out: &mut String, stack: &mut [Open]) {
+        let breaks = |tok: Option<&Tok>| match tok {
+            None => true,
+            Some(Tok::Open(name, _)) | Some(Tok::Close(name, _)) => !INLINE.contains(name),
+            Some(Tok::Text(_)) => false,
+        };
+        // Only where a block may go: not in a link, code, heading, caption…
+        let placeable = stack.iter().all(|o| {
+            matches!(
+                o.name.as_str(),
+                "p" | "div"
+                    | "li"
+                    | "blockquote"
+                    | "td"
+                    | "th"
+                    | "b"
+                    | "em"
+                    | "i"
+                    | "strong"
+                    | "span"
+                    | "u"
+                    | "s"
+            )
+        });
+        if !placeable || !text.contains("://") {
+            out.push_str(text);
+            return;
+        }
+        let starts_line = breaks(i.checked_sub(1).and_then(|j| toks.get(j)));
+        let ends_line = breaks(toks.get(i + 1));
+        let lines: Vec<&str> = text.split_inclusive('\n').collect();
+        for (n, line) in lines.iter().enumerate() {
+            let alone = (n > 0 || starts_line)
+                && (line.ends_with('\n') || (n + 1 == lines.len() && ends_line));
+            match alone
+                .then(|| self.recognise(decode_entities(line).trim()))
+                .flatten()
+            {
+                Some(embed) => {
+                    insert_block(out, stack, &embed.to_html());
+                    if line.ends_with('\n') {
+                        out.push('\n');
+                    }
+                }
+                None => out.push_str(line),
+            }
+        }
     }
 }

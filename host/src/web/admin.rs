@@ -132,10 +132,16 @@ fn index_page(
         context["embed_url"] = json!("/admin/embeds");
     }
     let status = super::pages::form_status(time_zone_error.is_some());
+    // The administrator of one establishment sees its header here as on every
+    // page below; the region's header is for those who administer several.
+    let header = match establishments.as_slice() {
+        [only] if !user.region_admin => Some(only),
+        _ => None,
+    };
     Ok(render(
         app,
         visitor,
-        None,
+        header,
         "admin/index.html",
         "Administration",
         status,

@@ -25,6 +25,7 @@ pub mod auth;
 mod backups;
 pub mod cas;
 pub mod catalogue;
+mod confirm;
 mod directory;
 mod embeds;
 mod extract;
@@ -37,6 +38,7 @@ mod quotas;
 mod rubriques;
 pub mod server;
 mod services;
+pub mod shown_once;
 mod storage_full;
 mod uploads;
 mod visitor;
@@ -153,7 +155,7 @@ fn routes() -> Routes {
         )
         .add(
             "/admin/e/{uai}/annuaire/u/{id}/rattachements/{other}/supprimer",
-            on_post(directory::detach),
+            on_get(directory::confirm_detach).post(directory::detach),
         )
         .add(
             "/admin/e/{uai}/annuaire/u/{id}/enfants",
@@ -233,7 +235,7 @@ fn routes() -> Routes {
         )
         .add(
             "/admin/e/{uai}/rubriques/{rubrique}/supprimer",
-            on_post(rubriques::admin_delete),
+            on_get(rubriques::admin_confirm_delete).post(rubriques::admin_delete),
         )
         .add(
             "/admin/e/{uai}/rubriques/{rubrique}/droits/{plugin}",
@@ -252,6 +254,11 @@ fn routes() -> Routes {
             on_get(rubriques::admin_home).post(rubriques::admin_home_save),
         )
         .add("/e/{uai}/mes-eleves", on_get(directory::my_pupils))
+        .add("/e/{uai}/mes-groupes", on_get(directory::my_groups))
+        .add(
+            "/e/{uai}/mes-groupes/{id}",
+            on_get(directory::my_group).post(directory::update_my_group),
+        )
         .add(
             "/e/{uai}/mes-eleves/{id}/mot-de-passe",
             on_post(directory::reset_pupil_password),

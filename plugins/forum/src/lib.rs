@@ -12,6 +12,9 @@ use preau_sdk::time::now;
 use serde::Deserialize;
 
 mod model;
+mod moderation;
+
+use moderation::*;
 
 use model::{Access, Category, Post, Quote, Subject, check_body, check_title};
 
@@ -645,44 +648,6 @@ fn move_subject(request: &Request, params: &Params) -> Result<Response> {
     subject.category = target;
     Table::<Subject>::new().put(id, &subject)?;
     Ok(Response::redirect(&format!("/s/{id}")))
-}
-
-fn moderated_post(request: &Request, params: &Params) -> Result<(Id, Post)> {
-    if !access(request).moderate {
-        return Err(Error::Forbidden);
-    }
-    let id = params.id("id")?;
-    let post = Table::<Post>::new().get(id)?.ok_or(Error::NotFound)?;
-    Ok((id, post))
-}
-
-fn toggle_post_hidden(request: &Request, params: &Params) -> Result<Response> {
-    let (id, mut post) = moderated_post(request, params)?;
-    post.hidden = !post.hidden;
-    Table::<Post>::new().put(id, &post)?;
-    Ok(Response::redirect(&format!("/s/{}#m{id}", post.subject)))
-}
-
-/// Publishes a pending message (and its subject when it was the first one).
-fn approve(request: &Request, params: &Params) -> Result<Response> {
-    let (id, mut post) = moderated_post(request, params)?;
-    if post.pending {
-        post.pending = false;
-        Table::<Post>::new().put(id, &post)?;
-        let subjects = Table::<Subject>::new();
-        if let Some(mut subject) = subjects.get(post.subject)? {
-            if subject.pending && subject.author_id == post.author_id {
-                // The subject's first message: the subject opens with it.
-                subject.pending = false;
-            } else {
-                subject.posts += 1;
-            }
-            subject.last_post_at = subject.last_post_at.max(post.created_at);
-            subject.last_author = post.author_name.clone();
-            subjects.put(post.subject, &subject)?;
-        }
-    }
-    Ok(Response::redirect(&format!("/s/{}#m{id}", post.subject)))
 }
 
 fn search(request: &Request, _: &Params) -> Result<Response> {

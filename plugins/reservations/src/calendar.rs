@@ -377,6 +377,82 @@ pub(crate) fn describe_when(days: &[Day], slot: &Slot) -> String {
     }
 }
 
+/// GET /r/{id}/supprimer — the confirmation: the resource and how many
+/// reservations (upcoming and past) go with it. Changes nothing.
+pub(crate) fn confirm_delete_resource(request: &Request, params: &Params) -> Result<Response> {
+    let (id, resource) = load_resource(params)?;
+    if !resource_access(id, &resource).manage {
+        return Err(Error::Forbidden);
+    }
+    let today = request.invocation().local_now().date;
+    let reservations = Table::<Reservation>::new().scan_index(
+        &model::resource_index(id),
+        None,
+        MAX_SCAN,
+        Order::OldestFirst,
+    )?;
+    let upcoming = reservations.iter().filter(|(_, r)| r.day >= today).count();
+    let past = reservations.len() - upcoming;
+    let authors: std::collections::BTreeSet<&str> = reservations
+        .iter()
+        .filter(|(_, r)| r.day >= today)
+        .map(|(_, r)| r.author_name.as_str())
+        .collect();
+    let mut losses = vec![format!(
+        "La ressource « {} », son calendrier et ses droits d'accès.",
+        resource.name
+    )];
+    losses.push(match upcoming {
+        0 => "Aucune réservation à venir.".to_string(),
+        1 => "1 réservation à venir, sans prévenir son auteur.".to_string(),
+        n => format!("{n} réservations à venir, sans prévenir leurs auteurs."),
+    });
+    if !authors.is_empty() {
+        let names: Vec<&str> = authors.into_iter().collect();
+        losses.push(format!("Réservations à venir de : {}.", names.join(", ")));
+    }
+    if past > 0 {
+        losses.push(format!(
+            "{past} réservation(s) passée(s) : elles disparaissent des statistiques."
+        ));
+    }
+    confirm_page(
+        request,
+        &format!("Supprimer la ressource « {} » ?", resource.name),
+        &losses,
+        &format!("/r/{id}"),
+        Some(
+            json!({ "name": domain_name(resource.domain), "url": request.url(&format!("/d/{}", resource.domain)) }),
+        ),
+        &resource.name,
+    )
+}
+
+/// The confirmation page of a deletion posted to `{base}/supprimer`.
+pub(crate) fn confirm_page(
+    request: &Request,
+    heading: &str,
+    losses: &[String],
+    base: &str,
+    parent: Option<serde_json::Value>,
+    name: &str,
+) -> Result<Response> {
+    Ok(Response::page(
+        "confirm_delete.html",
+        heading,
+        &json!({
+            "home_url": request.url("/"),
+            "heading": heading,
+            "losses": losses,
+            "parent": parent,
+            "name": name,
+            "object_url": request.url(base),
+            "cancel_url": request.url(&format!("{base}/parametres")),
+            "action_url": request.url(&format!("{base}/supprimer")),
+        }),
+    ))
+}
+
 pub(crate) fn delete_resource(_request: &Request, params: &Params) -> Result<Response> {
     let (id, resource) = load_resource(params)?;
     if !resource_access(id, &resource).manage {

@@ -202,6 +202,32 @@ pub(crate) fn create_resource(request: &Request, params: &Params) -> Result<Resp
     Ok(Response::redirect(&format!("/r/{rid}")))
 }
 
+/// GET /d/{id}/supprimer — the confirmation (a domain with resources cannot go: its settings say so).
+pub(crate) fn confirm_delete_domain(request: &Request, params: &Params) -> Result<Response> {
+    let (id, domain) = load_domain(params)?;
+    if !domain_access(id).manage {
+        return Err(Error::Forbidden);
+    }
+    let has_resources = !Table::<Resource>::new()
+        .scan_index_ids(&model::domain_index(id), None, 1, Order::OldestFirst)
+        .is_empty();
+    if has_resources {
+        return Ok(Response::redirect(&format!("/d/{id}/parametres")));
+    }
+    let losses = vec![format!(
+        "Le domaine « {} » (il ne contient plus aucune ressource) et ses droits d'accès.",
+        domain.name
+    )];
+    calendar::confirm_page(
+        request,
+        &format!("Supprimer le domaine « {} » ?", domain.name),
+        &losses,
+        &format!("/d/{id}"),
+        None,
+        &domain.name,
+    )
+}
+
 pub(crate) fn delete_domain(request: &Request, params: &Params) -> Result<Response> {
     let (id, domain) = load_domain(params)?;
     if !domain_access(id).manage {

@@ -18,7 +18,10 @@ pub async fn account(State(app): State<Arc<App>>, visitor: Visitor, uri: Uri) ->
             let groups = app.directory.groups(&m.uai).unwrap_or_default();
             let names: Vec<String> = m.groups.iter().filter_map(|g| groups.iter().find(|x| &x.id == g).map(|x| x.name.clone())).collect();
             let storage = super::storage::storage_view(&app, &m.uai, &user).ok();
-            json!({ "establishment": name, "url": format!("/e/{}/", m.uai), "profile": profile_label(&m.profile), "groups": names, "functions": m.functions, "storage": storage })
+            // « Mes groupes » is offered where the person manages at least one group.
+            let manages = groups.iter().any(|g| g.managers.contains(&user.id));
+            let my_groups_url = manages.then(|| format!("/e/{}/mes-groupes", m.uai));
+            json!({ "establishment": name, "url": format!("/e/{}/", m.uai), "profile": profile_label(&m.profile), "groups": names, "functions": m.functions, "storage": storage, "my_groups_url": my_groups_url })
         })
         .collect();
     // A parent sees their own children, and only them.

@@ -100,7 +100,7 @@ fn my_pupils_page(
     visitor: &Visitor,
     uai: &str,
     pupils: &[User],
-    new_password: Option<(String, String)>,
+    new_password: Option<ShownSecret>,
 ) -> anyhow::Result<Response> {
     let establishment = app.directory.establishment(uai)?;
     let allowed = delegations_of(app, uai)?.teachers_reset_pupil_passwords;
@@ -127,7 +127,7 @@ fn my_pupils_page(
         json!({
             "pupils": rows,
             "can_reset": allowed,
-            "new_password": new_password.map(|(login, password)| json!({ "login": login, "password": password })),
+            "new_password": new_password.map(|s| json!({ "login": s.login, "password": s.password })),
         }),
     ))
 }
@@ -141,7 +141,16 @@ pub async fn my_pupils(
     let Some((_, pupils)) = my_pupils_of(&app, &visitor, &uai)? else {
         return Ok(forbidden(&app, &visitor, None));
     };
-    Ok(my_pupils_page(&app, &visitor, &uai, &pupils, None)?)
+    match shown_once::take_for(&app, &visitor) {
+        Some(secret) => Ok(shown_once::not_stored(my_pupils_page(
+            &app,
+            &visitor,
+            &uai,
+            &pupils,
+            Some(secret),
+        )?)),
+        None => Ok(my_pupils_page(&app, &visitor, &uai, &pupils, None)?),
+    }
 }
 
 /// POST /e/{uai}/mes-eleves/{id}/mot-de-passe — only when the establishment delegates it, only for the teacher's pupils.
@@ -172,11 +181,13 @@ pub async fn reset_pupil_password(
         "régénération du mot de passe d'un élève (délégation)",
         &pupil.login,
     )?;
-    Ok(my_pupils_page(
-        &app,
-        &visitor,
-        &uai,
-        &pupils,
-        Some((pupil.login.clone(), password)),
-    )?)
+    // Post/redirect/get: the list shows the password once, a reload nothing more.
+    let page = format!("/e/{uai}/mes-eleves");
+    let secret = ShownSecret {
+        login: pupil.login.clone(),
+        password,
+        initial: false,
+    };
+    shown_once::keep_for(&app, &visitor, &page, secret);
+    Ok(Redirect::to(&page).into_response())
 }

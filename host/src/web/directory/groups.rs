@@ -1,5 +1,6 @@
 //! Groups: classes, teaching groups, free groups; their members.
 
+use super::membership::{Editor, apply_membership, membership_page};
 use super::*;
 
 // ---------------------------------------------------------------- groups
@@ -134,109 +135,51 @@ fn group_or_404(app: &App, t: &Target, id: &str) -> Result<Group, Response> {
     }
 }
 
-fn group_page(
-    app: &App,
-    t: &Target,
-    group: &Group,
-    error: Option<&str>,
-    status: StatusCode,
-) -> anyhow::Result<Response> {
-    let uai = &t.establishment.uai;
-    let members: Vec<Value> = app
-        .directory
-        .group_members(&group.id)?
-        .iter()
-        .map(|u| {
-            let mut row = user_row(u, uai);
-            row["manager"] = json!(group.managers.contains(&u.id));
-            row
-        })
-        .collect();
-    Ok(render(
-        app,
-        &t.visitor,
-        Some(&t.establishment),
-        "admin/group.html",
-        &group.name,
-        status,
-        json!({
-            "establishment": t.establishment_json(),
-            "group": groups_view(std::slice::from_ref(group)).remove(0),
-            "members": members,
-            "action_url": format!("/admin/e/{uai}/groupes/{}", group.id),
-            "back_url": format!("/admin/e/{uai}/groupes"),
-            "error": error,
-        }),
-    ))
-}
-
-/// GET /admin/e/{uai}/groupes/{id}
+/// GET /admin/e/{uai}/groupes/{id} — members, gestionnaires, and the search to add people.
 pub async fn group(
     State(app): State<Arc<App>>,
     EstablishmentAdmin(t): EstablishmentAdmin,
-    Path((_, id)): Path<(String, String)>,
+    Path((uai, id)): Path<(String, String)>,
+    uri: Uri,
 ) -> WebResult {
     let group = group_or_404(&app, &t, &id)?;
-    Ok(group_page(&app, &t, &group, None, StatusCode::OK)?)
+    let url = format!("/admin/e/{uai}/groupes/{id}");
+    Ok(membership_page(
+        &app,
+        &t.visitor,
+        &t.establishment,
+        &group,
+        Editor::Administrator,
+        &url,
+        &uri,
+        None,
+        StatusCode::OK,
+    )?)
 }
 
-/// POST /admin/e/{uai}/groupes/{id} — `action` = `add` (login), `remove` (user id),
-/// `manager` / `unmanager` (user id).
+/// POST /admin/e/{uai}/groupes/{id} — `action` = `add` (login), `add_many` / `remove_many`
+/// (`users`: several user ids), `remove` / `manager` / `unmanager` (`user`: one user id).
 pub async fn update_group(
     State(app): State<Arc<App>>,
     EstablishmentAdmin(t): EstablishmentAdmin,
     Path((uai, id)): Path<(String, String)>,
+    uri: Uri,
     CheckedForm(form): CheckedForm,
 ) -> WebResult {
     let mut group = group_or_404(&app, &t, &id)?;
-    let action = field(&form, "action");
-    let person = match action.as_str() {
-        "add" => app.directory.user_by_login(&field(&form, "login"))?,
-        _ => app.directory.user(&field(&form, "user"))?,
-    };
-    let Some(old) = person.filter(|u| u.membership(&uai).is_some()) else {
-        let message = "Aucune personne de cet établissement ne correspond à cet identifiant.";
-        return Ok(group_page(
+    let url = format!("/admin/e/{uai}/groupes/{id}");
+    match apply_membership(&app, &t.user, &mut group, Editor::Administrator, &form)? {
+        Ok(_) => Ok(Redirect::to(&url).into_response()),
+        Err(refusal) => Ok(membership_page(
             &app,
-            &t,
+            &t.visitor,
+            &t.establishment,
             &group,
-            Some(message),
+            Editor::Administrator,
+            &url,
+            &uri,
+            Some(refusal),
             StatusCode::UNPROCESSABLE_ENTITY,
-        )?);
-    };
-    let mut user = old.clone();
-    let membership = user
-        .memberships
-        .iter_mut()
-        .find(|m| m.uai == uai)
-        .expect("membre vérifié");
-    match action.as_str() {
-        "add" if !membership.groups.contains(&group.id) => membership.groups.push(group.id.clone()),
-        "remove" => {
-            membership.groups.retain(|g| *g != group.id);
-            group.managers.retain(|m| *m != user.id);
-        }
-        "manager" if !group.managers.contains(&user.id) => group.managers.push(user.id.clone()),
-        "unmanager" => group.managers.retain(|m| *m != user.id),
-        "add" | "manager" => {}
-        _ => return Ok((StatusCode::BAD_REQUEST, "action inconnue").into_response()),
+        )?),
     }
-    app.directory.save_user(Some(&old), &user)?;
-    app.directory.put_group(&group)?;
-    app.directory.audit_in(
-        &t.user,
-        &uai,
-        &format!(
-            "groupe « {} » : {}",
-            group.name,
-            match action.as_str() {
-                "add" => "ajout d'un membre",
-                "remove" => "retrait d'un membre",
-                "manager" => "nomination d'un gestionnaire",
-                _ => "retrait d'un gestionnaire",
-            }
-        ),
-        &user.login,
-    )?;
-    Ok(Redirect::to(&format!("/admin/e/{uai}/groupes/{id}")).into_response())
 }

@@ -21,8 +21,8 @@ use crate::directory::Establishment;
 use crate::directory::identifiers::{self, IdentifierRow};
 use crate::directory::search::{self, Query};
 use crate::directory::{
-    AccessWindow, GROUP_KINDS, Grants, Group, Membership, PROFILES, User, naming, now,
-    password_policy,
+    AccessWindow, GROUP_KINDS, Grants, Group, Membership, PROFILES, User, naming, nomenclatures,
+    now, password_policy,
 };
 use crate::instances::{Access, instance_access};
 use crate::web::extract::{
@@ -31,14 +31,18 @@ use crate::web::extract::{
 };
 use crate::web::pages::{AppError, internal_error_response};
 use crate::web::pages::{WebResult, error_page, forbidden, render};
+use crate::web::shown_once::{self, ShownSecret};
 use crate::web::visitor::Visitor;
 use preau_text::TimeZone;
 
 mod account;
+mod attachments;
 mod audit;
 mod delegations;
 mod groups;
 mod identifier_files;
+mod membership;
+mod my_groups;
 mod people;
 mod rights;
 mod search_page;
@@ -46,10 +50,12 @@ mod storage;
 mod windows;
 
 pub use account::*;
+pub use attachments::*;
 pub use audit::*;
 pub use delegations::*;
 pub use groups::*;
 pub use identifier_files::*;
+pub use my_groups::*;
 pub use people::*;
 pub use rights::*;
 pub use search_page::*;

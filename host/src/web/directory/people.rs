@@ -41,6 +41,17 @@ fn valid_phone(phone: &str) -> bool {
     (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// Every non-empty line of every field `name`.
+fn lines_of(form: &Form, name: &str) -> Vec<String> {
+    all(form, name)
+        .iter()
+        .flat_map(|v| v.lines())
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 /// Reads and checks the person form; field errors in French.
 /// `civility_optional`: accounts imported or seeded without a civilité can be
 /// saved without choosing one; new accounts need it.
@@ -59,18 +70,9 @@ fn read_person(
         phone_work: field(form, "phone_work"),
         perenne: field(form, "perenne") == "oui",
         groups: all(form, "groups"),
-        functions: field(form, "functions")
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(str::to_string)
-            .collect(),
-        disciplines: field(form, "disciplines")
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(str::to_string)
-            .collect(),
+        // One per line of a textarea (edit page) or one per field (creation page).
+        functions: lines_of(form, "functions"),
+        disciplines: lines_of(form, "disciplines"),
         pronote_id: field(form, "pronote_id"),
     };
     let mut errors = serde_json::Map::new();
@@ -144,8 +146,9 @@ fn person_values(form: &Form) -> Value {
         "first_name": field(form, "first_name"), "last_name": field(form, "last_name"),
         "email": field(form, "email"), "phone_personal": field(form, "phone_personal"),
         "phone_work": field(form, "phone_work"), "perenne": field(form, "perenne") == "oui",
-        "groups": all(form, "groups"), "functions": field(form, "functions"),
-        "disciplines": field(form, "disciplines"), "pronote_id": field(form, "pronote_id"),
+        "groups": all(form, "groups"), "functions": lines_of(form, "functions"),
+        "disciplines": lines_of(form, "disciplines"), "pronote_id": field(form, "pronote_id"),
+        "establishment": field(form, "establishment"), "password_mode": field(form, "password_mode"),
     })
 }
 
@@ -175,8 +178,26 @@ fn create_page(
             "values": values,
             "errors": errors,
             "homonyms": homonyms,
+            "establishments": administered(app, t),
+            "fonctions": nomenclatures::fonctions().iter().map(|(code, label)| json!({ "value": label, "label": format!("{code} — {label}") })).collect::<Vec<_>>(),
+            "disciplines": nomenclatures::disciplines().iter().map(|(code, label)| json!({ "value": format!("{code} - {label}") })).collect::<Vec<_>>(),
+            "password_rules": password_policy::describe(),
         }),
     )
+}
+
+/// The establishments the caller administers (the creation form's choice), this one first.
+fn administered(app: &App, t: &Target) -> Vec<Value> {
+    let mut list: Vec<Value> = app
+        .directory
+        .establishments()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| t.user.administers(&e.uai))
+        .map(|e| json!({ "id": e.uai, "label": format!("{} ({})", e.name, e.uai) }))
+        .collect();
+    list.sort_by_key(|e| e["id"] != json!(t.establishment.uai));
+    list
 }
 
 /// GET /admin/e/{uai}/annuaire/nouveau
@@ -187,7 +208,8 @@ pub async fn new_user_form(
 ) -> WebResult {
     let groups = app.directory.groups(&uai)?;
     // No profile chosen in advance: a forgotten choice is a field error, never a pupil.
-    let values = json!({ "profile": "", "civility": "", "perenne": true, "groups": [] });
+    let values = json!({ "profile": "", "civility": "", "perenne": true, "groups": [],
+                         "establishment": uai, "password_mode": "generer" });
     Ok(create_page(
         &app,
         &t,
@@ -239,8 +261,26 @@ pub async fn create_user(
     Path(uai): Path<String>,
     CheckedForm(form): CheckedForm,
 ) -> WebResult {
-    let groups = app.directory.groups(&uai)?;
-    let (person, errors) = read_person(&form, &groups, false);
+    // The establishment chosen on the form (an administrator of several), checked here.
+    let chosen = match field(&form, "establishment") {
+        e if e.is_empty() => uai.clone(),
+        e => e,
+    };
+    let groups = app.directory.groups(&chosen)?;
+    let (person, mut errors) = read_person(&form, &groups, false);
+    if !t.user.administers(&chosen) || app.directory.establishment(&chosen)?.is_none() {
+        errors.insert(
+            "establishment".into(),
+            json!("Choisissez un établissement que vous administrez."),
+        );
+    }
+    let typed = match read_typed_password(&form, &person) {
+        Ok(typed) => typed,
+        Err((name, message)) => {
+            errors.insert(name.into(), json!(message));
+            None
+        }
+    };
     if !errors.is_empty() {
         return Ok(create_page(
             &app,
@@ -268,7 +308,7 @@ pub async fn create_user(
     let login = app
         .directory
         .claim_generated_login(&person.first_name, &person.last_name, &id)?;
-    let password = password_policy::generate();
+    let password = typed.clone().unwrap_or_else(password_policy::generate);
     let hash = app.passwords.hash(password.clone()).await?;
     let user = User {
         id: id.clone(),
@@ -277,7 +317,7 @@ pub async fn create_user(
         last_name: person.last_name,
         password_hash: hash,
         memberships: vec![Membership {
-            uai: uai.clone(),
+            uai: chosen.clone(),
             profile: person.profile,
             admin: false,
             groups: person.groups,
@@ -296,15 +336,67 @@ pub async fn create_user(
     };
     app.directory.save_user(None, &user)?;
     app.directory
-        .audit_in(&t.user, &uai, "création d'un utilisateur", &login)?;
-    Ok(user_page(
-        &app,
-        &t,
-        &user,
-        Some(&password),
-        None,
-        StatusCode::CREATED,
-    )?)
+        .audit_in(&t.user, &chosen, "création d'un utilisateur", &login)?;
+    let page = format!("/admin/e/{chosen}/annuaire/u/{id}");
+    if typed.is_none() {
+        // A generated password is shown once; a typed one the administrator knows already.
+        let secret = ShownSecret {
+            login: login.clone(),
+            password,
+            initial: true,
+        };
+        shown_once::keep_for(&app, &t.visitor, &page, secret);
+    }
+    Ok(Redirect::to(&page).into_response())
+}
+
+/// The password typed on the creation form (`password_mode` = `saisir`), checked
+/// against the CNIL rules and its confirmation; None when it is to be generated.
+fn read_typed_password(
+    form: &Form,
+    person: &NewUser,
+) -> Result<Option<String>, (&'static str, String)> {
+    if field(form, "password_mode") != "saisir" {
+        return Ok(None);
+    }
+    // Not `field`: a password keeps its spaces.
+    let raw = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let (password, confirm) = (raw("password"), raw("password_confirm"));
+    if let Err(problems) =
+        password_policy::check(&password, &[&person.first_name, &person.last_name])
+    {
+        return Err(("password", problems.join(" ")));
+    }
+    if password != confirm {
+        return Err((
+            "password_confirm",
+            "Les deux saisies du mot de passe diffèrent.".into(),
+        ));
+    }
+    Ok(Some(password))
+}
+
+/// Post/redirect/get: the password waits for the person's page, shown once there.
+fn show_password_once(
+    app: &App,
+    t: &Target,
+    user: &User,
+    password: String,
+    initial: bool,
+) -> Response {
+    let page = format!("/admin/e/{}/annuaire/u/{}", t.establishment.uai, user.id);
+    let secret = ShownSecret {
+        login: user.login.clone(),
+        password,
+        initial,
+    };
+    shown_once::keep_for(app, &t.visitor, &page, secret);
+    Redirect::to(&page).into_response()
 }
 
 // ---------------------------------------------------------------- edit
@@ -333,7 +425,7 @@ pub(super) fn user_page(
     app: &App,
     t: &Target,
     user: &User,
-    new_password: Option<&str>,
+    new_password: Option<&ShownSecret>,
     errors: Option<serde_json::Map<String, Value>>,
     status: StatusCode,
 ) -> anyhow::Result<Response> {
@@ -388,7 +480,7 @@ pub(super) fn user_page(
             "profiles": profiles_view(),
             "establishments": establishments.iter().map(|e| json!({ "uai": e.uai, "name": e.name })).collect::<Vec<_>>(),
             "can_attach_elsewhere": t.user.region_admin,
-            "new_password": new_password,
+            "new_password": new_password.map(|s| json!({ "password": s.password, "initial": s.initial })),
             "errors": errors.unwrap_or_default(),
             "update_url": base.clone(),
             "password_url": format!("{base}/mot-de-passe"),
@@ -411,7 +503,17 @@ pub async fn user_form(
     Path((_, id)): Path<(String, String)>,
 ) -> WebResult {
     let user = member(&app, &t, &id)?;
-    Ok(user_page(&app, &t, &user, None, None, StatusCode::OK)?)
+    match shown_once::take_for(&app, &t.visitor) {
+        Some(secret) => Ok(shown_once::not_stored(user_page(
+            &app,
+            &t,
+            &user,
+            Some(&secret),
+            None,
+            StatusCode::OK,
+        )?)),
+        None => Ok(user_page(&app, &t, &user, None, None, StatusCode::OK)?),
+    }
 }
 
 /// POST /admin/e/{uai}/annuaire/u/{id} — identity, contact, login, Pronote id, groups and functions here.
@@ -504,14 +606,7 @@ pub async fn regenerate_password(
     app.directory.save_user(Some(&old), &user)?;
     app.directory
         .audit_in(&t.user, &uai, "régénération du mot de passe", &user.login)?;
-    Ok(user_page(
-        &app,
-        &t,
-        &user,
-        Some(&password),
-        None,
-        StatusCode::OK,
-    )?)
+    Ok(show_password_once(&app, &t, &user, password, false))
 }
 
 /// POST …/u/{id}/sessions — « Fermer toutes ses sessions »: signs the person
@@ -615,44 +710,6 @@ pub async fn attach(
     app.directory
         .audit_in(&t.user, &other, "rattachement", &user.login)?;
     Ok(Redirect::to(&format!("/admin/e/{uai}/annuaire/u/{id}")).into_response())
-}
-
-/// POST …/u/{id}/rattachements/{other}/supprimer — detach from an establishment (never the last one).
-pub async fn detach(
-    State(app): State<Arc<App>>,
-    EstablishmentAdmin(t): EstablishmentAdmin,
-    Path((uai, id, other)): Path<(String, String, String)>,
-    CheckedForm(_): CheckedForm,
-) -> WebResult {
-    let old = member(&app, &t, &id)?;
-    if !t.user.administers(&other) {
-        return Ok(forbidden(&app, &t.visitor, Some(&t.establishment)));
-    }
-    if old.memberships.len() <= 1 {
-        let errors = field_error(
-            "attach_uai",
-            "Une personne reste rattachée à au moins un établissement.",
-        );
-        return Ok(user_page(
-            &app,
-            &t,
-            &old,
-            None,
-            Some(errors),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )?);
-    }
-    let mut user = old.clone();
-    user.memberships.retain(|m| m.uai != other);
-    app.directory.save_user(Some(&old), &user)?;
-    app.directory
-        .audit_in(&t.user, &other, "détachement", &user.login)?;
-    let back = if other == uai {
-        format!("/admin/e/{uai}/annuaire")
-    } else {
-        format!("/admin/e/{uai}/annuaire/u/{id}")
-    };
-    Ok(Redirect::to(&back).into_response())
 }
 
 /// POST …/u/{id}/enfants — link a parent to a child of this establishment (`child` = login), or unlink (`remove`).

@@ -323,6 +323,72 @@ pub async fn admin_save(
     Ok(Redirect::to(&format!("/admin/e/{uai}/rubriques/{id}?enregistre=1")).into_response())
 }
 
+/// GET /admin/e/{uai}/rubriques/{id}/supprimer — the confirmation, saying what will be lost.
+pub async fn admin_confirm_delete(
+    State(app): State<Arc<App>>,
+    EstablishmentAdmin(t): EstablishmentAdmin,
+    Path((uai, id)): Path<(String, String)>,
+) -> WebResult {
+    let portal = Portal::load(&app.directory, &uai)?;
+    let Some(rubrique) = portal.rubrique(&id).cloned() else {
+        return Ok(rubrique_not_found(&app, &t));
+    };
+    let edit_url = format!("/admin/e/{uai}/rubriques/{id}");
+    if !portal.children(Some(&id)).is_empty() {
+        // Nothing to confirm: the edit page says why it cannot be deleted.
+        return Ok(Redirect::to(&edit_url).into_response());
+    }
+    let names: Vec<String> = rubrique_services(&app, &uai)?
+        .into_iter()
+        .filter(|(plugin, _)| rubrique.services.contains(plugin))
+        .map(|(_, name)| name)
+        .collect();
+    let mut losses = vec![format!(
+        "La rubrique « {} » disparaît du portail et de son menu ; son adresse ne mène plus nulle part.",
+        rubrique.title
+    )];
+    if !names.is_empty() {
+        losses.push(format!(
+            "Les contenus de ses services ({}) ne seront plus accessibles à personne.",
+            names.join(", ")
+        ));
+    }
+    let rights = rubrique
+        .grants
+        .values()
+        .filter(|g| !(g.profiles.is_empty() && g.groups.is_empty() && g.users.is_empty()))
+        .count();
+    if rights > 0 {
+        losses.push(format!(
+            "Les droits donnés dans cette rubrique ({rights} service(s)) sont effacés."
+        ));
+    }
+    if portal.subscriptions.iter().any(|s| s.rubrique == id) {
+        losses.push(
+            "Ses articles ne paraissent plus dans le bloc « Actualités » de l'accueil.".into(),
+        );
+    }
+    let deletion = crate::web::confirm::Deletion {
+        title: format!("Supprimer la rubrique « {} » ?", rubrique.title),
+        losses,
+        button: "Supprimer la rubrique",
+        action_url: format!("{edit_url}/supprimer"),
+        cancel_url: edit_url.clone(),
+        breadcrumb: vec![
+            ("Administration".into(), "/admin/".into()),
+            (t.establishment.name.clone(), String::new()),
+            ("Rubriques".into(), format!("/admin/e/{uai}/rubriques")),
+            (rubrique.title.clone(), edit_url),
+        ],
+    };
+    Ok(crate::web::confirm::page(
+        &app,
+        &t.visitor,
+        Some(&t.establishment),
+        deletion,
+    ))
+}
+
 /// POST /admin/e/{uai}/rubriques/{id}/supprimer — only a rubrique without sub-rubriques.
 pub async fn admin_delete(
     State(app): State<Arc<App>>,
