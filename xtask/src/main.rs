@@ -49,6 +49,26 @@ fn run(mut command: Command) -> Result<()> {
     Ok(())
 }
 
+/// The browser tests' npm tools (axe-core, pinned by its lock file), when
+/// npm is there and they are not installed yet; without npm the tests say
+/// what to install.
+fn install_browser_tools() -> Result<()> {
+    let tools = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/browser-tools");
+    let has_npm = Command::new("npm")
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if tools.join("node_modules/axe-core").exists() || !has_npm {
+        return Ok(());
+    }
+    let mut command = Command::new("npm");
+    command
+        .args(["ci", "--no-audit", "--no-fund", "--prefix"])
+        .arg(&tools);
+    run(command)
+}
+
 /// Package names of the plugin crates under `dir`.
 fn plugin_packages(dir: &Path) -> Result<Vec<String>> {
     let mut packages = Vec::new();
@@ -160,6 +180,7 @@ fn main() -> Result<()> {
         }
         Some("test") => {
             build_plugins(true)?;
+            install_browser_tools()?;
             let mut command = cargo();
             command.args(["test", "--workspace"]);
             command.args(&args[1..]);
