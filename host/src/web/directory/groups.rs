@@ -13,22 +13,11 @@ fn groups_page(
     status: StatusCode,
 ) -> anyhow::Result<Response> {
     let uai = &t.establishment.uai;
-    let groups: Vec<Value> = app
-        .directory
-        .groups(uai)?
-        .iter()
-        .map(|g| {
-            let mut view = groups_view(std::slice::from_ref(g)).remove(0);
-            view["members"] = json!(
-                app.directory
-                    .group_member_ids(&g.id)
-                    .map(|m| m.len())
-                    .unwrap_or(0)
-            );
-            view["url"] = json!(format!("/admin/e/{uai}/groupes/{}", g.id));
-            view
-        })
-        .collect();
+    let groups = group_rows(
+        app,
+        &app.directory.groups(uai)?,
+        &format!("/admin/e/{uai}/groupes"),
+    );
     Ok(render(
         app,
         &t.visitor,
@@ -182,4 +171,23 @@ pub async fn update_group(
             StatusCode::UNPROCESSABLE_ENTITY,
         )?),
     }
+}
+
+/// Groups as their lists show them: name, kind, level, member count, and the
+/// page of each below `base`.
+pub(super) fn group_rows(app: &App, groups: &[Group], base: &str) -> Vec<Value> {
+    groups
+        .iter()
+        .zip(groups_view(groups))
+        .map(|(g, mut view)| {
+            view["members"] = json!(
+                app.directory
+                    .group_member_ids(&g.id)
+                    .map(|m| m.len())
+                    .unwrap_or(0)
+            );
+            view["url"] = json!(format!("{base}/{}", g.id));
+            view
+        })
+        .collect()
 }

@@ -50,20 +50,7 @@ pub async fn my_groups(
     let Some((_, groups)) = managed_groups(&app, &visitor, &uai)? else {
         return Ok(forbidden(&app, &visitor, establishment.as_ref()));
     };
-    let rows: Vec<Value> = groups
-        .iter()
-        .map(|g| {
-            let mut view = groups_view(std::slice::from_ref(g)).remove(0);
-            view["members"] = json!(
-                app.directory
-                    .group_member_ids(&g.id)
-                    .map(|m| m.len())
-                    .unwrap_or(0)
-            );
-            view["url"] = json!(format!("/e/{uai}/mes-groupes/{}", g.id));
-            view
-        })
-        .collect();
+    let rows = super::groups::group_rows(&app, &groups, &format!("/e/{uai}/mes-groupes"));
     Ok(render(
         &app,
         &visitor,
