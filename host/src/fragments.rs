@@ -114,18 +114,15 @@ pub fn key(plugin: &LoadedPlugin, block: &Block, ctx: &CallContext) -> Option<u6
 pub const PAGE_MAX_AGE: Duration = Duration::from_secs(30);
 
 /// The key of an establishment's anonymous home page: the establishment, the
-/// path asked (it is in the page's links) and every loaded plugin's build (a
-/// reloaded plugin renders anew). Kept with the store's change generation
-/// ([`Store::change_generation`]) as its version.
-pub fn anonymous_page_key(plugins: &[std::sync::Arc<LoadedPlugin>], uai: &str, path: &str) -> u64 {
+/// path asked (it is in the page's links) and the runtime's plugins
+/// generation (a loaded or reloaded plugin renders anew). Kept with the
+/// store's change generation ([`Store::change_generation`]) as its version.
+pub fn anonymous_page_key(plugins_generation: u64, uai: &str, path: &str) -> u64 {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     "anonymous home page".hash(&mut hasher);
     uai.hash(&mut hasher);
     path.hash(&mut hasher);
-    for plugin in plugins {
-        plugin.manifest.id.hash(&mut hasher);
-        plugin.component_hash().hash(&mut hasher);
-    }
+    plugins_generation.hash(&mut hasher);
     hasher.finish()
 }
 

@@ -60,12 +60,21 @@ pub fn shut_out(app: &App, user: Option<&User>, uai: &str) -> anyhow::Result<boo
 /// The services of `uai` that `user` may see and open, in catalogue order:
 /// among plugins, only those they may open.
 pub fn visible_services(app: &App, user: Option<&User>, uai: &str) -> anyhow::Result<Vec<Service>> {
+    visible_among(app, user, uai, &usable_plugins(app, user, uai)?)
+}
+
+/// [`visible_services`] with `user`'s [`usable_plugins`] already known.
+fn visible_among(
+    app: &App,
+    user: Option<&User>,
+    uai: &str,
+    usable: &[(String, String)],
+) -> anyhow::Result<Vec<Service>> {
     let region = services::region_catalogue(&app.directory)?;
     let local = services::establishment_catalogue(&app.directory, uai)?;
     let closed = shut_out(app, user, uai)?;
     let viewer = Viewer::of(user, uai, closed);
-    let plugins = usable_plugins(app, user, uai)?;
-    Ok(services::resolve(&region, &local, &plugins)
+    Ok(services::resolve(&region, &local, usable)
         .into_iter()
         .filter(|s| s.visible_to(&viewer))
         .collect())
@@ -140,10 +149,11 @@ impl NavLink {
 
 impl Chrome {
     fn compute(app: &App, user: Option<&User>, uai: &str) -> anyhow::Result<Chrome> {
-        let mut nav: Vec<NavLink> = usable_plugins(app, user, uai)?
-            .into_iter()
+        let usable = usable_plugins(app, user, uai)?;
+        let mut nav: Vec<NavLink> = usable
+            .iter()
             .map(|(id, name)| NavLink {
-                label: name,
+                label: name.clone(),
                 url: format!("/e/{uai}/{id}/"),
                 also: None,
             })
@@ -174,7 +184,7 @@ impl Chrome {
                 also: None,
             });
         }
-        let visible = visible_services(app, user, uai)?;
+        let visible = visible_among(app, user, uai, &usable)?;
         let categories = by_category(uai, &visible);
         Ok(Chrome {
             nav,

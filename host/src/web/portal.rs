@@ -56,7 +56,11 @@ pub async fn establishment_home(
     let establishment = find_establishment(&app, &visitor, &uai)?;
     let page_cache = match visitor.user {
         None => app.directory.store().change_generation().map(|generation| {
-            let key = fragments::anonymous_page_key(&app.runtime.plugins(), &uai, &visitor.path);
+            let key = fragments::anonymous_page_key(
+                app.runtime.plugins_generation(),
+                &uai,
+                &visitor.path,
+            );
             (key, (generation, 0))
         }),
         Some(_) => None,

@@ -202,16 +202,20 @@ pub(crate) fn create_resource(request: &Request, params: &Params) -> Result<Resp
     Ok(Response::redirect(&format!("/r/{rid}")))
 }
 
+/// Whether domain `id` still holds a resource (then it cannot be deleted).
+fn has_resources(id: Id) -> bool {
+    !Table::<Resource>::new()
+        .scan_index_ids(&model::domain_index(id), None, 1, Order::OldestFirst)
+        .is_empty()
+}
+
 /// GET /d/{id}/supprimer — the confirmation (a domain with resources cannot go: its settings say so).
 pub(crate) fn confirm_delete_domain(request: &Request, params: &Params) -> Result<Response> {
     let (id, domain) = load_domain(params)?;
     if !domain_access(id).manage {
         return Err(Error::Forbidden);
     }
-    let has_resources = !Table::<Resource>::new()
-        .scan_index_ids(&model::domain_index(id), None, 1, Order::OldestFirst)
-        .is_empty();
-    if has_resources {
+    if has_resources(id) {
         return Ok(Response::redirect(&format!("/d/{id}/parametres")));
     }
     let losses = vec![format!(
@@ -233,10 +237,7 @@ pub(crate) fn delete_domain(request: &Request, params: &Params) -> Result<Respon
     if !domain_access(id).manage {
         return Err(Error::Forbidden);
     }
-    let has_resources = !Table::<Resource>::new()
-        .scan_index_ids(&model::domain_index(id), None, 1, Order::OldestFirst)
-        .is_empty();
-    if has_resources {
+    if has_resources(id) {
         let error = FieldError::new(
             "supprimer",
             "Ce domaine contient encore des ressources : supprimez-les d'abord.",
