@@ -13,6 +13,9 @@
 //! - [`fold`]: the one accent-folding rule (search keys, logins, slugs, plugin search).
 //! - [`csv`]: the one spreadsheet CSV writer (UTF-8 BOM, `;`, CRLF, formula-safe).
 //! - [`escape`]: the one HTML/XML text escaper.
+//! - [`charset`]: the bytes of a document from elsewhere (a feed, a timetable export)
+//!   to text, by its BOM, Content-Type and XML declaration.
+//! - [`entities`]: the HTML named character references (`&eacute;` → é).
 //!
 //! ```
 //! use preau_text::{Date, TimeZone, csv, escape, fold};
@@ -28,8 +31,10 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod charset;
 pub mod csv;
 pub mod date;
+pub mod entities;
 pub mod fold;
 pub mod zone;
 

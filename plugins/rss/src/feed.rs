@@ -54,15 +54,13 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 mod convert;
-mod decode;
-mod entities;
 mod json;
 mod text;
 mod xml;
 
 use convert::*;
-use decode::*;
 use json::*;
+use preau_sdk::text::charset::{decode as decode_bytes, xml_declaration};
 use text::*;
 use xml::*;
 
@@ -229,7 +227,8 @@ pub fn parse(
             max: MAX_FEED_BYTES,
         });
     }
-    let text = decode(bytes, content_type)?;
+    let text = decode_bytes(bytes, content_type)
+        .map_err(|unknown| FeedError::UnknownEncoding(unknown.0))?;
     let base = url
         .and_then(|u| Url::parse(u.trim()).ok())
         .filter(|u| matches!(u.scheme(), "http" | "https"));

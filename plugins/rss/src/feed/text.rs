@@ -61,7 +61,7 @@ pub(super) fn decode_entities(text: &str) -> String {
         // would hide the reference.
         let decoded = after
             .bytes()
-            .take(super::entities::LONGEST_NAME + 2)
+            .take(preau_sdk::text::entities::LONGEST_NAME + 2)
             .position(|b| b == b';')
             .and_then(|semi| Some((entity(&after[..semi])?, semi)));
         match decoded {
@@ -91,7 +91,7 @@ pub(super) fn entity(name: &str) -> Option<std::borrow::Cow<'static, str>> {
             .filter(|c| !c.is_control() || *c == '\t' || *c == '\n')
             .map(|c| c.to_string().into());
     }
-    super::entities::named(name).map(Into::into)
+    preau_sdk::text::entities::named(name).map(Into::into)
 }
 
 pub(super) fn collapse_whitespace(text: &str) -> String {

@@ -418,7 +418,7 @@ pub(super) fn scan_xml(text: &str) -> Result<Scan, FeedError> {
                         return Err(invalid(start, detail));
                     }
                 } else if !matches!(name, "amp" | "lt" | "gt" | "quot" | "apos")
-                    && let Some(text) = super::entities::named(name)
+                    && let Some(text) = preau_sdk::text::entities::named(name)
                 {
                     // An HTML entity the document does not declare: feed-rs
                     // would keep `&lang;` as it is.

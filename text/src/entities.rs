@@ -1,6 +1,7 @@
 //! The HTML named character references: the whole WHATWG list (`entities.txt`,
-//! one a line: the name, then one or two code points in hex), for titles that
-//! are HTML and for references a feed uses without declaring them (`&lang;`).
+//! one a line: the name, then one or two code points in hex), for text that is
+//! HTML and for references a document uses without declaring them (`&lang;` in a
+//! feed, `&eacute;` in a timetable export).
 
 use std::sync::OnceLock;
 
@@ -8,7 +9,7 @@ use std::sync::OnceLock;
 static LIST: &str = include_str!("entities.txt");
 
 /// The text of a named reference, given without `&` and `;` (`eacute` → `é`).
-pub(super) fn named(name: &str) -> Option<&'static str> {
+pub fn named(name: &str) -> Option<&'static str> {
     static TABLE: OnceLock<Vec<(&'static str, String)>> = OnceLock::new();
     let table = TABLE.get_or_init(|| {
         LIST.lines()
@@ -29,7 +30,7 @@ pub(super) fn named(name: &str) -> Option<&'static str> {
 }
 
 /// The longest name of the list (`CounterClockwiseContourIntegral`).
-pub(super) const LONGEST_NAME: usize = 31;
+pub const LONGEST_NAME: usize = 31;
 
 #[cfg(test)]
 mod tests {

@@ -1,15 +1,34 @@
-//! Bytes to text: byte-order mark, charset labels, the valid-UTF-8 rule, and
+//! Bytes of a document (an XML or JSON file from elsewhere: a feed, a timetable
+//! export) to text: byte-order mark, charset labels, the valid-UTF-8 rule, and
 //! labels that name an encoding the decoder does not have reported as such.
+//!
+//! The order: a BOM decides; else valid UTF-8 with non-ASCII bytes is UTF-8
+//! whatever the labels say; else the `charset` of the Content-Type, then the
+//! XML declaration's `encoding`; a label with no decoder is an error (never a
+//! guess), unless the bytes are ASCII; bytes declared UTF-8 (or undeclared)
+//! that are not are read as windows-1252 when they hold no multi-byte sequence.
 
 use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
 
-use super::FeedError;
+/// A label that names an encoding there is no decoder for, as an administrator
+/// reads it in an error (lower case, bounded: `koi8-t`, `cp850`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownEncoding(pub String);
 
-/// Decodes to UTF-8 following the rules in the module doc of `feed`, drops the
-/// BOM and the C0 control characters that XML and JSON forbid anyway (NUL bytes
-/// would otherwise make the whole feed fail), keeping tabs and line breaks so
-/// that line numbers stay right.
-pub(super) fn decode(bytes: &[u8], content_type: Option<&str>) -> Result<String, FeedError> {
+/// Decodes to UTF-8 following the rules above, drops the BOM and the C0
+/// control characters that XML and JSON forbid anyway (NUL bytes would
+/// otherwise make the whole document fail), keeping tabs and line breaks so
+/// that line numbers stay right. `content_type` is the HTTP header, if any.
+///
+/// ```
+/// use preau_text::charset::decode;
+///
+/// let latin1 = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a n=\"\xe9t\xe9\"/>";
+/// assert!(decode(latin1, None).unwrap().ends_with("<a n=\"été\"/>"));
+/// let odd = b"<?xml version=\"1.0\" encoding=\"koi8-t\"?><a n=\"\xe9\"/>";
+/// assert_eq!(decode(odd, None).unwrap_err().0, "koi8-t");
+/// ```
+pub fn decode(bytes: &[u8], content_type: Option<&str>) -> Result<String, UnknownEncoding> {
     let text = match Encoding::for_bom(bytes) {
         Some((encoding, bom_len)) => encoding
             .decode_without_bom_handling(&bytes[bom_len..])
@@ -23,7 +42,7 @@ pub(super) fn decode(bytes: &[u8], content_type: Option<&str>) -> Result<String,
         .collect())
 }
 
-fn decode_without_bom(bytes: &[u8], content_type: Option<&str>) -> Result<String, FeedError> {
+fn decode_without_bom(bytes: &[u8], content_type: Option<&str>) -> Result<String, UnknownEncoding> {
     if let Ok(text) = std::str::from_utf8(bytes)
         && !bytes.is_ascii()
     {
@@ -49,10 +68,10 @@ fn decode_without_bom(bytes: &[u8], content_type: Option<&str>) -> Result<String
     }
     let encoding = match (chosen, unknown) {
         (Some(encoding), _) => encoding,
-        // Every code page a feed may name agrees with ASCII on ASCII bytes, so
+        // Every code page a document may name agrees with ASCII on ASCII bytes, so
         // reading those is no guess.
         (None, Some(_)) if bytes.is_ascii() => UTF_8,
-        (None, Some(label)) => return Err(FeedError::UnknownEncoding(shown_label(label))),
+        (None, Some(label)) => return Err(UnknownEncoding(shown_label(label))),
         (None, None) => UTF_8,
     };
     if encoding != UTF_8 {
@@ -79,7 +98,7 @@ enum Label {
     /// read as ASCII, so the bytes are not UTF-16).
     Ignored,
     /// No decoder for it (DOS and most Mac code pages, KOI8-T, VISCII…), or
-    /// encoding_rs's "replacement" encoding, which would turn the whole feed
+    /// encoding_rs's "replacement" encoding, which would turn the whole document
     /// into U+FFFD.
     Unknown,
 }
@@ -141,7 +160,7 @@ fn declared_encoding(bytes: &[u8]) -> Option<&str> {
 }
 
 /// The XML declaration (`<?xml … ?>`) at the very start of `bytes`, if any.
-pub(super) fn xml_declaration(bytes: &[u8]) -> Option<&[u8]> {
+pub fn xml_declaration(bytes: &[u8]) -> Option<&[u8]> {
     let rest = bytes.strip_prefix(b"<?xml")?;
     if !rest.first()?.is_ascii_whitespace() {
         return None; // `<?xml-stylesheet …?>` and the like
