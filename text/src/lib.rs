@@ -16,6 +16,7 @@
 //! - [`charset`]: the bytes of a document from elsewhere (a feed, a timetable export)
 //!   to text, by its BOM, Content-Type and XML declaration.
 //! - [`entities`]: the HTML named character references (`&eacute;` → é).
+//! - `xml` (feature `xml`): quick-xml's errors in French, the line of an offset.
 //!
 //! ```
 //! use preau_text::{Date, TimeZone, csv, escape, fold};
@@ -36,6 +37,8 @@ pub mod csv;
 pub mod date;
 pub mod entities;
 pub mod fold;
+#[cfg(feature = "xml")]
+pub mod xml;
 pub mod zone;
 
 pub use date::Date;

@@ -6,7 +6,6 @@
 
 use std::borrow::Cow;
 
-use quick_xml::errors::{Error as XmlError, IllFormedError, SyntaxError};
 use quick_xml::events::{BytesStart, Event};
 
 use super::*;
@@ -279,7 +278,7 @@ pub(super) fn scan_xml(text: &str) -> Result<Scan, FeedError> {
     let mut dropping: Option<(usize, usize)> = None;
     let invalid = |pos: usize, detail: String| FeedError::Invalid {
         syntax: Syntax::Xml,
-        line: Some(line_at(text, pos as u64)),
+        line: Some(preau_sdk::text::xml::line_at(text, pos as u64)),
         detail,
     };
     loop {
@@ -287,7 +286,10 @@ pub(super) fn scan_xml(text: &str) -> Result<Scan, FeedError> {
         let event = match reader.read_event() {
             Ok(event) => event,
             Err(e) => {
-                return Err(invalid(reader.error_position() as usize, xml_error_fr(&e)));
+                return Err(invalid(
+                    reader.error_position() as usize,
+                    preau_sdk::text::xml::error_fr(&e),
+                ));
             }
         };
         let end = reader.buffer_position() as usize;
@@ -650,56 +652,6 @@ fn prepare(text: &str, scan: &Scan) -> String {
     out
 }
 
-/// 1-based line of a byte offset.
-pub(super) fn line_at(text: &str, pos: u64) -> usize {
-    let end = usize::try_from(pos).unwrap_or(usize::MAX).min(text.len());
-    text.as_bytes()[..end]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
-}
-
-/// quick-xml's errors, in French.
-fn xml_error_fr(error: &XmlError) -> String {
-    match error {
-        XmlError::Syntax(e) => match e {
-            SyntaxError::InvalidBangMarkup => "balise « <! » mal formée".into(),
-            SyntaxError::UnclosedPI => "instruction de traitement non fermée".into(),
-            SyntaxError::UnclosedXmlDecl => "déclaration XML non fermée".into(),
-            SyntaxError::UnclosedComment => "commentaire non fermé".into(),
-            SyntaxError::UnclosedDoctype => "DOCTYPE non fermé".into(),
-            SyntaxError::UnclosedCData => "section CDATA non fermée".into(),
-            SyntaxError::UnclosedTag => "balise non fermée (« > » manquant)".into(),
-            SyntaxError::UnclosedSingleQuotedAttributeValue
-            | SyntaxError::UnclosedDoubleQuotedAttributeValue => {
-                "valeur d'attribut non fermée (guillemet manquant)".into()
-            }
-        },
-        XmlError::IllFormed(e) => match e {
-            IllFormedError::MissingDeclVersion(_) => "déclaration XML sans version".into(),
-            IllFormedError::UnknownVersion => "version XML inconnue".into(),
-            IllFormedError::MissingDoctypeName => "DOCTYPE sans nom".into(),
-            IllFormedError::MissingEndTag(name) => format!("la balise <{name}> n'est pas fermée"),
-            IllFormedError::UnmatchedEndTag(name) => {
-                format!("balise fermante inattendue </{name}>")
-            }
-            IllFormedError::MismatchedEndTag { expected, found } => {
-                format!("balise fermante inattendue </{found}> (attendue : </{expected}>)")
-            }
-            IllFormedError::DoubleHyphenInComment => "« -- » dans un commentaire".into(),
-            IllFormedError::UnclosedReference => {
-                "référence d'entité non terminée (« ; » manquant)".into()
-            }
-        },
-        XmlError::InvalidAttr(_) => "attribut mal formé".into(),
-        XmlError::Encoding(_) => "encodage invalide".into(),
-        XmlError::Escape(_) => "référence de caractère ou d'entité invalide".into(),
-        XmlError::Namespace(_) => "espace de noms invalide".into(),
-        XmlError::Io(_) => "lecture impossible".into(),
-    }
-}
-
 /// feed-rs, set for stable keys: no generated ids (the default ones are
 /// random when an entry has no link), no sanitizing (the host does it).
 /// Relative links are resolved against `base` and `xml:base`.
@@ -715,7 +667,7 @@ pub(super) fn feed_parser(base: Option<&Url>) -> feed_rs::parser::Parser {
 pub(super) fn feed_rs_error(error: ParseFeedError, text: &str) -> FeedError {
     let xml = |position: Option<u64>, detail: String| FeedError::Invalid {
         syntax: Syntax::Xml,
-        line: position.map(|p| line_at(text, p)),
+        line: position.map(|p| preau_sdk::text::xml::line_at(text, p)),
         detail,
     };
     match error {
