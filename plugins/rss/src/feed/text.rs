@@ -38,7 +38,7 @@ pub(super) fn html_to_text(html: &str) -> String {
         }
     }
     out.push_str(rest);
-    decode_entities(&out)
+    preau_sdk::text::entities::decode(&out).into_owned()
 }
 
 pub(super) fn find_ascii_case_insensitive(haystack: &str, needle: &str) -> Option<usize> {
@@ -47,51 +47,6 @@ pub(super) fn find_ascii_case_insensitive(haystack: &str, needle: &str) -> Optio
         .as_bytes()
         .windows(needle.len())
         .position(|w| w.eq_ignore_ascii_case(needle))
-}
-
-/// Decodes `&#233;`, `&#xE9;` and every HTML named reference;
-/// unknown or broken ones stay as they are.
-pub(super) fn decode_entities(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(amp) = rest.find('&') {
-        out.push_str(&rest[..amp]);
-        let after = &rest[amp + 1..];
-        // Bytes, not a `str` window: a cut inside a multi-byte character
-        // would hide the reference.
-        let decoded = after
-            .bytes()
-            .take(preau_sdk::text::entities::LONGEST_NAME + 2)
-            .position(|b| b == b';')
-            .and_then(|semi| Some((entity(&after[..semi])?, semi)));
-        match decoded {
-            Some((text, semi)) => {
-                out.push_str(&text);
-                rest = &after[semi + 1..];
-            }
-            None => {
-                out.push('&');
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-/// A character reference (`#233`, `#xE9`) or a named one, without `&` and `;`.
-pub(super) fn entity(name: &str) -> Option<std::borrow::Cow<'static, str>> {
-    if let Some(number) = name.strip_prefix('#') {
-        let code = match number.strip_prefix(['x', 'X']) {
-            Some(hex) => u32::from_str_radix(hex, 16).ok()?,
-            None => number.parse().ok()?,
-        };
-        // Controls (NUL included) would come back through the back door.
-        return char::from_u32(code)
-            .filter(|c| !c.is_control() || *c == '\t' || *c == '\n')
-            .map(|c| c.to_string().into());
-    }
-    preau_sdk::text::entities::named(name).map(Into::into)
 }
 
 pub(super) fn collapse_whitespace(text: &str) -> String {
