@@ -31,6 +31,7 @@ pub mod metrics;
 pub mod notifications;
 pub mod outbound;
 pub mod portal;
+pub mod provisioning;
 pub mod rights;
 pub mod runtime;
 pub mod services;
