@@ -10,11 +10,15 @@
 //! - [`edt`]: the timetable export of EDT (Index Education) « vers les socles
 //!   ENT », decrypted payload; and [`edt::sample`], invented timetables of a
 //!   collège or a lycée written in that format (tests, benchmarks, the demo).
+//! - [`sts`]: the STS Web export for timetables (`sts_emp_<UAI>_<année>.xml`):
+//!   teachers with their disciplines, the services of each class and group.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 pub mod edt;
 mod problem;
+pub mod sts;
+mod tree;
 
 pub use problem::{Problem, Problems};

@@ -14,6 +14,7 @@ use super::{
     Class, Course, CourseItem, Date, Group, ItemKind, Named, Person, Place, Pupil, Stay, Subject,
     Timetable, Weeks,
 };
+use crate::tree::Lines;
 use crate::{Problem, Problems};
 
 /// Elements read as a whole, with their direct children.
@@ -107,6 +108,8 @@ fn gather(text: &str, problems: &mut Problems) -> Result<Vec<Entity>, Problems> 
     let mut entity_depth = None;
     let mut entities: Vec<Entity> = Vec::new();
     let mut root_seen = false;
+    // Names and lines of the open elements, for a file cut short.
+    let mut open: Vec<(String, usize)> = Vec::new();
     loop {
         let start = reader.buffer_position();
         let event = match reader.read_event() {
@@ -129,6 +132,7 @@ fn gather(text: &str, problems: &mut Problems) -> Result<Vec<Entity>, Problems> 
                     entity_depth = None;
                 }
                 depth = depth.saturating_sub(1);
+                open.pop();
                 continue;
             }
             Event::Eof => break,
@@ -137,6 +141,9 @@ fn gather(text: &str, problems: &mut Problems) -> Result<Vec<Entity>, Problems> 
         let line = lines.at(text, start);
         let element = element(tag, line, problems);
         depth += 1;
+        if !empty {
+            open.push((element.name.clone(), line));
+        }
         if !root_seen {
             root_seen = true;
             if let Some((_, why)) = OTHER_ROOTS.iter().find(|(root, _)| *root == element.name) {
@@ -170,39 +177,19 @@ fn gather(text: &str, problems: &mut Problems) -> Result<Vec<Entity>, Problems> 
             depth -= 1;
         }
     }
+    if let Some((name, line)) = open.last() {
+        problems.push(Problem {
+            line: *line,
+            element: None,
+            message: format!("XML invalide : la balise <{name}> n'est pas fermée"),
+        });
+        return Err(std::mem::take(problems));
+    }
     if !root_seen {
         problems.push(Problem::file("Le fichier est vide : aucun élément XML."));
         return Err(std::mem::take(problems));
     }
     Ok(entities)
-}
-
-/// Line numbers of increasing offsets, counted once.
-#[derive(Default)]
-struct Lines {
-    offset: usize,
-    line: usize,
-}
-
-impl Lines {
-    fn at(&mut self, text: &str, offset: u64) -> usize {
-        let offset = usize::try_from(offset)
-            .unwrap_or(usize::MAX)
-            .min(text.len());
-        if self.line == 0 {
-            self.line = 1;
-        }
-        if offset >= self.offset {
-            self.line += text.as_bytes()[self.offset..offset]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count();
-            self.offset = offset;
-            self.line
-        } else {
-            line_at(text, offset as u64)
-        }
-    }
 }
 
 fn element(tag: &BytesStart, line: usize, problems: &mut Problems) -> Element {

@@ -156,6 +156,11 @@ fn what_is_not_an_edt_export_says_what_it_is() {
         other.contains("<AnneeScolaire>") && other.contains("<GrilleHoraire>"),
         "{other}"
     );
+    let cut = said("<EXPORT>\n  <Cours>\n");
+    assert_eq!(
+        cut,
+        "ligne 2 : XML invalide : la balise <Cours> n'est pas fermée"
+    );
     let unclosed = said("<a>\n<b>\n</a>");
     assert!(unclosed.starts_with("ligne 3 : XML invalide"), "{unclosed}");
     let odd = b"<?xml version=\"1.0\" encoding=\"koi8-t\"?><a n=\"\xe9\"/>";
