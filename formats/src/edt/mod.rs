@@ -30,11 +30,13 @@
 
 mod parse;
 pub mod sample;
+mod sessions;
 mod weeks;
 mod write;
 
 pub use parse::parse;
 pub use preau_text::Date;
+pub use sessions::{Calendar, Session, Skipped, school_weeks};
 pub use weeks::Weeks;
 pub use write::{Style, write};
 
