@@ -1,8 +1,9 @@
 //! The timetable EDT (Index Education) exports « vers les socles ENT ».
 //!
-//! What is read is the decrypted payload (the envelope `EXPORT_INDEX_EDUCATION`
-//! is refused with a message saying so, until the region's partner key can be
-//! configured). Its values are attributes; the parts that matter here:
+//! What is read is the payload; [`read`] opens the encrypted envelope
+//! (`EXPORT_INDEX_EDUCATION`, see [`envelope`]) first when the region has
+//! configured its partner key. The payload's values are attributes; the parts
+//! that matter here:
 //! - `AnneeScolaire@DatePremierJourSemaine1`: the Monday (usually) of week 1;
 //!   weeks are numbered from it, through the holidays, 1 to 53;
 //! - `GrilleHoraire@DureePlace` (minutes) with `Place@{Numero,
@@ -28,6 +29,7 @@
 //! files have them: a teacher's free period, a room booking): [`Course::gaps`]
 //! says what they lack, for the dry run to list them.
 
+pub mod envelope;
 mod parse;
 pub mod sample;
 mod sessions;
@@ -39,6 +41,22 @@ pub use preau_text::Date;
 pub use sessions::{Calendar, Session, Skipped, school_weeks};
 pub use weeks::Weeks;
 pub use write::{Style, write};
+
+/// Reads an export, opening its encrypted envelope with the region's key when
+/// it is one (without a key, an envelope is refused with what to do).
+pub fn read(
+    bytes: &[u8],
+    key: Option<&envelope::PartnerKey>,
+) -> Result<Timetable, crate::Problems> {
+    let start = &bytes[..bytes.len().min(1024)];
+    let enveloped = start
+        .windows(envelope::ROOT.len() + 1)
+        .any(|w| w[0] == b'<' && &w[1..] == envelope::ROOT.as_bytes());
+    match key {
+        Some(key) if enveloped => parse(&envelope::open(bytes, key)?.1),
+        _ => parse(bytes),
+    }
+}
 
 /// A timetable as the file gives it.
 #[derive(Debug, Clone, PartialEq, Eq)]
