@@ -2,13 +2,15 @@
 //! course on each of its weeks, on the days the school is open, with who and
 //! where that week.
 //!
-//! A session's [`Session::key`] is what stays the same when a corrected file
-//! is imported again: the date, the start, the subject's code and the names of
-//! the classes, parts and groups — not the file's `Ident`s, which change from
-//! one export to the next, nor the teacher or the room, which a correction may
-//! change without making it another lesson (a cahier de textes entry written on
-//! it stays attached). A course moved to another day or time gets other keys:
-//! the old sessions are cancelled (their entries kept) and new ones created.
+//! A course's [`Timetable::course_key`] and a session's [`Session::key`] are
+//! what stays the same when a corrected file is imported again: the weekday,
+//! the start, the subject's code and the names of the classes, parts and
+//! groups (and the date, for a session) — not the file's `Ident`s, which
+//! change from one export to the next, nor the teacher or the room, which a
+//! correction may change without making it another lesson (a cahier de textes
+//! entry written on it stays attached). A course moved to another day or time
+//! gets other keys: the old sessions are cancelled (their entries kept) and
+//! new ones created.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -52,7 +54,10 @@ pub struct Session {
     pub end: u16,
     /// The `Ident`s of what the course holds that week, by kind.
     pub items: Vec<(ItemKind, String)>,
-    /// Stable across exports: see the module documentation.
+    /// Its course's [`Timetable::course_key`].
+    pub course_key: String,
+    /// Stable across exports: the date and what holds that week (see the
+    /// module documentation).
     pub key: String,
 }
 
@@ -70,14 +75,7 @@ impl Timetable {
     /// date the manager generates from: past weeks are left as they are).
     pub fn sessions(&self, calendar: &Calendar, from: Date) -> (Vec<Session>, Skipped) {
         let names = self.audience_names();
-        let subject_codes: HashMap<&str, &str> = self
-            .subjects
-            .iter()
-            .map(|s| {
-                let code = if s.code.is_empty() { &s.label } else { &s.code };
-                (s.ident.as_str(), code.as_str())
-            })
-            .collect();
+        let subject_codes = self.subject_codes();
         let mut sessions = Vec::new();
         let mut skipped = Skipped::default();
         for (index, course) in self.courses.iter().enumerate() {
@@ -85,6 +83,7 @@ impl Timetable {
                 continue;
             };
             let complete = course.gaps().is_empty();
+            let course_key = course_key(course, start, &subject_codes, &names);
             for week in course.weeks().iter() {
                 let date = self.date_of(week, course.day);
                 if date < from {
@@ -104,7 +103,7 @@ impl Timetable {
                     .filter(|i| i.weeks.contains(week))
                     .map(|i| (i.kind, i.ident.clone()))
                     .collect();
-                let key = key(date, start, course, week, &subject_codes, &names);
+                let held = held(course, Some(week), &subject_codes, &names);
                 sessions.push(Session {
                     course: index,
                     week,
@@ -112,12 +111,31 @@ impl Timetable {
                     start,
                     end,
                     items,
-                    key,
+                    course_key: course_key.clone(),
+                    key: format!("{} {:02}:{:02} {held}", date.iso(), start / 60, start % 60),
                 });
             }
         }
         sessions.sort_by(|a, b| (a.date, a.start, &a.key).cmp(&(b.date, b.start, &b.key)));
         (sessions, skipped)
+    }
+
+    /// `J1 08:00 MATHS 4A`: the weekday, the start, the subject codes and the
+    /// names of every class, part and group the course ever holds — the same
+    /// in a corrected re-export (see the module documentation).
+    pub fn course_key(&self, course: &Course) -> String {
+        let start = self.hours_of(course).map_or(0, |(start, _)| start);
+        course_key(course, start, &self.subject_codes(), &self.audience_names())
+    }
+
+    fn subject_codes(&self) -> HashMap<&str, &str> {
+        self.subjects
+            .iter()
+            .map(|s| {
+                let code = if s.code.is_empty() { &s.label } else { &s.code };
+                (s.ident.as_str(), code.as_str())
+            })
+            .collect()
     }
 
     /// Names of classes, parts and groups by `Ident`.
@@ -137,20 +155,34 @@ impl Timetable {
     }
 }
 
-/// `2026-09-07 08:00 MATHS 4A` — see [`Session::key`].
-fn key(
-    date: Date,
-    start: u16,
+fn course_key(
     course: &Course,
-    week: u8,
+    start: u16,
     subject_codes: &HashMap<&str, &str>,
     names: &HashMap<&str, &str>,
 ) -> String {
-    let held = |kinds: &[ItemKind]| -> BTreeSet<&str> {
+    format!(
+        "J{} {:02}:{:02} {}",
+        course.day,
+        start / 60,
+        start % 60,
+        held(course, None, subject_codes, names)
+    )
+}
+
+/// `MATHS 4A`: the subject codes and audience names held in `week` (every
+/// week when `None`), sorted, `+`-joined.
+fn held(
+    course: &Course,
+    week: Option<u8>,
+    subject_codes: &HashMap<&str, &str>,
+    names: &HashMap<&str, &str>,
+) -> String {
+    let held = |kinds: &[ItemKind]| -> Vec<&str> {
         course
             .items
             .iter()
-            .filter(|i| kinds.contains(&i.kind) && i.weeks.contains(week))
+            .filter(|i| kinds.contains(&i.kind) && week.is_none_or(|w| i.weeks.contains(w)))
             .map(|i| {
                 names
                     .get(i.ident.as_str())
@@ -158,17 +190,14 @@ fn key(
                     .copied()
                     .unwrap_or(i.ident.as_str())
             })
+            .collect::<BTreeSet<&str>>()
+            .into_iter()
             .collect()
     };
-    let subjects = held(&[ItemKind::Subject]);
-    let audience = held(&[ItemKind::Class, ItemKind::PartOfClass, ItemKind::Group]);
     format!(
-        "{} {:02}:{:02} {} {}",
-        date.iso(),
-        start / 60,
-        start % 60,
-        subjects.into_iter().collect::<Vec<_>>().join("+"),
-        audience.into_iter().collect::<Vec<_>>().join("+")
+        "{} {}",
+        held(&[ItemKind::Subject]).join("+"),
+        held(&[ItemKind::Class, ItemKind::PartOfClass, ItemKind::Group]).join("+")
     )
 }
 
