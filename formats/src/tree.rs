@@ -141,6 +141,23 @@ impl Lines {
 }
 
 fn node(tag: &BytesStart, line: usize, problems: &mut Problems) -> Node {
+    let (name, attributes) = name_and_attributes(tag, line, problems);
+    Node {
+        name,
+        attributes,
+        line,
+        ..Node::default()
+    }
+}
+
+/// An element's local name and attributes, values unescaped and trimmed.
+/// HTML entities (`&eacute;`), common in these exports, are known, and an
+/// entity escaped once more (`&amp;eacute;`) is decoded too.
+pub(crate) fn name_and_attributes(
+    tag: &BytesStart,
+    line: usize,
+    problems: &mut Problems,
+) -> (String, Vec<(String, String)>) {
     let name = tag.local_name().as_ref().to_owned();
     let mut attributes = Vec::new();
     for attribute in tag.attributes().with_checks(true) {
@@ -153,7 +170,9 @@ fn node(tag: &BytesStart, line: usize, problems: &mut Problems) -> Node {
             resolve_predefined_entity(entity).or_else(|| preau_text::entities::named(entity))
         });
         match value {
-            Ok(value) => attributes.push((key, value.trim().to_owned())),
+            Ok(value) => {
+                attributes.push((key, preau_text::entities::decode(value.trim()).into_owned()))
+            }
             Err(_) => problems.push(Problem::at(
                 line,
                 &name,
@@ -161,12 +180,7 @@ fn node(tag: &BytesStart, line: usize, problems: &mut Problems) -> Node {
             )),
         }
     }
-    Node {
-        name,
-        attributes,
-        line,
-        ..Node::default()
-    }
+    (name, attributes)
 }
 
 impl Node {

@@ -6,15 +6,13 @@
 use std::collections::{HashMap, HashSet};
 
 use preau_text::xml::{error_fr, line_at};
-use quick_xml::XmlVersion;
-use quick_xml::escape::resolve_predefined_entity;
 use quick_xml::events::{BytesStart, Event};
 
 use super::{
     Class, Course, CourseItem, Date, Group, ItemKind, Named, Person, Place, Pupil, Stay, Subject,
     Timetable, Weeks,
 };
-use crate::tree::Lines;
+use crate::tree::{Lines, name_and_attributes};
 use crate::{Problem, Problems};
 
 /// Elements read as a whole, with their direct children.
@@ -193,33 +191,7 @@ fn gather(text: &str, problems: &mut Problems) -> Result<Vec<Entity>, Problems> 
 }
 
 fn element(tag: &BytesStart, line: usize, problems: &mut Problems) -> Element {
-    let name = tag.local_name().as_ref().to_owned();
-    let mut attributes = Vec::new();
-    for attribute in tag.attributes().with_checks(true) {
-        let attribute = match attribute {
-            Ok(attribute) => attribute,
-            Err(_) => {
-                problems.push(Problem::at(line, &name, "attribut mal formé"));
-                continue;
-            }
-        };
-        let key = attribute.key.local_name().as_ref().to_owned();
-        // HTML entities (`&eacute;`) are common in these exports: known.
-        let value = attribute.normalized_value_with(XmlVersion::Implicit1_0, 1, |entity| {
-            resolve_predefined_entity(entity).or_else(|| preau_text::entities::named(entity))
-        });
-        match value {
-            // An entity escaped once more (`&amp;eacute;`) is decoded too.
-            Ok(value) => {
-                attributes.push((key, preau_text::entities::decode(value.trim()).into_owned()))
-            }
-            Err(_) => problems.push(Problem::at(
-                line,
-                &name,
-                format!("l'attribut {key} contient une référence d'entité inconnue ou mal formée"),
-            )),
-        }
-    }
+    let (name, attributes) = name_and_attributes(tag, line, problems);
     Element {
         name,
         attributes,
