@@ -16,6 +16,8 @@
 //! - [`charset`]: the bytes of a document from elsewhere (a feed, a timetable export)
 //!   to text, by its BOM, Content-Type and XML declaration.
 //! - [`entities`]: the HTML named character references (`&eacute;` → é).
+//! - [`ical`]: the one iCalendar (RFC 5545) writer: UTC times from local ones,
+//!   escaping, folding.
 //! - `xml` (feature `xml`): quick-xml's errors in French, the line of an offset.
 //!
 //! ```
@@ -37,6 +39,7 @@ pub mod csv;
 pub mod date;
 pub mod entities;
 pub mod fold;
+pub mod ical;
 #[cfg(feature = "xml")]
 pub mod xml;
 pub mod zone;
