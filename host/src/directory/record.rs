@@ -16,6 +16,8 @@ const BLOCKED: u8 = 2;
 const PERENNE: u8 = 4;
 const LAST_LOGIN: u8 = 8;
 const PENDING_SECRET: u8 = 16;
+const BIRTH_DATE: u8 = 32;
+const IDENTIFIERS: u8 = 64;
 
 fn put_list(out: &mut Vec<u8>, items: &[String]) {
     put_len(out, items.len());
@@ -37,7 +39,9 @@ fn get_i64(input: &mut &[u8]) -> Option<i64> {
 /// The stored form of `user`: [`RECORD`], flags, the strings (each as
 /// `put_len` then its bytes), the creation time (8 bytes, little-endian), the
 /// last sign-in and the pending secret when present, the memberships, the
-/// children. Every field of [`User`] is written (`records_round_trip` fails
+/// children, then the birth date (days since 1970, 4 bytes) and the other
+/// software's identifiers when present (older records end before: their
+/// flags say so). Every field of [`User`] is written (`records_round_trip` fails
 /// to compile when one is added and not written here).
 pub fn encode(user: &User) -> Vec<u8> {
     let flags = [
@@ -46,6 +50,8 @@ pub fn encode(user: &User) -> Vec<u8> {
         (user.perenne, PERENNE),
         (user.last_login.is_some(), LAST_LOGIN),
         (user.pending_secret.is_some(), PENDING_SECRET),
+        (user.birth_date.is_some(), BIRTH_DATE),
+        (!user.identifiers.is_empty(), IDENTIFIERS),
     ]
     .iter()
     .filter(|(set, _)| *set)
@@ -83,6 +89,16 @@ pub fn encode(user: &User) -> Vec<u8> {
         put_list(&mut out, &m.disciplines);
     }
     put_list(&mut out, &user.children);
+    if let Some(date) = user.birth_date {
+        out.extend(date.days().to_le_bytes());
+    }
+    if !user.identifiers.is_empty() {
+        put_len(&mut out, user.identifiers.len());
+        for (kind, value) in &user.identifiers {
+            put_str(&mut out, kind);
+            put_str(&mut out, value);
+        }
+    }
     out
 }
 
@@ -133,6 +149,20 @@ fn decode_compact(bytes: &[u8]) -> Option<User> {
         })
         .collect::<Option<Vec<_>>>()?;
     let children = get_list(input)?;
+    let birth_date = if flags & BIRTH_DATE != 0 {
+        let (bytes, rest) = input.split_first_chunk::<4>()?;
+        *input = rest;
+        Some(preau_text::Date::from_days(i32::from_le_bytes(*bytes)))
+    } else {
+        None
+    };
+    let identifiers = if flags & IDENTIFIERS != 0 {
+        (0..get_len(input)?)
+            .map(|_| Some((get_str(input)?, get_str(input)?)))
+            .collect::<Option<Vec<_>>>()?
+    } else {
+        Vec::new()
+    };
     input.is_empty().then_some(User {
         id,
         login,
@@ -152,6 +182,8 @@ fn decode_compact(bytes: &[u8]) -> Option<User> {
         last_login,
         pending_secret,
         children,
+        birth_date,
+        identifiers,
     })
 }
 
@@ -203,6 +235,11 @@ mod tests {
             last_login: Some(1_765_000_000),
             pending_secret: Some("x".repeat(300)),
             children: vec!["u7".into(), "u8".into()],
+            birth_date: preau_text::Date::from_ymd(1984, 2, 29),
+            identifiers: vec![
+                ("INE".into(), "123456789AB".into()),
+                ("AAF".into(), "2000041".into()),
+            ],
         }
     }
 

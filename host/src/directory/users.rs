@@ -80,6 +80,13 @@ pub struct User {
     pub pending_secret: Option<String>,
     /// A parent's children (user ids).
     pub children: Vec<String>,
+    /// Birth date, when an import or an administrator gave it (imports match
+    /// people on it).
+    pub birth_date: Option<preau_text::Date>,
+    /// Identifiers other software gives this person, as (kind, value): `INE`,
+    /// `SIECLE`, `AAF` (see `provisioning::matching::IdKind`). The Pronote
+    /// identifier has its own field.
+    pub identifiers: Vec<(String, String)>,
 }
 
 impl User {
