@@ -245,3 +245,95 @@ fn assert_no_overlap(timetable: &Timetable) {
         }
     }
 }
+
+#[test]
+fn a_timetable_is_built_around_an_existing_school() {
+    use crate::edt::sample::{School, SchoolClass, SchoolTeacher};
+    let pupils = |names: &[(&str, &str)]| -> Vec<(String, String, Option<Date>)> {
+        names
+            .iter()
+            .map(|(l, f)| ((*l).into(), (*f).into(), None))
+            .collect()
+    };
+    let class = |name: &str, level: &str, names: &[(&str, &str)]| SchoolClass {
+        name: name.into(),
+        level: level.into(),
+        pupils: pupils(names),
+    };
+    let school = School {
+        classes: vec![
+            class("6A", "6e", &[("Garnier", "Léa"), ("Faure", "Hugo")]),
+            class("4A", "4e", &[("Martin", "Emma"), ("Lopez", "Camille")]),
+            class("3B", "3e", &[("Boyer", "Léo"), ("Denis", "Alice")]),
+        ],
+        teachers: vec![SchoolTeacher {
+            last_name: "Dupont".into(),
+            first_name: "Jean".into(),
+            subjects: vec!["FRANC".into(), "LATIN".into()],
+            classes: vec!["4A".into(), "3B".into()],
+        }],
+    };
+    let timetable = Plan::for_school(monday(), 1, school).generate();
+    assert_eq!(
+        timetable
+            .classes
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect::<Vec<_>>(),
+        ["6A", "4A", "3B"]
+    );
+    let emma = timetable
+        .pupils
+        .iter()
+        .find(|p| p.person.first_name == "Emma")
+        .unwrap();
+    assert_eq!(emma.person.last_name, "Martin");
+    assert_eq!(emma.classes[0].ident, timetable.classes[1].ident);
+    assert!(
+        emma.classes[0].from.is_none(),
+        "the school's pupils are all there all year"
+    );
+    let jean = timetable
+        .teachers
+        .iter()
+        .find(|t| t.last_name == "Dupont")
+        .unwrap();
+    let names: std::collections::HashMap<&str, &str> = timetable
+        .classes
+        .iter()
+        .flat_map(|c| {
+            std::iter::once((c.ident.as_str(), c.name.as_str())).chain(
+                c.parts
+                    .iter()
+                    .map(move |p| (p.ident.as_str(), c.name.as_str())),
+            )
+        })
+        .collect();
+    let jeans: Vec<&Course> = timetable
+        .courses
+        .iter()
+        .filter(|c| {
+            c.items
+                .iter()
+                .any(|i| i.kind == ItemKind::Teacher && i.ident == jean.ident)
+        })
+        .collect();
+    assert!(jeans.len() >= 8, "{} cours", jeans.len());
+    for course in &jeans {
+        for item in course
+            .items
+            .iter()
+            .filter(|i| matches!(i.kind, ItemKind::Class | ItemKind::PartOfClass))
+        {
+            assert!(
+                ["4A", "3B"].contains(&names[item.ident.as_str()]),
+                "{course:?}"
+            );
+        }
+    }
+    assert_no_overlap(&timetable);
+    assert_eq!(
+        without_lines(parse(&write(&timetable, Style::default())).unwrap()),
+        timetable
+    );
+}

@@ -42,6 +42,43 @@ pub struct Plan {
     pub subjects: Vec<SubjectPlan>,
     /// The seed of every draw.
     pub seed: u64,
+    /// An existing school's classes, pupils and teachers, used instead of
+    /// drawn ones (the demo's): `levels` and `pupils_per_class` are then
+    /// unused.
+    pub school: Option<School>,
+}
+
+/// An existing school to build a timetable around.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct School {
+    /// Its classes, in order.
+    pub classes: Vec<SchoolClass>,
+    /// Its teachers; invented ones are hired for the hours they do not cover.
+    pub teachers: Vec<SchoolTeacher>,
+}
+
+/// A class of an existing school.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SchoolClass {
+    /// « 4A ».
+    pub name: String,
+    /// « 4e »: which subjects and hours apply.
+    pub level: String,
+    /// (last name, first name, birth date) of its pupils.
+    pub pupils: Vec<(String, String, Option<Date>)>,
+}
+
+/// A teacher of an existing school.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SchoolTeacher {
+    /// Last name.
+    pub last_name: String,
+    /// First name.
+    pub first_name: String,
+    /// Subject codes of the plan they teach (« FRANC », « LATIN »).
+    pub subjects: Vec<String>,
+    /// Names of the classes they teach (empty: any).
+    pub classes: Vec<String>,
 }
 
 /// One subject of the plan.
@@ -76,500 +113,9 @@ pub enum Split {
     Option,
 }
 
-const COLLEGE_SUBJECTS: &[SubjectPlan] = &[
-    SubjectPlan {
-        code: "FRANC",
-        label: "Français",
-        hours: 5,
-        split: Split::Whole,
-        levels: &[],
-    },
-    SubjectPlan {
-        code: "MATHS",
-        label: "Mathématiques",
-        hours: 4,
-        split: Split::Whole,
-        levels: &[],
-    },
-    SubjectPlan {
-        code: "ANG1",
-        label: "Anglais LV1",
-        hours: 4,
-        split: Split::Whole,
-        levels: &[],
-    },
-    SubjectPlan {
-        code: "HIGEO",
-        label: "Histoire-géographie-EMC",
-        hours: 3,
-        split: Split::Whole,
-        levels: &[],
-    },
-    SubjectPlan {
-        code: "SVT",
-        label: "Sciences de la vie et de la Terre",
-        hours: 2,
-        split: Split::AlternateHalves,
-        levels: &[],
-    },
-    SubjectPlan {
-        code: "PHCH",
-        label: "Physique-chimie",
-        hours: 1,
-        split: Split::Halves,
-        levels: &[],
-    },
-    SubjectPlan {
-        code: "TECHN",
-        label: "Technologie",
-        hours: 1,
-        split: Split::Halves,
-        levels: &[],
-    },
-    SubjectPlan {
-        code: "ESP2",
-        label: "Espagnol LV2",
-        hours: 2,
-        split: Split::Halves,
-        levels: &["5", "4", "3"],
-    },
-    SubjectPlan {
-        code: "EPS",
-        label: "Éducation physique et sportive",
-        hours: 4,
-        split: Split::Double,
-        levels: &[],
-    },
-    SubjectPlan {
-        code: "APLA",
-        label: "Arts plastiques",
-        hours: 1,
-        split: Split::Whole,
-        levels: &[],
-    },
-    SubjectPlan {
-        code: "EDMUS",
-        label: "Éducation musicale",
-        hours: 1,
-        split: Split::Whole,
-        levels: &[],
-    },
-    SubjectPlan {
-        code: "AP",
-        label: "Accompagnement personnalisé",
-        hours: 1,
-        split: Split::Halves,
-        levels: &["6"],
-    },
-    SubjectPlan {
-        code: "VDC",
-        label: "Heure de vie de classe",
-        hours: 1,
-        split: Split::Whole,
-        levels: &[],
-    },
-    SubjectPlan {
-        code: "LATIN",
-        label: "Latin",
-        hours: 2,
-        split: Split::Option,
-        levels: &["5", "4", "3"],
-    },
-];
+mod lists;
 
-const LYCEE_SUBJECTS: &[SubjectPlan] = &[
-    SubjectPlan {
-        code: "FRANC",
-        label: "Français",
-        hours: 4,
-        split: Split::Whole,
-        levels: &["2", "1"],
-    },
-    SubjectPlan {
-        code: "PHILO",
-        label: "Philosophie",
-        hours: 4,
-        split: Split::Whole,
-        levels: &["T"],
-    },
-    SubjectPlan {
-        code: "MATHS",
-        label: "Mathématiques",
-        hours: 4,
-        split: Split::Whole,
-        levels: &[],
-    },
-    SubjectPlan {
-        code: "ANG1",
-        label: "Anglais LV1",
-        hours: 3,
-        split: Split::Whole,
-        levels: &[],
-    },
-    SubjectPlan {
-        code: "ESP2",
-        label: "Espagnol LV2",
-        hours: 2,
-        split: Split::Halves,
-        levels: &[],
-    },
-    SubjectPlan {
-        code: "HIGEO",
-        label: "Histoire-géographie",
-        hours: 3,
-        split: Split::Whole,
-        levels: &[],
-    },
-    SubjectPlan {
-        code: "SES",
-        label: "Sciences économiques et sociales",
-        hours: 2,
-        split: Split::Whole,
-        levels: &["2"],
-    },
-    SubjectPlan {
-        code: "PHCH",
-        label: "Physique-chimie",
-        hours: 2,
-        split: Split::AlternateHalves,
-        levels: &[],
-    },
-    SubjectPlan {
-        code: "SVT",
-        label: "Sciences de la vie et de la Terre",
-        hours: 2,
-        split: Split::AlternateHalves,
-        levels: &[],
-    },
-    SubjectPlan {
-        code: "SNT",
-        label: "Sciences numériques et technologie",
-        hours: 1,
-        split: Split::Halves,
-        levels: &["2"],
-    },
-    SubjectPlan {
-        code: "EPS",
-        label: "Éducation physique et sportive",
-        hours: 2,
-        split: Split::Double,
-        levels: &[],
-    },
-    SubjectPlan {
-        code: "EMC",
-        label: "Enseignement moral et civique",
-        hours: 1,
-        split: Split::Whole,
-        levels: &[],
-    },
-    SubjectPlan {
-        code: "LATIN",
-        label: "Latin",
-        hours: 2,
-        split: Split::Option,
-        levels: &[],
-    },
-];
-
-const LAST_NAMES: &[&str] = &[
-    "Martin",
-    "Bernard",
-    "Thomas",
-    "Petit",
-    "Robert",
-    "Richard",
-    "Durand",
-    "Dubois",
-    "Moreau",
-    "Laurent",
-    "Simon",
-    "Michel",
-    "Lefèvre",
-    "Leroy",
-    "Roux",
-    "David",
-    "Bertrand",
-    "Morel",
-    "Fournier",
-    "Girard",
-    "Bonnet",
-    "Dupont",
-    "Lambert",
-    "Fontaine",
-    "Rousseau",
-    "Vincent",
-    "Muller",
-    "Lefebvre",
-    "Faure",
-    "André",
-    "Mercier",
-    "Blanc",
-    "Guérin",
-    "Boyer",
-    "Garnier",
-    "Chevalier",
-    "François",
-    "Legrand",
-    "Gauthier",
-    "Garcia",
-    "Perrin",
-    "Robin",
-    "Clément",
-    "Morin",
-    "Nicolas",
-    "Henry",
-    "Roussel",
-    "Mathieu",
-    "Gautier",
-    "Masson",
-    "Marchand",
-    "Duval",
-    "Denis",
-    "Dumont",
-    "Marie",
-    "Lemaire",
-    "Noël",
-    "Meyer",
-    "Dufour",
-    "Meunier",
-    "Brun",
-    "Blanchard",
-    "Giraud",
-    "Joly",
-    "Rivière",
-    "Lucas",
-    "Brunet",
-    "Gaillard",
-    "Barbier",
-    "Arnaud",
-    "Martinez",
-    "Gérard",
-    "Roche",
-    "Renard",
-    "Schmitt",
-    "Roy",
-    "Leroux",
-    "Colin",
-    "Vidal",
-    "Caron",
-    "Picard",
-    "Roger",
-    "Fabre",
-    "Aubert",
-    "Lemoine",
-    "Renaud",
-    "Dumas",
-    "Lacroix",
-    "Olivier",
-    "Philippe",
-    "Bourgeois",
-    "Pierre",
-    "Benoît",
-    "Rey",
-    "Leclerc",
-    "Payet",
-    "Rolland",
-    "Leclercq",
-    "Guillaume",
-    "Lecomte",
-    "Lopez",
-    "Jean",
-    "Dupuy",
-    "Guillot",
-    "Hubert",
-    "Berger",
-    "Carpentier",
-    "Sanchez",
-    "Dupuis",
-    "Moulin",
-    "Louis",
-    "Deschamps",
-    "Huet",
-    "Vasseur",
-    "Perez",
-    "Boucher",
-    "Fleury",
-    "Royer",
-    "Klein",
-    "Jacquet",
-    "Adam",
-    "Paris",
-    "Poirier",
-    "Marty",
-    "Aubry",
-    "Guyot",
-    "Carré",
-    "Charles",
-    "Renault",
-    "Charpentier",
-    "Ménard",
-    "Maillard",
-    "Baron",
-    "Bertin",
-    "Bailly",
-    "Hervé",
-    "Schneider",
-    "Fernandez",
-    "Le Gall",
-    "Collet",
-    "Léger",
-    "Bouvier",
-    "Julien",
-    "Prévost",
-    "Millet",
-    "Perrot",
-    "Daniel",
-    "Le Roux",
-    "Cousin",
-    "Germain",
-    "Breton",
-    "Besson",
-    "Langlois",
-    "Rémy",
-    "Le Goff",
-    "Pelletier",
-    "Lévêque",
-    "Perrier",
-    "Leblanc",
-    "Barré",
-    "Lebrun",
-    "Marchal",
-    "Weber",
-    "Mallet",
-    "Hamon",
-    "Boulanger",
-    "Jacob",
-    "Monnier",
-    "Michaud",
-    "Rodriguez",
-    "Guichard",
-    "Gillet",
-    "Étienne",
-    "Grondin",
-    "Poulain",
-    "Tessier",
-    "Chevallier",
-    "Collin",
-    "Chauvin",
-    "Da Silva",
-    "Bouchet",
-    "Gay",
-    "Lemaître",
-    "Bénard",
-    "Maréchal",
-    "Humbert",
-    "Reynaud",
-    "Antoine",
-    "Hoarau",
-    "Perret",
-    "Barthélemy",
-    "Cordier",
-    "Pichon",
-    "Lejeune",
-    "Gilbert",
-    "Lamy",
-    "Delaunay",
-    "Pasquier",
-    "Carlier",
-    "Laporte",
-];
-
-const FIRST_NAMES: &[&str] = &[
-    "Emma",
-    "Jade",
-    "Louise",
-    "Alice",
-    "Chloé",
-    "Lina",
-    "Léa",
-    "Rose",
-    "Anna",
-    "Mila",
-    "Inès",
-    "Ambre",
-    "Julia",
-    "Mia",
-    "Léna",
-    "Manon",
-    "Juliette",
-    "Lou",
-    "Zoé",
-    "Camille",
-    "Agathe",
-    "Jeanne",
-    "Éva",
-    "Nina",
-    "Sarah",
-    "Romane",
-    "Iris",
-    "Adèle",
-    "Louna",
-    "Victoire",
-    "Léonie",
-    "Clémence",
-    "Margaux",
-    "Charlotte",
-    "Lucie",
-    "Héloïse",
-    "Capucine",
-    "Anaïs",
-    "Maëlys",
-    "Océane",
-    "Gabriel",
-    "Léo",
-    "Raphaël",
-    "Arthur",
-    "Louis",
-    "Lucas",
-    "Adam",
-    "Jules",
-    "Hugo",
-    "Maël",
-    "Liam",
-    "Noah",
-    "Paul",
-    "Ethan",
-    "Tiago",
-    "Sacha",
-    "Gabin",
-    "Nathan",
-    "Mohamed",
-    "Aaron",
-    "Tom",
-    "Éden",
-    "Théo",
-    "Noé",
-    "Victor",
-    "Martin",
-    "Mathis",
-    "Axel",
-    "Léon",
-    "Antoine",
-    "Marius",
-    "Valentin",
-    "Timéo",
-    "Naël",
-    "Enzo",
-    "Baptiste",
-    "Clément",
-    "Maxime",
-    "Alexandre",
-    "Évan",
-    "Rayan",
-    "Samuel",
-    "Robin",
-    "Simon",
-    "Loïc",
-    "Mathéo",
-    "Thomas",
-    "Quentin",
-    "Benjamin",
-    "Noa",
-    "Jean-Baptiste",
-    "Marie-Lou",
-    "Anne-Sophie",
-    "Pierre-Louis",
-];
+use lists::{COLLEGE_SUBJECTS, FIRST_NAMES, LAST_NAMES, LYCEE_SUBJECTS};
 
 /// The grid: 8 places, 55 minutes, breaks at 10 h and at lunch.
 const GRID: [(u16, u16); 8] = [
@@ -599,6 +145,16 @@ impl Plan {
             school_weeks: usual_school_weeks(),
             subjects: COLLEGE_SUBJECTS.to_vec(),
             seed,
+            school: None,
+        }
+    }
+
+    /// A collège's timetable around an existing school's classes, pupils and
+    /// teachers (the demo's).
+    pub fn for_school(first_day_week1: Date, seed: u64, school: School) -> Plan {
+        Plan {
+            school: Some(school),
+            ..Plan::college(first_day_week1, seed)
         }
     }
 
@@ -611,6 +167,7 @@ impl Plan {
             school_weeks: usual_school_weeks(),
             subjects: LYCEE_SUBJECTS.to_vec(),
             seed,
+            school: None,
         }
     }
 
@@ -678,6 +235,10 @@ struct Generator<'p> {
     teachers: Vec<(String, String, u16)>,
     /// The teacher of (audience, subject): a class keeps its teacher.
     assigned: HashMap<(String, usize), usize>,
+    /// The class (name) of each class and part `Ident`.
+    class_names: HashMap<String, String>,
+    /// The classes (names) an existing school's teacher is limited to.
+    limited_to: HashMap<String, Vec<String>>,
 }
 
 /// A lesson to place: who attends, the subject, how many places, the weeks.
@@ -719,6 +280,8 @@ impl<'p> Generator<'p> {
             busy: Busy::default(),
             teachers: Vec::new(),
             assigned: HashMap::new(),
+            class_names: HashMap::new(),
+            limited_to: HashMap::new(),
         }
     }
 
@@ -731,7 +294,8 @@ impl<'p> Generator<'p> {
                 label: subject.label.into(),
             });
         }
-        let class_count: u16 = plan.levels.iter().map(|(_, n)| n).sum();
+        let levels = self.levels();
+        let class_count = levels.iter().map(|(_, names)| names.len()).sum::<usize>() as u16;
         for number in 1..=(class_count + 12) {
             self.timetable.rooms.push(Named {
                 ident: format!("S{number}"),
@@ -739,20 +303,11 @@ impl<'p> Generator<'p> {
             });
         }
         let mut lessons = Vec::new();
-        for &(level, count) in &plan.levels {
+        for (level, names) in &levels {
+            let level = level.as_str();
             let mut option_parts = Vec::new();
-            for letter in (b'A'..).take(usize::from(count)) {
-                let name = format!(
-                    "{}{}",
-                    level.trim_end_matches(['e', 'd', 'r']),
-                    letter as char
-                );
-                let name = if level == "Tle" {
-                    format!("T{}", letter as char)
-                } else {
-                    name
-                };
-                let class = self.class(&name, level, &mut option_parts);
+            for name in names {
+                let class = self.class(name, level, &mut option_parts);
                 lessons.extend(self.lessons_of(&class, level));
             }
             if let Some(index) = plan
@@ -786,6 +341,37 @@ impl<'p> Generator<'p> {
         self.timetable
     }
 
+    /// The levels and their classes' names, in order: the school's, or drawn
+    /// from the plan's levels (« 4A », « 4B »…; « TA » in terminale).
+    fn levels(&self) -> Vec<(String, Vec<String>)> {
+        if let Some(school) = &self.plan.school {
+            let mut levels: Vec<(String, Vec<String>)> = Vec::new();
+            for class in &school.classes {
+                match levels.iter_mut().find(|(level, _)| *level == class.level) {
+                    Some((_, names)) => names.push(class.name.clone()),
+                    None => levels.push((class.level.clone(), vec![class.name.clone()])),
+                }
+            }
+            return levels;
+        }
+        self.plan
+            .levels
+            .iter()
+            .map(|&(level, count)| {
+                let prefix = if level == "Tle" {
+                    "T"
+                } else {
+                    level.trim_end_matches(['e', 'd', 'r'])
+                };
+                let names = (b'A'..)
+                    .take(usize::from(count))
+                    .map(|letter| format!("{prefix}{}", letter as char))
+                    .collect();
+                (level.to_owned(), names)
+            })
+            .collect()
+    }
+
     /// A class, its halves and option part, and its pupils.
     fn class(&mut self, name: &str, level: &str, option_parts: &mut Vec<String>) -> Class {
         let ident = format!("C{}", self.timetable.classes.len() + 1);
@@ -798,8 +384,25 @@ impl<'p> Generator<'p> {
             .collect();
         option_parts.push(parts[2].ident.clone());
         let birth_year = self.plan.first_day_week1.year() - level_age(level);
-        for n in 0..self.plan.pupils_per_class {
-            let person = self.person("E", birth_year);
+        let known: Option<Vec<(String, String, Option<Date>)>> =
+            self.plan.school.as_ref().map(|school| {
+                school
+                    .classes
+                    .iter()
+                    .find(|c| c.name == name)
+                    .map(|c| c.pupils.clone())
+                    .unwrap_or_default()
+            });
+        let count = known
+            .as_ref()
+            .map_or(usize::from(self.plan.pupils_per_class), Vec::len);
+        for n in 0..count {
+            let mut person = self.person("E", birth_year);
+            if let Some((last, first, birth)) = known.as_ref().map(|k| &k[n]) {
+                person.last_name = last.clone();
+                person.first_name = first.clone();
+                person.birth_date = birth.or(person.birth_date);
+            }
             let half = if n % 2 == 0 { &parts[0] } else { &parts[1] };
             let mut in_parts = vec![stay(&half.ident)];
             if self.draw.chance(20) {
@@ -817,6 +420,14 @@ impl<'p> Generator<'p> {
             name: name.to_owned(),
             parts,
         };
+        self.class_names.extend(
+            class
+                .parts
+                .iter()
+                .map(|p| (p.ident.clone(), name.to_owned())),
+        );
+        self.class_names
+            .insert(class.ident.clone(), name.to_owned());
         self.timetable.classes.push(class.clone());
         class
     }
@@ -910,7 +521,30 @@ impl<'p> Generator<'p> {
         for lesson in lessons {
             hours[lesson.subject] += lesson.places;
         }
+        // The school's own teachers first: they are chosen before the others.
+        let school = self.plan.school.clone().unwrap_or_default();
+        for known in &school.teachers {
+            let year = self.plan.first_day_week1.year() - 30 - self.draw.below(30) as i32;
+            let mut person = self.person("P", year);
+            person.last_name = known.last_name.clone();
+            person.first_name = known.first_name.clone();
+            for code in &known.subjects {
+                if let Some(subject) = self.plan.subjects.iter().position(|s| s.code == code) {
+                    hours[subject] = hours[subject].saturating_sub(TEACHER_HOURS);
+                    self.teachers
+                        .push((person.ident.clone(), code.clone(), TEACHER_HOURS));
+                }
+            }
+            if !known.classes.is_empty() {
+                self.limited_to
+                    .insert(person.ident.clone(), known.classes.clone());
+            }
+            self.timetable.teachers.push(person);
+        }
         for (subject, &total) in hours.iter().enumerate() {
+            if total == 0 {
+                continue;
+            }
             let needed = total.div_ceil(TEACHER_HOURS - 2).max(1);
             for _ in 0..needed {
                 let year = self.plan.first_day_week1.year() - 30 - self.draw.below(30) as i32;
@@ -959,7 +593,10 @@ impl<'p> Generator<'p> {
                         self.teachers[t].2 >= lesson.places && free(&self.busy, &self.teachers[t].0)
                     }),
                     _ => self.teachers.iter().position(|(id, subject, left)| {
-                        subject == code && *left >= lesson.places && free(&self.busy, id)
+                        subject == code
+                            && *left >= lesson.places
+                            && self.may_teach(id, &lesson.blocks[0])
+                            && free(&self.busy, id)
                     }),
                 };
                 let room = self
@@ -1007,11 +644,22 @@ impl<'p> Generator<'p> {
         }
     }
 
+    /// Whether `teacher` may teach the class of `block` (an existing school's
+    /// teachers keep to their classes).
+    fn may_teach(&self, teacher: &str, block: &str) -> bool {
+        match (self.limited_to.get(teacher), self.class_names.get(block)) {
+            (Some(classes), Some(class)) => classes.contains(class),
+            _ => true,
+        }
+    }
+
     /// What real files carry besides the plan.
     fn oddities(&mut self) {
         let first = self.plan.first_day_week1;
+        // An existing school's people are left as they are.
+        let invented = self.plan.school.is_none();
         let pupils = &mut self.timetable.pupils;
-        if pupils.len() > 10 {
+        if invented && pupils.len() > 10 {
             // Last year's pupils, still listed, left before the year began.
             for pupil in pupils.iter_mut().step_by(50) {
                 for stay in pupil.classes.iter_mut().chain(pupil.parts.iter_mut()) {
