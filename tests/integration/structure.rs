@@ -238,7 +238,7 @@ async fn a_principal_sets_the_year_periods_slots_subjects_rooms_and_closures_thr
         body.find(">M1<").unwrap() < body.find(">M2<").unwrap(),
         "{body}"
     );
-    assert!(body.contains("<td>0 h 55</td>"), "the duration of M2");
+    assert!(body.contains("<td>55 min</td>"), "the duration of M2");
 
     // Subjects: a code is unique.
     let subjects = format!("{base}/matieres");
@@ -579,9 +579,9 @@ async fn only_the_establishments_administrators_and_holders_of_the_right_manage_
                 "{login} GET {path}"
             );
         }
-        let page = post(&client, "/compte", &rooms, &[("nom", "Salle pirate")]).await;
+        let page = post(&client, "/login", &rooms, &[("nom", "Salle pirate")]).await;
         assert_eq!(page.status, 403, "{login}");
-        let page = post(&client, "/compte", &format!("{room_url}/supprimer"), &[]).await;
+        let page = post(&client, "/login", &format!("{room_url}/supprimer"), &[]).await;
         assert_eq!(page.status, 403, "{login}");
         assert!(!client.get("/compte").await.unwrap().body.contains(&base));
     }
@@ -607,7 +607,7 @@ async fn only_the_establishments_administrators_and_holders_of_the_right_manage_
         );
     }
     assert_eq!(
-        post(&lucie, "/compte", &format!("{room_url}/supprimer"), &[])
+        post(&lucie, "/login", &format!("{room_url}/supprimer"), &[])
             .await
             .status,
         403

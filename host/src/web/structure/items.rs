@@ -155,7 +155,7 @@ fn cells(item: &Item) -> Vec<String> {
         Item::Slot(s) => vec![
             french_hours(s.start),
             french_hours(s.end),
-            french_hours(s.end - s.start),
+            duration(s.end - s.start),
         ],
         Item::Subject(s) => vec![s.code.clone()],
         Item::Room(r) => vec![
@@ -163,6 +163,29 @@ fn cells(item: &Item) -> Vec<String> {
                 .map(|c| c.to_string())
                 .unwrap_or_else(|| "—".into()),
         ],
+    }
+}
+
+/// « 55 min », « 1 h 30 ».
+fn duration(minutes: u32) -> String {
+    if minutes < 60 {
+        format!("{minutes} min")
+    } else {
+        french_hours(minutes)
+    }
+}
+
+/// What a deletion's page says of the item, after its name.
+fn described(item: &Item) -> String {
+    let days = |first: preau_text::Date, last: preau_text::Date| {
+        format!(" (du {} au {})", first.french_long(), last.french_long())
+    };
+    match item {
+        Item::Period(p) => days(p.first, p.last),
+        Item::Closure(c) => days(c.first, c.last),
+        Item::Slot(s) => format!(" ({} – {})", french_hours(s.start), french_hours(s.end)),
+        Item::Subject(s) => format!(" (code {})", s.code),
+        Item::Room(r) => r.capacity.map(|c| format!(" ({c} places)")).unwrap_or_default(),
     }
 }
 
@@ -484,9 +507,14 @@ pub async fn confirm_delete(
         return Ok(not_found(&app, &m));
     };
     let url = format!("{}/{}/{id}", m.base(), view.slug);
-    let detail = cells(&item).join(", ");
     let losses = vec![
-        format!("{} « {} » ({detail}) disparaît de la structure de {}.", capitalized(view.the), item.name(), m.establishment.name),
+        format!(
+            "{} « {} »{} disparaît de la structure de {}.",
+            capitalized(view.the),
+            item.name(),
+            described(&item),
+            m.establishment.name
+        ),
         match view.kind {
             Kind::Closure => "Ces jours redeviennent des jours de classe.".to_string(),
             Kind::Period => "Ses dates ne seront plus couvertes par aucune période tant que vous n'en aurez pas créé une autre.".to_string(),
