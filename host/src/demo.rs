@@ -44,6 +44,27 @@ struct DemoEstablishment {
     services: Vec<Connector>,
     #[serde(default)]
     rubriques: Vec<DemoRubrique>,
+    #[serde(default)]
+    structure: Option<DemoStructure>,
+}
+
+/// The school structure of a demonstration establishment, as its forms take it.
+#[derive(Deserialize)]
+struct DemoStructure {
+    debut: String,
+    fin: String,
+    zone: String,
+    /// Logins holding « Accès gestionnaire vie scolaire ».
+    #[serde(default)]
+    gestionnaires: Vec<String>,
+    /// (name, first day, last day).
+    periodes: Vec<(String, String, String)>,
+    /// (name, start, end).
+    creneaux: Vec<(String, String, String)>,
+    /// (code, label).
+    matieres: Vec<(String, String)>,
+    /// (name, capacity or "").
+    salles: Vec<(String, String)>,
 }
 
 /// A rubrique of the demonstration portal.
@@ -248,6 +269,9 @@ pub async fn seed(app: &App) -> Result<()> {
             crate::instances::send_demo_event(app, &establishment, None, &plugin).await;
         }
         seed_portal(app, &establishment, &e.rubriques).await?;
+        if let Some(structure) = &e.structure {
+            seed_structure(app, &e.uai, structure)?;
+        }
     }
     seed_services(app, &demo.region_services, &demo.establishments)?;
     for (plugin, hosts) in &demo.outbound {
@@ -259,6 +283,66 @@ pub async fn seed(app: &App) -> Result<()> {
     app.directory.put_region_setting(SEEDED, &true)?;
     tracing::info!("données de démonstration créées");
     Ok(())
+}
+
+/// The demo's school structure, through the checks the administration pages use.
+fn seed_structure(app: &App, uai: &str, demo: &DemoStructure) -> Result<()> {
+    use crate::structure::{self, Kind, calendar, managers};
+    let store = app.directory.store();
+    let refused = |what: &str, e: structure::Refused| {
+        anyhow::anyhow!("démo : structure de {uai}, {what} : {e:?}")
+    };
+    let days = |name: &str| match name {
+        "debut" => demo.debut.clone(),
+        _ => demo.fin.clone(),
+    };
+    let (first, last) = structure::parse_year(&days)
+        .map_err(|e| anyhow::anyhow!("démo : année de {uai} : {e:?}"))?;
+    let year = structure::save_year(store, uai, first, last)?.map_err(|e| refused("année", e))?;
+    structure::save_zone(store, uai, Some(&demo.zone))?.map_err(|e| refused("zone", e))?;
+    let closures =
+        calendar::closures_for(&year, &demo.zone).map_err(|e| anyhow::anyhow!("démo : {e}"))?;
+    structure::add_closures(store, uai, &closures)?.map_err(|e| refused("fermetures", e))?;
+    let mut typed: Vec<(Kind, Vec<(&str, &str)>)> = Vec::new();
+    for (name, first, last) in &demo.periodes {
+        typed.push((
+            Kind::Period,
+            vec![("nom", name), ("debut", first), ("fin", last)],
+        ));
+    }
+    for (name, start, end) in &demo.creneaux {
+        typed.push((
+            Kind::Slot,
+            vec![("nom", name), ("debut", start), ("fin", end)],
+        ));
+    }
+    for (code, label) in &demo.matieres {
+        typed.push((Kind::Subject, vec![("code", code), ("libelle", label)]));
+    }
+    for (name, capacity) in &demo.salles {
+        typed.push((Kind::Room, vec![("nom", name), ("capacite", capacity)]));
+    }
+    for (kind, fields) in typed {
+        let field = |name: &str| {
+            fields
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+                .unwrap_or_default()
+        };
+        let item = structure::parse_item(kind, &structure::new_id(store)?, &field)
+            .map_err(|e| anyhow::anyhow!("démo : {kind:?} de {uai} : {e:?}"))?;
+        structure::save_item(store, uai, &item)?.map_err(|e| refused(item.name(), e))?;
+    }
+    let mut grants = managers::grants(&app.directory, uai)?;
+    for login in &demo.gestionnaires {
+        if let Some(user) = app.directory.user_by_login(login)? {
+            grants
+                .users
+                .insert(user.id, vec![managers::ROLE.to_string()]);
+        }
+    }
+    managers::put_grants(&app.directory, uai, &grants)
 }
 
 /// The demo's connectors, checked like the administration pages check them.

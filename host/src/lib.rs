@@ -38,6 +38,7 @@ pub mod services;
 pub mod settings;
 pub mod shutdown;
 pub mod store;
+pub mod structure;
 pub mod theme;
 pub mod uploads;
 mod web;

@@ -34,5 +34,6 @@ mod services;
 mod shutdown;
 mod slow_clients;
 mod storage;
+mod structure;
 mod uploads;
 mod user_creation;

@@ -285,6 +285,26 @@ pub fn hh_mm(minutes: u32) -> String {
     format!("{:02}:{:02}", minutes / 60, minutes % 60)
 }
 
+/// Minutes since midnight of a time of day as typed: `HH:MM` (what
+/// `<input type="time">` sends), `H:MM`, `10h`, `10h30`; `24:00` is the end of
+/// the day. `None` for anything else (`25:00`, `10:60`, `10:5`).
+pub fn parse_clock(text: &str) -> Option<u32> {
+    let text = text.trim().to_lowercase();
+    let (h, m) = text.split_once([':', 'h'])?;
+    let m = if m.is_empty() { "00" } else { m };
+    if h.is_empty() || h.len() > 2 || m.len() != 2 {
+        return None;
+    }
+    if !h.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+    if m >= 60 || h > 24 || (h == 24 && m != 0) {
+        return None;
+    }
+    Some(h * 60 + m)
+}
+
 /// « 10 h 05 », « 10 h »: a time of day or a duration, in minutes.
 pub fn french_hours(minutes: u32) -> String {
     match minutes % 60 {
@@ -427,6 +447,13 @@ mod tests {
         assert_eq!(date("2026-02-14").month_year(), "février 2026");
         assert_eq!(hh_mm(485), "08:05");
         assert_eq!(hh_mm(0), "00:00");
+        assert_eq!(parse_clock("08:05"), Some(485));
+        assert_eq!(parse_clock(" 8h "), Some(480));
+        assert_eq!(parse_clock("10h30"), Some(630));
+        assert_eq!(parse_clock("24:00"), Some(1440));
+        for bad in ["", "8", "25:00", "10:60", "10:5", "24:01", "a8:00", "-1:00"] {
+            assert_eq!(parse_clock(bad), None, "{bad}");
+        }
         assert_eq!(french_hours(630), "10 h 30");
         assert_eq!(french_hours(600), "10 h");
         assert_eq!(french_hours(1505), "25 h 05", "durations beyond a day");

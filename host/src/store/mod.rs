@@ -141,6 +141,9 @@ pub enum Space {
     Notifications,
     /// Files people uploaded: metas, chunks and per-person usage (see the `uploads` module).
     Uploads,
+    /// The school structure of each establishment (`<uai>/…`: school year,
+    /// periods, closures, time grid, subjects, rooms; see the `structure` module).
+    Structure,
 }
 
 /// One write of an atomic batch.

@@ -33,7 +33,7 @@ const META_ID_FLOOR: &[u8] = b"id-floor";
 
 /// The trees behind the spaces, in [`Space::index`] order (the directory index
 /// shares the users' tree).
-const TREES: [&str; 12] = [
+const TREES: [&str; 13] = [
     "establishments",
     "users",
     "logins",
@@ -46,6 +46,7 @@ const TREES: [&str; 12] = [
     "files",
     "notifications",
     "uploads",
+    "structure",
 ];
 
 impl Space {
@@ -63,6 +64,7 @@ impl Space {
             Space::Files => 9,
             Space::Notifications => 10,
             Space::Uploads => 11,
+            Space::Structure => 12,
         }
     }
 }

@@ -40,6 +40,7 @@ pub mod server;
 mod services;
 pub mod shown_once;
 mod storage_full;
+mod structure;
 mod uploads;
 mod visitor;
 
@@ -282,6 +283,79 @@ fn routes() -> Routes {
         .add(
             "/admin/services/{code}/supprimer",
             on_post(services::delete_region_connector),
+        )
+        .add("/admin/e/{uai}/structure", on_get(structure::overview))
+        .add(
+            "/admin/e/{uai}/structure/annee",
+            on_post(structure::save_year),
+        )
+        .add(
+            "/admin/e/{uai}/structure/calendrier",
+            on_post(structure::load_calendar),
+        )
+        .add(
+            "/admin/e/{uai}/structure/droits",
+            on_get(structure::rights).post(structure::save_rights),
+        )
+        .add(
+            "/admin/e/{uai}/structure/periodes",
+            on_get(structure::list).post(structure::create),
+        )
+        .add(
+            "/admin/e/{uai}/structure/periodes/{id}",
+            on_get(structure::edit).post(structure::save),
+        )
+        .add(
+            "/admin/e/{uai}/structure/periodes/{id}/supprimer",
+            on_get(structure::confirm_delete).post(structure::delete),
+        )
+        .add(
+            "/admin/e/{uai}/structure/fermetures",
+            on_get(structure::list).post(structure::create),
+        )
+        .add(
+            "/admin/e/{uai}/structure/fermetures/{id}",
+            on_get(structure::edit).post(structure::save),
+        )
+        .add(
+            "/admin/e/{uai}/structure/fermetures/{id}/supprimer",
+            on_get(structure::confirm_delete).post(structure::delete),
+        )
+        .add(
+            "/admin/e/{uai}/structure/creneaux",
+            on_get(structure::list).post(structure::create),
+        )
+        .add(
+            "/admin/e/{uai}/structure/creneaux/{id}",
+            on_get(structure::edit).post(structure::save),
+        )
+        .add(
+            "/admin/e/{uai}/structure/creneaux/{id}/supprimer",
+            on_get(structure::confirm_delete).post(structure::delete),
+        )
+        .add(
+            "/admin/e/{uai}/structure/matieres",
+            on_get(structure::list).post(structure::create),
+        )
+        .add(
+            "/admin/e/{uai}/structure/matieres/{id}",
+            on_get(structure::edit).post(structure::save),
+        )
+        .add(
+            "/admin/e/{uai}/structure/matieres/{id}/supprimer",
+            on_get(structure::confirm_delete).post(structure::delete),
+        )
+        .add(
+            "/admin/e/{uai}/structure/salles",
+            on_get(structure::list).post(structure::create),
+        )
+        .add(
+            "/admin/e/{uai}/structure/salles/{id}",
+            on_get(structure::edit).post(structure::save),
+        )
+        .add(
+            "/admin/e/{uai}/structure/salles/{id}/supprimer",
+            on_get(structure::confirm_delete).post(structure::delete),
         )
         .add(
             "/admin/e/{uai}/services",

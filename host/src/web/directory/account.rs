@@ -21,7 +21,11 @@ pub async fn account(State(app): State<Arc<App>>, visitor: Visitor, uri: Uri) ->
             // « Mes groupes » is offered where the person manages at least one group.
             let manages = groups.iter().any(|g| g.managers.contains(&user.id));
             let my_groups_url = manages.then(|| format!("/e/{}/mes-groupes", m.uai));
-            json!({ "establishment": name, "url": format!("/e/{}/", m.uai), "profile": profile_label(&m.profile), "groups": names, "functions": m.functions, "storage": storage, "my_groups_url": my_groups_url })
+            // « Vie scolaire » for holders of the right (administrators reach it from the administration).
+            let structure_url = (!user.administers(&m.uai)
+                && crate::structure::managers::may_manage(&app.directory, &user, &m.uai).unwrap_or(false))
+            .then(|| format!("/admin/e/{}/structure", m.uai));
+            json!({ "establishment": name, "url": format!("/e/{}/", m.uai), "profile": profile_label(&m.profile), "groups": names, "functions": m.functions, "storage": storage, "my_groups_url": my_groups_url, "structure_url": structure_url })
         })
         .collect();
     // A parent sees their own children, and only them.
