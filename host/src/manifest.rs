@@ -6,7 +6,7 @@ use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
 /// Contract versions this host serves.
-pub const SUPPORTED_CONTRACTS: &[&str] = &["0.5.0"];
+pub const SUPPORTED_CONTRACTS: &[&str] = &["0.5.0", "0.5.1"];
 /// Memory cap of a plugin instance unless its manifest lowers it.
 pub const DEFAULT_MEMORY_MIB: u64 = 64;
 /// Deadline of one call unless the manifest lowers it.

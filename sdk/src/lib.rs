@@ -6,7 +6,8 @@
 //! crate: the request (caller, roles, form), a store scoped to its
 //! (establishment, rubrique, plugin) namespace and one for its region-wide data,
 //! its validated configuration, the host's HTML sanitizer, outbound HTTP to
-//! approved hosts, and a log. It also carries the pure helpers plugins share:
+//! approved hosts, the establishment's school structure ([`structure`]: year,
+//! periods, closures, grid, subjects, rooms; contract 0.5.1), and a log. It also carries the pure helpers plugins share:
 //! [`time`] (calendar dates, French date formatting, the establishment's local time
 //! in its time zone), [`text`] (accent folding, spreadsheet CSV, HTML escaping: the
 //! host's own rules) and [`random`] (secure tokens).
@@ -78,6 +79,7 @@ pub mod random;
 pub mod rights;
 pub mod router;
 pub mod store;
+pub mod structure;
 pub mod time;
 
 /// Text rules shared with the host ([`preau_text`]): [`text::fold::fold`] and

@@ -405,3 +405,57 @@ async fn an_object_linked_alone_in_an_article_is_shown_inside_it() {
     assert!(!text.contains("vu depuis"));
     assert!(text.contains(&format!("href=\"/e/{PILAT}/echo/objet/7\"")));
 }
+
+/// Contract 0.5.1's `structure` import: the establishment's year, periods,
+/// closures, grid, subjects and rooms as its « Vie scolaire » sets them; an
+/// establishment without a structure gives an empty one. And a plugin built
+/// against 0.5.0 (its own frozen WIT, no SDK) is still served, imports and all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugins_read_the_school_structure_and_a_0_5_0_plugin_still_runs() {
+    let server = with_echo().await;
+    server.enable(FOREZ, "echo").await.unwrap();
+    let emma = server.signed_in("emma.martin").await.unwrap();
+    let page = emma.get(&echo("/structure")).await.unwrap();
+    assert_eq!(page.status, 200, "{}", page.body);
+    let pilat: serde_json::Value = serde_json::from_str(&page.body).unwrap();
+    assert_eq!(pilat["annee"], "2026-2027", "{pilat}");
+    assert!(pilat["periodes"].as_array().unwrap().len() >= 2, "{pilat}");
+    assert!(
+        pilat["fermetures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c.as_str().unwrap().contains("Toussaint")),
+        "{pilat}"
+    );
+    assert!(
+        pilat["creneaux"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c.as_str().unwrap().starts_with("M1 ")),
+        "{pilat}"
+    );
+    assert!(pilat["salles"].as_u64().unwrap() > 0, "{pilat}");
+
+    let admin = server.signed_in("admin").await.unwrap();
+    let forez: serde_json::Value = serde_json::from_str(
+        &admin
+            .get(&format!("/e/{FOREZ}/echo/structure"))
+            .await
+            .unwrap()
+            .body,
+    )
+    .unwrap();
+    assert_eq!(forez["annee"], "", "{forez}");
+    assert!(forez["debut"].is_null() && forez["creneaux"].as_array().unwrap().is_empty());
+
+    server.enable(PILAT, "ancien").await.unwrap();
+    let jean = server.signed_in("jean.dupont").await.unwrap();
+    let old = jean.get(&format!("/e/{PILAT}/ancien/")).await.unwrap();
+    assert_eq!(old.status, 200, "{}", old.body);
+    let old: serde_json::Value = serde_json::from_str(&old.body).unwrap();
+    assert_eq!(old["contrat"], "0.5.0");
+    assert_eq!(old["appelant"], "jean.dupont");
+    assert!(old["groupes"].as_u64().unwrap() > 0, "{old}");
+}

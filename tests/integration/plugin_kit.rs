@@ -158,7 +158,7 @@ async fn a_third_party_plugin_is_bundled_checked_and_installed_into_a_running_ho
         report.contains("GET /") && report.contains("POST /"),
         "{report}"
     );
-    assert!(report.contains("contrat : 0.5.0"), "{report}");
+    assert!(report.contains("contrat : 0.5.1"), "{report}");
 
     // A host already running, watching an empty plugin folder of its own.
     let installed = scratch.path().join("plugins-installes");
@@ -283,7 +283,7 @@ fn a_damaged_bundle_is_refused_with_every_problem_named() {
     // A contract this host does not serve is named as such.
     std::fs::write(
         bundle.join("plugin.toml"),
-        manifest.replace("contract = \"0.5.0\"", "contract = \"0.2.0\""),
+        manifest.replace("contract = \"0.5.1\"", "contract = \"0.2.0\""),
     )
     .unwrap();
     let (ok, text) = preau(&["plugin", "check"], &[&bundle]);

@@ -26,7 +26,6 @@
 //! assert!(ics.contains("SUMMARY:Mathématiques\\, 4A\r\n"));
 //! ```
 
-
 use crate::{Date, TimeZone};
 
 /// A calendar: its name and events.

@@ -35,6 +35,7 @@ mod engine;
 mod files;
 mod imports;
 mod loader;
+mod structure;
 
 pub use calls::invocation;
 use engine::{build_engine, start_epoch_ticker};

@@ -18,6 +18,7 @@ impl Plugin for Echo {
             .post("/notifier", notify)
             .get("/notifier", notify_during_get)
             .get("/groupes", groups)
+            .get("/structure", structure)
             .post("/compteur", count)
             .get("/compteur", counter)
     }
@@ -158,6 +159,25 @@ fn groups(_: &Request, _: &Params) -> Result<Response> {
         .map(|g| format!("{}:{}", g.kind, g.name))
         .collect();
     Ok(Response::json(&groups))
+}
+
+/// The establishment's school structure, as the `structure` import gives it.
+fn structure(_: &Request, _: &Params) -> Result<Response> {
+    let s = preau_sdk::structure::current();
+    let names = |list: &[preau_sdk::structure::NamedDays]| -> Vec<String> {
+        list.iter()
+            .map(|n| format!("{} {}..{}", n.name, n.days.first.iso(), n.days.last.iso()))
+            .collect()
+    };
+    Ok(Response::json(&serde_json::json!({
+        "annee": s.year_label,
+        "debut": s.year.map(|y| y.first.iso()),
+        "periodes": names(&s.periods),
+        "fermetures": names(&s.closures),
+        "creneaux": s.slots.iter().map(|c| format!("{} {}-{}", c.name, c.start, c.end)).collect::<Vec<_>>(),
+        "matieres": s.subjects.iter().map(|m| format!("{} {}", m.code, m.label)).collect::<Vec<_>>(),
+        "salles": s.rooms.len(),
+    })))
 }
 
 /// Increments a counter with a conditional batch (retried until it applies).
