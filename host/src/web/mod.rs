@@ -25,6 +25,7 @@ pub mod auth;
 mod backups;
 pub mod cas;
 pub mod catalogue;
+mod breadcrumb;
 mod confirm;
 mod directory;
 mod embeds;
@@ -168,6 +169,10 @@ fn routes() -> Routes {
         .add(
             "/admin/e/{uai}/groupes/{id}",
             on_get(directory::group).post(directory::update_group),
+        )
+        .add(
+            "/admin/e/{uai}/groupes/{id}/supprimer",
+            on_get(directory::confirm_delete_group).post(directory::delete_group),
         )
         .add(
             "/admin/e/{uai}/plugins/{plugin}/droits",
