@@ -54,9 +54,10 @@ pub fn footprint(directory: &Directory, group: &Group) -> Result<Footprint> {
         }
     }
     for prefix in [format!("{uai}/"), format!("{uai}#")] {
-        let entries = directory
-            .store()
-            .scan(Space::Grants, prefix.as_bytes(), None, usize::MAX, false)?;
+        let entries =
+            directory
+                .store()
+                .scan(Space::Grants, prefix.as_bytes(), None, usize::MAX, false)?;
         for (key, value) in entries {
             let key = String::from_utf8_lossy(&key).into_owned();
             let Ok(grants) = serde_json::from_slice::<Grants>(&value) else {
@@ -78,7 +79,9 @@ pub fn footprint(directory: &Directory, group: &Group) -> Result<Footprint> {
             .filter(|(_, g)| names(g, &group.id))
             .map(|(plugin, _)| plugin)
             .collect();
-        footprint.plugins.extend(in_grants.iter().map(|p| p.to_string()));
+        footprint
+            .plugins
+            .extend(in_grants.iter().map(|p| p.to_string()));
         if !in_grants.is_empty() || rubrique.access.groups.contains(&group.id) {
             footprint.rubriques.push(rubrique.title.clone());
         }

@@ -201,9 +201,15 @@ async fn deleting_a_group_is_confirmed_with_its_members_managers_and_rights() {
         body.contains("Supprimer le groupe « Conseil d'administration » ?"),
         "{body}"
     );
-    assert!(body.contains("ses 3 membres n'en font plus partie"), "{body}");
+    assert!(
+        body.contains("ses 3 membres n'en font plus partie"),
+        "{body}"
+    );
     assert!(body.contains("Ses gestionnaires (Jean Dupont)"), "{body}");
-    assert!(body.contains("Les droits donnés au groupe sont effacés (Blog)"), "{body}");
+    assert!(
+        body.contains("Les droits donnés au groupe sont effacés (Blog)"),
+        "{body}"
+    );
     assert!(
         body.contains("Les rubriques qui le nomment (Conseil d'administration)"),
         "{body}"
@@ -232,7 +238,10 @@ async fn deleting_a_group_is_confirmed_with_its_members_managers_and_rights() {
         );
     }
     // Without the token, nothing.
-    let refused = admin.post_raw(&confirm, &[("confirme", "oui")]).await.unwrap();
+    let refused = admin
+        .post_raw(&confirm, &[("confirme", "oui")])
+        .await
+        .unwrap();
     assert_eq!(refused.status, 403);
     assert_eq!(admin.get(&group_url).await.unwrap().status, 200);
 
@@ -248,7 +257,13 @@ async fn deleting_a_group_is_confirmed_with_its_members_managers_and_rights() {
     assert!(directory.group(PILAT, "g-ca").unwrap().is_none());
     assert!(directory.group_member_ids("g-ca").unwrap().is_empty());
     let after = directory.user(&dupont.id).unwrap().unwrap();
-    assert!(!after.membership(PILAT).unwrap().groups.contains(&"g-ca".to_string()));
+    assert!(
+        !after
+            .membership(PILAT)
+            .unwrap()
+            .groups
+            .contains(&"g-ca".to_string())
+    );
     let grants = directory.grants(PILAT, "blog").unwrap().unwrap();
     assert!(!grants.groups.contains_key("g-ca"));
     let portal = preau_host::portal::Portal::load(directory, PILAT).unwrap();

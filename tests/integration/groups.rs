@@ -251,7 +251,10 @@ async fn my_groups_is_in_the_navigation_of_gestionnaires_only() {
     let home = format!("/e/{PILAT}/");
     let link = format!("href=\"/e/{PILAT}/mes-groupes\">Mes groupes</a>");
     let shows = |page: &preau_tests::Page| unescape(&page.body).contains(&link);
-    assert!(!shows(&teacher.get(&home).await.unwrap()), "not yet a gestionnaire");
+    assert!(
+        !shows(&teacher.get(&home).await.unwrap()),
+        "not yet a gestionnaire"
+    );
 
     let group = format!("/admin/e/{PILAT}/groupes/g-4a");
     let jean = id_of(&server, "jean.dupont");
@@ -259,14 +262,24 @@ async fn my_groups_is_in_the_navigation_of_gestionnaires_only() {
     assert_eq!(named.status, 303);
     let page = teacher.get(&home).await.unwrap();
     assert!(shows(&page), "the next page offers it");
-    assert!(!shows(&colleague.get(&home).await.unwrap()), "not to a colleague");
+    assert!(
+        !shows(&colleague.get(&home).await.unwrap()),
+        "not to a colleague"
+    );
     // The link leads to a page that answers.
     assert_eq!(
-        teacher.get(&format!("/e/{PILAT}/mes-groupes")).await.unwrap().status,
+        teacher
+            .get(&format!("/e/{PILAT}/mes-groupes"))
+            .await
+            .unwrap()
+            .status,
         200
     );
 
     let unnamed = post(&admin, &group, &[("action", "unmanager"), ("user", &jean)]).await;
     assert_eq!(unnamed.status, 303);
-    assert!(!shows(&teacher.get(&home).await.unwrap()), "gone with the role");
+    assert!(
+        !shows(&teacher.get(&home).await.unwrap()),
+        "gone with the role"
+    );
 }

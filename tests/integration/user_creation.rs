@@ -175,7 +175,10 @@ async fn the_person_page_edits_functions_with_the_same_nomenclatures() {
         .unwrap();
     let url = format!("/admin/e/{PILAT}/annuaire/u/{}", dupont.id);
     let body = unescape(&principal.get(&url).await.unwrap().body);
-    assert!(body.contains("<datalist id=\"nomenclature-fonctions\">"), "{body}");
+    assert!(
+        body.contains("<datalist id=\"nomenclature-fonctions\">"),
+        "{body}"
+    );
     assert!(body.contains("<option value=\"ENSEIGNEMENT\">ENS — ENSEIGNEMENT</option>"));
     assert!(body.contains("<datalist id=\"nomenclature-disciplines\">"));
     assert!(

@@ -46,12 +46,7 @@ fn step_name(app: &App, uai: Option<&str>, segments: &[&str]) -> Option<String> 
             .flatten()
             .map(|u| u.display_name()),
         (Some(_), ["groupes"]) => named("Groupes"),
-        (Some(uai), ["groupes", id]) => app
-            .directory
-            .group(uai, id)
-            .ok()
-            .flatten()
-            .map(|g| g.name),
+        (Some(uai), ["groupes", id]) => app.directory.group(uai, id).ok().flatten().map(|g| g.name),
         (Some(_), ["rubriques"]) => named("Rubriques"),
         (Some(uai), ["rubriques", id]) => Portal::load(&app.directory, uai)
             .ok()?

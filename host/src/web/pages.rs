@@ -6,8 +6,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Value, json};
 
-use super::{breadcrumb, catalogue};
 use super::visitor::Visitor;
+use super::{breadcrumb, catalogue};
 use crate::App;
 use crate::directory::Establishment;
 

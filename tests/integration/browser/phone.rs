@@ -240,13 +240,18 @@ async fn on_a_phone_pages_fit_the_width_start_on_the_first_screen_and_the_menu_w
                 let days = browser.texts(".calendar-day h3").await.unwrap();
                 assert_eq!(days.len(), 7, "{name} {path} : {days:?}");
                 let text = browser.body_text().await.unwrap();
-                assert!(!text.contains("— libre"), "{name} {path} : une case « libre » par heure");
+                assert!(
+                    !text.contains("— libre"),
+                    "{name} {path} : une case « libre » par heure"
+                );
             }
             // The directory's results: one card per person, no table to scroll.
             if *page == "annuaire" {
                 let layout = browser
-                    .js("const r = document.querySelector('.directory-table tbody tr'); \
-                         return r ? getComputedStyle(r).display : 'aucun';")
+                    .js(
+                        "const r = document.querySelector('.directory-table tbody tr'); \
+                         return r ? getComputedStyle(r).display : 'aucun';",
+                    )
                     .await
                     .unwrap();
                 assert_eq!(layout, serde_json::json!("block"), "{name} {path}");
@@ -429,10 +434,9 @@ async fn a_teacher_writes_an_article_and_books_a_resource_with_the_keyboard_alon
 /// left only to cosmetic rules.
 #[test]
 fn the_phone_layout_does_not_rely_on_has() {
-    let css = std::fs::read_to_string(
-        preau_tests::repo_root().join("themes/default/static/style.css"),
-    )
-    .unwrap();
+    let css =
+        std::fs::read_to_string(preau_tests::repo_root().join("themes/default/static/style.css"))
+            .unwrap();
     for line in css.lines().filter(|l| l.contains(":has(")) {
         for essential in ["menu", "site-nav", "fold", "calendar", "stack-on-phone"] {
             assert!(

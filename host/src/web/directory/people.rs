@@ -189,13 +189,17 @@ fn create_page(
 /// The national fonctions, offered by both person forms (a local label stays possible).
 fn fonction_options() -> Vec<Value> {
     let options = nomenclatures::fonctions().into_iter();
-    options.map(|(code, label)| json!({ "value": label, "label": format!("{code} — {label}") })).collect()
+    options
+        .map(|(code, label)| json!({ "value": label, "label": format!("{code} — {label}") }))
+        .collect()
 }
 
 /// The BCN's disciplines de poste, offered by both person forms.
 fn discipline_options() -> Vec<Value> {
     let options = nomenclatures::disciplines().into_iter();
-    options.map(|(code, label)| json!({ "value": format!("{code} - {label}") })).collect()
+    options
+        .map(|(code, label)| json!({ "value": format!("{code} - {label}") }))
+        .collect()
 }
 
 /// The establishments the caller administers (the creation form's choice), this one first.
