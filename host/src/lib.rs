@@ -23,6 +23,7 @@ pub mod demo;
 pub mod directory;
 pub mod forms;
 pub mod fragments;
+pub mod group_deletion;
 pub mod html;
 pub mod image_header;
 pub mod instances;

@@ -155,3 +155,125 @@ async fn the_administration_home_has_the_header_of_its_pages() {
     let home = unescape(&region.get("/admin/").await.unwrap().body);
     assert!(!home.contains("<title>Administration — Collège du Pilat</title>"));
 }
+
+/// Deleting a group (issue 17): the confirmation names its members count, its
+/// gestionnaires, the rights and the rubriques that name it; the POST takes it
+/// out of everything, so that no grant outlives the group it named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_group_is_confirmed_with_its_members_managers_and_rights() {
+    let server = TestServer::start().await.unwrap();
+    let directory = server.app.directory();
+    let admin = server.signed_in("principal.pilat").await.unwrap();
+    let group_url = format!("/admin/e/{PILAT}/groupes/g-ca");
+    let confirm = format!("{group_url}/supprimer");
+    let dupont = directory.user_by_login("jean.dupont").unwrap().unwrap();
+    // Jean Dupont manages the group; the blog grants it a role.
+    let page = admin
+        .post_form(
+            &group_url,
+            &group_url,
+            &[("action", "manager"), ("user", &dupont.id)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.status, 303);
+    let mut grants = directory.grants(PILAT, "blog").unwrap().unwrap_or_default();
+    grants
+        .groups
+        .insert("g-ca".into(), vec!["redacteur".into()]);
+    directory.put_grants(PILAT, "blog", &grants).unwrap();
+
+    let page = admin.get(&group_url).await.unwrap();
+    assert!(
+        unescape(&page.body).contains(&format!("href=\"{confirm}\"")),
+        "the group's page links to the confirmation"
+    );
+    let writes = directory.store().write_count().unwrap();
+    let page = admin.get(&confirm).await.unwrap();
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        directory.store().write_count().unwrap(),
+        writes,
+        "a GET deletes nothing"
+    );
+    let body = unescape(&page.body);
+    assert!(
+        body.contains("Supprimer le groupe « Conseil d'administration » ?"),
+        "{body}"
+    );
+    assert!(
+        body.contains("ses 3 membres n'en font plus partie"),
+        "{body}"
+    );
+    assert!(body.contains("Ses gestionnaires (Jean Dupont)"), "{body}");
+    assert!(
+        body.contains("Les droits donnés au groupe sont effacés (Blog)"),
+        "{body}"
+    );
+    assert!(
+        body.contains("Les rubriques qui le nomment (Conseil d'administration)"),
+        "{body}"
+    );
+    assert!(body.contains(&format!("action=\"{confirm}\"")) && body.contains("name=\"csrf\""));
+    // The administration's breadcrumb, generated from the address.
+    assert!(
+        body.contains(&format!(
+            "<li><a href=\"/admin/e/{PILAT}/groupes/g-ca\">Conseil d'administration</a></li>"
+        )),
+        "{body}"
+    );
+
+    // Teachers and other establishments' administrators never see it.
+    for login in ["jean.dupont", "lucie.bernard"] {
+        let other = server.signed_in(login).await.unwrap();
+        assert_eq!(other.get(&confirm).await.unwrap().status, 403, "{login}");
+        assert_eq!(
+            other
+                .post_form(&confirm, &confirm, &[("confirme", "oui")])
+                .await
+                .unwrap()
+                .status,
+            403,
+            "{login}"
+        );
+    }
+    // Without the token, nothing.
+    let refused = admin
+        .post_raw(&confirm, &[("confirme", "oui")])
+        .await
+        .unwrap();
+    assert_eq!(refused.status, 403);
+    assert_eq!(admin.get(&group_url).await.unwrap().status, 200);
+
+    let page = admin
+        .post_form(&confirm, &confirm, &[("confirme", "oui")])
+        .await
+        .unwrap();
+    assert_eq!(
+        (page.status, page.location()),
+        (303, format!("/admin/e/{PILAT}/groupes?supprime=1").as_str())
+    );
+    assert_eq!(admin.get(&group_url).await.unwrap().status, 404);
+    assert!(directory.group(PILAT, "g-ca").unwrap().is_none());
+    assert!(directory.group_member_ids("g-ca").unwrap().is_empty());
+    let after = directory.user(&dupont.id).unwrap().unwrap();
+    assert!(
+        !after
+            .membership(PILAT)
+            .unwrap()
+            .groups
+            .contains(&"g-ca".to_string())
+    );
+    let grants = directory.grants(PILAT, "blog").unwrap().unwrap();
+    assert!(!grants.groups.contains_key("g-ca"));
+    let portal = preau_host::portal::Portal::load(directory, PILAT).unwrap();
+    let rubrique = portal.rubrique("conseil-d-administration").unwrap();
+    assert!(!rubrique.access.groups.contains(&"g-ca".to_string()));
+    // The managers' « Mes groupes » no longer lists it.
+    let dupont_client = server.signed_in("jean.dupont").await.unwrap();
+    let mine = dupont_client
+        .get(&format!("/e/{PILAT}/mes-groupes/g-ca"))
+        .await
+        .unwrap();
+    assert_ne!(mine.status, 200);
+}

@@ -239,3 +239,47 @@ async fn a_gestionnaire_manages_the_membership_of_their_group_and_nothing_else()
     let page = post(&manager, &cvc, &[("action", "add_many"), ("users", &lea)]).await;
     assert_eq!(page.status, 403);
 }
+
+/// « Mes groupes » is in the navigation of whoever manages a group there, from
+/// the next page on, and of nobody else (shown only if usable).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn my_groups_is_in_the_navigation_of_gestionnaires_only() {
+    let server = TestServer::start().await.unwrap();
+    let admin = server.signed_in("principal.pilat").await.unwrap();
+    let teacher = server.signed_in("jean.dupont").await.unwrap();
+    let colleague = server.signed_in("marie.lefebvre").await.unwrap();
+    let home = format!("/e/{PILAT}/");
+    let link = format!("href=\"/e/{PILAT}/mes-groupes\">Mes groupes</a>");
+    let shows = |page: &preau_tests::Page| unescape(&page.body).contains(&link);
+    assert!(
+        !shows(&teacher.get(&home).await.unwrap()),
+        "not yet a gestionnaire"
+    );
+
+    let group = format!("/admin/e/{PILAT}/groupes/g-4a");
+    let jean = id_of(&server, "jean.dupont");
+    let named = post(&admin, &group, &[("action", "manager"), ("user", &jean)]).await;
+    assert_eq!(named.status, 303);
+    let page = teacher.get(&home).await.unwrap();
+    assert!(shows(&page), "the next page offers it");
+    assert!(
+        !shows(&colleague.get(&home).await.unwrap()),
+        "not to a colleague"
+    );
+    // The link leads to a page that answers.
+    assert_eq!(
+        teacher
+            .get(&format!("/e/{PILAT}/mes-groupes"))
+            .await
+            .unwrap()
+            .status,
+        200
+    );
+
+    let unnamed = post(&admin, &group, &[("action", "unmanager"), ("user", &jean)]).await;
+    assert_eq!(unnamed.status, 303);
+    assert!(
+        !shows(&teacher.get(&home).await.unwrap()),
+        "gone with the role"
+    );
+}

@@ -159,3 +159,55 @@ async fn an_administrator_of_several_establishments_chooses_where_the_account_go
     let page = create(&principal, PILAT, &[("establishment", "9999999Z")]).await;
     assert_eq!(page.status, 422);
 }
+
+/// A person's page edits fonctions and disciplines with the same nomenclature
+/// fields as the creation form: one field per value already there, plus an
+/// empty one, each offering the national lists; a local label stays possible.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_person_page_edits_functions_with_the_same_nomenclatures() {
+    let server = TestServer::start().await.unwrap();
+    let principal = server.signed_in("principal.pilat").await.unwrap();
+    let dupont = server
+        .app
+        .directory()
+        .user_by_login("jean.dupont")
+        .unwrap()
+        .unwrap();
+    let url = format!("/admin/e/{PILAT}/annuaire/u/{}", dupont.id);
+    let body = unescape(&principal.get(&url).await.unwrap().body);
+    assert!(
+        body.contains("<datalist id=\"nomenclature-fonctions\">"),
+        "{body}"
+    );
+    assert!(body.contains("<option value=\"ENSEIGNEMENT\">ENS — ENSEIGNEMENT</option>"));
+    assert!(body.contains("<datalist id=\"nomenclature-disciplines\">"));
+    assert!(
+        body.contains("name=\"functions\" list=\"nomenclature-fonctions\" autocomplete=\"off\" value=\"ENSEIGNEMENT\""),
+        "the function already held is in its own field: {body}"
+    );
+    assert!(body.contains(
+        "name=\"disciplines\" list=\"nomenclature-disciplines\" autocomplete=\"off\" value=\"ENSEIGNEMENT / L0202 - LETTRES MODERNES\""
+    ));
+    assert!(!body.contains("<textarea id=\"field-functions\""));
+
+    let fields = [
+        ("login", "jean.dupont"),
+        ("profile", "enseignant"),
+        ("civility", "M."),
+        ("first_name", "Jean"),
+        ("last_name", "Dupont"),
+        ("perenne", "oui"),
+        ("groups", "g-4a"),
+        ("functions", "ENSEIGNEMENT"),
+        ("functions", "Référent numérique"),
+        ("functions", ""),
+        ("disciplines", "L1300 - MATHEMATIQUES"),
+        ("disciplines", ""),
+    ];
+    let page = principal.post_form(&url, &url, &fields).await.unwrap();
+    assert_eq!(page.status, 303, "{}", page.body);
+    let after = server.app.directory().user(&dupont.id).unwrap().unwrap();
+    let here = after.membership(PILAT).unwrap();
+    assert_eq!(here.functions, ["ENSEIGNEMENT", "Référent numérique"]);
+    assert_eq!(here.disciplines, ["L1300 - MATHEMATIQUES"]);
+}

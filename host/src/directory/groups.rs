@@ -1,5 +1,7 @@
 //! Groups of an establishment: classes, teaching groups, free groups.
 
+use std::collections::BTreeSet;
+
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
@@ -32,6 +34,10 @@ pub struct Group {
     pub managers: Vec<String>,
 }
 
+fn managers_key(uai: &str) -> String {
+    format!("group-managers/{uai}")
+}
+
 impl Directory {
     /// Groups of an establishment, by kind then name.
     pub fn groups(&self, uai: &str) -> Result<Vec<Group>> {
@@ -56,7 +62,46 @@ impl Directory {
     /// Creates or replaces a group.
     pub fn put_group(&self, group: &Group) -> Result<()> {
         self.store
-            .put_json(Space::Groups, &format!("{}/{}", group.uai, group.id), group)
+            .put_json(Space::Groups, &format!("{}/{}", group.uai, group.id), group)?;
+        self.refresh_group_managers(&group.uai)
+    }
+
+    /// Deletes a group's record (its members and grants are the caller's: `group_deletion`).
+    pub fn delete_group(&self, uai: &str, id: &str) -> Result<()> {
+        self.store
+            .delete(Space::Groups, format!("{uai}/{id}").as_bytes())?;
+        self.refresh_group_managers(uai)
+    }
+
+    /// Ids of the people who manage at least one group of `uai`: whether a
+    /// person's navigation offers « Mes groupes », read with every page's
+    /// chrome without scanning the groups.
+    pub fn group_managers(&self, uai: &str) -> Result<Vec<String>> {
+        match self.setting::<Vec<String>>(&managers_key(uai))? {
+            Some(managers) => Ok(managers),
+            // A store from before this setting: read from the groups until one is written.
+            None => self.managers_in_groups(uai),
+        }
+    }
+
+    fn managers_in_groups(&self, uai: &str) -> Result<Vec<String>> {
+        let managers: BTreeSet<String> = self
+            .groups(uai)?
+            .into_iter()
+            .flat_map(|g| g.managers)
+            .collect();
+        Ok(managers.into_iter().collect())
+    }
+
+    /// Rewrites [`Self::group_managers`] when it changed. It is a setting so that
+    /// its change moves the configuration generation, which the navigation's
+    /// cache follows; a group change that names no new manager writes nothing.
+    fn refresh_group_managers(&self, uai: &str) -> Result<()> {
+        let managers = self.managers_in_groups(uai)?;
+        if self.setting::<Vec<String>>(&managers_key(uai))?.as_ref() != Some(&managers) {
+            self.put_setting(&managers_key(uai), &managers)?;
+        }
+        Ok(())
     }
 
     /// Ids of a group's members.

@@ -184,6 +184,16 @@ impl Chrome {
                 also: None,
             });
         }
+        // A gestionnaire's groups; only those who manage one are shown the link.
+        if let Some(user) = user.filter(|u| u.membership(uai).is_some())
+            && app.directory.group_managers(uai)?.contains(&user.id)
+        {
+            nav.push(NavLink {
+                label: "Mes groupes".into(),
+                url: format!("/e/{uai}/mes-groupes"),
+                also: None,
+            });
+        }
         let visible = visible_among(app, user, uai, &usable)?;
         let categories = by_category(uai, &visible);
         Ok(Chrome {

@@ -1,6 +1,7 @@
 //! The confirmation page of a destructive action: a GET that changes nothing
 //! and says what will be lost, whose button POSTs (with the CSRF token) to the
-//! same address. Every host deletion goes through it.
+//! same address. Every host deletion goes through it; its breadcrumb is the
+//! administration's, generated from the address (`web/breadcrumb.rs`).
 
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -23,8 +24,6 @@ pub struct Deletion<'a> {
     pub action_url: String,
     /// Where « Annuler » leads back.
     pub cancel_url: String,
-    /// The breadcrumb above the title: (label, address) pairs, the last one current.
-    pub breadcrumb: Vec<(String, String)>,
 }
 
 /// The confirmation page of `deletion`.
@@ -34,11 +33,6 @@ pub fn page(
     establishment: Option<&Establishment>,
     deletion: Deletion,
 ) -> Response {
-    let breadcrumb: Vec<_> = deletion
-        .breadcrumb
-        .iter()
-        .map(|(label, url)| json!({ "label": label, "url": url }))
-        .collect();
     render(
         app,
         visitor,
@@ -52,7 +46,6 @@ pub fn page(
             "button": deletion.button,
             "action_url": deletion.action_url,
             "cancel_url": deletion.cancel_url,
-            "breadcrumb": breadcrumb,
         }),
     )
 }

@@ -23,6 +23,7 @@ mod admin;
 mod appearance;
 pub mod auth;
 mod backups;
+mod breadcrumb;
 pub mod cas;
 pub mod catalogue;
 mod confirm;
@@ -169,6 +170,10 @@ fn routes() -> Routes {
         .add(
             "/admin/e/{uai}/groupes/{id}",
             on_get(directory::group).post(directory::update_group),
+        )
+        .add(
+            "/admin/e/{uai}/groupes/{id}/supprimer",
+            on_get(directory::confirm_delete_group).post(directory::delete_group),
         )
         .add(
             "/admin/e/{uai}/plugins/{plugin}/droits",

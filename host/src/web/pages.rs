@@ -6,8 +6,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Value, json};
 
-use super::catalogue;
 use super::visitor::Visitor;
+use super::{breadcrumb, catalogue};
 use crate::App;
 use crate::directory::Establishment;
 
@@ -83,6 +83,7 @@ pub fn portal_context(
         csrf => visitor.csrf(),
         login_url => visitor.login_url(),
         current_path => path,
+        breadcrumb => breadcrumb::admin_trail(app, path, title),
     }
 }
 

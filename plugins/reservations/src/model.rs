@@ -651,6 +651,9 @@ pub struct GridDay {
     pub label: String,
     pub short: String,
     pub today: bool,
+    /// The day's reservations in order, once each: the list a phone shows
+    /// instead of the hour rows.
+    pub reservations: Vec<Shown>,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -706,6 +709,11 @@ pub fn grid(
                 label: d.french(),
                 short: d.french_short(),
                 today: *d == today,
+                reservations: sorted
+                    .iter()
+                    .filter(|(_, r)| r.day == *d)
+                    .map(|(id, r)| shown(*id, r))
+                    .collect(),
             })
             .collect(),
         rows,
@@ -1055,6 +1063,10 @@ mod tests {
         assert_eq!(at(12, 1), 0);
         assert_eq!(at(7, 3), 1, "before the first row: shown in it");
         assert_eq!(g.rows[3].cells[1][0].author, "Jean");
+        // The phone's list: each reservation once, under its day.
+        let per_day: Vec<usize> = g.days.iter().map(|d| d.reservations.len()).collect();
+        assert_eq!(per_day, [0, 1, 0, 1, 0, 0, 0]);
+        assert_eq!(g.days[1].reservations[0].author, "Jean");
     }
 
     #[test]

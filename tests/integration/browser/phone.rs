@@ -11,6 +11,8 @@ use super::{home, start};
 
 const DESKTOP: (u32, u32) = (1280, 900);
 const PHONE: (u32, u32) = (390, 844);
+/// The tallest header on a phone: one bar line and the establishment's name.
+const COMPACT_HEADER: i64 = 100;
 
 /// The demo profiles and the anonymous visitor (`None`).
 const PROFILES: [Option<&str>; 6] = [
@@ -222,10 +224,38 @@ async fn on_a_phone_pages_fit_the_width_start_on_the_first_screen_and_the_menu_w
                 main_top < height / 2 && h1_bottom < height,
                 "{name} {path} : le contenu commence à {main_top} px, son titre finit à {h1_bottom} px (écran : {height})"
             );
+            // The header is as compact signed out as signed in: the bar on one line.
+            assert!(
+                header <= COMPACT_HEADER,
+                "{name} {path} : en-tête de {header} px (au plus {COMPACT_HEADER})"
+            );
             browser
                 .screenshot(&format!("telephone-{name}-{page}"))
                 .await
                 .unwrap();
+            // A resource's week: the list of each day's reservations, not the hour grid.
+            if *page == "calendrier" {
+                assert!(!shown(&browser, ".calendar-grid").await, "{name} {path}");
+                assert!(shown(&browser, ".calendar-days").await, "{name} {path}");
+                let days = browser.texts(".calendar-day h3").await.unwrap();
+                assert_eq!(days.len(), 7, "{name} {path} : {days:?}");
+                let text = browser.body_text().await.unwrap();
+                assert!(
+                    !text.contains("— libre"),
+                    "{name} {path} : une case « libre » par heure"
+                );
+            }
+            // The directory's results: one card per person, no table to scroll.
+            if *page == "annuaire" {
+                let layout = browser
+                    .js(
+                        "const r = document.querySelector('.directory-table tbody tr'); \
+                         return r ? getComputedStyle(r).display : 'aucun';",
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(layout, serde_json::json!("block"), "{name} {path}");
+            }
             // The directory's search form: folded behind « Filtres », unfolded by keyboard.
             if *page == "annuaire" {
                 assert!(!shown(&browser, "form.search-form").await, "{name} {path}");
@@ -397,4 +427,22 @@ async fn a_teacher_writes_an_article_and_books_a_resource_with_the_keyboard_alon
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     browser.quit().await;
+}
+
+/// What the phone layout needs works without `:has()` (older browsers): the
+/// menu, the folds and the calendar's list use sibling selectors; `:has()` is
+/// left only to cosmetic rules.
+#[test]
+fn the_phone_layout_does_not_rely_on_has() {
+    let css =
+        std::fs::read_to_string(preau_tests::repo_root().join("themes/default/static/style.css"))
+            .unwrap();
+    for line in css.lines().filter(|l| l.contains(":has(")) {
+        for essential in ["menu", "site-nav", "fold", "calendar", "stack-on-phone"] {
+            assert!(
+                !line.contains(essential),
+                "règle essentielle avec :has() : {line}"
+            );
+        }
+    }
 }

@@ -66,12 +66,6 @@ pub async fn confirm_detach(
         button: "Détacher",
         action_url: format!("{person_url}/rattachements/{other}/supprimer"),
         cancel_url: person_url.clone(),
-        breadcrumb: vec![
-            ("Administration".into(), "/admin/".into()),
-            (t.establishment.name.clone(), String::new()),
-            ("Annuaire".into(), format!("/admin/e/{uai}/annuaire")),
-            (user.display_name(), person_url),
-        ],
     };
     Ok(crate::web::confirm::page(
         &app,

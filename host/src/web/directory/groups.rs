@@ -2,6 +2,7 @@
 
 use super::membership::{Editor, apply_membership, membership_page};
 use super::*;
+use crate::group_deletion;
 
 // ---------------------------------------------------------------- groups
 
@@ -11,6 +12,7 @@ fn groups_page(
     errors: serde_json::Map<String, Value>,
     values: Value,
     status: StatusCode,
+    deleted: bool,
 ) -> anyhow::Result<Response> {
     let uai = &t.establishment.uai;
     let groups = group_rows(
@@ -33,6 +35,7 @@ fn groups_page(
             "back_url": format!("/admin/e/{uai}/annuaire"),
             "errors": errors,
             "values": values,
+            "deleted": deleted,
         }),
     ))
 }
@@ -41,13 +44,16 @@ fn groups_page(
 pub async fn groups(
     State(app): State<Arc<App>>,
     EstablishmentAdmin(t): EstablishmentAdmin,
+    uri: Uri,
 ) -> WebResult {
+    let deleted = !query_value(&uri, "supprime").is_empty();
     Ok(groups_page(
         &app,
         &t,
         serde_json::Map::new(),
         json!({ "kind": "libre" }),
         StatusCode::OK,
+        deleted,
     )?)
 }
 
@@ -93,6 +99,7 @@ pub async fn create_group(
             errors,
             values,
             StatusCode::UNPROCESSABLE_ENTITY,
+            false,
         )?);
     }
     let group = Group {
@@ -190,4 +197,98 @@ pub(super) fn group_rows(app: &App, groups: &[Group], base: &str) -> Vec<Value> 
             view
         })
         .collect()
+}
+
+// ---------------------------------------------------------------- deletion
+
+/// The sentences of what deleting a group takes away.
+fn group_losses(app: &App, group: &Group, footprint: &group_deletion::Footprint) -> Vec<String> {
+    let mut losses = vec![format!(
+        "Le groupe « {} » disparaît de l'établissement{}.",
+        group.name,
+        match footprint.members.len() {
+            0 => " (il n'a aucun membre)".to_string(),
+            1 => " ; son membre n'en fait plus partie".to_string(),
+            n => format!(" ; ses {n} membres n'en font plus partie"),
+        }
+    )];
+    if !footprint.managers.is_empty() {
+        losses.push(format!(
+            "Ses gestionnaires ({}) ne le retrouvent plus dans « Mes groupes ».",
+            footprint.managers.join(", ")
+        ));
+    }
+    if !footprint.plugins.is_empty() {
+        let plugins: Vec<String> = footprint
+            .plugins
+            .iter()
+            .map(|id| {
+                app.runtime
+                    .plugins()
+                    .iter()
+                    .find(|p| &p.manifest.id == id)
+                    .map_or_else(|| id.clone(), |p| p.manifest.name.clone())
+            })
+            .collect();
+        losses.push(format!(
+            "Les droits donnés au groupe sont effacés ({}) : ses membres perdent les rôles qu'ils tenaient de lui.",
+            plugins.join(", ")
+        ));
+    }
+    if !footprint.rubriques.is_empty() {
+        losses.push(format!(
+            "Les rubriques qui le nomment ({}) ne l'admettent plus.",
+            footprint.rubriques.join(", ")
+        ));
+    }
+    if !footprint.services.is_empty() {
+        losses.push(format!(
+            "Les services du catalogue ouverts au groupe ({}) ne lui sont plus ouverts.",
+            footprint.services.join(", ")
+        ));
+    }
+    losses
+}
+
+/// GET /admin/e/{uai}/groupes/{id}/supprimer — the confirmation: members,
+/// gestionnaires, rights and accesses that name the group.
+pub async fn confirm_delete_group(
+    State(app): State<Arc<App>>,
+    EstablishmentAdmin(t): EstablishmentAdmin,
+    Path((uai, id)): Path<(String, String)>,
+) -> WebResult {
+    let group = group_or_404(&app, &t, &id)?;
+    let footprint = group_deletion::footprint(&app.directory, &group)?;
+    let group_url = format!("/admin/e/{uai}/groupes/{id}");
+    let deletion = crate::web::confirm::Deletion {
+        title: format!("Supprimer le groupe « {} » ?", group.name),
+        losses: group_losses(&app, &group, &footprint),
+        button: "Supprimer le groupe",
+        action_url: format!("{group_url}/supprimer"),
+        cancel_url: group_url,
+    };
+    Ok(crate::web::confirm::page(
+        &app,
+        &t.visitor,
+        Some(&t.establishment),
+        deletion,
+    ))
+}
+
+/// POST /admin/e/{uai}/groupes/{id}/supprimer — delete the group and every mention of it.
+pub async fn delete_group(
+    State(app): State<Arc<App>>,
+    EstablishmentAdmin(t): EstablishmentAdmin,
+    Path((uai, id)): Path<(String, String)>,
+    CheckedForm(_): CheckedForm,
+) -> WebResult {
+    let group = group_or_404(&app, &t, &id)?;
+    let footprint = group_deletion::delete(&app.directory, &group)?;
+    app.directory.audit_in(
+        &t.user,
+        &uai,
+        "suppression d'un groupe",
+        &format!("{} ({} membre(s))", group.name, footprint.members.len()),
+    )?;
+    Ok(Redirect::to(&format!("/admin/e/{uai}/groupes?supprime=1")).into_response())
 }

@@ -179,11 +179,27 @@ fn create_page(
             "errors": errors,
             "homonyms": homonyms,
             "establishments": administered(app, t),
-            "fonctions": nomenclatures::fonctions().iter().map(|(code, label)| json!({ "value": label, "label": format!("{code} — {label}") })).collect::<Vec<_>>(),
-            "disciplines": nomenclatures::disciplines().iter().map(|(code, label)| json!({ "value": format!("{code} - {label}") })).collect::<Vec<_>>(),
+            "fonctions": fonction_options(),
+            "disciplines": discipline_options(),
             "password_rules": password_policy::describe(),
         }),
     )
+}
+
+/// The national fonctions, offered by both person forms (a local label stays possible).
+fn fonction_options() -> Vec<Value> {
+    let options = nomenclatures::fonctions().into_iter();
+    options
+        .map(|(code, label)| json!({ "value": label, "label": format!("{code} — {label}") }))
+        .collect()
+}
+
+/// The BCN's disciplines de poste, offered by both person forms.
+fn discipline_options() -> Vec<Value> {
+    let options = nomenclatures::disciplines().into_iter();
+    options
+        .map(|(code, label)| json!({ "value": format!("{code} - {label}") }))
+        .collect()
 }
 
 /// The establishments the caller administers (the creation form's choice), this one first.
@@ -470,14 +486,16 @@ pub(super) fn user_page(
                 "state": state_label(user),
                 "created_at": user.created_at, "last_login": user.last_login,
                 "groups": here.map(|m| m.groups.clone()).unwrap_or_default(),
-                "functions": here.map(|m| m.functions.join("\n")).unwrap_or_default(),
-                "disciplines": here.map(|m| m.disciplines.join("\n")).unwrap_or_default(),
+                "functions": here.map(|m| m.functions.clone()).unwrap_or_default(),
+                "disciplines": here.map(|m| m.disciplines.clone()).unwrap_or_default(),
                 "profile": here.map(|m| m.profile.clone()).unwrap_or_default(),
             },
             "memberships": memberships,
             "children": children,
             "groups": groups_view(&groups),
             "profiles": profiles_view(),
+            "fonctions": fonction_options(),
+            "disciplines": discipline_options(),
             "establishments": establishments.iter().map(|e| json!({ "uai": e.uai, "name": e.name })).collect::<Vec<_>>(),
             "can_attach_elsewhere": t.user.region_admin,
             "new_password": new_password.map(|s| json!({ "password": s.password, "initial": s.initial })),

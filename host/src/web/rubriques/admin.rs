@@ -374,12 +374,6 @@ pub async fn admin_confirm_delete(
         button: "Supprimer la rubrique",
         action_url: format!("{edit_url}/supprimer"),
         cancel_url: edit_url.clone(),
-        breadcrumb: vec![
-            ("Administration".into(), "/admin/".into()),
-            (t.establishment.name.clone(), String::new()),
-            ("Rubriques".into(), format!("/admin/e/{uai}/rubriques")),
-            (rubrique.title.clone(), edit_url),
-        ],
     };
     Ok(crate::web::confirm::page(
         &app,
