@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use preau_host::directory::search::{self, Query};
 use preau_host::directory::{Membership, User, record, valid_uai};
 use preau_host::store::{
-    Op, SLED_BULK_LOAD_CACHE_CAPACITY, SLED_CACHE_CAPACITY, SledStore, Space, Store,
+    BulkLoad, Op, SLED_BULK_LOAD_CACHE_CAPACITY, SLED_CACHE_CAPACITY, SledStore, Space, Store,
 };
 use preau_tests::repo_root;
 
@@ -317,23 +317,53 @@ struct Loaded {
     elapsed: Duration,
 }
 
-/// Generates and writes everyone, in batches of 10 000 users (one batch of
-/// user records and one of their index entries). A second thread generates
-/// while the first writes.
-fn load(store: &SledStore, region: &Region, count: usize, rng: &mut Rng) -> Loaded {
+/// How the people are written (`PREAU_DIRECTORY_LOAD`).
+#[derive(Clone, Copy, PartialEq)]
+enum LoadMode {
+    /// Through a [`BulkLoad`]: sorted in runs, written in key order at the end.
+    Sorted,
+    /// `batch` per 10 000 users, as they come (each batch sorted).
+    Batches,
+}
+
+/// Generates and writes everyone: 10 000 users at a time (their records and
+/// their index entries), handed to a second thread that writes them.
+fn load(
+    store: &SledStore,
+    spill: &Path,
+    mode: LoadMode,
+    region: &Region,
+    count: usize,
+    rng: &mut Rng,
+) -> Loaded {
     let start = Instant::now();
     let (sender, receiver) = std::sync::mpsc::sync_channel::<(Vec<Op>, Vec<Op>)>(2);
     let mut people = Vec::with_capacity(count);
     let mut index_entries = 0;
     std::thread::scope(|s| {
-        s.spawn(move || {
-            for (users, index) in receiver {
-                store
-                    .batch(Space::Users, users)
-                    .expect("écriture des comptes");
-                store
-                    .batch(Space::DirectoryIndex, index)
-                    .expect("écriture de l'index");
+        s.spawn(move || match mode {
+            LoadMode::Sorted => {
+                let mut bulk = BulkLoad::new(store, spill).expect("dossier de tri");
+                for (users, index) in receiver {
+                    bulk.add(Space::Users, users).expect("tri des comptes");
+                    bulk.add(Space::DirectoryIndex, index)
+                        .expect("tri de l'index");
+                }
+                eprintln!(
+                    "  tri fini, {:.0} s ; écriture…",
+                    start.elapsed().as_secs_f64()
+                );
+                bulk.finish().expect("écriture en bloc");
+            }
+            LoadMode::Batches => {
+                for (users, index) in receiver {
+                    store
+                        .batch(Space::Users, users)
+                        .expect("écriture des comptes");
+                    store
+                        .batch(Space::DirectoryIndex, index)
+                        .expect("écriture de l'index");
+                }
             }
         });
         let mut n = 0;
@@ -349,7 +379,10 @@ fn load(store: &SledStore, region: &Region, count: usize, rng: &mut Rng) -> Load
                 users.push(Op::Put(user.id.clone().into_bytes(), record::encode(&user)));
             }
             index_entries += index.len();
-            sender.send((sorted(users), sorted(index))).unwrap();
+            if mode == LoadMode::Batches {
+                (users, index) = (sorted(users), sorted(index));
+            }
+            sender.send((users, index)).unwrap();
             if n.is_multiple_of(100_000) {
                 eprintln!("  {n} personnes, {:.0} s", start.elapsed().as_secs_f64());
             }
@@ -650,11 +683,41 @@ fn main() {
     let region = Region::new(&mut rng);
 
     eprintln!("chargement de {count} personnes…");
-    let loaded = load(&store, &region, count, &mut rng);
+    let mode = match std::env::var("PREAU_DIRECTORY_LOAD").as_deref() {
+        Ok("batches") => LoadMode::Batches,
+        _ => LoadMode::Sorted,
+    };
+    let loaded = load(
+        &store,
+        &data.path().join("tri"),
+        mode,
+        &region,
+        count,
+        &mut rng,
+    );
+    let (disk_written, _) = disk_use(&db_dir);
+    eprintln!(
+        "écrit en {:.0} s, {}",
+        loaded.elapsed.as_secs_f64(),
+        mib(disk_written)
+    );
+    drop(store);
+    let compaction = (std::env::var("PREAU_DIRECTORY_COMPACT").as_deref() == Ok("1"))
+        .then(|| SledStore::compact(&db_dir).expect("compactage"));
+    let load_total = loaded.elapsed + compaction.as_ref().map_or(Duration::ZERO, |c| c.elapsed);
+    if let Some(c) = &compaction {
+        eprintln!(
+            "compacté en {:.0} s : {} → {}",
+            c.elapsed.as_secs_f64(),
+            mib(c.bytes_before),
+            mib(c.bytes_after)
+        );
+    }
     let (disk_loaded, allocated_loaded) = disk_use(&db_dir);
     let rss_loaded = peak_rss();
     let busy = load_average();
-    eprintln!("chargé en {:.0} s", loaded.elapsed.as_secs_f64());
+    eprintln!("chargé en {:.0} s", load_total.as_secs_f64());
+    let store = SledStore::open(&db_dir).expect("base");
 
     let (queries, _, _) = all_queries(&region, &loaded.people);
     // Right after a bulk import, the importing process's sled is still settling:
@@ -712,12 +775,12 @@ fn main() {
          load ≤ 40 s — {} ({load:.0} s); single-word p99 ≤ 1 ms — {} ({p1}); two-word p99 ≤ 5 ms — {} ({p2}).",
         check(disk_loaded.max(disk_after) <= 1_000_000_000),
         check(rss_loaded <= 1_500_000_000),
-        check(loaded.elapsed <= Duration::from_secs(40)),
+        check(load_total <= Duration::from_secs(40)),
         check(all.p99 <= Duration::from_millis(1)),
         check(two.p99 <= Duration::from_millis(5)),
         disk = mib(disk_loaded.max(disk_after)),
         rss = mib(rss_loaded),
-        load = loaded.elapsed.as_secs_f64(),
+        load = load_total.as_secs_f64(),
         p1 = ms(all.p99),
         p2 = ms(two.p99),
     );
@@ -731,10 +794,9 @@ fn main() {
          **Load**: {users} user records (compact binary form) and {entries} index entries (each person: last-name and \
          first-name entries in each establishment and region-wide; index format 2: a last-name entry holds \
          the person's compact binary summary, a first-name entry only the first name's length when it \
-         has several words) written with `batch`, \
-         {per_batch} users per batch (one batch of records, one of index entries, each flushed), \
-         generation on a second thread: **{load:.0} s** ({rate:.0} people/s; the machine's 1-minute load average \
-         when it ended: {busy}).\n\n\
+         has several words), generated {per_batch} users at a time and handed to a second thread that \
+         {how}: {load:.0} s ({rate:.0} people/s), leaving {written} on disk{compaction}. \
+         In all **{total:.0} s** (the machine's 1-minute load average when it ended: {busy}).\n\n\
          **Queries**: page 1 of {per_page}, one thread. Single-word queries are 2–4 \
          letter prefixes of a random person's last or first name, typed as written, without accents, \
          in lowercase or in capitals (e.g. {examples}), half within that person's establishment, half \
@@ -748,14 +810,14 @@ fn main() {
          {why}\n\n\
          The rows above are measured as a server finds the database after a restart: a new process \
          opens it after the import, caches cold, no warm-up. The same {queries} single-word queries run \
-         once in the importing process, right after the bulk load (sled still settling its {entries} \
-         fresh entries), give median {im}, p95 {i95}, p99 {i99}, max {imax}; a second pass there: median {sm}, \
+         once in the importing process, right after the bulk load (the store closed and reopened \
+         to serve), give median {im}, p95 {i95}, p99 {i99}, max {imax}; a second pass there: median {sm}, \
          p95 {s95}, p99 {s99}, max {smax}. Two-word queries are slower because every other word may match any word of \
          the name, inner words of compound names included: a first-name block that holds no match has to be \
          stepped through one distinct name per seek, up to the budget of {budget} index entries per query.\n\n\
          **Disk** (sled folder): {disk_loaded} after loading ({alloc_loaded} allocated), {disk_after} after the queries \
          ({alloc_after} allocated). **Peak RSS** (VmHWM): {rss_loaded} in the importing process \
-         (the store opened for a bulk load: sled's page cache at {bulk_cache}); {rss_queries} \
+         during the load (the store opened for a bulk load: sled's page cache at {bulk_cache}); {rss_queries} \
          in the process that served the queries (opened to serve: page cache at {cache}; 4 bytes per person are kept there to draw them).\n\n",
         people = thousands(count),
         machine = preau_tests::machine(),
@@ -767,6 +829,32 @@ fn main() {
         per_batch = thousands(USERS_PER_BATCH),
         load = loaded.elapsed.as_secs_f64(),
         rate = count as f64 / loaded.elapsed.as_secs_f64(),
+        written = mib(disk_written),
+        how = match mode {
+            LoadMode::Sorted => format!(
+                "gives them to a `BulkLoad` (`store/bulk_load.rs`: runs of {} MiB sorted in memory and \
+                 spilled to files, merged at the end and written space by space in key order, \
+                 {} entries per `batch`)",
+                preau_host::store::bulk_load::RUN_BYTES >> 20,
+                thousands(preau_host::store::bulk_load::WRITE_BATCH)
+            ),
+            LoadMode::Batches =>
+                "writes them with `batch` as they come (one batch of records, one of \
+                index entries, each sorted and flushed)"
+                    .to_string(),
+        },
+        compaction = match &compaction {
+            Some(c) => format!(
+                "; then the folder rewritten in key order into a fresh one and swapped in \
+                 (`SledStore::compact`, {} entries): {:.0} s, {} → {}",
+                thousands(c.entries as usize),
+                c.elapsed.as_secs_f64(),
+                mib(c.bytes_before),
+                mib(c.bytes_after)
+            ),
+            None => String::new(),
+        },
+        total = load_total.as_secs_f64(),
         busy = busy,
         per_page = PER_PAGE,
         examples = examples.join(", "),
