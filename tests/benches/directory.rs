@@ -315,6 +315,8 @@ struct Loaded {
     people: Vec<Person>,
     index_entries: usize,
     elapsed: Duration,
+    /// When everything was generated and sorted, before the sorted write began.
+    sorted_at: Option<Duration>,
 }
 
 /// How the people are written (`PREAU_DIRECTORY_LOAD`).
@@ -340,8 +342,8 @@ fn load(
     let (sender, receiver) = std::sync::mpsc::sync_channel::<(Vec<Op>, Vec<Op>)>(2);
     let mut people = Vec::with_capacity(count);
     let mut index_entries = 0;
-    std::thread::scope(|s| {
-        s.spawn(move || match mode {
+    let sorted_at = std::thread::scope(|s| {
+        let writer = s.spawn(move || match mode {
             LoadMode::Sorted => {
                 let mut bulk = BulkLoad::new(store, spill).expect("dossier de tri");
                 for (users, index) in receiver {
@@ -364,6 +366,7 @@ fn load(
                         .batch(Space::DirectoryIndex, index)
                         .expect("écriture de l'index");
                 }
+                None
             }
         });
         let mut n = 0;
@@ -388,11 +391,13 @@ fn load(
             }
         }
         drop(sender);
+        writer.join().expect("écriture")
     });
     Loaded {
         people,
         index_entries,
         elapsed: start.elapsed(),
+        sorted_at,
     }
 }
 
@@ -635,33 +640,41 @@ fn serve(db_dir: &Path, count: usize) {
 const SEED: u64 = 0x5eed_9e37_79b9_7f4a;
 
 /// Why the footprint targets are not all met (issue 16), as far as measured.
-const WHY: &str = "What changed, and why the other targets are not met. **Peak RSS**: a sled batch runs under one \
-    epoch guard, so every node it copies on write is only deferred, and crossbeam frees 8 bags of 64 deferred \
-    items per collection, once per 128 pins: the load left gigabytes of garbage behind. The store now drains it \
-    after each batch (`sled_engine::collect_garbage`: 7.1 GB → 1.9 GB with the 1 GiB cache), and a bulk load \
-    opens the store with a 256 MiB page cache (`SledStore::open_for_bulk_load`; the peak follows the cache about \
-    one for one: 1.5 GB with 384 MiB, 1.2 GB with 256 MiB, in the same time), while a serving store keeps 1 GiB. \
-    **Disk**: user records are stored in a compact binary form (`directory/record.rs`, about 200 bytes here \
-    instead of 530 of JSON; JSON records are still read), so keys and values now come to about 480 MB for a million \
-    people (a 200-byte record, two 110-byte last-name entries, two 30-byte first-name entries), but sled 0.34.7 \
-    logs every insert as a fragment, rewrites a leaf (16 entries) every 10 fragments and cleans a segment only \
-    once half of it is dead (compile-time constants): after a bulk load in random order the folder holds more than \
-    four times its live data. Its `compression` feature (zstd's C library, persisted per folder) was tried on \
-    this round's code: 1141 MiB on disk, but a 267 s load, single-word p99 4.93 ms and two-word p99 51.57 ms: \
-    not enabled. **Load time**: about 5 million sled inserts (a record and four index entries per person), \
-    applied one by one; sled serialises batches behind one write lock, so a second writer cannot help (and \
-    the time varies with what else the machine runs: see the load average above; 107 s to 189 s over this \
-    round's runs). **Two-word queries** still step through one distinct name per seek (any word of a \
-    compound name may match the other word, so a block cannot be entered at that word); meeting 5 ms needs a key \
-    for the inner words of compound names (or an index of both words), a format 3 of the index not done here.";
+const WHY: &str = "What changed, and why the targets missed are missed. **Disk**: sled 0.34.7 logs every \
+    insert as a fragment, rewrites a leaf (at most 16 entries) every 10 fragments and cleans a log segment only \
+    once half of it is dead (compile-time constants). Written as the people came (each batch of 10 000 sorted, \
+    but spread over the whole key space), a million people left 2126 MiB for about 480 MB of keys and values (a \
+    200-byte record, two 110-byte last-name entries, two 30-byte first-name entries). Written in key order, each \
+    leaf is filled once and left behind: the load now goes through `store::BulkLoad` (puts sorted in runs spilled \
+    to files, merged at the end, each space written in key order), and the folder holds about half as much (see \
+    **Load** and **Disk**), still a little over 1 GB: sled splits a full leaf (17 entries) in the middle, so \
+    leaves written in key order keep 9 entries. Left to do: smaller index entries (the region-wide last-name \
+    entry repeats the establishment's summary; a binary index format 3, migrated at open by \
+    `directory/reindex.rs`). For a store already written in random order, `SledStore::compact` \
+    (`store/sled_engine/compaction.rs`) rewrites a closed folder in key order into a fresh one and swaps it in \
+    without ever leaving a partial store (`PREAU_DIRECTORY_COMPACT=1` runs it after the load here; not measured \
+    at a million people this round). sled's `compression` feature (zstd, persisted per folder) was tried \
+    earlier: 1141 MiB on disk, but a 267 s load, single-word p99 4.93 ms and two-word p99 51.57 ms: not \
+    enabled. **Peak RSS**: a sled batch runs under one epoch guard, so every node it copies on write is only \
+    deferred; the store drains that garbage after each batch (`sled_engine::collect_garbage`), a bulk load \
+    opens the store with a 256 MiB page cache (`SledStore::open_for_bulk_load`), and the sort holds at most \
+    one 128 MiB run in memory. **Load time**: about 5 million sled inserts (a record and four index entries \
+    per person), applied one by one behind sled's one write lock, so a second writer cannot help; this \
+    2-core machine is shared with other builds, and the time follows its load (see the load average above: \
+    107 s at 2.8 with the old way of writing; the old way is still there, `PREAU_DIRECTORY_LOAD=batches`). \
+    Fewer inserts per person (the region-wide entries) would need the index format 3 as well. **Latency**: \
+    the p99s follow the machine's other work too (compare the empty list's p99 above, 21 entries read). \
+    **Two-word queries** still step through one distinct name per seek (any word of a compound name may \
+    match the other word, so a block cannot be entered at that word); meeting 5 ms needs a key for the inner \
+    words of compound names (or an index of both words), in the index format 3, not done here.";
 
-/// The same bench before this round (commit cb96a3d: index format 2, JSON user records, 1 GiB
-/// cache for the load), for comparison.
-const BEFORE: &str = "Before (commit cb96a3d: index format 2, JSON user records, no garbage drain, 1 GiB page \
-    cache during the load; same command, same machine): disk 2425 MiB after loading (2442 MiB after the \
-    queries), peak RSS 7109 MiB during the load, load 108 s; single word p50 0.16 ms, p95 0.43 ms, p99 0.60 ms; \
-    two words p50 0.26 ms, p95 6.44 ms, p99 22.05 ms. Index format 1 (commit 0d78530): disk 3614 MiB, peak RSS \
-    4879 MiB, load 109 s, two-word p99 25.15 ms.";
+/// The same bench at the start of this round, for comparison.
+const BEFORE: &str = "Before (commit 0720c74: each batch of 10 000 people written with `batch` as it came; same \
+    command, same machine, load average 2.83): disk 2126 MiB after loading (2157 MiB after the queries), peak \
+    RSS 1320 MiB during the load, load 107 s; single word p50 0.10 ms, p95 0.29 ms, p99 0.48 ms; two words p50 \
+    0.22 ms, p95 4.71 ms, p99 15.19 ms. Commit cb96a3d (JSON user records, no garbage drain, 1 GiB page cache \
+    during the load): disk 2425 MiB, peak RSS 7109 MiB, load 108 s, two-word p99 22.05 ms. Index format 1 \
+    (commit 0d78530): disk 3614 MiB, peak RSS 4879 MiB, load 109 s, two-word p99 25.15 ms.";
 
 fn main() {
     // `cargo bench` passes --bench; anything else (like `cargo test --benches`) only checks it builds.
@@ -795,7 +808,7 @@ fn main() {
          first-name entries in each establishment and region-wide; index format 2: a last-name entry holds \
          the person's compact binary summary, a first-name entry only the first name's length when it \
          has several words), generated {per_batch} users at a time and handed to a second thread that \
-         {how}: {load:.0} s ({rate:.0} people/s), leaving {written} on disk{compaction}. \
+         {how}: {load:.0} s{sorted} ({rate:.0} people/s), leaving {written} on disk{compaction}. \
          In all **{total:.0} s** (the machine's 1-minute load average when it ended: {busy}).\n\n\
          **Queries**: page 1 of {per_page}, one thread. Single-word queries are 2–4 \
          letter prefixes of a random person's last or first name, typed as written, without accents, \
@@ -842,6 +855,13 @@ fn main() {
                 "writes them with `batch` as they come (one batch of records, one of \
                 index entries, each sorted and flushed)"
                     .to_string(),
+        },
+        sorted = match loaded.sorted_at {
+            Some(at) => format!(
+                " (generated and sorted after {:.0} s, then written)",
+                at.as_secs_f64()
+            ),
+            None => String::new(),
         },
         compaction = match &compaction {
             Some(c) => format!(
