@@ -351,11 +351,10 @@ fn load(
                     bulk.add(Space::DirectoryIndex, index)
                         .expect("tri de l'index");
                 }
-                eprintln!(
-                    "  tri fini, {:.0} s ; écriture…",
-                    start.elapsed().as_secs_f64()
-                );
+                let sorted_at = start.elapsed();
+                eprintln!("  tri fini, {:.0} s ; écriture…", sorted_at.as_secs_f64());
                 bulk.finish().expect("écriture en bloc");
+                Some(sorted_at)
             }
             LoadMode::Batches => {
                 for (users, index) in receiver {

