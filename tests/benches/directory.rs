@@ -639,33 +639,39 @@ fn serve(db_dir: &Path, count: usize) {
 const SEED: u64 = 0x5eed_9e37_79b9_7f4a;
 
 /// Why the footprint targets are not all met (issue 16), as far as measured.
-const WHY: &str = "What changed, and why the targets missed are missed. **Disk**: sled 0.34.7 logs every \
-    insert as a fragment, rewrites a leaf (at most 16 entries) every 10 fragments and cleans a log segment only \
-    once half of it is dead (compile-time constants). Written as the people came (each batch of 10 000 sorted, \
-    but spread over the whole key space), a million people left 2126 MiB for about 480 MB of keys and values (a \
+const WHY: &str = "What changed, and why the targets missed are missed. **Disk**: sled 0.34.7 logs every insert \
+    as a fragment, rewrites a leaf (at most 16 entries) every 10 fragments and cleans a log segment only once \
+    half of it is dead (compile-time constants). Written as the people came (each batch of 10 000 sorted, but \
+    spread over the whole key space), a million people left 2126 MiB for about 480 MB of keys and values (a \
     200-byte record, two 110-byte last-name entries, two 30-byte first-name entries). Written in key order, each \
-    leaf is filled once and left behind: the load now goes through `store::BulkLoad` (puts sorted in runs spilled \
-    to files, merged at the end, each space written in key order), and the folder holds about half as much (see \
-    **Load** and **Disk**), still a little over 1 GB: sled splits a full leaf (17 entries) in the middle, so \
-    leaves written in key order keep 9 entries. Left to do: smaller index entries (the region-wide last-name \
-    entry repeats the establishment's summary; a binary index format 3, migrated at open by \
+    leaf is filled once and left behind: the load now goes through `store::BulkLoad` (puts sorted in runs \
+    spilled to files, merged at the end, each space written in key order), and the folder holds about half as \
+    much (see **Load** and **Disk**), still a little over 1 GB: sled splits a full leaf (17 entries) in the \
+    middle, so leaves written in key order keep 9 entries. Left to do: smaller index entries (the region-wide \
+    last-name entry repeats the establishment's summary; a binary index format 3, migrated at open by \
     `directory/reindex.rs`). For a store already written in random order, `SledStore::compact` \
     (`store/sled_engine/compaction.rs`) rewrites a closed folder in key order into a fresh one and swaps it in \
     without ever leaving a partial store (`PREAU_DIRECTORY_COMPACT=1` runs it after the load here; not measured \
     at a million people this round). sled's `compression` feature (zstd, persisted per folder) was tried \
-    earlier: 1141 MiB on disk, but a 267 s load, single-word p99 4.93 ms and two-word p99 51.57 ms: not \
-    enabled. **Peak RSS**: a sled batch runs under one epoch guard, so every node it copies on write is only \
-    deferred; the store drains that garbage after each batch (`sled_engine::collect_garbage`), a bulk load \
-    opens the store with a 256 MiB page cache (`SledStore::open_for_bulk_load`), and the sort holds at most \
-    one 128 MiB run in memory. **Load time**: about 5 million sled inserts (a record and four index entries \
-    per person), applied one by one behind sled's one write lock, so a second writer cannot help; this \
-    2-core machine is shared with other builds, and the time follows its load (see the load average above: \
-    107 s at 2.8 with the old way of writing; the old way is still there, `PREAU_DIRECTORY_LOAD=batches`). \
-    Fewer inserts per person (the region-wide entries) would need the index format 3 as well. **Latency**: \
-    the p99s follow the machine's other work too (compare the empty list's p99 above, 21 entries read). \
-    **Two-word queries** still step through one distinct name per seek (any word of a compound name may \
-    match the other word, so a block cannot be entered at that word); meeting 5 ms needs a key for the inner \
-    words of compound names (or an index of both words), in the index format 3, not done here.";
+    earlier: 1141 MiB on disk, but a 267 s load, single-word p99 4.93 ms and two-word p99 51.57 ms: not enabled. \
+    **Peak RSS**: a sled batch runs under one epoch guard, so every node it copies on write is only deferred; \
+    the store drains that garbage after each batch (`sled_engine::collect_garbage`), a bulk load opens the store \
+    with a 256 MiB page cache (`SledStore::open_for_bulk_load`), and the sort holds at most one 128 MiB run in \
+    memory. **Load time**: about 5 million sled inserts (a record and four index entries per person), applied \
+    one by one behind sled's one write lock, so a second writer cannot help; this 2-core machine is shared with \
+    other builds, and the time follows its load (see the load average above: 107 s at 2.8 with the old way of \
+    writing; the old way is still there, `PREAU_DIRECTORY_LOAD=batches`: 207 s against 158 s through `BulkLoad` \
+    on the same busy machine). Fewer inserts per person (the region-wide entries) would need the index format 3 \
+    as well. **Latency**: with the store written in key order, the single-word p99 rose (medians and p95 about \
+    the same): 4.54 ms and 4.42 ms in this round's two runs through `BulkLoad`, against 1.73 ms for this round's \
+    code with `PREAU_DIRECTORY_LOAD=batches` on the same busy machine (load average about 8: disk 2099 MiB, peak \
+    RSS 1323 MiB, load 207 s, two-word p99 29.40 ms) and 0.48 ms at the start of the round on a quieter one. Not \
+    explained yet (perhaps because leaves written in key order hold 9 entries, fewer than random inserts leave, \
+    so a cold query reads more of them; unmeasured): the single-word target is met by neither way of loading on \
+    this busy machine, and was met before on a quiet one. **Two-word queries** still step through one distinct \
+    name per seek (any word of a compound name may match the other word, so a block cannot be entered at that \
+    word); meeting 5 ms needs a key for the inner words of compound names (or an index of both words), in the \
+    index format 3, not done here.";
 
 /// The same bench at the start of this round, for comparison.
 const BEFORE: &str = "Before (commit 0720c74: each batch of 10 000 people written with `batch` as it came; same \
