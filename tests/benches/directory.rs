@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use preau_host::directory::search::{self, Query};
 use preau_host::directory::{Membership, User, record, valid_uai};
 use preau_host::store::{
-    Op, SLED_BULK_LOAD_CACHE_CAPACITY, SLED_CACHE_CAPACITY, SledStore, Space, Store,
+    BulkLoad, Op, SLED_BULK_LOAD_CACHE_CAPACITY, SLED_CACHE_CAPACITY, SledStore, Space, Store,
 };
 use preau_tests::repo_root;
 
@@ -315,25 +315,57 @@ struct Loaded {
     people: Vec<Person>,
     index_entries: usize,
     elapsed: Duration,
+    /// When everything was generated and sorted, before the sorted write began.
+    sorted_at: Option<Duration>,
 }
 
-/// Generates and writes everyone, in batches of 10 000 users (one batch of
-/// user records and one of their index entries). A second thread generates
-/// while the first writes.
-fn load(store: &SledStore, region: &Region, count: usize, rng: &mut Rng) -> Loaded {
+/// How the people are written (`PREAU_DIRECTORY_LOAD`).
+#[derive(Clone, Copy, PartialEq)]
+enum LoadMode {
+    /// Through a [`BulkLoad`]: sorted in runs, written in key order at the end.
+    Sorted,
+    /// `batch` per 10 000 users, as they come (each batch sorted).
+    Batches,
+}
+
+/// Generates and writes everyone: 10 000 users at a time (their records and
+/// their index entries), handed to a second thread that writes them.
+fn load(
+    store: &SledStore,
+    spill: &Path,
+    mode: LoadMode,
+    region: &Region,
+    count: usize,
+    rng: &mut Rng,
+) -> Loaded {
     let start = Instant::now();
     let (sender, receiver) = std::sync::mpsc::sync_channel::<(Vec<Op>, Vec<Op>)>(2);
     let mut people = Vec::with_capacity(count);
     let mut index_entries = 0;
-    std::thread::scope(|s| {
-        s.spawn(move || {
-            for (users, index) in receiver {
-                store
-                    .batch(Space::Users, users)
-                    .expect("écriture des comptes");
-                store
-                    .batch(Space::DirectoryIndex, index)
-                    .expect("écriture de l'index");
+    let sorted_at = std::thread::scope(|s| {
+        let writer = s.spawn(move || match mode {
+            LoadMode::Sorted => {
+                let mut bulk = BulkLoad::new(store, spill).expect("dossier de tri");
+                for (users, index) in receiver {
+                    bulk.add(Space::Users, users).expect("tri des comptes");
+                    bulk.add(Space::DirectoryIndex, index)
+                        .expect("tri de l'index");
+                }
+                let sorted_at = start.elapsed();
+                eprintln!("  tri fini, {:.0} s ; écriture…", sorted_at.as_secs_f64());
+                bulk.finish().expect("écriture en bloc");
+                Some(sorted_at)
+            }
+            LoadMode::Batches => {
+                for (users, index) in receiver {
+                    store
+                        .batch(Space::Users, users)
+                        .expect("écriture des comptes");
+                    store
+                        .batch(Space::DirectoryIndex, index)
+                        .expect("écriture de l'index");
+                }
+                None
             }
         });
         let mut n = 0;
@@ -349,17 +381,22 @@ fn load(store: &SledStore, region: &Region, count: usize, rng: &mut Rng) -> Load
                 users.push(Op::Put(user.id.clone().into_bytes(), record::encode(&user)));
             }
             index_entries += index.len();
-            sender.send((sorted(users), sorted(index))).unwrap();
+            if mode == LoadMode::Batches {
+                (users, index) = (sorted(users), sorted(index));
+            }
+            sender.send((users, index)).unwrap();
             if n.is_multiple_of(100_000) {
                 eprintln!("  {n} personnes, {:.0} s", start.elapsed().as_secs_f64());
             }
         }
         drop(sender);
+        writer.join().expect("écriture")
     });
     Loaded {
         people,
         index_entries,
         elapsed: start.elapsed(),
+        sorted_at,
     }
 }
 
@@ -602,33 +639,47 @@ fn serve(db_dir: &Path, count: usize) {
 const SEED: u64 = 0x5eed_9e37_79b9_7f4a;
 
 /// Why the footprint targets are not all met (issue 16), as far as measured.
-const WHY: &str = "What changed, and why the other targets are not met. **Peak RSS**: a sled batch runs under one \
-    epoch guard, so every node it copies on write is only deferred, and crossbeam frees 8 bags of 64 deferred \
-    items per collection, once per 128 pins: the load left gigabytes of garbage behind. The store now drains it \
-    after each batch (`sled_engine::collect_garbage`: 7.1 GB → 1.9 GB with the 1 GiB cache), and a bulk load \
-    opens the store with a 256 MiB page cache (`SledStore::open_for_bulk_load`; the peak follows the cache about \
-    one for one: 1.5 GB with 384 MiB, 1.2 GB with 256 MiB, in the same time), while a serving store keeps 1 GiB. \
-    **Disk**: user records are stored in a compact binary form (`directory/record.rs`, about 200 bytes here \
-    instead of 530 of JSON; JSON records are still read), so keys and values now come to about 480 MB for a million \
-    people (a 200-byte record, two 110-byte last-name entries, two 30-byte first-name entries), but sled 0.34.7 \
-    logs every insert as a fragment, rewrites a leaf (16 entries) every 10 fragments and cleans a segment only \
-    once half of it is dead (compile-time constants): after a bulk load in random order the folder holds more than \
-    four times its live data. Its `compression` feature (zstd's C library, persisted per folder) was tried on \
-    this round's code: 1141 MiB on disk, but a 267 s load, single-word p99 4.93 ms and two-word p99 51.57 ms: \
-    not enabled. **Load time**: about 5 million sled inserts (a record and four index entries per person), \
-    applied one by one; sled serialises batches behind one write lock, so a second writer cannot help (and \
-    the time varies with what else the machine runs: see the load average above; 107 s to 189 s over this \
-    round's runs). **Two-word queries** still step through one distinct name per seek (any word of a \
-    compound name may match the other word, so a block cannot be entered at that word); meeting 5 ms needs a key \
-    for the inner words of compound names (or an index of both words), a format 3 of the index not done here.";
+const WHY: &str = "What changed, and why the targets missed are missed. **Disk**: sled 0.34.7 logs every insert \
+    as a fragment, rewrites a leaf (at most 16 entries) every 10 fragments and cleans a log segment only once \
+    half of it is dead (compile-time constants). Written as the people came (each batch of 10 000 sorted, but \
+    spread over the whole key space), a million people left 2126 MiB for about 480 MB of keys and values (a \
+    200-byte record, two 110-byte last-name entries, two 30-byte first-name entries). Written in key order, each \
+    leaf is filled once and left behind: the load now goes through `store::BulkLoad` (puts sorted in runs \
+    spilled to files, merged at the end, each space written in key order), and the folder holds about half as \
+    much (see **Load** and **Disk**), still a little over 1 GB: sled splits a full leaf (17 entries) in the \
+    middle, so leaves written in key order keep 9 entries. Left to do: smaller index entries (the region-wide \
+    last-name entry repeats the establishment's summary; a binary index format 3, migrated at open by \
+    `directory/reindex.rs`). For a store already written in random order, `SledStore::compact` \
+    (`store/sled_engine/compaction.rs`) rewrites a closed folder in key order into a fresh one and swaps it in \
+    without ever leaving a partial store (`PREAU_DIRECTORY_COMPACT=1` runs it after the load here; not measured \
+    at a million people this round). sled's `compression` feature (zstd, persisted per folder) was tried \
+    earlier: 1141 MiB on disk, but a 267 s load, single-word p99 4.93 ms and two-word p99 51.57 ms: not enabled. \
+    **Peak RSS**: a sled batch runs under one epoch guard, so every node it copies on write is only deferred; \
+    the store drains that garbage after each batch (`sled_engine::collect_garbage`), a bulk load opens the store \
+    with a 256 MiB page cache (`SledStore::open_for_bulk_load`), and the sort holds at most one 128 MiB run in \
+    memory. **Load time**: about 5 million sled inserts (a record and four index entries per person), applied \
+    one by one behind sled's one write lock, so a second writer cannot help; this 2-core machine is shared with \
+    other builds, and the time follows its load (see the load average above: 107 s at 2.8 with the old way of \
+    writing; the old way is still there, `PREAU_DIRECTORY_LOAD=batches`: 207 s against 158 s through `BulkLoad` \
+    on the same busy machine). Fewer inserts per person (the region-wide entries) would need the index format 3 \
+    as well. **Latency**: with the store written in key order, the single-word p99 rose (medians and p95 about \
+    the same): 4.54 ms and 4.42 ms in this round's two runs through `BulkLoad`, against 1.73 ms for this round's \
+    code with `PREAU_DIRECTORY_LOAD=batches` on the same busy machine (load average about 8: disk 2099 MiB, peak \
+    RSS 1323 MiB, load 207 s, two-word p99 29.40 ms) and 0.48 ms at the start of the round on a quieter one. Not \
+    explained yet (perhaps because leaves written in key order hold 9 entries, fewer than random inserts leave, \
+    so a cold query reads more of them; unmeasured): the single-word target is met by neither way of loading on \
+    this busy machine, and was met before on a quiet one. **Two-word queries** still step through one distinct \
+    name per seek (any word of a compound name may match the other word, so a block cannot be entered at that \
+    word); meeting 5 ms needs a key for the inner words of compound names (or an index of both words), in the \
+    index format 3, not done here.";
 
-/// The same bench before this round (commit cb96a3d: index format 2, JSON user records, 1 GiB
-/// cache for the load), for comparison.
-const BEFORE: &str = "Before (commit cb96a3d: index format 2, JSON user records, no garbage drain, 1 GiB page \
-    cache during the load; same command, same machine): disk 2425 MiB after loading (2442 MiB after the \
-    queries), peak RSS 7109 MiB during the load, load 108 s; single word p50 0.16 ms, p95 0.43 ms, p99 0.60 ms; \
-    two words p50 0.26 ms, p95 6.44 ms, p99 22.05 ms. Index format 1 (commit 0d78530): disk 3614 MiB, peak RSS \
-    4879 MiB, load 109 s, two-word p99 25.15 ms.";
+/// The same bench at the start of this round, for comparison.
+const BEFORE: &str = "Before (commit 0720c74: each batch of 10 000 people written with `batch` as it came; same \
+    command, same machine, load average 2.83): disk 2126 MiB after loading (2157 MiB after the queries), peak \
+    RSS 1320 MiB during the load, load 107 s; single word p50 0.10 ms, p95 0.29 ms, p99 0.48 ms; two words p50 \
+    0.22 ms, p95 4.71 ms, p99 15.19 ms. Commit cb96a3d (JSON user records, no garbage drain, 1 GiB page cache \
+    during the load): disk 2425 MiB, peak RSS 7109 MiB, load 108 s, two-word p99 22.05 ms. Index format 1 \
+    (commit 0d78530): disk 3614 MiB, peak RSS 4879 MiB, load 109 s, two-word p99 25.15 ms.";
 
 fn main() {
     // `cargo bench` passes --bench; anything else (like `cargo test --benches`) only checks it builds.
@@ -650,11 +701,41 @@ fn main() {
     let region = Region::new(&mut rng);
 
     eprintln!("chargement de {count} personnes…");
-    let loaded = load(&store, &region, count, &mut rng);
+    let mode = match std::env::var("PREAU_DIRECTORY_LOAD").as_deref() {
+        Ok("batches") => LoadMode::Batches,
+        _ => LoadMode::Sorted,
+    };
+    let loaded = load(
+        &store,
+        &data.path().join("tri"),
+        mode,
+        &region,
+        count,
+        &mut rng,
+    );
+    let (disk_written, _) = disk_use(&db_dir);
+    eprintln!(
+        "écrit en {:.0} s, {}",
+        loaded.elapsed.as_secs_f64(),
+        mib(disk_written)
+    );
+    drop(store);
+    let compaction = (std::env::var("PREAU_DIRECTORY_COMPACT").as_deref() == Ok("1"))
+        .then(|| SledStore::compact(&db_dir).expect("compactage"));
+    let load_total = loaded.elapsed + compaction.as_ref().map_or(Duration::ZERO, |c| c.elapsed);
+    if let Some(c) = &compaction {
+        eprintln!(
+            "compacté en {:.0} s : {} → {}",
+            c.elapsed.as_secs_f64(),
+            mib(c.bytes_before),
+            mib(c.bytes_after)
+        );
+    }
     let (disk_loaded, allocated_loaded) = disk_use(&db_dir);
     let rss_loaded = peak_rss();
     let busy = load_average();
-    eprintln!("chargé en {:.0} s", loaded.elapsed.as_secs_f64());
+    eprintln!("chargé en {:.0} s", load_total.as_secs_f64());
+    let store = SledStore::open(&db_dir).expect("base");
 
     let (queries, _, _) = all_queries(&region, &loaded.people);
     // Right after a bulk import, the importing process's sled is still settling:
@@ -712,12 +793,12 @@ fn main() {
          load ≤ 40 s — {} ({load:.0} s); single-word p99 ≤ 1 ms — {} ({p1}); two-word p99 ≤ 5 ms — {} ({p2}).",
         check(disk_loaded.max(disk_after) <= 1_000_000_000),
         check(rss_loaded <= 1_500_000_000),
-        check(loaded.elapsed <= Duration::from_secs(40)),
+        check(load_total <= Duration::from_secs(40)),
         check(all.p99 <= Duration::from_millis(1)),
         check(two.p99 <= Duration::from_millis(5)),
         disk = mib(disk_loaded.max(disk_after)),
         rss = mib(rss_loaded),
-        load = loaded.elapsed.as_secs_f64(),
+        load = load_total.as_secs_f64(),
         p1 = ms(all.p99),
         p2 = ms(two.p99),
     );
@@ -731,10 +812,9 @@ fn main() {
          **Load**: {users} user records (compact binary form) and {entries} index entries (each person: last-name and \
          first-name entries in each establishment and region-wide; index format 2: a last-name entry holds \
          the person's compact binary summary, a first-name entry only the first name's length when it \
-         has several words) written with `batch`, \
-         {per_batch} users per batch (one batch of records, one of index entries, each flushed), \
-         generation on a second thread: **{load:.0} s** ({rate:.0} people/s; the machine's 1-minute load average \
-         when it ended: {busy}).\n\n\
+         has several words), generated {per_batch} users at a time and handed to a second thread that \
+         {how}: {load:.0} s{sorted} ({rate:.0} people/s), leaving {written} on disk{compaction}. \
+         In all **{total:.0} s** (the machine's 1-minute load average when it ended: {busy}).\n\n\
          **Queries**: page 1 of {per_page}, one thread. Single-word queries are 2–4 \
          letter prefixes of a random person's last or first name, typed as written, without accents, \
          in lowercase or in capitals (e.g. {examples}), half within that person's establishment, half \
@@ -748,14 +828,14 @@ fn main() {
          {why}\n\n\
          The rows above are measured as a server finds the database after a restart: a new process \
          opens it after the import, caches cold, no warm-up. The same {queries} single-word queries run \
-         once in the importing process, right after the bulk load (sled still settling its {entries} \
-         fresh entries), give median {im}, p95 {i95}, p99 {i99}, max {imax}; a second pass there: median {sm}, \
+         once in the importing process, right after the bulk load (the store closed and reopened \
+         to serve), give median {im}, p95 {i95}, p99 {i99}, max {imax}; a second pass there: median {sm}, \
          p95 {s95}, p99 {s99}, max {smax}. Two-word queries are slower because every other word may match any word of \
          the name, inner words of compound names included: a first-name block that holds no match has to be \
          stepped through one distinct name per seek, up to the budget of {budget} index entries per query.\n\n\
          **Disk** (sled folder): {disk_loaded} after loading ({alloc_loaded} allocated), {disk_after} after the queries \
          ({alloc_after} allocated). **Peak RSS** (VmHWM): {rss_loaded} in the importing process \
-         (the store opened for a bulk load: sled's page cache at {bulk_cache}); {rss_queries} \
+         during the load (the store opened for a bulk load: sled's page cache at {bulk_cache}); {rss_queries} \
          in the process that served the queries (opened to serve: page cache at {cache}; 4 bytes per person are kept there to draw them).\n\n",
         people = thousands(count),
         machine = preau_tests::machine(),
@@ -767,6 +847,39 @@ fn main() {
         per_batch = thousands(USERS_PER_BATCH),
         load = loaded.elapsed.as_secs_f64(),
         rate = count as f64 / loaded.elapsed.as_secs_f64(),
+        written = mib(disk_written),
+        how = match mode {
+            LoadMode::Sorted => format!(
+                "gives them to a `BulkLoad` (`store/bulk_load.rs`: runs of {} MiB sorted in memory and \
+                 spilled to files, merged at the end and written space by space in key order, \
+                 {} entries per `batch`)",
+                preau_host::store::bulk_load::RUN_BYTES >> 20,
+                thousands(preau_host::store::bulk_load::WRITE_BATCH)
+            ),
+            LoadMode::Batches =>
+                "writes them with `batch` as they come (one batch of records, one of \
+                index entries, each sorted and flushed)"
+                    .to_string(),
+        },
+        sorted = match loaded.sorted_at {
+            Some(at) => format!(
+                " (generated and sorted after {:.0} s, then written)",
+                at.as_secs_f64()
+            ),
+            None => String::new(),
+        },
+        compaction = match &compaction {
+            Some(c) => format!(
+                "; then the folder rewritten in key order into a fresh one and swapped in \
+                 (`SledStore::compact`, {} entries): {:.0} s, {} → {}",
+                thousands(c.entries as usize),
+                c.elapsed.as_secs_f64(),
+                mib(c.bytes_before),
+                mib(c.bytes_after)
+            ),
+            None => String::new(),
+        },
+        total = load_total.as_secs_f64(),
         busy = busy,
         per_page = PER_PAGE,
         examples = examples.join(", "),

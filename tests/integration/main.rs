@@ -9,6 +9,7 @@ mod backups;
 mod banner;
 mod blog;
 mod browser;
+mod bulk_writes;
 mod confirmations;
 mod contract;
 mod directory;

@@ -16,6 +16,7 @@
 use anyhow::{Context, Result};
 use serde::{Serialize, de::DeserializeOwned};
 
+pub mod bulk_load;
 pub mod check;
 pub mod identity;
 mod sled_engine;
@@ -31,6 +32,8 @@ pub use sled_engine::{
 /// A value decoded from the store, shared by the readers that decode the same
 /// key into the same type ([`Store::get_decoded`]).
 pub type Decoded = std::sync::Arc<dyn std::any::Any + Send + Sync>;
+pub use bulk_load::BulkLoad;
+pub use sled_engine::compaction::Compaction;
 pub use snapshot::Summary as SnapshotSummary;
 
 /// A write refused because the disk holding the data folder is (nearly) full.

@@ -16,6 +16,7 @@ use std::sync::{Mutex, RwLock, RwLockReadGuard};
 
 use anyhow::{Context, Result, anyhow};
 
+pub(super) mod compaction;
 mod hot;
 mod recovery;
 
@@ -220,6 +221,7 @@ impl SledStore {
     }
 
     fn open_with(dir: &Path, reserve: u64, cache_capacity: u64) -> Result<Self> {
+        compaction::finish_interrupted(dir)?;
         let opened = Opened::open(config(cache_capacity).path(dir))
             .with_context(|| format!("ouverture de la base {}", dir.display()))?;
         Ok(Self::from_opened(
