@@ -19,6 +19,9 @@ use anyhow::{Context, Result, anyhow};
 pub(super) mod compaction;
 mod hot;
 mod recovery;
+mod trees;
+
+use trees::TREES;
 
 use recovery::State;
 
@@ -31,44 +34,6 @@ const META_SEQ: &[u8] = b"seq";
 /// Added to sled's id generator: a restored store goes on above the ids of the
 /// store it was taken from.
 const META_ID_FLOOR: &[u8] = b"id-floor";
-
-/// The trees behind the spaces, in [`Space::index`] order (the directory index
-/// shares the users' tree).
-const TREES: [&str; 13] = [
-    "establishments",
-    "users",
-    "logins",
-    "sessions",
-    "settings",
-    "grants",
-    "plugin-data",
-    "audit",
-    "groups",
-    "files",
-    "notifications",
-    "uploads",
-    "structure",
-];
-
-impl Space {
-    fn index(self) -> usize {
-        match self {
-            Space::Establishments => 0,
-            Space::Users | Space::DirectoryIndex => 1,
-            Space::Logins => 2,
-            Space::Sessions => 3,
-            Space::Settings => 4,
-            Space::Grants => 5,
-            Space::PluginData => 6,
-            Space::Audit => 7,
-            Space::Groups => 8,
-            Space::Files => 9,
-            Space::Notifications => 10,
-            Space::Uploads => 11,
-            Space::Structure => 12,
-        }
-    }
-}
 
 /// sled's page cache while serving: its default, 1 GiB (queries after a
 /// restart read the index's hot pages from it).
