@@ -185,7 +185,10 @@ fn described(item: &Item) -> String {
         Item::Closure(c) => days(c.first, c.last),
         Item::Slot(s) => format!(" ({} – {})", french_hours(s.start), french_hours(s.end)),
         Item::Subject(s) => format!(" (code {})", s.code),
-        Item::Room(r) => r.capacity.map(|c| format!(" ({c} places)")).unwrap_or_default(),
+        Item::Room(r) => r
+            .capacity
+            .map(|c| format!(" ({c} places)"))
+            .unwrap_or_default(),
     }
 }
 
@@ -201,6 +204,7 @@ fn typed_values(view: &View, form: &Form) -> Value {
 /// A list page: its table, the year form (periods), the calendar form
 /// (closures) and the add form, with `add` = (typed values, errors) when an
 /// addition was refused.
+#[allow(clippy::too_many_arguments)]
 fn render_list(
     app: &App,
     m: &Manager,
