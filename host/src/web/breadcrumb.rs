@@ -72,6 +72,13 @@ fn step_name(app: &App, uai: Option<&str>, segments: &[&str]) -> Option<String> 
         (Some(_), ["acces"]) => named("Blocage des accès"),
         (Some(_), ["identifiants"]) => named("Fichiers des identifiants"),
         (Some(_), ["delegations"]) => named("Délégations"),
+        (Some(_), ["structure"]) => named("Vie scolaire"),
+        (Some(_), ["structure", section]) => {
+            super::structure::section_title(section).map(str::to_owned)
+        }
+        (Some(uai), ["structure", section, id]) => {
+            super::structure::item_name(app, uai, section, id)
+        }
         _ => None,
     }
 }
@@ -82,13 +89,21 @@ fn under_directory(first: &str) -> bool {
 }
 
 /// The breadcrumb of an administration page at `path` titled `title`; `None`
-/// outside `/admin/`.
-pub fn admin_trail(app: &App, path: &str, title: &str) -> Option<Vec<Crumb>> {
+/// outside `/admin/`. Someone who administers nothing reaches only the pages a
+/// right opens to them (« Vie scolaire » for its managers): their trail starts
+/// at « Mon compte », where those pages are listed, not at a refusal.
+pub fn admin_trail(app: &App, path: &str, title: &str, administers: bool) -> Option<Vec<Crumb>> {
     let rest = path.strip_prefix("/admin")?;
     let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
-    let mut trail = vec![Crumb {
-        label: "Administration".into(),
-        url: "/admin/".into(),
+    let mut trail = vec![match administers {
+        true => Crumb {
+            label: "Administration".into(),
+            url: "/admin/".into(),
+        },
+        false => Crumb {
+            label: "Mon compte".into(),
+            url: "/compte".into(),
+        },
     }];
     let (uai, base, below): (Option<&str>, String, &[&str]) = match segments.as_slice() {
         ["e", uai, below @ ..] => {

@@ -83,7 +83,7 @@ pub fn portal_context(
         csrf => visitor.csrf(),
         login_url => visitor.login_url(),
         current_path => path,
-        breadcrumb => breadcrumb::admin_trail(app, path, title),
+        breadcrumb => breadcrumb::admin_trail(app, path, title, is_admin),
     }
 }
 

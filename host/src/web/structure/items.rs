@@ -116,6 +116,24 @@ const VIEWS: [View; 5] = [
     },
 ];
 
+/// The title of a « Vie scolaire » section (`periodes`…, `droits`), for the
+/// generated breadcrumb.
+pub fn section_title(slug: &str) -> Option<&'static str> {
+    match slug {
+        "droits" => Some("Droits d'accès"),
+        slug => VIEWS.iter().find(|v| v.slug == slug).map(|v| v.title),
+    }
+}
+
+/// The name of the item `id` of a section, for the generated breadcrumb.
+pub fn item_name(app: &App, uai: &str, slug: &str, id: &str) -> Option<String> {
+    let view = VIEWS.iter().find(|v| v.slug == slug)?;
+    let structure = Structure::load(app.directory.store(), uai).ok()?;
+    structure
+        .item(view.kind, id)
+        .map(|item| item.name().to_owned())
+}
+
 fn view_of(kind: Kind) -> &'static View {
     VIEWS
         .iter()
@@ -530,13 +548,7 @@ pub async fn confirm_delete(
         losses,
         button: "Supprimer",
         action_url: format!("{url}/supprimer"),
-        cancel_url: url.clone(),
-        breadcrumb: vec![
-            (m.establishment.name.clone(), String::new()),
-            ("Vie scolaire".into(), m.base()),
-            (view.title.into(), format!("{}/{}", m.base(), view.slug)),
-            (item.name().into(), url),
-        ],
+        cancel_url: url,
     };
     Ok(confirm::page(
         &app,

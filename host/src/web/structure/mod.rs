@@ -115,9 +115,6 @@ fn chrome(m: &Manager, current: &str) -> Value {
         "sections": sections,
         "base_url": base,
         "is_admin": admin,
-        // Holders of the right open no other administration page.
-        "admin_url": if admin { "/admin/" } else { "/compte" },
-        "admin_label": if admin { "Administration" } else { "Mon compte" },
         "rights_url": admin.then(|| format!("{base}/droits")),
     })
 }
