@@ -561,7 +561,7 @@ async fn only_the_establishments_administrators_and_holders_of_the_right_manage_
     );
     let list = principal.get(&rooms).await.unwrap();
     assert_eq!(rows(&list.body), 12);
-    let room = ids(&list.body, &rooms).into_iter().next().unwrap();
+    let room = ids(&unescape(&list.body), &rooms).into_iter().next().unwrap();
     let room_url = format!("{rooms}/{room}");
 
     // A pupil, a teacher without the right: refused, by GET and by POST.
