@@ -410,8 +410,7 @@ pub fn save_zone(store: &dyn Store, uai: &str, zone: Option<&str>) -> Result<Res
     if let Some(zone) = zone
         && !calendar::ZONES.iter().any(|(code, _)| *code == zone)
     {
-        let mut errors = FieldErrors::new();
-        errors.push(("zone", "Choisissez une zone de la liste.".into()));
+        let errors: FieldErrors = vec![("zone", "Choisissez une zone de la liste.".into())];
         return Ok(Err(Refused::Invalid(errors)));
     }
     commit(store, uai, |_| {
@@ -430,8 +429,8 @@ pub fn save_zone(store: &dyn Store, uai: &str, zone: Option<&str>) -> Result<Res
 pub fn save_item(store: &dyn Store, uai: &str, item: &Item) -> Result<Result<(), Refused>> {
     commit(store, uai, |current| {
         let Some(year) = &current.year else {
-            let mut errors = FieldErrors::new();
-            errors.push(("annee", "Enregistrez d'abord l'année scolaire.".into()));
+            let errors: FieldErrors =
+                vec![("annee", "Enregistrez d'abord l'année scolaire.".into())];
             return Err(Refused::Invalid(errors));
         };
         let errors = validate::item(current, item);
