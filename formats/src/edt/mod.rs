@@ -354,7 +354,11 @@ impl Timetable {
     pub fn hours_of(&self, course: &Course) -> Option<(u16, u16)> {
         let place = |number: u16| self.places.iter().find(|p| p.number == number);
         let first = place(course.first_place)?;
-        let last = place(course.first_place + course.place_count.max(1) - 1)?;
+        let last = place(
+            course
+                .first_place
+                .checked_add(course.place_count.max(1) - 1)?,
+        )?;
         Some((first.start, last.end))
     }
 }

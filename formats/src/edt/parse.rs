@@ -536,8 +536,14 @@ fn read_course(
         problems.push(element.problem("NombrePlaces vaut 0"));
         return None;
     }
+    let Some(last_place) = first_place.checked_add(place_count - 1) else {
+        problems.push(element.problem(format!(
+            "NumeroPlaceDebut ({first_place}) et NombrePlaces ({place_count}) vont au-delà de toute grille"
+        )));
+        return None;
+    };
     if !places.is_empty() {
-        for number in [first_place, first_place.saturating_add(place_count - 1)] {
+        for number in [first_place, last_place] {
             if !places.iter().any(|p| p.number == number) {
                 problems.push(element.problem(format!(
                     "la place {number} n'existe pas dans la grille horaire (places {} à {})",

@@ -121,6 +121,13 @@ fn every_problem_is_reported_with_its_line_and_element() {
 }
 
 #[test]
+fn a_course_past_the_last_place_number_is_refused_not_wrapped() {
+    let course = r#"<Cours Jour="1" NumeroPlaceDebut="65535" NombrePlaces="2"><Matiere Ident="M1" Semaines="2"/></Cours>"#;
+    let found = problems(&small("", course));
+    assert!(found[0].contains("au-delà de toute grille"), "{found:?}");
+}
+
+#[test]
 fn pupils_and_groups_name_classes_of_the_file() {
     let extra = r#"<Groupes><Groupe Ident="G1" Nom="LATIN"><PartieDeClasse Ident="C1G1"/><Classe Ident="C7"/></Groupe></Groupes>
   <Eleves><Eleve Ident="E1" Nom="MARTIN" Prenom="Emma" IDSconet="123"><Classe Ident="C1" DateEntree="2026-09-01" DateSortie="2026-08-01"/></Eleve>
