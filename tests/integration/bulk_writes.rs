@@ -103,7 +103,19 @@ fn write_people(dir: &Path, n: usize) -> u64 {
 }
 
 fn contents(dir: &Path) -> Vec<(Vec<u8>, Vec<u8>)> {
-    let store = SledStore::open(dir).unwrap();
+    // A handle just dropped (sled's flusher thread) may hold the folder's lock
+    // a moment longer, as `compact` itself allows for.
+    let mut tries = 0;
+    let store = loop {
+        match SledStore::open(dir) {
+            Ok(store) => break store,
+            Err(e) if tries < 50 && format!("{e:#}").contains("lock") => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            Err(e) => panic!("{e:#}"),
+        }
+    };
     store
         .scan(Space::Users, b"", None, usize::MAX, false)
         .unwrap()
